@@ -1,0 +1,33 @@
+# Unmask — the two commands a new user runs: `make demo` and `make test`.
+# Both install the Debian packages they need when missing, build, and run.
+
+SHELL := /bin/bash
+APT_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_RELEASE := swift build -c release
+UNMASK := .build/release/unmask
+
+.PHONY: demo test deps build clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT_RELEASE)
+
+test: deps
+	swift build -c release -Xswiftc -enable-testing --build-tests
+	swift test -c release -Xswiftc -enable-testing --skip-build
+
+demo: build
+	$(UNMASK) probe Samples/*.mp4
+	$(UNMASK) frames Samples/city.mp4 --fps 1 --out demo-out/frames
+
+clean:
+	rm -rf .build demo-out

@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+// Unmask — a deepfake and synthetic-media detector for Linux.
+// Layering (see README "Architecture"): CFFmpeg → MediaIO; COpenBLAS → NeuralNet; CLI on top.
+import PackageDescription
+
+let package = Package(
+    name: "Unmask",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "unmask", targets: ["unmask"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian packages)
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Library modules
+        .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
+
+        // MARK: Command-line tool
+        .executableTarget(
+            name: "unmask",
+            dependencies: [
+                "MediaIO", "NeuralNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,113 @@
+// Chooses and reports OpenBLAS's compute kernel. Some OpenBLAS builds do not recognise newer CPUs
+// and silently fall back to a slow SSE3 kernel ("Prescott"), 4–5× below the chip; this file detects
+// that from the CPU's feature flags and re-selects the right kernel in-process, unless the user set
+// OPENBLAS_CORETYPE themselves.
+import COpenBLAS
+import Foundation
+
+/// What the CPU offers, as far as kernel choice is concerned (read from /proc/cpuinfo).
+public struct CPUFeatures: Sendable, Equatable {
+    public enum Vendor: String, Sendable { case intel, amd, other }
+    public var vendor: Vendor
+    public var flags: Set<String>
+
+    public init(vendor: Vendor, flags: Set<String>) {
+        self.vendor = vendor
+        self.flags = flags
+    }
+
+    /// Parses the first processor's `vendor_id` and `flags` lines of a /proc/cpuinfo text.
+    public init(cpuinfo: String) {
+        var vendor = Vendor.other
+        var flags = Set<String>()
+        for line in cpuinfo.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if parts[0] == "vendor_id", vendor == .other {
+                vendor = parts[1] == "GenuineIntel" ? .intel : parts[1] == "AuthenticAMD" ? .amd : .other
+            } else if parts[0] == "flags", flags.isEmpty {
+                flags = Set(parts[1].split(separator: " ").map(String.init))
+            }
+        }
+        self.init(vendor: vendor, flags: flags)
+    }
+
+    /// This machine's features; empty flags where /proc/cpuinfo cannot be read.
+    public static let current: CPUFeatures = {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return CPUFeatures(cpuinfo: text)
+    }()
+
+    /// The fastest OpenBLAS x86-64 kernel these features can run, or nil when none beats the default.
+    public var bestOpenBLASKernel: String? {
+        let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
+        if avx512 {
+            return flags.contains("avx512_bf16") ? "Cooperlake" : "SkylakeX"
+        }
+        if flags.contains("avx2") && flags.contains("fma") {
+            return vendor == .amd ? "Zen" : "Haswell"
+        }
+        if flags.contains("avx") { return "SandyBridge" }
+        return nil
+    }
+}
+
+/// OpenBLAS's kernel and threads, as the process sees them.
+public enum BLASRuntime {
+    /// Kernels that are a generic or pre-AVX fallback on any CPU Unmask is likely to meet.
+    static let fallbackKernels: Set<String> = [
+        "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+        "Northwood", "Banias", "Athlon", "Opteron", "Opteron(SSE3)", "Barcelona", "Nano", "Generic", "unknown",
+    ]
+
+    /// The name of the kernel OpenBLAS runs now (`openblas_get_corename`).
+    public static var kernelName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The number of threads OpenBLAS uses.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets the number of OpenBLAS threads.
+    public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+
+    /// What `ensureFastKernel` found and did.
+    public struct KernelChoice: Sendable, Equatable {
+        public enum Action: String, Sendable { case keptDetected, keptUserSetting, reselected, reselectFailed }
+        public var before: String
+        public var after: String
+        public var action: Action
+    }
+
+    /// Re-selects the kernel by name (an OpenBLAS core name such as "Haswell" or "SkylakeX").
+    /// Returns false when this OpenBLAS cannot change its kernel at run time. Call it before any
+    /// BLAS work is in flight: OpenBLAS's idle thread pool is kept, only its kernel table changes.
+    @discardableResult
+    public static func selectKernel(_ name: String) -> Bool {
+        setenv("OPENBLAS_CORETYPE", name, 1)
+        return unmask_openblas_reselect_kernel() == 0
+    }
+
+    /// Makes sure OpenBLAS runs a kernel that suits this CPU. A user's own OPENBLAS_CORETYPE is
+    /// respected as it is; otherwise a generic fallback kernel is replaced by the best one the CPU
+    /// supports, and OPENBLAS_CORETYPE is left set to it (so child processes agree).
+    @discardableResult
+    public static func ensureFastKernel(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        cpu: CPUFeatures = .current
+    ) -> KernelChoice {
+        let before = kernelName
+        if let userSetting = environment["OPENBLAS_CORETYPE"], !userSetting.isEmpty {
+            return KernelChoice(before: before, after: before, action: .keptUserSetting)
+        }
+        guard fallbackKernels.contains(before), let best = cpu.bestOpenBLASKernel else {
+            return KernelChoice(before: before, after: before, action: .keptDetected)
+        }
+        let reselected = selectKernel(best)
+        let after = kernelName
+        return KernelChoice(
+            before: before, after: after,
+            action: reselected && after.caseInsensitiveCompare(best) == .orderedSame ? .reselected : .reselectFailed)
+    }
+}
