@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // MARK: System libraries (Debian packages)
@@ -28,12 +30,20 @@ let package = Package(
         // MARK: Library modules
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
+        .target(
+            name: "Audit",
+            dependencies: [
+                "MediaIO",
+                .product(name: "Plot", package: "Plot"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "unmask",
             dependencies: [
-                "MediaIO", "NeuralNet",
+                "MediaIO", "NeuralNet", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +51,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,7 +1,4 @@
+// Placeholder entry point until the subcommands land.
 import NeuralNet
-import Foundation
-setenv("OPENBLAS_CORETYPE", "Prescott", 1)
-BLASRuntime.selectKernel("Prescott")
-print(BLASRuntime.kernelName)
-unsetenv("OPENBLAS_CORETYPE")
-print(BLASRuntime.ensureFastKernel())
+BLASRuntime.ensureFastKernel()
+print("unmask: OpenBLAS kernel \(BLASRuntime.kernelName)")

@@ -106,8 +106,37 @@ public enum BLASRuntime {
         }
         let reselected = selectKernel(best)
         let after = kernelName
-        return KernelChoice(
-            before: before, after: after,
-            action: reselected && after.caseInsensitiveCompare(best) == .orderedSame ? .reselected : .reselectFailed)
+        guard reselected, after.caseInsensitiveCompare(best) == .orderedSame, sgemmAgreesWithReference() else {
+            // Leave OpenBLAS as it was rather than run a kernel that cannot be trusted.
+            if kernelName != before { selectKernel(before) }
+            unsetenv("OPENBLAS_CORETYPE")
+            return KernelChoice(before: before, after: kernelName, action: .reselectFailed)
+        }
+        return KernelChoice(before: before, after: after, action: .reselected)
+    }
+
+    /// Multiplies two small seeded matrices with SGEMM and with a plain loop; true when they agree
+    /// to 1e-4 relative. A cheap check that a freshly selected kernel computes correct results.
+    public static func sgemmAgreesWithReference(m: Int = 37, n: Int = 29, k: Int = 53) -> Bool {
+        var state: UInt32 = 12345
+        func next() -> Float {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(state >> 8) / Float(1 << 24) - 0.5
+        }
+        let a = (0..<(m * k)).map { _ in next() }  // (m, k)
+        let b = (0..<(k * n)).map { _ in next() }  // (k, n)
+        var c = [Float](repeating: 0, count: m * n)  // (m, n)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+            1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
+        for row in 0..<m {
+            for column in 0..<n {
+                var expected: Double = 0
+                for inner in 0..<k { expected += Double(a[row * k + inner]) * Double(b[inner * n + column]) }
+                let got = Double(c[row * n + column])
+                if abs(got - expected) > 1e-4 * max(1, abs(expected)) { return false }
+            }
+        }
+        return true
     }
 }

@@ -1,0 +1,1 @@
+// Audit: scan pipeline, aggregation and reports.
