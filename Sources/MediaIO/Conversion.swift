@@ -29,6 +29,7 @@ final class AlignedBuffer {
         capacity = bytes
     }
 
+    @discardableResult
     func withPointer<R>(_ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
         try body(pointer)
     }

@@ -24,6 +24,7 @@ final class Packet {
         av_packet_free(&p)
     }
 
+    @discardableResult
     func withPointer<R>(_ body: (UnsafeMutablePointer<AVPacket>) throws -> R) rethrows -> R {
         try body(pointer)
     }
@@ -50,6 +51,7 @@ final class Frame {
         av_frame_free(&p)
     }
 
+    @discardableResult
     func withPointer<R>(_ body: (UnsafeMutablePointer<AVFrame>) throws -> R) rethrows -> R {
         try body(pointer)
     }
@@ -85,6 +87,7 @@ final class CodecContext {
         avcodec_free_context(&p)
     }
 
+    @discardableResult
     func withPointer<R>(_ body: (UnsafeMutablePointer<AVCodecContext>) throws -> R) rethrows -> R {
         try body(pointer)
     }
@@ -173,6 +176,7 @@ final class ScaleContext {
 
     deinit { sws_freeContext(pointer) }
 
+    @discardableResult
     func withPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(pointer)
     }

@@ -64,6 +64,7 @@ final class FormatContext {
         avformat_close_input(&p)
     }
 
+    @discardableResult
     func withPointer<R>(_ body: (UnsafeMutablePointer<AVFormatContext>) throws -> R) rethrows -> R {
         try body(pointer)
     }
