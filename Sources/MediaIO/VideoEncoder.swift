@@ -134,7 +134,7 @@ public final class VideoEncoder {
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create",
                              message: "\(choice.encoderName) does not support pixel format \(pixelFormat!)")
         }
-        pixelFormat = format
+        self.pixelFormat = format
         let globalHeader = output.withPointer { $0.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
         var options: [String: String] = [:]
