@@ -193,8 +193,8 @@ public final class VideoEncoder {
             guard let side = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4) else {
                 throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot set the display matrix")
             }
-            // FFmpeg's matrix angle is counter-clockwise; ours is the clockwise correction.
-            side.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(-rotationDegrees)) }
+            // av_display_rotation_set takes a clockwise angle (av_display_rotation_get answers counter-clockwise).
+            side.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(rotationDegrees)) }
         }
         try output.withPointer { ctx in
             var dict: OpaquePointer? = nil
