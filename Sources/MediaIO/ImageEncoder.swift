@@ -45,8 +45,12 @@ public enum ImageEncoder {
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         do {
             try data.write(to: temp)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temp) }
-            else { try FileManager.default.moveItem(at: temp, to: url) }
+            guard rename(temp.path, path) == 0 else {
+                throw MediaError(kind: .io, path: path, operation: "cannot write image", message: String(cString: strerror(errno)))
+            }
+        } catch let error as MediaError {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw MediaError(kind: .io, path: path, operation: "cannot write image", message: "\(error.localizedDescription)")
@@ -76,7 +80,8 @@ public enum ImageEncoder {
         try codec.open(options: options, kind: .encoder, operation: "cannot open encoder")
         let frame = try Frame()
         try RGBToFrame(path: path).convert(image, to: format, into: frame)
-        frame.withPointer { $0.pointee.pts = 0 }
+        let quality = codec.withPointer { $0.pointee.global_quality }
+        frame.withPointer { $0.pointee.pts = 0; $0.pointee.quality = quality }  // qscale encoders read the frame's quality
         try codec.sendFrame(frame)
         try codec.sendFrame(nil)
         let packet = try Packet()

@@ -88,6 +88,7 @@ public final class VideoEncoder {
     private let packet: Packet
     private let streamIndex: Int32
     private let pixelFormat: AVPixelFormat
+    private let globalQuality: Int32
     private var frameCount: Int64 = 0
     private var finished = false
 
@@ -176,6 +177,7 @@ public final class VideoEncoder {
             }
         }
         try codec.open(options: options, kind: .encoder, operation: "cannot open encoder")
+        globalQuality = codec.withPointer { $0.pointee.global_quality }
 
         let stream: UnsafeMutablePointer<AVStream> = try output.withPointer { ctx in
             guard let st = avformat_new_stream(ctx, nil) else {
@@ -214,7 +216,7 @@ public final class VideoEncoder {
                              message: "image is \(image.width)×\(image.height), encoder expects \(width)×\(height)")
         }
         try converter.convert(image, to: pixelFormat, into: frame)
-        frame.withPointer { $0.pointee.pts = frameCount }
+        frame.withPointer { $0.pointee.pts = frameCount; $0.pointee.quality = globalQuality }  // qscale encoders read the frame's quality
         frameCount += 1
         try codec.sendFrame(frame)
         frame.unref()
