@@ -51,10 +51,10 @@ final class FormatContext {
     let path: String
 
     /// Opens `path`; open failures are classified (unrecognized vs corrupt, missing, ...).
-    init(path: String) throws {
+    init(path: String, maxPixels: Int) throws {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let rc = avformat_open_input(&ctx, path, nil, nil)
-        if rc < 0 { throw MediaInput.classifyOpenFailure(rc, path: path) }
+        if rc < 0 { throw MediaInput.classifyOpenFailure(rc, path: path, maxPixels: maxPixels) }
         pointer = ctx!
         self.path = path
     }
@@ -86,7 +86,7 @@ final class MediaInput {
         MediaLog.ensureConfigured()
         self.path = path
         try Self.preflight(path)
-        let format = try FormatContext(path: path)
+        let format = try FormatContext(path: path, maxPixels: maxPixels)
         self.format = format
         let ctx = format.withPointer { $0 }
 
@@ -180,9 +180,13 @@ extension MediaInput {
     }
 
     /// Turns an avformat_open_input failure into a MediaError: content FFmpeg recognizes but cannot read
-    /// is `.corrupt`, content it does not recognize at all is `.unrecognizedFormat`.
-    static func classifyOpenFailure(_ code: Int32, path: String) -> MediaError {
+    /// is `.corrupt`, content it does not recognize at all is `.unrecognizedFormat`, and a header
+    /// declaring more than `maxPixels` (FFmpeg refuses absurd sizes with unhelpful codes) is `.tooLarge`.
+    static func classifyOpenFailure(_ code: Int32, path: String, maxPixels: Int) -> MediaError {
         let message = ffErrorMessage(code)
+        if let (w, h) = declaredImageSize(path: path), w * h > maxPixels {
+            return tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
+        }
         switch code {
         case unmask_averror_enoent():
             return MediaError(kind: .notFound, path: path, operation: "cannot open", code: code, message: message)
@@ -232,13 +236,20 @@ extension MediaInput {
         }
     }
 
-    /// Width and height declared in a PNG (IHDR) or BMP header, read directly: image demuxers
-    /// only learn the size by decoding, which FFmpeg refuses for huge images without saying why.
+    /// Width and height declared in a PNG (IHDR), BMP or YUV4MPEG2 header, read directly: image
+    /// demuxers only learn the size by decoding, and FFmpeg refuses huge sizes without saying why.
     static func declaredImageSize(path: String) -> (Int, Int)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 32), data.count >= 26 else { return nil }
+        guard let data = try? handle.read(upToCount: 256), data.count >= 26 else { return nil }
         let b = [UInt8](data)
+        if b.starts(with: Array("YUV4MPEG2 ".utf8)) {
+            let header = String(decoding: b.prefix { $0 != 0x0A }, as: UTF8.self).split(separator: " ")
+            let w = header.first { $0.hasPrefix("W") }.flatMap { Int($0.dropFirst()) }
+            let h = header.first { $0.hasPrefix("H") }.flatMap { Int($0.dropFirst()) }
+            if let w, let h { return (w, h) }
+            return nil
+        }
         func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
         func le32(_ o: Int) -> Int32 { Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24) }
         if b.count >= 24, b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], b[12..<16] == [0x49, 0x48, 0x44, 0x52] {
