@@ -46,8 +46,9 @@ public struct DecodedFrame: Equatable, Sendable {
 /// (as the ffmpeg CLI does). If the demuxer fails mid-file (truncated or corrupt container),
 /// the frames still buffered in the decoder are returned first, then `nextFrame` throws once
 /// (`.truncated`, or `.io` for read errors) and returns nil afterwards. When a file simply ends early
-/// (FFmpeg reports a normal end of file), decoding ends cleanly and a warning says how many of the
-/// declared frames were decoded.
+/// (FFmpeg reports a normal end of file, as its MP4 and Matroska demuxers do for cut files), decoding
+/// ends cleanly and a warning says how many of the declared frames were decoded. A stream that yields
+/// no frame at all throws `.corrupt` instead of ending silently.
 public final class VideoDecoder {
     public let info: MediaInfo
     public let path: String
@@ -208,6 +209,10 @@ public final class VideoDecoder {
         if let error = pendingError {
             pendingError = nil
             throw error
+        }
+        if outputCount == 0 {
+            throw MediaError(kind: .corrupt, path: path, operation: "cannot decode",
+                             message: "no decodable video frame (file truncated or damaged?)")
         }
         if case .keyframesOnly = sampling {} else if maxFrames == nil || returnedCount < maxFrames!,
             let declared = info.estimatedFrameCount, !info.isStillImage, input.info.frameRate != nil,

@@ -79,6 +79,16 @@ final class BadInputTests: MediaTestCase {
         try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
     }
 
+    /// Cut before the first frame is complete: no frame, a clear error rather than a silent empty stream.
+    func testTruncatedBeforeFirstFrame() throws {
+        let full = try makeClip("full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
+        let cut = try truncatedCopy(of: full, fraction: 0.3, name: "early.mkv")
+        var image = RGBImage()
+        let decoder = try VideoDecoder(path: cut)
+        assertMediaError(.corrupt, path: cut) { _ = try decoder.nextFrame(into: &image) }
+        XCTAssertNil(try decoder.nextFrame(into: &image))
+    }
+
     /// MP4 with the index at the front (faststart) cut in half: frames before the cut, then error/warning.
     func testTruncatedFaststartMP4() throws {
         let full = try makeClip("fast.mp4", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10,
