@@ -114,7 +114,7 @@ final class FrameToRGB {
 
     /// Packed RGB (8 or 16 bit) → planar Float32, rotating clockwise by `rotation` on the way.
     @inline(__always)
-    private static func deinterleave<T: BinaryInteger>(_ src: UnsafePointer<T>, strideElements: Int, width w: Int, height h: Int,
+    private static func deinterleave<T: PackedSample>(_ src: UnsafePointer<T>, strideElements: Int, width w: Int, height h: Int,
                                                        rotation: Int, scale: Float, into pixels: inout [Float]) {
         let n = w * h
         pixels.withUnsafeMutableBufferPointer { out in
@@ -124,9 +124,9 @@ final class FrameToRGB {
                     let row = src + y * strideElements
                     let o = y * w
                     for x in 0..<w {
-                        r[o + x] = Float(row[3 * x]) * scale
-                        g[o + x] = Float(row[3 * x + 1]) * scale
-                        b[o + x] = Float(row[3 * x + 2]) * scale
+                        r[o + x] = row[3 * x].floatValue * scale
+                        g[o + x] = row[3 * x + 1].floatValue * scale
+                        b[o + x] = row[3 * x + 2].floatValue * scale
                     }
                 }
                 return
@@ -142,15 +142,20 @@ final class FrameToRGB {
                 let row = src + y * strideElements
                 var d = origin + y * dy
                 for x in 0..<w {
-                    r[d] = Float(row[3 * x]) * scale
-                    g[d] = Float(row[3 * x + 1]) * scale
-                    b[d] = Float(row[3 * x + 2]) * scale
+                    r[d] = row[3 * x].floatValue * scale
+                    g[d] = row[3 * x + 1].floatValue * scale
+                    b[d] = row[3 * x + 2].floatValue * scale
                     d += dx
                 }
             }
         }
     }
 }
+
+/// A sample of packed RGB24/RGB48 (concrete conversions keep the de-interleave loop fast once specialized).
+protocol PackedSample { var floatValue: Float { get } }
+extension UInt8: PackedSample { @inline(__always) var floatValue: Float { Float(self) } }
+extension UInt16: PackedSample { @inline(__always) var floatValue: Float { Float(self) } }
 
 /// Converts RGBImages into AVFrames of an encoder's pixel format.
 final class RGBToFrame {
