@@ -109,7 +109,7 @@ final class CodecContext {
         if let packet { rc = packet.withPointer { avcodec_send_packet(pointer, $0) } } else { rc = avcodec_send_packet(pointer, nil) }
         if rc >= 0 || rc == unmask_averror_eof() { return true }
         if rc == unmask_averror_invaliddata() { return false }
-        try ffCheck(rc, "cannot decode", path: path)
+        try ffCheck(rc, "cannot decode", path: path, kind: .corrupt)
         return true
     }
 
@@ -119,7 +119,7 @@ final class CodecContext {
         if rc >= 0 { return .ready }
         if rc == unmask_averror_eagain() { return .needsInput }
         if rc == unmask_averror_eof() { return .drained }
-        try ffCheck(rc, "cannot decode", path: path)
+        try ffCheck(rc, "cannot decode", path: path, kind: .corrupt)
         return .needsInput
     }
 

@@ -88,10 +88,24 @@ final class MediaInput {
         try Self.preflight(path)
         let format = try FormatContext(path: path, maxPixels: maxPixels)
         self.format = format
-        let ctx = format.withPointer { $0 }
+        let chosen = try format.withPointer { try Self.chooseVideoStream($0, path: path, maxPixels: maxPixels) }
+        streamIndex = chosen.index
+        decoder = chosen.decoder
+        info = chosen.info
+        timeBase = chosen.timeBase
+        startTicks = chosen.startTicks
+    }
+
+    /// What `chooseVideoStream` found.
+    private struct Choice {
+        var index: Int32, decoder: UnsafePointer<AVCodec>, info: MediaInfo, timeBase: Double, startTicks: Int64
+    }
+
+    /// Checks limits, reads stream info and picks the best video stream with a decoder.
+    private static func chooseVideoStream(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String, maxPixels: Int) throws -> Choice {
 
         // 1. Limits on what the header declares, before find_stream_info reads (and allocates) frames.
-        try Self.checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
+        try checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
         // 2. Stream info, with the decoders' own pixel limit.
         let count = Int(ctx.pointee.nb_streams)
         var dicts = [OpaquePointer?](repeating: nil, count: max(count, 1))
@@ -99,7 +113,7 @@ final class MediaInput {
         let rc = dicts.withUnsafeMutableBufferPointer { avformat_find_stream_info(ctx, $0.baseAddress) }
         for i in 0..<dicts.count { av_dict_free(&dicts[i]) }
         try ffCheck(rc, "cannot read stream information", path: path, kind: .corrupt)
-        try Self.checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
+        try checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
         // 3. The best video stream and its decoder.
         var codec: UnsafePointer<AVCodec>? = nil
         let best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
@@ -119,20 +133,18 @@ final class MediaInput {
         let par = stream.pointee.codecpar.pointee
         if par.width <= 0 || par.height <= 0 {
             // Image demuxers learn the size only by decoding; a decoder refusing a huge image leaves it 0.
-            if let (w, h) = Self.declaredImageSize(path: path), w * h > maxPixels {
-                throw Self.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
+            if let (w, h) = declaredImageSize(path: path), w * h > maxPixels {
+                throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
             }
             throw MediaError(kind: .corrupt, path: path, operation: "cannot open", message: "cannot determine the frame size")
         }
         for i in 0..<count where i != Int(best) { ctx.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL }
 
-        streamIndex = best
-        decoder = codec!
-        info = Self.makeInfo(ctx, stream: stream, path: path)
-        timeBase = av_q2d(stream.pointee.time_base)
         let start = stream.pointee.start_time
-        startTicks = start == unmask_av_nopts_value() ? 0 : start
+        return Choice(index: best, decoder: codec!, info: makeInfo(ctx, stream: stream, path: path),
+                      timeBase: av_q2d(stream.pointee.time_base), startTicks: start == unmask_av_nopts_value() ? 0 : start)
     }
+
 
     /// Runs `body` with the chosen video stream.
     func withStream<R>(_ body: (UnsafeMutablePointer<AVStream>) throws -> R) rethrows -> R {
@@ -160,21 +172,27 @@ final class MediaInput {
 // MARK: - Checks and classification
 
 extension MediaInput {
-    /// Missing, directory, empty, unreadable: caught here with a plain message before FFmpeg sees the path.
+    /// Missing, directory/FIFO/device, empty, unreadable: caught here with a plain message before FFmpeg sees the path.
     static func preflight(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw MediaError(kind: .notFound, path: path, operation: "cannot open", message: "no such file")
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR {
+                throw MediaError(kind: .notFound, path: path, operation: "cannot open", message: "no such file")
+            }
+            throw MediaError(kind: .io, path: path, operation: "cannot open", message: String(cString: strerror(code)))
         }
-        if isDirectory.boolValue {
+        let type = info.st_mode & S_IFMT
+        if type == S_IFDIR {
             throw MediaError(kind: .notAFile, path: path, operation: "cannot open", message: "is a directory, not a media file")
         }
-        guard FileManager.default.isReadableFile(atPath: path) else {
+        if type != S_IFREG {
+            throw MediaError(kind: .notAFile, path: path, operation: "cannot open", message: "not a regular file")
+        }
+        if access(path, R_OK) != 0 {
             throw MediaError(kind: .io, path: path, operation: "cannot open", message: "permission denied")
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let type = attributes?[.type] as? FileAttributeType
-        if type == .typeRegular, let size = attributes?[.size] as? NSNumber, size.intValue == 0 {
+        if info.st_size == 0 {
             throw MediaError(kind: .emptyFile, path: path, operation: "cannot open", message: "file is empty (0 bytes)")
         }
     }

@@ -175,6 +175,7 @@ public final class VideoDecoder {
                 if time >= target - 1e-4 { return made(time: time, index: index) }
                 frame.unref()
             }
+            if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
         }
         finished = true
         return nil

@@ -179,24 +179,24 @@ public final class VideoEncoder {
         try codec.open(options: options, kind: .encoder, operation: "cannot open encoder")
         globalQuality = codec.withPointer { $0.pointee.global_quality }
 
-        let stream: UnsafeMutablePointer<AVStream> = try output.withPointer { ctx in
-            guard let st = avformat_new_stream(ctx, nil) else {
+        let codec = self.codec, output = self.output
+        streamIndex = try output.withPointer { ctx in
+            guard let stream = avformat_new_stream(ctx, nil) else {
                 throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot add a stream")
             }
-            return st
-        }
-        streamIndex = stream.pointee.index
-        try codec.withPointer { c in
-            try ffCheck(avcodec_parameters_from_context(stream.pointee.codecpar, c), "cannot create", path: path, kind: .encoder)
-            stream.pointee.time_base = c.pointee.time_base
-            stream.pointee.avg_frame_rate = c.pointee.framerate
-        }
-        if rotationDegrees != 0 {
-            guard let side = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4) else {
-                throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot set the display matrix")
+            try codec.withPointer { c in
+                try ffCheck(avcodec_parameters_from_context(stream.pointee.codecpar, c), "cannot create", path: path, kind: .encoder)
+                stream.pointee.time_base = c.pointee.time_base
+                stream.pointee.avg_frame_rate = c.pointee.framerate
             }
-            // av_display_rotation_set takes a clockwise angle (av_display_rotation_get answers counter-clockwise).
-            side.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(rotationDegrees)) }
+            if rotationDegrees != 0 {
+                guard let side = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4) else {
+                    throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot set the display matrix")
+                }
+                // av_display_rotation_set takes a clockwise angle (av_display_rotation_get answers counter-clockwise).
+                side.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(rotationDegrees)) }
+            }
+            return stream.pointee.index
         }
         try output.withPointer { ctx in
             var dict: OpaquePointer? = nil

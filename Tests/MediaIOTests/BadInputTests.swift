@@ -23,6 +23,12 @@ final class BadInputTests: MediaTestCase {
         assertMediaError(.notAFile, path: p) { _ = try VideoDecoder(path: p) }
     }
 
+    func testFIFO() throws {
+        let p = path("pipe.mp4")
+        XCTAssertEqual(mkfifo(p, 0o644), 0)
+        assertMediaError(.notAFile, path: p) { _ = try VideoDecoder(path: p) }  // must not block
+    }
+
     func testEmptyFile() throws {
         let p = try write(Data(), "empty.mp4")
         assertMediaError(.emptyFile, path: p) { _ = try VideoDecoder(path: p) }
