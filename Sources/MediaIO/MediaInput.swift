@@ -159,6 +159,9 @@ final class MediaInput {
         return .failed(rc)
     }
 
+    /// Whether reading has hit the end of the underlying file.
+    var reachedEndOfFile: Bool { format.withPointer { $0.pointee.pb.map { $0.pointee.eof_reached != 0 } ?? false } }
+
     /// Seeks the video stream to the keyframe at or before `seconds` (relative to the stream start).
     func seek(toSeconds seconds: Double) -> Int32 {
         let ticks = startTicks + Int64((max(0, seconds) / timeBase).rounded(.down))

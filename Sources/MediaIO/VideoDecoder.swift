@@ -45,7 +45,8 @@ public struct DecodedFrame: Equatable, Sendable {
 /// Damaged input: packets the decoder rejects as invalid are skipped and recorded in `warnings`
 /// (as the ffmpeg CLI does). If the demuxer fails mid-file (truncated or corrupt container),
 /// the frames still buffered in the decoder are returned first, then `nextFrame` throws once
-/// (`.truncated`, or `.io` for read errors) and returns nil afterwards. When a file simply ends early
+/// (`.truncated` if the file's end was reached, `.corrupt` for invalid data, `.io` otherwise) and
+/// returns nil afterwards. When a file simply ends early
 /// (FFmpeg reports a normal end of file, as its MP4 and Matroska demuxers do for cut files), decoding
 /// ends cleanly and a warning says how many of the declared frames were decoded. A stream that yields
 /// no frame at all throws `.corrupt` instead of ending silently.
@@ -270,9 +271,10 @@ public final class VideoDecoder {
                 return
             case .failed(let code):
                 inputEnded = true
-                let truncated = code == unmask_averror_invaliddata() || code == unmask_averror_eof()
-                pendingError = MediaError(kind: truncated ? .truncated : .io, path: path, operation: "cannot read",
-                                          code: code, message: "\(ffErrorMessage(code)) after \(outputCount) frames (file truncated or damaged?)")
+                let kind: MediaError.Kind = input.reachedEndOfFile ? .truncated
+                    : (code == unmask_averror_invaliddata() ? .corrupt : .io)
+                pendingError = MediaError(kind: kind, path: path, operation: "cannot read", code: code,
+                                          message: "\(ffErrorMessage(code)) after \(outputCount) frames (file \(kind == .truncated ? "truncated" : "damaged")?)")
                 _ = try codec.send(nil)
                 return
             }
