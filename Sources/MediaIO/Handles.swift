@@ -32,6 +32,8 @@ final class Packet {
     func unref() { av_packet_unref(pointer) }
     var streamIndex: Int32 { pointer.pointee.stream_index }
     var isKey: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+    /// The demuxer marked the packet incomplete (e.g. MP4 "partial file" at a cut).
+    var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
     var size: Int { Int(pointer.pointee.size) }
 }
 

@@ -260,6 +260,7 @@ public final class VideoDecoder {
                 defer { packet.unref() }
                 guard packet.streamIndex == input.streamIndex else { continue }
                 if sampling == .keyframesOnly && !packet.isKey { continue }
+                if packet.isCorrupt { warn("an incomplete packet at frame \(outputCount) (file truncated?)") }
                 if try !codec.send(packet) {
                     skippedPackets += 1
                     warn("skipped an invalid packet (\(skippedPackets) so far)")

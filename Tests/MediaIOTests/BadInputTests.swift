@@ -117,7 +117,8 @@ final class BadInputTests: MediaTestCase {
         let full = try makeClip("fast.mp4", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10,
                                 muxerOptions: ["movflags": "+faststart"])
         let cut = try truncatedCopy(of: full, fraction: 0.5, name: "fastcut.mp4")
-        try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
+        let decoder = try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
+        XCTAssertTrue(decoder.warnings.contains { $0.contains("incomplete packet") }, "\(decoder.warnings)")
     }
 
     /// MP4 with its index (moov) at the end, cut in half: nothing is decodable, a clear error at open.
@@ -128,7 +129,8 @@ final class BadInputTests: MediaTestCase {
     }
 
     /// Decodes `path` expecting some frames, then either a thrown `.truncated`/`.corrupt` or a warning.
-    private func checkTruncated(_ path: String, expectAtLeast low: Int, atMost high: Int) throws {
+    @discardableResult
+    private func checkTruncated(_ path: String, expectAtLeast low: Int, atMost high: Int) throws -> VideoDecoder {
         let decoder = try VideoDecoder(path: path)
         var image = RGBImage()
         var count = 0
@@ -149,6 +151,14 @@ final class BadInputTests: MediaTestCase {
         }
         // Frames returned before the cut are intact.
         if count > 0 { XCTAssertLessThan(worstBarError(image), 0.06) }
+        return decoder
+    }
+
+    func testVerboseLoggingToggle() throws {
+        MediaLog.setVerbose(true)
+        MediaLog.setVerbose(false)
+        let p = try write(Data("garbage".utf8), "g.mp4")
+        assertMediaError(.unrecognizedFormat, path: p) { _ = try probeMedia(path: p) }
     }
 
     func testErrorDescriptionIsOneLine() {
