@@ -3,6 +3,14 @@
 // a tight Swift loop then de-interleaves into planar Float32 and applies the display rotation.
 import CFFmpeg
 
+/// The deprecated yuvj* formats, which imply full (JPEG) range.
+func isFullRangeYUV(_ format: AVPixelFormat) -> Bool {
+    switch format {
+    case AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P: return true
+    default: return false
+    }
+}
+
 /// Memory from av_malloc (aligned for swscale's SIMD), grown on demand, never shrunk.
 final class AlignedBuffer {
     private var pointer: UnsafeMutableRawPointer
@@ -63,9 +71,7 @@ final class FrameToRGB {
     func convert(_ frame: Frame, size: OutputSize, rotation: Int, into image: inout RGBImage) throws {
         let (srcW, srcH, srcFormat, colorspace, fullRange) = frame.withPointer { f -> (Int32, Int32, Int32, Int32, Bool) in
             let fmt = f.pointee.format
-            let jpegRange = f.pointee.color_range == AVCOL_RANGE_JPEG
-                || [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P]
-                    .contains(AVPixelFormat(rawValue: fmt))
+            let jpegRange = f.pointee.color_range == AVCOL_RANGE_JPEG || isFullRangeYUV(AVPixelFormat(rawValue: fmt))
             return (f.pointee.width, f.pointee.height, fmt, Int32(bitPattern: f.pointee.colorspace.rawValue), jpegRange)
         }
         guard srcW > 0, srcH > 0, srcFormat >= 0 else {
@@ -90,9 +96,19 @@ final class FrameToRGB {
                         dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { srcData in
                             withUnsafePointer(to: &f.pointee.linesize) { lineTuple in
                                 lineTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                                    var dst: [UnsafeMutablePointer<UInt8>?] = [buffer.assumingMemoryBound(to: UInt8.self), nil, nil, nil]
-                                    var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
-                                    return sws_scale(sws, srcData, srcStride, 0, srcH, &dst, &dstStride)
+                                    // swscale copies 4 plane pointers/strides even for packed output: pass 4 (on the stack).
+                                    var dst: (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?,
+                                              UnsafeMutablePointer<UInt8>?) = (buffer.assumingMemoryBound(to: UInt8.self), nil, nil, nil)
+                                    var dstStride: (Int32, Int32, Int32, Int32) = (Int32(stride), 0, 0, 0)
+                                    return withUnsafeMutablePointer(to: &dst) { d in
+                                        withUnsafeMutablePointer(to: &dstStride) { ds in
+                                            d.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 4) { dp in
+                                                ds.withMemoryRebound(to: Int32.self, capacity: 4) { dsp in
+                                                    sws_scale(sws, srcData, srcStride, 0, srcH, dp, dsp)
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -191,7 +207,7 @@ final class RGBToFrame {
                 }
             }
         }
-        let fullRange = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(format)
+        let fullRange = isFullRangeYUV(format)
         let key = ScaleContext.Key(srcWidth: Int32(w), srcHeight: Int32(h), srcFormat: AV_PIX_FMT_RGB24.rawValue,
                                    dstWidth: Int32(w), dstHeight: Int32(h), dstFormat: format.rawValue,
                                    colorspace: SWS_CS_DEFAULT, srcFullRange: true, dstFullRange: fullRange)
@@ -211,9 +227,19 @@ final class RGBToFrame {
                         dataTuple.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dstData in
                             withUnsafePointer(to: &f.pointee.linesize) { lineTuple in
                                 lineTuple.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
-                                    var src: [UnsafePointer<UInt8>?] = [UnsafePointer(raw.assumingMemoryBound(to: UInt8.self)), nil, nil, nil]
-                                    var srcStride: [Int32] = [Int32(stride), 0, 0, 0]
-                                    return sws_scale(sws, &src, &srcStride, 0, Int32(h), dstData, dstStride)
+                                    // swscale copies 4 plane pointers/strides even for packed input: pass 4 (on the stack).
+                                    var src: (UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?) =
+                                        (UnsafePointer(raw.assumingMemoryBound(to: UInt8.self)), nil, nil, nil)
+                                    var srcStride: (Int32, Int32, Int32, Int32) = (Int32(stride), 0, 0, 0)
+                                    return withUnsafeMutablePointer(to: &src) { sp in
+                                        withUnsafeMutablePointer(to: &srcStride) { ssp in
+                                            sp.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 4) { s in
+                                                ssp.withMemoryRebound(to: Int32.self, capacity: 4) { ss in
+                                                    sws_scale(sws, s, ss, 0, Int32(h), dstData, dstStride)
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

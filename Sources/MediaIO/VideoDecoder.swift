@@ -216,9 +216,9 @@ public final class VideoDecoder {
             throw MediaError(kind: .corrupt, path: path, operation: "cannot decode",
                              message: "no decodable video frame (file truncated or damaged?)")
         }
-        if case .keyframesOnly = sampling {} else if maxFrames == nil || returnedCount < maxFrames!,
-            let declared = info.estimatedFrameCount, !info.isStillImage, input.info.frameRate != nil,
-            outputCount < declared * 9 / 10 {
+        // Every frame was decoded (not keyframes only): compare with what the container declares.
+        if sampling != .keyframesOnly, !info.isStillImage, let declared = info.estimatedFrameCount,
+           outputCount < declared * 9 / 10 {
             warn("decoded \(outputCount) of about \(declared) declared frames (file truncated?)")
         }
         return nil
