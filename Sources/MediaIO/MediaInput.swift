@@ -133,7 +133,7 @@ final class MediaInput {
         let par = stream.pointee.codecpar.pointee
         if par.width <= 0 || par.height <= 0 {
             // Image demuxers learn the size only by decoding; a decoder refusing a huge image leaves it 0.
-            if let (w, h) = declaredImageSize(path: path), w * h > maxPixels {
+            if let (w, h) = declaredImageSize(path: path), exceedsPixelLimit(w, h, maxPixels) {
                 throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
             }
             throw MediaError(kind: .corrupt, path: path, operation: "cannot open", message: "cannot determine the frame size")
@@ -164,7 +164,8 @@ final class MediaInput {
 
     /// Seeks the video stream to the keyframe at or before `seconds` (relative to the stream start).
     func seek(toSeconds seconds: Double) -> Int32 {
-        let ticks = startTicks + Int64((max(0, seconds) / timeBase).rounded(.down))
+        let clamped = min(max(0, seconds), 1e9)  // callers filter NaN; 1e9 s keeps the tick count in range
+        let ticks = startTicks &+ Int64((clamped / timeBase).rounded(.down).clamped(to: 0...9e18))
         return format.withPointer { av_seek_frame($0, streamIndex, ticks, AVSEEK_FLAG_BACKWARD) }
     }
 
@@ -205,7 +206,7 @@ extension MediaInput {
     /// declaring more than `maxPixels` (FFmpeg refuses absurd sizes with unhelpful codes) is `.tooLarge`.
     static func classifyOpenFailure(_ code: Int32, path: String, maxPixels: Int) -> MediaError {
         let message = ffErrorMessage(code)
-        if let (w, h) = declaredImageSize(path: path), w * h > maxPixels {
+        if let (w, h) = declaredImageSize(path: path), exceedsPixelLimit(w, h, maxPixels) {
             return tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
         }
         switch code {
@@ -242,6 +243,12 @@ extension MediaInput {
         return String(cString: format.pointee.name)
     }
 
+    /// width × height > limit, without overflow for absurd header values.
+    static func exceedsPixelLimit(_ width: Int, _ height: Int, _ limit: Int) -> Bool {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        return overflow || pixels > limit
+    }
+
     static func tooLarge(path: String, width: Int, height: Int, maxPixels: Int) -> MediaError {
         MediaError(kind: .tooLarge, path: path, operation: "cannot open",
                    message: "declares \(width)×\(height) pixels, over the \(maxPixels)-pixel limit")
@@ -253,7 +260,7 @@ extension MediaInput {
             let par = ctx.pointee.streams[i]!.pointee.codecpar.pointee
             guard par.codec_type == AVMEDIA_TYPE_VIDEO else { continue }
             let w = Int(par.width), h = Int(par.height)
-            if w > 0, h > 0, w * h > maxPixels { throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
+            if w > 0, h > 0, exceedsPixelLimit(w, h, maxPixels) { throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
         }
     }
 
@@ -266,8 +273,8 @@ extension MediaInput {
         let b = [UInt8](data)
         if b.starts(with: Array("YUV4MPEG2 ".utf8)) {
             let header = String(decoding: b.prefix { $0 != 0x0A }, as: UTF8.self).split(separator: " ")
-            let w = header.first { $0.hasPrefix("W") }.flatMap { Int($0.dropFirst()) }
-            let h = header.first { $0.hasPrefix("H") }.flatMap { Int($0.dropFirst()) }
+            let w = header.first { $0.hasPrefix("W") }.flatMap { Int($0.dropFirst().prefix(12)) }
+            let h = header.first { $0.hasPrefix("H") }.flatMap { Int($0.dropFirst().prefix(12)) }
             if let w, let h { return (w, h) }
             return nil
         }
@@ -320,4 +327,8 @@ extension MediaInput {
                          estimatedFrameCount: frames, rotationDegrees: rotation, pixelFormat: pixelFormat,
                          bitRate: bitRate, hasAudio: hasAudio, isStillImage: still)
     }
+}
+
+extension Double {
+    func clamped(to range: ClosedRange<Double>) -> Double { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

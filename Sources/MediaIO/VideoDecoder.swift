@@ -166,6 +166,10 @@ public final class VideoDecoder {
         while nextTarget < targets.count {
             let target = targets[nextTarget]
             nextTarget += 1
+            guard target.isFinite else {
+                warn("ignored timestamp \(target)")
+                continue
+            }
             if input.seek(toSeconds: target) < 0 { warn("cannot seek to \(target) s; decoding forward") }
             codec.flush()
             inputEnded = false
@@ -193,13 +197,13 @@ public final class VideoDecoder {
     /// Checks the decoded frame's size and computes its time and reported index.
     private func describeFrame(position: Int) throws -> (Double, Int) {
         let w = frame.width, h = frame.height
-        if w * h > maxPixels { throw MediaInput.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
+        if MediaInput.exceedsPixelLimit(w, h, maxPixels) { throw MediaInput.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
         let rate = info.frameRate ?? 0
         let time: Double
         if let ticks = frame.timestamp { time = input.seconds(ticks: ticks) } else { time = rate > 0 ? Double(position) / rate : 0 }
         switch sampling {
         case .keyframesOnly, .timestamps:
-            return (time, rate > 0 ? max(0, Int((time * rate).rounded())) : position)
+            return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)
         default:
             return (time, position)
         }

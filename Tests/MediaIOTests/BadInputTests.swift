@@ -60,6 +60,19 @@ final class BadInputTests: MediaTestCase {
         }
     }
 
+    func testAbsurdHeaderValuesDoNotOverflow() throws {
+        let png = try write(pngHeader(width: 0xFFFF_FFFF, height: 0xFFFF_FFFF), "max.png")
+        assertMediaError(.tooLarge, path: png) { _ = try VideoDecoder(path: png) }
+        let y4m = try write(Data("YUV4MPEG2 W99999999999 H99999999999 F25:1 C420jpeg\nFRAME\n".utf8), "max.y4m")
+        XCTAssertThrowsError(try VideoDecoder(path: y4m))
+    }
+
+    func testNonFiniteTimestamps() throws {
+        let p = try makeClip("t.mp4", codec: .h264(crf: 30), frames: 5)
+        let (frames, _) = try decodeAll(p, sampling: .timestamps([.nan, .infinity, 1e30, -5, 0.2]))
+        XCTAssertEqual(frames.map(\.index), [0, 2])  // -5 → first frame; 1e30 → past the end
+    }
+
     /// Under FFmpeg's own limit but over ours: the decoder's max_pixels refuses it, the header names the size.
     func testPNGOverOurLimit() throws {
         let p = try write(pngHeader(width: 20_000, height: 20_000), "big.png")
