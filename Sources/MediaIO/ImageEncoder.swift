@@ -61,8 +61,9 @@ public enum ImageEncoder {
     static func encodeStill(_ image: RGBImage, encoder name: String, preferred: [AVPixelFormat], path: String,
                             configure: (UnsafeMutablePointer<AVCodecContext>, inout [String: String]) -> Void = { _, _ in }) throws -> Data {
         MediaLog.ensureConfigured()
-        guard image.width > 0, image.height > 0 else {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot encode", message: "empty image")
+        guard (1...32768).contains(image.width), (1...32768).contains(image.height) else {
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot encode",
+                             message: "image size \(image.width)×\(image.height) outside 1…32768")
         }
         guard let encoder = avcodec_find_encoder_by_name(name) else {
             throw MediaError(kind: .encoder, path: path, operation: "cannot encode", message: "this FFmpeg has no \(name) encoder")

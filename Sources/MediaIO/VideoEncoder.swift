@@ -103,7 +103,8 @@ public final class VideoEncoder {
                 container: String? = nil, rotationDegrees: Int = 0, gopSize: Int? = nil,
                 pixelFormat: String? = nil, muxerOptions: [String: String] = [:]) throws {
         MediaLog.ensureConfigured()
-        guard width > 0, height > 0, frameRate > 0, [0, 90, 180, 270].contains(rotationDegrees) else {
+        guard (1...32768).contains(width), (1...32768).contains(height), (1...1000).contains(frameRate),
+              [0, 90, 180, 270].contains(rotationDegrees), (gopSize ?? 1) >= 1 else {
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create",
                              message: "invalid size \(width)×\(height), frame rate \(frameRate) or rotation \(rotationDegrees)")
         }
@@ -146,7 +147,7 @@ public final class VideoEncoder {
             c.pointee.framerate = AVRational(num: Int32(frameRate), den: 1)
             c.pointee.pix_fmt = format
             c.pointee.thread_count = 0
-            if let gopSize { c.pointee.gop_size = Int32(gopSize) }
+            if let gopSize { c.pointee.gop_size = Int32(clamping: gopSize) }
             if globalHeader { c.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
             if format == AV_PIX_FMT_YUVJ420P || format == AV_PIX_FMT_YUVJ444P { c.pointee.color_range = AVCOL_RANGE_JPEG }
             func qscale(_ q: Int) {
