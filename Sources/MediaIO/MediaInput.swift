@@ -6,22 +6,29 @@ import Foundation
 
 /// Facts about a media file's best video stream, as the container and codec parameters declare them.
 public struct MediaInfo: Codable, Equatable, Sendable {
+    /// The path as given.
     public var path: String
     /// FFmpeg's demuxer short name, e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "png_pipe".
     public var container: String
+    /// Container (or stream) duration; nil for still images and when unknown.
     public var durationSeconds: Double?
     /// Codec short name, e.g. "h264", "mpeg4", "png".
     public var videoCodec: String
     /// Stored (coded) frame size, before rotation. See `displayWidth`/`displayHeight`.
     public var width: Int
     public var height: Int
+    /// Average frame rate as FFmpeg guesses it; nil for still images and when unknown.
     public var frameRate: Double?
+    /// The container's frame count, else duration × frame rate; 1 for still images.
     public var estimatedFrameCount: Int?
     /// Clockwise rotation (0/90/180/270) needed to show the picture upright, from the display matrix.
     public var rotationDegrees: Int
+    /// FFmpeg pixel format name of the coded frames, e.g. "yuv420p", "rgb24"; "unknown" if FFmpeg could not tell.
     public var pixelFormat: String
+    /// Video stream bit rate, else the container's, in bits/s.
     public var bitRate: Int?
     public var hasAudio: Bool
+    /// A single image read through an image demuxer (PNG, JPEG, BMP, TIFF, WebP…).
     public var isStillImage: Bool
 
     /// Width of the upright picture (what VideoDecoder returns at `.native` size).
