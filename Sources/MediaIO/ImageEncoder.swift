@@ -32,9 +32,8 @@ public enum ImageEncoder {
         case "bmp": data = try encodeStill(image, encoder: "bmp", preferred: [AV_PIX_FMT_BGR24], path: path)
         case "tif", "tiff": data = try encodeStill(image, encoder: "tiff", preferred: [AV_PIX_FMT_RGB24], path: path)
         case "webp":
-            data = try encodeStill(image, encoder: "libwebp", preferred: [AV_PIX_FMT_YUV420P], path: path) { c, options in
-                options["quality"] = String(min(max(quality, 1), 100))
-                _ = c
+            data = try encodeStill(image, encoder: "libwebp", preferred: [AV_PIX_FMT_YUV420P], path: path) { _, options in
+                options["quality"] = String(min(max(quality, 1), 100))  // libwebp's private option, 0…100
             }
         default:
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot write image",
