@@ -7,13 +7,17 @@ import Foundation
 /// Encodes RGBImages as still-image files or bytes.
 public enum ImageEncoder {
     /// PNG bytes (lossless, 8-bit RGB).
-    public static func pngData(_ image: RGBImage) throws -> Data {
-        try encodeStill(image, encoder: "png", preferred: [AV_PIX_FMT_RGB24], path: "<png>")
+    public static func pngData(_ image: RGBImage) throws -> Data { try pngData(image, path: "<png>") }
+
+    static func pngData(_ image: RGBImage, path: String) throws -> Data {
+        try encodeStill(image, encoder: "png", preferred: [AV_PIX_FMT_RGB24], path: path)
     }
 
     /// Baseline JPEG bytes; `quality` 1 (worst) … 100 (best), 4:2:0 chroma.
-    public static func jpegData(_ image: RGBImage, quality: Int) throws -> Data {
-        try encodeStill(image, encoder: "mjpeg", preferred: [AV_PIX_FMT_YUVJ420P], path: "<jpeg>") { c, _ in
+    public static func jpegData(_ image: RGBImage, quality: Int) throws -> Data { try jpegData(image, quality: quality, path: "<jpeg>") }
+
+    static func jpegData(_ image: RGBImage, quality: Int, path: String) throws -> Data {
+        try encodeStill(image, encoder: "mjpeg", preferred: [AV_PIX_FMT_YUVJ420P], path: path) { c, _ in
             c.pointee.flags |= AV_CODEC_FLAG_QSCALE
             c.pointee.global_quality = Int32(VideoCodecChoice.qscale(quality: quality)) * FF_QP2LAMBDA
             c.pointee.color_range = AVCOL_RANGE_JPEG
@@ -27,8 +31,8 @@ public enum ImageEncoder {
         let ext = (path as NSString).pathExtension.lowercased()
         let data: Data
         switch ext {
-        case "png": data = try pngData(image)
-        case "jpg", "jpeg": data = try jpegData(image, quality: quality)
+        case "png": data = try pngData(image, path: path)
+        case "jpg", "jpeg": data = try jpegData(image, quality: quality, path: path)
         case "bmp": data = try encodeStill(image, encoder: "bmp", preferred: [AV_PIX_FMT_BGR24], path: path)
         case "tif", "tiff": data = try encodeStill(image, encoder: "tiff", preferred: [AV_PIX_FMT_RGB24], path: path)
         case "webp":
