@@ -55,6 +55,8 @@ public final class VideoDecoder {
     public let path: String
     /// Problems that did not stop decoding (skipped packets, missing frames), at most 100 kept.
     public private(set) var warnings: [String] = []
+    /// Frames decoded so far (returned or skipped by sampling), in presentation order.
+    public var decodedFrameCount: Int { outputCount }
 
     private let input: MediaInput
     private let codec: CodecContext

@@ -104,6 +104,7 @@ final class SamplingTests: MediaTestCase {
             XCTAssertEqual(image.pixels.withUnsafeBufferPointer { $0.baseAddress }, base, "buffer reallocated at frame \(frames)")
         }
         XCTAssertEqual(frames, 300)
+        XCTAssertEqual(decoder.decodedFrameCount, 300)
         XCTAssertTrue(decoder.warnings.isEmpty, "\(decoder.warnings)")
     }
 }
