@@ -77,6 +77,9 @@ func choosePixelFormat(_ codec: UnsafePointer<AVCodec>, preferred: [AVPixelForma
 }
 
 /// Encodes a sequence of equally sized RGBImages into a video file.
+///
+/// Call `finish()` at the end: an encoder released without it closes the file without flushing
+/// the encoder or writing the trailer (an MP4 is then unreadable).
 public final class VideoEncoder {
     public let path: String
     public let width: Int
