@@ -31,6 +31,24 @@ public struct MediaInfo: Codable, Equatable, Sendable {
     /// A single image read through an image demuxer (PNG, JPEG, BMP, TIFF, WebP…).
     public var isStillImage: Bool
 
+    public init(path: String, container: String, durationSeconds: Double?, videoCodec: String, width: Int, height: Int,
+                frameRate: Double?, estimatedFrameCount: Int?, rotationDegrees: Int, pixelFormat: String, bitRate: Int?,
+                hasAudio: Bool, isStillImage: Bool) {
+        self.path = path
+        self.container = container
+        self.durationSeconds = durationSeconds
+        self.videoCodec = videoCodec
+        self.width = width
+        self.height = height
+        self.frameRate = frameRate
+        self.estimatedFrameCount = estimatedFrameCount
+        self.rotationDegrees = rotationDegrees
+        self.pixelFormat = pixelFormat
+        self.bitRate = bitRate
+        self.hasAudio = hasAudio
+        self.isStillImage = isStillImage
+    }
+
     /// Width of the upright picture (what VideoDecoder returns at `.native` size).
     public var displayWidth: Int { rotationDegrees % 180 == 0 ? width : height }
     /// Height of the upright picture.

@@ -38,6 +38,14 @@ public struct DecodedFrame: Equatable, Sendable {
     /// Size of the output image (after scaling and rotation).
     public var width: Int
     public var height: Int
+
+    public init(index: Int, time: Double, isKeyframe: Bool, width: Int, height: Int) {
+        self.index = index
+        self.time = time
+        self.isKeyframe = isKeyframe
+        self.width = width
+        self.height = height
+    }
 }
 
 /// Decodes one video stream (or a still image, as a one-frame stream) into upright RGB frames.
