@@ -1,0 +1,302 @@
+// VideoDecoder: pulls sampled frames out of a media file (video or still image) one at a time,
+// converted into a reused RGBImage. Owns the demux → decode loop, frame sampling, per-frame limits,
+// and the policy for damaged input (see `warnings` and the type's documentation).
+import CFFmpeg
+
+/// Which frames of a stream to return.
+public enum FrameSampling: Equatable, Sendable {
+    /// Every decoded frame.
+    case everyFrame
+    /// Frames 0, n, 2n, … in presentation order.
+    case everyNth(Int)
+    /// About `fps` frames per second, chosen by timestamp: the first frame in each 1/fps slot.
+    case rate(Double)
+    /// Only keyframes; the decoder skips everything else (AVDISCARD_NONKEY), so this is fast.
+    case keyframesOnly
+    /// For each time (seconds from the stream start, in the given order): seek, then return the first
+    /// frame at or after it. Times past the end return nothing.
+    case timestamps([Double])
+}
+
+/// The size of converted frames.
+public enum OutputSize: Equatable, Sendable {
+    /// The stored size (after rotation).
+    case native
+    /// Downscale, keeping the aspect ratio, so that the long side is at most this many pixels; never upscale.
+    case longSide(Int)
+}
+
+/// Where a returned frame sits in its stream.
+public struct DecodedFrame: Equatable, Sendable {
+    /// 0-based position of the frame in presentation order (the decoder's output order). In
+    /// `.keyframesOnly` and `.timestamps` modes, where frames are skipped, it is estimated as
+    /// round(time × frame rate).
+    public var index: Int
+    /// Presentation time in seconds, relative to the stream's start time.
+    public var time: Double
+    public var isKeyframe: Bool
+    /// Size of the output image (after scaling and rotation).
+    public var width: Int
+    public var height: Int
+
+    public init(index: Int, time: Double, isKeyframe: Bool, width: Int, height: Int) {
+        self.index = index
+        self.time = time
+        self.isKeyframe = isKeyframe
+        self.width = width
+        self.height = height
+    }
+}
+
+/// Decodes one video stream (or a still image, as a one-frame stream) into upright RGB frames.
+///
+/// Damaged input: packets the decoder rejects as invalid are skipped and recorded in `warnings`
+/// (as the ffmpeg CLI does). If the demuxer fails mid-file (truncated or corrupt container),
+/// the frames still buffered in the decoder are returned first, then `nextFrame` throws once
+/// (`.truncated` if the file's end was reached, `.corrupt` for invalid data, `.io` otherwise) and
+/// returns nil afterwards. When a file simply ends early
+/// (FFmpeg reports a normal end of file, as its MP4 and Matroska demuxers do for cut files), decoding
+/// ends cleanly and a warning says how many of the declared frames were decoded. A stream that yields
+/// no frame at all throws `.corrupt` instead of ending silently.
+public final class VideoDecoder {
+    public let info: MediaInfo
+    public let path: String
+    /// Problems that did not stop decoding (skipped packets, missing frames), at most 100 kept.
+    public private(set) var warnings: [String] = []
+    /// Frames decoded so far (returned or skipped by sampling), in presentation order.
+    public var decodedFrameCount: Int { outputCount }
+
+    private let input: MediaInput
+    private let codec: CodecContext
+    private let packet: Packet
+    private let frame: Frame
+    private let converter: FrameToRGB
+    private let sampling: FrameSampling
+    private let maxFrames: Int?
+    private let outputSize: OutputSize
+    private let maxPixels: Int
+
+    private var inputEnded = false
+    private var finished = false
+    private var pendingError: MediaError?
+    private var outputCount = 0
+    private var returnedCount = 0
+    private var nextRateTime = -Double.infinity
+    private var nextTarget = 0
+    private var consecutiveErrors = 0
+    private var skippedPackets = 0
+
+    /// Opens `path` and prepares its best video stream for decoding.
+    ///
+    /// - Parameters:
+    ///   - maxFrames: stop after this many returned frames.
+    ///   - threads: decoder threads, 0 = FFmpeg's automatic choice.
+    ///   - maxPixels: frames (declared or decoded) larger than this throw `.tooLarge`.
+    public init(path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
+                outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28) throws {
+        switch sampling {
+        case .everyNth(let n) where n < 1:
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "everyNth needs n ≥ 1, got \(n)")
+        case .rate(let fps) where !(fps > 0 && fps.isFinite):
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "rate needs fps > 0, got \(fps)")
+        default: break
+        }
+        if case .longSide(let side) = outputSize, side < 1 {
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "longSide needs ≥ 1, got \(side)")
+        }
+        self.path = path
+        self.sampling = sampling
+        self.maxFrames = maxFrames
+        self.outputSize = outputSize
+        self.maxPixels = maxPixels
+        input = try MediaInput(path: path, maxPixels: maxPixels)
+        info = input.info
+        codec = try CodecContext(codec: input.decoder, path: path)
+        packet = try Packet()
+        frame = try Frame()
+        converter = try FrameToRGB(path: path)
+
+        let keyOnly = sampling == .keyframesOnly
+        try input.withStream { stream in
+            try codec.withPointer { c in
+                try ffCheck(avcodec_parameters_to_context(c, stream.pointee.codecpar), "cannot open decoder", path: path)
+                c.pointee.thread_count = Int32(clamping: max(0, threads))
+                c.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+                c.pointee.pkt_timebase = stream.pointee.time_base
+                if keyOnly { c.pointee.skip_frame = AVDISCARD_NONKEY }
+                _ = av_opt_set_int(UnsafeMutableRawPointer(c), "max_pixels", Int64(maxPixels), 0)
+            }
+        }
+        try codec.open(kind: .unsupportedCodec, operation: "cannot open decoder")
+    }
+
+    /// Next sampled frame converted into `image` (buffer reused: no per-frame allocation once sized),
+    /// rotation applied. nil at the end.
+    public func nextFrame(into image: inout RGBImage) throws -> DecodedFrame? {
+        guard var decoded = try nextSampled() else { return nil }
+        defer { frame.unref() }
+        try converter.convert(frame, size: outputSize, rotation: info.rotationDegrees, into: &image)
+        decoded.width = image.width
+        decoded.height = image.height
+        return decoded
+    }
+
+    /// Next sampled frame, decoded but not converted (for decode benchmarks). nil at the end.
+    public func nextFrameWithoutConversion() throws -> DecodedFrame? {
+        guard let decoded = try nextSampled() else { return nil }
+        frame.unref()
+        return decoded
+    }
+
+    // MARK: - Sampling
+
+    private func nextSampled() throws -> DecodedFrame? {
+        if finished { return nil }
+        if let maxFrames, returnedCount >= maxFrames { return nil }
+        if case .timestamps(let targets) = sampling { return try nextAtTimestamp(targets) }
+        while try decodeNext() {
+            let position = outputCount
+            outputCount += 1
+            let (time, index) = try describeFrame(position: position)
+            var selected = true
+            switch sampling {
+            case .everyNth(let n): selected = position % n == 0
+            case .rate(let fps):
+                selected = time >= nextRateTime - 1e-6
+                if selected { nextRateTime = ((time * fps + 1e-6).rounded(.down) + 1) / fps }
+            default: break
+            }
+            if selected { return made(time: time, index: index) }
+            frame.unref()
+        }
+        return try end()
+    }
+
+    private func nextAtTimestamp(_ targets: [Double]) throws -> DecodedFrame? {
+        while nextTarget < targets.count {
+            let target = targets[nextTarget]
+            nextTarget += 1
+            guard target.isFinite else {
+                warn("ignored timestamp \(target)")
+                continue
+            }
+            if input.seek(toSeconds: target) < 0 { warn("cannot seek to \(target) s; decoding forward") }
+            codec.flush()
+            inputEnded = false
+            pendingError = nil
+            while try decodeNext() {
+                outputCount += 1
+                let (time, index) = try describeFrame(position: outputCount - 1)
+                if time >= target - 1e-4 { return made(time: time, index: index) }
+                frame.unref()
+            }
+            if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
+        }
+        finished = true
+        return nil
+    }
+
+    private func made(time: Double, index: Int) -> DecodedFrame {
+        returnedCount += 1
+        let (w, h) = FrameToRGB.scaledSize(width: frame.width, height: frame.height, size: outputSize)
+        let rotated = info.rotationDegrees % 180 != 0
+        return DecodedFrame(index: index, time: time, isKeyframe: frame.isKeyframe,
+                            width: rotated ? h : w, height: rotated ? w : h)
+    }
+
+    /// Checks the decoded frame's size and computes its time and reported index.
+    private func describeFrame(position: Int) throws -> (Double, Int) {
+        let w = frame.width, h = frame.height
+        if MediaInput.exceedsPixelLimit(w, h, maxPixels) { throw MediaInput.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
+        let rate = info.frameRate ?? 0
+        let time: Double
+        if let ticks = frame.timestamp { time = input.seconds(ticks: ticks) } else { time = rate > 0 ? Double(position) / rate : 0 }
+        switch sampling {
+        case .keyframesOnly, .timestamps:
+            return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)
+        default:
+            return (time, position)
+        }
+    }
+
+    /// End of the stream: throw a pending demuxer error once, note missing frames, then nil forever.
+    private func end() throws -> DecodedFrame? {
+        finished = true
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
+        if outputCount == 0 {
+            throw MediaError(kind: .corrupt, path: path, operation: "cannot decode",
+                             message: "no decodable video frame (file truncated or damaged?)")
+        }
+        // Every frame was decoded (not keyframes only): compare with what the container declares.
+        if sampling != .keyframesOnly, !info.isStillImage, let declared = info.estimatedFrameCount,
+           outputCount < declared * 9 / 10 {
+            warn("decoded \(outputCount) of about \(declared) declared frames (file truncated?)")
+        }
+        return nil
+    }
+
+    // MARK: - Demux/decode loop
+
+    /// Decodes the next frame of the video stream into `frame`; false when the stream is exhausted.
+    private func decodeNext() throws -> Bool {
+        while true {
+            let state: CodecState
+            do {
+                state = try codec.receive(frame)
+                consecutiveErrors = 0
+            } catch let error as MediaError where error.code == unmask_averror_invaliddata() {
+                consecutiveErrors += 1
+                warn("skipped an undecodable frame: \(error.message)")
+                if consecutiveErrors > 100 {
+                    throw MediaError(kind: .corrupt, path: path, operation: "cannot decode", code: error.code,
+                                     message: "too many undecodable frames in a row (\(error.message))")
+                }
+                continue
+            }
+            switch state {
+            case .ready: return true
+            case .drained: return false
+            case .needsInput:
+                if inputEnded { return false }
+                try feed()
+            }
+        }
+    }
+
+    /// Reads packets until one of the video stream is sent to the decoder, or the input ends.
+    private func feed() throws {
+        while true {
+            switch input.read(into: packet) {
+            case .packet:
+                defer { packet.unref() }
+                guard packet.streamIndex == input.streamIndex else { continue }
+                if sampling == .keyframesOnly && !packet.isKey { continue }
+                if packet.isCorrupt { warn("an incomplete packet at frame \(outputCount) (file truncated?)") }
+                if try !codec.send(packet) {
+                    skippedPackets += 1
+                    warn("skipped an invalid packet (\(skippedPackets) so far)")
+                }
+                return
+            case .endOfFile:
+                inputEnded = true
+                _ = try codec.send(nil)
+                return
+            case .failed(let code):
+                inputEnded = true
+                let kind: MediaError.Kind = input.reachedEndOfFile ? .truncated
+                    : (code == unmask_averror_invaliddata() ? .corrupt : .io)
+                pendingError = MediaError(kind: kind, path: path, operation: "cannot read", code: code,
+                                          message: "\(ffErrorMessage(code)) after \(outputCount) frames (file \(kind == .truncated ? "truncated" : "damaged")?)")
+                _ = try codec.send(nil)
+                return
+            }
+        }
+    }
+
+    private func warn(_ message: String) {
+        if warnings.count < 100 { warnings.append(message) }
+    }
+}

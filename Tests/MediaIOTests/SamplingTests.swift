@@ -1,0 +1,110 @@
+// Frame counts, timestamps, indices and keyframe flags for each FrameSampling mode, on a generated
+// H.264 clip: 2 s at 10 fps, GOP 5 (keyframes exactly at frames 0, 5, 10, 15), plus streaming reuse.
+import XCTest
+@testable import MediaIO
+
+final class SamplingTests: MediaTestCase {
+    private func clip() throws -> String {
+        try makeClip("gop5.mp4", codec: .h264(crf: 23), frameRate: 10, frames: 20, gopSize: 5)
+    }
+
+    func testProbe() throws {
+        let info = try probeMedia(path: try clip())
+        XCTAssertEqual(info.videoCodec, "h264")
+        XCTAssertTrue(info.container.contains("mp4"), info.container)
+        XCTAssertEqual(info.width, 64)
+        XCTAssertEqual(info.height, 48)
+        XCTAssertEqual(info.frameRate ?? 0, 10, accuracy: 0.01)
+        XCTAssertEqual(info.estimatedFrameCount, 20)
+        XCTAssertEqual(info.durationSeconds ?? 0, 2, accuracy: 0.15)
+        XCTAssertEqual(info.rotationDegrees, 0)
+        XCTAssertEqual(info.pixelFormat, "yuv420p")
+        XCTAssertFalse(info.hasAudio)
+        XCTAssertFalse(info.isStillImage)
+        XCTAssertEqual(try MediaInfo.probe(path: info.path), info)
+    }
+
+    func testEveryFrame() throws {
+        let (frames, image) = try decodeAll(try clip())
+        XCTAssertEqual(frames.map(\.index), Array(0..<20))
+        for (i, f) in frames.enumerated() {
+            XCTAssertEqual(f.time, Double(i) * 0.1, accuracy: 1e-3)
+            XCTAssertEqual(f.isKeyframe, i % 5 == 0, "frame \(i)")
+            XCTAssertEqual(f.width, 64)
+            XCTAssertEqual(f.height, 48)
+        }
+        XCTAssertEqual(image.width, 64)
+        XCTAssertEqual(image.pixels.count, 3 * 64 * 48)
+    }
+
+    func testEveryNth() throws {
+        let (frames, _) = try decodeAll(try clip(), sampling: .everyNth(3))
+        XCTAssertEqual(frames.map(\.index), [0, 3, 6, 9, 12, 15, 18])
+    }
+
+    func testRate() throws {
+        let (frames, _) = try decodeAll(try clip(), sampling: .rate(2))
+        XCTAssertEqual(frames.map(\.index), [0, 5, 10, 15])
+        XCTAssertEqual(frames.map { ($0.time * 10).rounded() / 10 }, [0, 0.5, 1.0, 1.5])
+    }
+
+    func testKeyframesOnly() throws {
+        let (frames, _) = try decodeAll(try clip(), sampling: .keyframesOnly)
+        XCTAssertEqual(frames.map(\.index), [0, 5, 10, 15])
+        XCTAssertTrue(frames.allSatisfy(\.isKeyframe))
+    }
+
+    func testMaxFrames() throws {
+        let p = try clip()
+        XCTAssertEqual(try decodeAll(p, maxFrames: 3).frames.map(\.index), [0, 1, 2])
+        XCTAssertEqual(try decodeAll(p, sampling: .everyNth(4), maxFrames: 2).frames.map(\.index), [0, 4])
+        XCTAssertEqual(try decodeAll(p, maxFrames: 0).frames.count, 0)
+    }
+
+    func testTimestamps() throws {
+        let (frames, _) = try decodeAll(try clip(), sampling: .timestamps([0.35, 1.0, 5.0, 0.0, 1.93]))
+        XCTAssertEqual(frames.map(\.index), [4, 10, 0])
+        XCTAssertEqual(frames[0].time, 0.4, accuracy: 1e-3)
+        XCTAssertEqual(frames[1].time, 1.0, accuracy: 1e-3)
+        XCTAssertEqual(frames[2].time, 0.0, accuracy: 1e-3)
+    }
+
+    func testInvalidSamplingArguments() throws {
+        let p = try clip()
+        assertMediaError(.invalidArgument, path: p) { _ = try VideoDecoder(path: p, sampling: .everyNth(0)) }
+        assertMediaError(.invalidArgument, path: p) { _ = try VideoDecoder(path: p, sampling: .rate(0)) }
+        assertMediaError(.invalidArgument, path: p) { _ = try VideoDecoder(path: p, outputSize: .longSide(0)) }
+    }
+
+    func testDecodeWithoutConversion() throws {
+        let decoder = try VideoDecoder(path: try clip(), outputSize: .longSide(32))
+        var count = 0
+        while let f = try decoder.nextFrameWithoutConversion() {
+            XCTAssertEqual(f.index, count)
+            XCTAssertEqual(f.width, 32)
+            XCTAssertEqual(f.height, 24)
+            count += 1
+        }
+        XCTAssertEqual(count, 20)
+        XCTAssertNil(try decoder.nextFrameWithoutConversion())
+    }
+
+    /// A few hundred small frames: the RGBImage storage is reused, never regrown.
+    func testStreamingReusesBuffer() throws {
+        let p = try makeClip("long.mkv", codec: .mpeg4(quality: 60), width: 32, height: 24, frameRate: 25, frames: 300)
+        let decoder = try VideoDecoder(path: p)
+        var image = RGBImage()
+        XCTAssertNotNil(try decoder.nextFrame(into: &image))
+        let base = image.pixels.withUnsafeBufferPointer { $0.baseAddress }
+        let count = image.pixels.count
+        var frames = 1
+        while try decoder.nextFrame(into: &image) != nil {
+            frames += 1
+            XCTAssertEqual(image.pixels.count, count)
+            XCTAssertEqual(image.pixels.withUnsafeBufferPointer { $0.baseAddress }, base, "buffer reallocated at frame \(frames)")
+        }
+        XCTAssertEqual(frames, 300)
+        XCTAssertEqual(decoder.decodedFrameCount, 300)
+        XCTAssertTrue(decoder.warnings.isEmpty, "\(decoder.warnings)")
+    }
+}
