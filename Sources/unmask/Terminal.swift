@@ -1,0 +1,60 @@
+// Writing to the terminal: one-line errors and warnings on standard error, exit codes by cause.
+import ArgumentParser
+import Foundation
+import MediaIO
+
+/// Standard error and the documented exit codes.
+enum Terminal {
+    /// Exit codes (documented in the README and in `unmask --help`).
+    enum Exit {
+        static let failure = ExitCode(1)
+        static let usage = ExitCode(64)
+        static let badMedia = ExitCode(65)
+        static let cannotWrite = ExitCode(73)
+    }
+
+    static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Writes one line to standard error (fd 2 directly: the global `stderr` is not concurrency-safe).
+    static func writeError(_ line: String) {
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        text.utf8CString.withUnsafeBufferPointer { buffer in
+            _ = write(2, buffer.baseAddress, buffer.count - 1)
+        }
+    }
+
+    static func warn(_ message: String) { writeError("unmask: warning: \(message)") }
+
+    /// Reports an error as one line naming the file and the cause; returns the exit code it deserves.
+    static func report(_ error: Error) -> ExitCode {
+        switch error {
+        case let error as MediaError:
+            writeError("unmask: \(error.description)")
+            switch error.kind {
+            case .encoder, .io: return Exit.cannotWrite
+            case .invalidArgument: return Exit.usage
+            default: return Exit.badMedia
+            }
+        case let error as OutputError:
+            writeError("unmask: \(error.description)")
+            return Exit.cannotWrite
+        default:
+            writeError("unmask: \(String(describing: error).split(separator: "\n").first ?? "")")
+            return Exit.failure
+        }
+    }
+}
+
+/// An output that could not be written (folder not creatable, file not writable).
+struct OutputError: Error, CustomStringConvertible {
+    var path: String
+    var cause: String
+    var description: String { "\(path): \(cause)" }
+}
+
+/// Standard output, written through FileHandle so that pipes get whole lines.
+enum StandardOutput {
+    static func print(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}

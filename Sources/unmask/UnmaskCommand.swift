@@ -1,0 +1,38 @@
+// The `unmask` command: its subcommands, the options they share, and start-up (OpenBLAS kernel).
+import ArgumentParser
+import Foundation
+import MediaIO
+import NeuralNet
+
+@main
+struct UnmaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unmask",
+        abstract: "Detect deepfakes and synthetic media in videos and images.",
+        discussion: """
+            Exit codes: 0 success; 64 usage error; 65 unreadable or invalid media; 73 an output \
+            could not be written; 1 any other failure.
+            """,
+        version: "0.1.0",
+        subcommands: [ProbeCommand.self, FramesCommand.self, BenchCommand.self]
+    )
+
+    static func main() {
+        // Before any BLAS work: make sure OpenBLAS runs a kernel that suits this CPU.
+        let choice = BLASRuntime.ensureFastKernel()
+        if choice.action == .reselectFailed {
+            Terminal.warn("OpenBLAS runs its slow '\(choice.before)' kernel and could not switch; set OPENBLAS_CORETYPE to fix it")
+        }
+        main(nil)
+    }
+}
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Show FFmpeg's own log messages and extra detail.")
+    var verbose = false
+
+    func apply() {
+        MediaLog.setVerbose(verbose)
+    }
+}
