@@ -292,7 +292,7 @@ enum TimelineSVG {
 
         var svg: [String] = []
         let label = "Fake probability over time for " + report.file.fileName
-        svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(n(width)) \(n(height))\" "
+        svg.append("<svg viewBox=\"0 0 \(n(width)) \(n(height))\" "
             + "role=\"img\" aria-label=\"\(Markup.escape(label))\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">")
         svg.append("<title>\(Markup.escape(label))</title>")
         svg.append(rect(x: left, y: top, width: plotWidth, height: plotHeight, attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
@@ -392,7 +392,7 @@ enum ThumbnailSVG {
         let dataURI = "data:\(mime);base64," + thumbnail.jpeg.base64EncodedString()
         let label = "Frame \(frame.index) with heatmap overlay"
         var svg: [String] = []
-        svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" "
+        svg.append("<svg viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" "
             + "aria-label=\"\(Markup.escape(label))\">")
         svg.append("<image href=\"\(Markup.escape(dataURI))\" x=\"0\" y=\"0\" width=\"\(n(width))\" height=\"\(n(height))\" "
             + "preserveAspectRatio=\"none\"/>")
