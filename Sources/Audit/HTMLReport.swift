@@ -307,6 +307,18 @@ enum TimelineSVG {
                             attributes: "fill=\"#e53935\" fill-opacity=\"0.18\" class=\"segment\""))
         }
 
+        // The part of the file that was not analysed (partial coverage), hatched.
+        if !report.coverage.isFull, endTime - lastTime > (endTime - firstTime) * 0.01 {
+            let start = x(lastTime)
+            svg.append("<defs><pattern id=\"not-analysed-hatch\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" "
+                + "patternTransform=\"rotate(45)\"><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#bdbdbd\" "
+                + "stroke-width=\"2\"/></pattern></defs>")
+            svg.append(rect(x: start, y: top, width: left + plotWidth - start, height: plotHeight,
+                            attributes: "fill=\"url(#not-analysed-hatch)\" fill-opacity=\"0.6\" class=\"not-analysed\""))
+            svg.append("<text x=\"\(n((start + left + plotWidth) / 2))\" y=\"\(n(top + 16))\" text-anchor=\"middle\" "
+                + "fill=\"#616161\">not analysed</text>")
+        }
+
         // Grid and axes.
         for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
             svg.append("<line x1=\"\(n(left))\" y1=\"\(n(y(tick)))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(y(tick)))\" "

@@ -67,7 +67,7 @@ enum Fixtures {
             sizeBytes: 12_345_678,
             width: 1280,
             height: 720,
-            durationSeconds: 12.0,
+            durationSeconds: 20.0,
             frameRate: 30000.0 / 1001.0,
             tags: ["title": "<img src=x onerror=alert(2)>", "encoder": "Lavf60.16.100, \"quoted\""])
         return ScanReport(

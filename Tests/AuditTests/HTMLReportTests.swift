@@ -21,6 +21,7 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(page.contains("class=\"uncertain-band\""))
         XCTAssertEqual(page.components(separatedBy: "class=\"segment\"").count - 1, report.segments.count)
         XCTAssertTrue(page.contains("class=\"smoothed\""))
+        XCTAssertTrue(page.contains("class=\"not-analysed\""), "partial coverage: the rest of the file is hatched")
         XCTAssertEqual(page.components(separatedBy: "href=\"data:image/jpeg;base64,"
             + Fixtures.tinyJPEG.base64EncodedString() + "\"").count - 1, 2)
         XCTAssertEqual(page.components(separatedBy: "class=\"region\"").count - 1, 2)
@@ -44,7 +45,7 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(page.lowercased().contains("http:"), "no http references at all")
         XCTAssertFalse(page.lowercased().contains("https:"), "no https references at all")
         XCTAssertFalse(page.lowercased().contains("<link"))
-        XCTAssertFalse(page.lowercased().contains("url("))
+        XCTAssertNil(page.range(of: "url\\((?!#)", options: .regularExpression), "only in-document url(#id) references")
         // Every src/href points at inline data.
         let references = try NSRegularExpression(pattern: "(?:src|href)=\"([^\"]*)\"")
         for match in references.matches(in: page, range: NSRange(page.startIndex..., in: page)) {
