@@ -118,7 +118,8 @@ public struct VideoAssessment: Equatable, Sendable {
 public enum AggregationError: Error, Equatable, CustomStringConvertible {
     /// No frame was analysed: there is nothing to base a verdict on.
     case noFrames
-    /// A frame has a non-finite time or a probability outside 0…1.
+    /// A frame has a non-finite time, a probability or heatmap value outside 0…1, a malformed
+    /// heatmap or a region of negative size.
     case invalidFrame(index: Int, reason: String)
     /// The policy's knobs are out of range.
     case invalidPolicy([String])
@@ -138,9 +139,10 @@ public enum AggregationError: Error, Equatable, CustomStringConvertible {
 /// Aggregates per-frame fake probabilities into a file score, a verdict and segments.
 ///
 /// The rule, exactly (n = number of frames, p_i raw probabilities, times t_i):
-/// 1. **Order.** Frames are sorted by time, ties by index. A frame with a non-finite time or
-///    a probability outside 0…1 is an error (`AggregationError.invalidFrame`); a probability
-///    within 1e-6 outside 0…1 is clamped. No frames is an error (`AggregationError.noFrames`).
+/// 1. **Order.** Frames are sorted by time, ties by index. A frame with a non-finite time, a
+///    probability (or heatmap value) outside 0…1, a heatmap whose value count is not rows × columns,
+///    or a region of negative size is an error (`AggregationError.invalidFrame`); values within 1e-6
+///    outside 0…1 are clamped. No frames is an error (`AggregationError.noFrames`).
 /// 2. **Smoothing.** s_i = median of p_j over the window of frame i: every frame j with
 ///    |t_j − t_i| ≤ smoothingWindowSeconds / 2, widened when needed to reach
 ///    `minimumSmoothingRadiusFrames` neighbours on each side (where they exist). The median of
@@ -199,8 +201,21 @@ public enum Aggregator {
         guard p.isFinite, p >= -probabilityTolerance, p <= 1 + probabilityTolerance else {
             throw AggregationError.invalidFrame(index: frame.index, reason: "fake probability \(p) is outside 0…1")
         }
+        let heatmap = frame.heatmap
+        guard heatmap.rows >= 0, heatmap.columns >= 0, heatmap.values.count == heatmap.rows * heatmap.columns else {
+            throw AggregationError.invalidFrame(index: frame.index, reason: "heatmap has \(heatmap.values.count) values"
+                + " for \(heatmap.rows) × \(heatmap.columns) patches")
+        }
+        let tolerance = Float(probabilityTolerance)
+        guard heatmap.values.allSatisfy({ $0.isFinite && $0 >= -tolerance && $0 <= 1 + tolerance }) else {
+            throw AggregationError.invalidFrame(index: frame.index, reason: "heatmap has a value outside 0…1")
+        }
+        guard frame.region.w >= 0, frame.region.h >= 0 else {
+            throw AggregationError.invalidFrame(index: frame.index, reason: "region has a negative width or height")
+        }
         var clamped = frame
         clamped.fakeProbability = min(max(p, 0), 1)
+        clamped.heatmap.values = heatmap.values.map { min(max($0, 0), 1) }
         return clamped
     }
 

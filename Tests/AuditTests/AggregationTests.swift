@@ -120,6 +120,14 @@ final class AggregationTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: .nan, fakeProbability: 0.5, region: region)]))
+        let shortHeatmap = Heatmap(rows: 2, columns: 2, values: [0.1, 0.2, 0.3])
+        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5, heatmap: shortHeatmap,
+                                                               region: region)]))
+        let nanHeatmap = Heatmap(rows: 1, columns: 2, values: [0.1, .nan])
+        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5, heatmap: nanHeatmap,
+                                                               region: region)]))
+        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5,
+                                                               region: Region(x: 0, y: 0, w: -4, h: 2))]))
         // Rounding noise just outside 0…1 is clamped, not rejected.
         let clamped = try? Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 1 + 1e-8, region: region)])
         XCTAssertEqual(clamped?.frames.first?.fakeProbability, 1)
