@@ -26,8 +26,9 @@ enum HTMLReport {
                 warningsSection(report),
                 .h2(.text("File")),
                 fileTable(report.file),
-                .h2(.text("Timeline")),
-                .div(.class("timeline"), .raw(TimelineSVG.render(report))),
+                .h2(.text(report.frames.count == 1 ? "Score" : "Timeline")),
+                .div(.class("timeline"),
+                     .raw(report.frames.count == 1 ? ScoreScaleSVG.render(report) : TimelineSVG.render(report))),
                 segmentsSection(assessment),
                 thumbnailsSection(report),
                 suspiciousFramesSection(assessment),
@@ -62,6 +63,8 @@ enum HTMLReport {
         }
         let rule: String
         switch assessment.rule {
+        case _ where report.frames.count == 1:
+            rule = "The score of the single analysed frame."
         case .confidentFrames:
             rule = "Mean of \(assessment.confidentFrameCount) confidently fake frames "
                 + "(smoothed score > \(format(policy.confidentFakeProbability, 2)))."
@@ -76,7 +79,8 @@ enum HTMLReport {
                  .text("\(headline): fake probability \(format(assessment.fakeProbability, 3))")),
             .div(.class("detail"),
                  .text("Threshold \(format(policy.threshold, 2)) ± \(format(policy.uncertainMargin, 2)) (uncertain band). "
-                     + rule + " \(report.frames.count) frames analysed, \(assessment.segments.count) suspicious segment"
+                     + rule + " " + counted(report.frames.count, "frame") + " analysed, "
+                     + (assessment.segments.isEmpty ? "no" : String(assessment.segments.count)) + " suspicious segment"
                      + (assessment.segments.count == 1 ? "." : "s."))),
             .div(.class("filename"), untrusted(report.file.path))
         )
@@ -209,6 +213,11 @@ enum HTMLReport {
     }
 
     // MARK: Helpers
+
+    /// "1 frame", "12 frames".
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)" + (count == 1 ? "" : "s")
+    }
 
     /// The frame's pixel size: the file's, else the smallest size holding every region, else 640 × 360.
     static func frameSize(_ report: ScanReport) -> (width: Int, height: Int) {
@@ -392,6 +401,48 @@ enum TimelineSVG {
         guard value.isFinite else { return "0" }
         let rounded = (value * 100).rounded() / 100
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+}
+
+/// For a single frame (an image) a time axis means nothing: its score on a 0…1 scale instead,
+/// with the uncertain band and the threshold, as SVG.
+enum ScoreScaleSVG {
+    static let width = 960.0, height = 110.0, left = 40.0, right = 40.0, barTop = 34.0, barHeight = 26.0
+
+    static func render(_ report: ScanReport) -> String {
+        let n = TimelineSVG.n
+        let policy = report.assessment.policy
+        let probability = min(max(report.assessment.fakeProbability, 0), 1)
+        let scaleWidth = width - left - right
+        func x(_ p: Double) -> Double { left + min(max(p, 0), 1) * scaleWidth }
+        let label = "Fake probability of " + report.file.fileName
+        var svg: [String] = []
+        svg.append("<svg viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(label))\" "
+            + "font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">")
+        svg.append("<title>\(Markup.escape(label))</title>")
+        svg.append(TimelineSVG.rect(x: left, y: barTop, width: scaleWidth, height: barHeight,
+                                    attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
+        let bandStart = x(policy.threshold - policy.uncertainMargin), bandEnd = x(policy.threshold + policy.uncertainMargin)
+        svg.append(TimelineSVG.rect(x: bandStart, y: barTop, width: bandEnd - bandStart, height: barHeight,
+                                    attributes: "fill=\"#9e9e9e\" fill-opacity=\"0.25\" class=\"uncertain-band\""))
+        svg.append("<line x1=\"\(n(x(policy.threshold)))\" y1=\"\(n(barTop - 6))\" x2=\"\(n(x(policy.threshold)))\" "
+            + "y2=\"\(n(barTop + barHeight + 6))\" stroke=\"#424242\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\" class=\"threshold\"/>")
+        for tick in stride(from: 0.0, through: 1.0, by: 0.1) {
+            svg.append("<text x=\"\(n(x(tick)))\" y=\"\(n(barTop + barHeight + 20))\" text-anchor=\"middle\" fill=\"#555\">"
+                + String(format: "%.1f", tick) + "</text>")
+        }
+        let colour: String
+        switch report.assessment.verdict {
+        case .fake: colour = "#b71c1c"
+        case .real: colour = "#1b5e20"
+        case .uncertain: colour = "#e65100"
+        }
+        svg.append("<circle cx=\"\(n(x(probability)))\" cy=\"\(n(barTop + barHeight / 2))\" r=\"9\" fill=\"\(colour)\" "
+            + "stroke=\"#ffffff\" stroke-width=\"2\" class=\"score\"/>")
+        svg.append("<text x=\"\(n(x(probability)))\" y=\"\(n(barTop - 12))\" text-anchor=\"middle\" fill=\"#212121\" "
+            + "font-weight=\"bold\">P(fake) " + String(format: "%.3f", probability) + "</text>")
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
     }
 }
 

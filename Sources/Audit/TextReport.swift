@@ -23,6 +23,8 @@ enum TextReport {
         lines.append(framesLine)
 
         switch assessment.rule {
+        case _ where report.frames.count == 1:
+            lines.append("Rule:     the score of the single analysed frame")
         case .confidentFrames:
             lines.append("Rule:     mean of \(assessment.confidentFrameCount) confidently fake frames"
                 + " (smoothed > \(fixed(policy.confidentFakeProbability, 2)))")

@@ -93,6 +93,8 @@ final class HTMLReportTests: XCTestCase {
         let page = try html(report)
         XCTAssertTrue(page.contains(">FAKE<"))
         XCTAssertFalse(page.contains("nan"))
+        XCTAssertTrue(page.contains("class=\"score\""), "a single frame gets a score scale, not a timeline")
+        XCTAssertTrue(page.contains("The score of the single analysed frame. 1 frame analysed, 1 suspicious segment."))
     }
 
     func testMarkupEscape() {

@@ -53,5 +53,28 @@ final class SampleReportTests: XCTestCase {
         for format in ReportFormat.allCases {
             try ReportWriter.write(report, format: format, to: folder + "/sample-report.\(format.fileExtension)")
         }
+
+        // A still image judged real, with one thumbnail.
+        let image = FrameScore(index: 0, time: 0, fakeProbability: 0.12, heatmap: Fixtures.heatmap(level: 0.15),
+                               region: Region(x: 500, y: 160, w: 280, h: 360))
+        let imageReport = ScanReport(
+            file: FileMetadata(path: "/evidence/portrait.jpg", container: "image2", codec: "mjpeg", sizeBytes: 84_211,
+                               width: 1280, height: 720),
+            model: report.model, assessment: try Aggregator.assess([image]),
+            timings: Timings(decodeSeconds: 0.01, scoreSeconds: 0.2, totalSeconds: 0.22),
+            thumbnails: jpegs.prefix(1).map { Thumbnail(frameIndex: 0, jpeg: $0) },
+            createdAt: report.createdAt)
+        try ReportWriter.write(imageReport, format: .html, to: folder + "/sample-image.html")
+
+        // A borderline video: uncertain, no thumbnails.
+        let borderline = (0..<50).map { i in
+            FrameScore(index: i, time: Double(i) / 10, fakeProbability: 0.45 + noise.next() * 0.12,
+                       region: Region(x: 0, y: 0, w: 10, h: 10))
+        }
+        let borderlineReport = ScanReport(
+            file: FileMetadata(path: "clip.webm", durationSeconds: 5), model: report.model,
+            assessment: try Aggregator.assess(borderline),
+            timings: Timings(decodeSeconds: 0.3, scoreSeconds: 1.1, totalSeconds: 1.5), createdAt: report.createdAt)
+        try ReportWriter.write(borderlineReport, format: .html, to: folder + "/sample-uncertain.html")
     }
 }
