@@ -28,10 +28,12 @@ public struct AggregationPolicy: Equatable, Sendable {
     public init() {}
 
     /// A policy with some knobs changed; the others keep their defaults.
-    public init(threshold: Double = 0.5, uncertainMargin: Double = 0.1, smoothingWindowSeconds: Double = 1.0,
-                minimumSmoothingRadiusFrames: Int = 1, confidentFakeProbability: Double = 0.8,
-                minimumConfidentFraction: Double = 0.25, minimumConfidentFrames: Int = 10,
-                segmentMergeGapSeconds: Double = 0.5, minimumSegmentFrames: Int = 2) {
+    public init(
+        threshold: Double = 0.5, uncertainMargin: Double = 0.1, smoothingWindowSeconds: Double = 1.0,
+        minimumSmoothingRadiusFrames: Int = 1, confidentFakeProbability: Double = 0.8,
+        minimumConfidentFraction: Double = 0.25, minimumConfidentFrames: Int = 10,
+        segmentMergeGapSeconds: Double = 0.5, minimumSegmentFrames: Int = 2
+    ) {
         self.threshold = threshold
         self.uncertainMargin = uncertainMargin
         self.smoothingWindowSeconds = smoothingWindowSeconds
@@ -55,15 +57,19 @@ public struct AggregationPolicy: Equatable, Sendable {
         var problems: [String] = []
         func check(_ ok: Bool, _ message: String) { if !ok { problems.append(message) } }
         check(threshold.isFinite && (0...1).contains(threshold), "threshold must be in 0…1 (got \(threshold))")
-        check(uncertainMargin.isFinite && (0...0.5).contains(uncertainMargin),
-              "uncertain margin must be in 0…0.5 (got \(uncertainMargin))")
-        check(smoothingWindowSeconds.isFinite && smoothingWindowSeconds >= 0,
-              "smoothing window must be ≥ 0 seconds (got \(smoothingWindowSeconds))")
+        check(
+            uncertainMargin.isFinite && (0...0.5).contains(uncertainMargin),
+            "uncertain margin must be in 0…0.5 (got \(uncertainMargin))")
+        check(
+            smoothingWindowSeconds.isFinite && smoothingWindowSeconds >= 0,
+            "smoothing window must be ≥ 0 seconds (got \(smoothingWindowSeconds))")
         check(minimumSmoothingRadiusFrames >= 0, "minimum smoothing radius must be ≥ 0 frames")
-        check(confidentFakeProbability.isFinite && (0...1).contains(confidentFakeProbability),
-              "confident-fake probability must be in 0…1 (got \(confidentFakeProbability))")
-        check(minimumConfidentFraction.isFinite && minimumConfidentFraction > 0 && minimumConfidentFraction <= 1,
-              "minimum confident fraction must be in (0, 1] (got \(minimumConfidentFraction))")
+        check(
+            confidentFakeProbability.isFinite && (0...1).contains(confidentFakeProbability),
+            "confident-fake probability must be in 0…1 (got \(confidentFakeProbability))")
+        check(
+            minimumConfidentFraction.isFinite && minimumConfidentFraction > 0 && minimumConfidentFraction <= 1,
+            "minimum confident fraction must be in (0, 1] (got \(minimumConfidentFraction))")
         check(minimumConfidentFrames >= 1, "minimum confident frames must be ≥ 1")
         check(segmentMergeGapSeconds.isFinite && segmentMergeGapSeconds >= 0, "segment merge gap must be ≥ 0 seconds")
         check(minimumSegmentFrames >= 1, "minimum segment frames must be ≥ 1")
@@ -96,8 +102,10 @@ public struct VideoAssessment: Equatable, Sendable {
     /// The policy the assessment was made with (written into reports for reproducibility).
     public var policy: AggregationPolicy
 
-    public init(frames: [FrameScore], smoothed: [Double], fakeProbability: Double, verdict: Verdict,
-                rule: AggregationRule, confidentFrameCount: Int, segments: [Segment], policy: AggregationPolicy) {
+    public init(
+        frames: [FrameScore], smoothed: [Double], fakeProbability: Double, verdict: Verdict,
+        rule: AggregationRule, confidentFrameCount: Int, segments: [Segment], policy: AggregationPolicy
+    ) {
         self.frames = frames
         self.smoothed = smoothed
         self.fakeProbability = fakeProbability
@@ -174,7 +182,8 @@ public enum Aggregator {
 
         let smoothed = smooth(ordered, policy: policy)
         let confident = smoothed.filter { $0 > policy.confidentFakeProbability }
-        let confidentEnough = !confident.isEmpty
+        let confidentEnough =
+            !confident.isEmpty
             && (confident.count >= policy.minimumConfidentFrames
                 || Double(confident.count) >= policy.minimumConfidentFraction * Double(ordered.count))
         let rule: AggregationRule = confidentEnough ? .confidentFrames : .smoothedMean
@@ -203,8 +212,10 @@ public enum Aggregator {
         }
         let heatmap = frame.heatmap
         guard heatmap.rows >= 0, heatmap.columns >= 0, heatmap.values.count == heatmap.rows * heatmap.columns else {
-            throw AggregationError.invalidFrame(index: frame.index, reason: "heatmap has \(heatmap.values.count) values"
-                + " for \(heatmap.rows) × \(heatmap.columns) patches")
+            throw AggregationError.invalidFrame(
+                index: frame.index,
+                reason: "heatmap has \(heatmap.values.count) values"
+                    + " for \(heatmap.rows) × \(heatmap.columns) patches")
         }
         let tolerance = Float(probabilityTolerance)
         guard heatmap.values.allSatisfy({ $0.isFinite && $0 >= -tolerance && $0 <= 1 + tolerance }) else {
@@ -230,7 +241,8 @@ public enum Aggregator {
             }
             var upper = i
             while upper < frames.count - 1,
-                  frames[upper + 1].time - frames[i].time <= halfWindow || (upper + 1) - i <= radius {
+                frames[upper + 1].time - frames[i].time <= halfWindow || (upper + 1) - i <= radius
+            {
                 upper += 1
             }
             return median(frames[lower...upper].map(\.fakeProbability))
@@ -254,7 +266,8 @@ public enum Aggregator {
         var merged: [ClosedRange<Int>] = []
         for run in runs {
             if let last = merged.last,
-               frames[run.lowerBound].time - frames[last.upperBound].time <= policy.segmentMergeGapSeconds + 1e-9 {
+                frames[run.lowerBound].time - frames[last.upperBound].time <= policy.segmentMergeGapSeconds + 1e-9
+            {
                 merged[merged.count - 1] = last.lowerBound...run.upperBound
             } else {
                 merged.append(run)
@@ -265,8 +278,9 @@ public enum Aggregator {
         return merged.filter { $0.count >= minimumFrames }.map { range in
             var peak = range.lowerBound
             for i in range where smoothed[i] > smoothed[peak] { peak = i }
-            return Segment(start: frames[range.lowerBound].time, end: frames[range.upperBound].time,
-                           peakProbability: smoothed[peak], peakTime: frames[peak].time, frameCount: range.count)
+            return Segment(
+                start: frames[range.lowerBound].time, end: frames[range.upperBound].time,
+                peakProbability: smoothed[peak], peakTime: frames[peak].time, frameCount: range.count)
         }
     }
 

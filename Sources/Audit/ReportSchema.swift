@@ -46,7 +46,8 @@ private enum JSONKind {
                     self = .bool
                 } else if ["d", "f"].contains(code) {
                     let double = number.doubleValue
-                    self = double.isFinite && double.rounded() == double && abs(double) < 9e15
+                    self =
+                        double.isFinite && double.rounded() == double && abs(double) < 9e15
                         ? .integer(Int(double)) : .number(double)
                 } else {
                     self = .integer(number.intValue)
@@ -84,8 +85,10 @@ private struct Checker {
     }
 
     @discardableResult
-    mutating func string(_ value: Any?, _ path: String, nullable: Bool = false, oneOf allowed: [String]? = nil,
-                         pattern: String? = nil) -> String? {
+    mutating func string(
+        _ value: Any?, _ path: String, nullable: Bool = false, oneOf allowed: [String]? = nil,
+        pattern: String? = nil
+    ) -> String? {
         guard let value else { fail(path, "missing"); return nil }
         switch JSONKind(value) {
         case .null? where nullable:
@@ -105,8 +108,10 @@ private struct Checker {
     }
 
     @discardableResult
-    mutating func number(_ value: Any?, _ path: String, nullable: Bool = false,
-                         minimum: Double? = nil, maximum: Double? = nil) -> Double? {
+    mutating func number(
+        _ value: Any?, _ path: String, nullable: Bool = false,
+        minimum: Double? = nil, maximum: Double? = nil
+    ) -> Double? {
         guard let value else { fail(path, "missing"); return nil }
         let number: Double
         switch JSONKind(value) {
@@ -148,12 +153,14 @@ private struct Checker {
     // MARK: The schema
 
     static let sha256Pattern = "^[0-9a-f]{64}$"
+    static let dateTimePattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 
     mutating func report(_ value: Any) {
         guard let top = object(value, "$") else { return }
         string(top["schema"], "schema", oneOf: [ReportSchema.identifier])
-        if let created = string(top["created_at"], "created_at"),
-           ScanReport.dateFormatter.date(from: created) == nil {
+        if let created = string(top["created_at"], "created_at", pattern: Self.dateTimePattern),
+            ScanReport.dateFormatter.date(from: created) == nil
+        {
             fail("created_at", "\"\(created)\" is not an ISO 8601 UTC date-time like 2026-01-31T12:00:00Z")
         }
         probability(top["fake_probability"], "fake_probability")

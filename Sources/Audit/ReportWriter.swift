@@ -5,11 +5,11 @@ import CSV
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
-private let posixWrite = Glibc.write
+    import Glibc
+    private let posixWrite = Glibc.write
 #elseif canImport(Darwin)
-import Darwin
-private let posixWrite = Darwin.write
+    import Darwin
+    private let posixWrite = Darwin.write
 #endif
 
 /// The formats a report can be written in.

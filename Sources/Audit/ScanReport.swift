@@ -8,7 +8,8 @@ public struct ScanReport: Equatable, Sendable {
     /// The JSON schema identifier this type writes and reads.
     public static let schemaIdentifier = "unmask.report/1"
 
-    public var schema: String = ScanReport.schemaIdentifier
+    /// Always `schemaIdentifier`: the schema this value is written in.
+    public var schema: String { Self.schemaIdentifier }
     public var file: FileMetadata
     public var model: ModelMetadata
     /// Aggregated result; also holds the frames (sorted by time) and their smoothed scores.
@@ -22,8 +23,10 @@ public struct ScanReport: Equatable, Sendable {
     /// When the report was made (written as ISO 8601 UTC, whole seconds).
     public var createdAt: Date
 
-    public init(file: FileMetadata, model: ModelMetadata, assessment: VideoAssessment, warnings: [String] = [],
-                timings: Timings, coverage: Coverage = .full, thumbnails: [Thumbnail] = [], createdAt: Date = Date()) {
+    public init(
+        file: FileMetadata, model: ModelMetadata, assessment: VideoAssessment, warnings: [String] = [],
+        timings: Timings, coverage: Coverage = .full, thumbnails: [Thumbnail] = [], createdAt: Date = Date()
+    ) {
         self.file = file
         self.model = model
         self.assessment = assessment
@@ -100,13 +103,6 @@ private enum AggregationKeys: String, CodingKey {
     case minimumConfidentFrames = "minimum_confident_frames"
     case segmentMergeGapSeconds = "segment_merge_gap_seconds"
     case minimumSegmentFrames = "minimum_segment_frames"
-}
-
-private enum SegmentKeys: String, CodingKey {
-    case start, end
-    case peakProbability = "peak_probability"
-    case peakTime = "peak_time"
-    case frameCount = "frame_count"
 }
 
 private enum FrameKeys: String, CodingKey {
@@ -186,7 +182,7 @@ extension ScanReport: Codable {
 
         var segmentList = top.nestedUnkeyedContainer(forKey: .segments)
         for segment in segments {
-            var object = segmentList.nestedContainer(keyedBy: SegmentKeys.self)
+            var object = segmentList.nestedContainer(keyedBy: Segment.CodingKeys.self)
             try object.encode(JSONRounding.time(segment.start), forKey: .start)
             try object.encode(JSONRounding.time(segment.end), forKey: .end)
             try object.encode(JSONRounding.probability(segment.peakProbability), forKey: .peakProbability)
@@ -213,14 +209,16 @@ extension ScanReport: Codable {
 
     public init(from decoder: Decoder) throws {
         let top = try decoder.container(keyedBy: ReportKeys.self)
-        let schema = try top.decode(String.self, forKey: .schema)
+        let schema = try top.decode(String.self, forKey: .schema)  // only the current schema is read
         guard schema == Self.schemaIdentifier else {
-            throw DecodingError.dataCorruptedError(forKey: .schema, in: top,
+            throw DecodingError.dataCorruptedError(
+                forKey: .schema, in: top,
                 debugDescription: "unsupported schema \(schema); expected \(Self.schemaIdentifier)")
         }
         let created = try top.decode(String.self, forKey: .createdAt)
         guard let createdAt = Self.dateFormatter.date(from: created) else {
-            throw DecodingError.dataCorruptedError(forKey: .createdAt, in: top,
+            throw DecodingError.dataCorruptedError(
+                forKey: .createdAt, in: top,
                 debugDescription: "created_at is not an ISO 8601 date-time: \(created)")
         }
 
@@ -238,19 +236,22 @@ extension ScanReport: Codable {
             tags: try fileObject.decodeIfPresent([String: String].self, forKey: .tags) ?? [:])
 
         let modelObject = try top.nestedContainer(keyedBy: ModelKeys.self, forKey: .model)
-        let model = ModelMetadata(name: try modelObject.decode(String.self, forKey: .name),
-                                  sha256: try modelObject.decodeIfPresent(String.self, forKey: .sha256),
-                                  version: try modelObject.decodeIfPresent(String.self, forKey: .version))
+        let model = ModelMetadata(
+            name: try modelObject.decode(String.self, forKey: .name),
+            sha256: try modelObject.decodeIfPresent(String.self, forKey: .sha256),
+            version: try modelObject.decodeIfPresent(String.self, forKey: .version))
 
         let timingObject = try top.nestedContainer(keyedBy: TimingKeys.self, forKey: .timings)
-        let timings = Timings(decodeSeconds: try timingObject.decode(Double.self, forKey: .decodeSeconds),
-                              scoreSeconds: try timingObject.decode(Double.self, forKey: .scoreSeconds),
-                              totalSeconds: try timingObject.decode(Double.self, forKey: .totalSeconds))
+        let timings = Timings(
+            decodeSeconds: try timingObject.decode(Double.self, forKey: .decodeSeconds),
+            scoreSeconds: try timingObject.decode(Double.self, forKey: .scoreSeconds),
+            totalSeconds: try timingObject.decode(Double.self, forKey: .totalSeconds))
 
         let coverageObject = try top.nestedContainer(keyedBy: CoverageKeys.self, forKey: .coverage)
-        let coverage = Coverage(fraction: try coverageObject.decode(Double.self, forKey: .fraction),
-                                framesDecoded: try coverageObject.decodeIfPresent(Int.self, forKey: .framesDecoded),
-                                framesExpected: try coverageObject.decodeIfPresent(Int.self, forKey: .framesExpected))
+        let coverage = Coverage(
+            fraction: try coverageObject.decode(Double.self, forKey: .fraction),
+            framesDecoded: try coverageObject.decodeIfPresent(Int.self, forKey: .framesDecoded),
+            framesExpected: try coverageObject.decodeIfPresent(Int.self, forKey: .framesExpected))
 
         let aggregation = try top.nestedContainer(keyedBy: AggregationKeys.self, forKey: .aggregation)
         let policy = AggregationPolicy(
@@ -267,12 +268,14 @@ extension ScanReport: Codable {
         var segments: [Segment] = []
         var segmentList = try top.nestedUnkeyedContainer(forKey: .segments)
         while !segmentList.isAtEnd {
-            let object = try segmentList.nestedContainer(keyedBy: SegmentKeys.self)
-            segments.append(Segment(start: try object.decode(Double.self, forKey: .start),
-                                    end: try object.decode(Double.self, forKey: .end),
-                                    peakProbability: try object.decode(Double.self, forKey: .peakProbability),
-                                    peakTime: try object.decode(Double.self, forKey: .peakTime),
-                                    frameCount: try object.decode(Int.self, forKey: .frameCount)))
+            let object = try segmentList.nestedContainer(keyedBy: Segment.CodingKeys.self)
+            segments.append(
+                Segment(
+                    start: try object.decode(Double.self, forKey: .start),
+                    end: try object.decode(Double.self, forKey: .end),
+                    peakProbability: try object.decode(Double.self, forKey: .peakProbability),
+                    peakTime: try object.decode(Double.self, forKey: .peakTime),
+                    frameCount: try object.decode(Int.self, forKey: .frameCount)))
         }
 
         var frames: [FrameScore] = []
@@ -281,15 +284,18 @@ extension ScanReport: Codable {
         while !frameList.isAtEnd {
             let object = try frameList.nestedContainer(keyedBy: FrameKeys.self)
             let heatmapObject = try object.nestedContainer(keyedBy: HeatmapKeys.self, forKey: .heatmap)
-            let heatmap = Heatmap(rows: try heatmapObject.decode(Int.self, forKey: .rows),
-                                  columns: try heatmapObject.decode(Int.self, forKey: .columns),
-                                  values: try heatmapObject.decode([Float].self, forKey: .values))
-            frames.append(FrameScore(index: try object.decode(Int.self, forKey: .index),
-                                     time: try object.decode(Double.self, forKey: .time),
-                                     fakeProbability: try object.decode(Double.self, forKey: .fakeProbability),
-                                     heatmap: heatmap,
-                                     region: try object.decode(Region.self, forKey: .region),
-                                     isKeyframe: try object.decode(Bool.self, forKey: .isKeyframe)))
+            let heatmap = Heatmap(
+                rows: try heatmapObject.decode(Int.self, forKey: .rows),
+                columns: try heatmapObject.decode(Int.self, forKey: .columns),
+                values: try heatmapObject.decode([Float].self, forKey: .values))
+            frames.append(
+                FrameScore(
+                    index: try object.decode(Int.self, forKey: .index),
+                    time: try object.decode(Double.self, forKey: .time),
+                    fakeProbability: try object.decode(Double.self, forKey: .fakeProbability),
+                    heatmap: heatmap,
+                    region: try object.decode(Region.self, forKey: .region),
+                    isKeyframe: try object.decode(Bool.self, forKey: .isKeyframe)))
             smoothed.append(try object.decode(Double.self, forKey: .smoothedProbability))
         }
 
@@ -303,8 +309,9 @@ extension ScanReport: Codable {
             segments: segments,
             policy: policy)
 
-        self.init(file: file, model: model, assessment: assessment,
-                  warnings: try top.decode([String].self, forKey: .warnings),
-                  timings: timings, coverage: coverage, thumbnails: [], createdAt: createdAt)
+        self.init(
+            file: file, model: model, assessment: assessment,
+            warnings: try top.decode([String].self, forKey: .warnings),
+            timings: timings, coverage: coverage, thumbnails: [], createdAt: createdAt)
     }
 }

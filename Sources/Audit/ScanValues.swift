@@ -60,8 +60,10 @@ public struct FrameScore: Equatable, Sendable {
     /// Whether the frame was a keyframe (I-frame) in the stream.
     public var isKeyframe: Bool
 
-    public init(index: Int, time: Double, fakeProbability: Double, heatmap: Heatmap = .empty,
-                region: Region, isKeyframe: Bool = false) {
+    public init(
+        index: Int, time: Double, fakeProbability: Double, heatmap: Heatmap = .empty,
+        region: Region, isKeyframe: Bool = false
+    ) {
         self.index = index
         self.time = time
         self.fakeProbability = fakeProbability
@@ -91,6 +93,14 @@ public struct Segment: Codable, Equatable, Sendable {
     /// Number of analysed frames from the first to the last frame of the segment, merged gaps included.
     public var frameCount: Int
 
+    /// The JSON report's key names, also used when a `Segment` is encoded on its own.
+    enum CodingKeys: String, CodingKey {
+        case start, end
+        case peakProbability = "peak_probability"
+        case peakTime = "peak_time"
+        case frameCount = "frame_count"
+    }
+
     public init(start: Double, end: Double, peakProbability: Double, peakTime: Double, frameCount: Int) {
         self.start = start
         self.end = end
@@ -118,9 +128,11 @@ public struct FileMetadata: Equatable, Sendable {
     /// Container and stream tags (title, encoder, creation_time, …), as read from the file.
     public var tags: [String: String]
 
-    public init(path: String, sha256: String? = nil, container: String? = nil, codec: String? = nil,
-                sizeBytes: Int64? = nil, width: Int? = nil, height: Int? = nil,
-                durationSeconds: Double? = nil, frameRate: Double? = nil, tags: [String: String] = [:]) {
+    public init(
+        path: String, sha256: String? = nil, container: String? = nil, codec: String? = nil,
+        sizeBytes: Int64? = nil, width: Int? = nil, height: Int? = nil,
+        durationSeconds: Double? = nil, frameRate: Double? = nil, tags: [String: String] = [:]
+    ) {
         self.path = path
         self.sha256 = sha256
         self.container = container

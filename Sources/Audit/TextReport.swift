@@ -11,8 +11,9 @@ enum TextReport {
 
         let verdictWord = assessment.verdict.rawValue.uppercased()
         let shownVerdict = color ? colored(verdictWord, for: assessment.verdict) : verdictWord
-        lines.append("Verdict:  \(shownVerdict) - fake probability \(fixed(assessment.fakeProbability, 3))"
-            + " (threshold \(fixed(policy.threshold, 2)) +/- \(fixed(policy.uncertainMargin, 2)))")
+        lines.append(
+            "Verdict:  \(shownVerdict) - fake probability \(fixed(assessment.fakeProbability, 3))"
+                + " (threshold \(fixed(policy.threshold, 2)) +/- \(fixed(policy.uncertainMargin, 2)))")
         lines.append("File:     \(terminalSafe(report.file.path))")
 
         var framesLine = "Frames:   \(report.frames.count) analysed"
@@ -26,11 +27,13 @@ enum TextReport {
         case _ where report.frames.count == 1:
             lines.append("Rule:     the score of the single analysed frame")
         case .confidentFrames:
-            lines.append("Rule:     mean of \(assessment.confidentFrameCount) confidently fake frames"
-                + " (smoothed > \(fixed(policy.confidentFakeProbability, 2)))")
+            lines.append(
+                "Rule:     mean of \(assessment.confidentFrameCount) confidently fake frames"
+                    + " (smoothed > \(fixed(policy.confidentFakeProbability, 2)))")
         case .smoothedMean:
-            lines.append("Rule:     mean of smoothed frame scores"
-                + " (\(assessment.confidentFrameCount) confidently fake frames, too few to decide)")
+            lines.append(
+                "Rule:     mean of smoothed frame scores"
+                    + " (\(assessment.confidentFrameCount) confidently fake frames, too few to decide)")
         }
 
         if assessment.segments.isEmpty {
@@ -44,8 +47,9 @@ enum TextReport {
             lines.append("Segments: \(assessment.segments.count): " + shown.joined(separator: ", ") + more)
         }
 
-        lines.append("Time:     \(fixed(report.timings.totalSeconds, 2)) s total (decode \(fixed(report.timings.decodeSeconds, 2)) s,"
-            + " score \(fixed(report.timings.scoreSeconds, 2)) s)")
+        lines.append(
+            "Time:     \(fixed(report.timings.totalSeconds, 2)) s total (decode \(fixed(report.timings.decodeSeconds, 2)) s,"
+                + " score \(fixed(report.timings.scoreSeconds, 2)) s)")
         lines.append("Model:    \(terminalSafe(report.model.name))")
         for warning in report.warnings {
             let text = "Warning:  \(terminalSafe(warning))"

@@ -2,6 +2,7 @@
 // boundaries, merging and blips, single-frame and empty input, invalid input and policies.
 // Unless a test says otherwise: default policy, frames at 10 fps, times exact multiples of 0.1 s.
 import XCTest
+
 @testable import Audit
 
 final class AggregationTests: XCTestCase {
@@ -12,7 +13,7 @@ final class AggregationTests: XCTestCase {
         var noise = SeededNoise(seed: 1)
         let frames = Fixtures.frames(seconds: 10, fps: 10) { _ in 0 }.map { frame -> FrameScore in
             var frame = frame
-            frame.fakeProbability = 0.02 + noise.next() * 0.2   // 0.02…0.22
+            frame.fakeProbability = 0.02 + noise.next() * 0.2  // 0.02…0.22
             return frame
         }
         let assessment = try Aggregator.assess(frames)
@@ -67,7 +68,7 @@ final class AggregationTests: XCTestCase {
         var noise = SeededNoise(seed: 7)
         let frames = Fixtures.frames(seconds: 6, fps: 10) { _ in 0 }.map { frame -> FrameScore in
             var frame = frame
-            frame.fakeProbability = 0.47 + noise.next() * 0.06   // 0.47…0.53
+            frame.fakeProbability = 0.47 + noise.next() * 0.06  // 0.47…0.53
             return frame
         }
         let assessment = try Aggregator.assess(frames)
@@ -87,17 +88,23 @@ final class AggregationTests: XCTestCase {
     }
 
     func testSingleFrameImageInput() throws {
-        let fake = try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.9, region: Region(x: 0, y: 0, w: 10, h: 10))])
+        let fake = try Aggregator.assess([
+            FrameScore(index: 0, time: 0, fakeProbability: 0.9, region: Region(x: 0, y: 0, w: 10, h: 10))
+        ])
         XCTAssertEqual(fake.verdict, .fake)
         XCTAssertEqual(fake.fakeProbability, 0.9, accuracy: 1e-12)
         XCTAssertEqual(fake.segments, [Segment(start: 0, end: 0, peakProbability: 0.9, peakTime: 0, frameCount: 1)])
 
-        let real = try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.1, region: Region(x: 0, y: 0, w: 10, h: 10))])
+        let real = try Aggregator.assess([
+            FrameScore(index: 0, time: 0, fakeProbability: 0.1, region: Region(x: 0, y: 0, w: 10, h: 10))
+        ])
         XCTAssertEqual(real.verdict, .real)
         XCTAssertEqual(real.fakeProbability, 0.1, accuracy: 1e-12)
         XCTAssertTrue(real.segments.isEmpty)
 
-        let middling = try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.7, region: Region(x: 0, y: 0, w: 1, h: 1))])
+        let middling = try Aggregator.assess([
+            FrameScore(index: 0, time: 0, fakeProbability: 0.7, region: Region(x: 0, y: 0, w: 1, h: 1))
+        ])
         XCTAssertEqual(middling.rule, .smoothedMean)
         XCTAssertEqual(middling.fakeProbability, 0.7, accuracy: 1e-12)
         XCTAssertEqual(middling.verdict, .fake)
@@ -113,7 +120,8 @@ final class AggregationTests: XCTestCase {
     func testInvalidProbabilitiesAndTimesAreErrors() {
         let region = Region(x: 0, y: 0, w: 1, h: 1)
         for bad in [Double.nan, -0.2, 1.5, .infinity] {
-            XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 3, time: 0, fakeProbability: bad, region: region)])) { error in
+            XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 3, time: 0, fakeProbability: bad, region: region)])) {
+                error in
                 guard case .invalidFrame(index: 3, _)? = error as? AggregationError else {
                     return XCTFail("expected invalidFrame for \(bad), got \(error)")
                 }
@@ -121,13 +129,25 @@ final class AggregationTests: XCTestCase {
         }
         XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: .nan, fakeProbability: 0.5, region: region)]))
         let shortHeatmap = Heatmap(rows: 2, columns: 2, values: [0.1, 0.2, 0.3])
-        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5, heatmap: shortHeatmap,
-                                                               region: region)]))
+        XCTAssertThrowsError(
+            try Aggregator.assess([
+                FrameScore(
+                    index: 0, time: 0, fakeProbability: 0.5, heatmap: shortHeatmap,
+                    region: region)
+            ]))
         let nanHeatmap = Heatmap(rows: 1, columns: 2, values: [0.1, .nan])
-        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5, heatmap: nanHeatmap,
-                                                               region: region)]))
-        XCTAssertThrowsError(try Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 0.5,
-                                                               region: Region(x: 0, y: 0, w: -4, h: 2))]))
+        XCTAssertThrowsError(
+            try Aggregator.assess([
+                FrameScore(
+                    index: 0, time: 0, fakeProbability: 0.5, heatmap: nanHeatmap,
+                    region: region)
+            ]))
+        XCTAssertThrowsError(
+            try Aggregator.assess([
+                FrameScore(
+                    index: 0, time: 0, fakeProbability: 0.5,
+                    region: Region(x: 0, y: 0, w: -4, h: 2))
+            ]))
         // Rounding noise just outside 0…1 is clamped, not rejected.
         let clamped = try? Aggregator.assess([FrameScore(index: 0, time: 0, fakeProbability: 1 + 1e-8, region: region)])
         XCTAssertEqual(clamped?.frames.first?.fakeProbability, 1)

@@ -1,6 +1,7 @@
 // AuditTests — writing reports to disk: atomic replace, nothing left behind on failure, clear
 // errors naming the path and cause, and every format through `write(_:format:to:)`.
 import XCTest
+
 @testable import Audit
 
 final class AtomicWriteTests: XCTestCase {
@@ -77,8 +78,9 @@ final class AtomicWriteTests: XCTestCase {
         for format in ReportFormat.allCases {
             let path = folder.appendingPathComponent("report.\(format.fileExtension)").path
             try ReportWriter.write(report, format: format, to: path)
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), try ReportWriter.data(report, format: format),
-                           format.rawValue)
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: path)), try ReportWriter.data(report, format: format),
+                format.rawValue)
         }
         XCTAssertEqual(try contents(folder), ["report.csv", "report.html", "report.json", "report.txt"])
     }

@@ -2,6 +2,7 @@
 // reader) and the terminal summary (content, ASCII safety, colour only when asked).
 import CSV
 import XCTest
+
 @testable import Audit
 
 final class CSVReportTests: XCTestCase {
@@ -17,8 +18,12 @@ final class CSVReportTests: XCTestCase {
         let rows = try rows(try ReportWriter.csv(report))
         XCTAssertEqual(rows.count, report.frames.count + 1)
         XCTAssertEqual(rows[0], ReportWriter.csvHeader)
-        XCTAssertEqual(rows[0], ["file", "index", "time", "fake_probability", "smoothed_probability", "label",
-                                 "is_keyframe", "region_x", "region_y", "region_w", "region_h", "heatmap_max"])
+        XCTAssertEqual(
+            rows[0],
+            [
+                "file", "index", "time", "fake_probability", "smoothed_probability", "label",
+                "is_keyframe", "region_x", "region_y", "region_w", "region_h", "heatmap_max",
+            ])
         XCTAssertTrue(rows.allSatisfy { $0.count == 12 })
         let frame = report.frames[45]
         let row = rows[46]

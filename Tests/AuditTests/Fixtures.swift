@@ -1,6 +1,7 @@
 // AuditTests — synthetic frame scores and reports shared by the tests: a deterministic
 // pseudo-random noise source, frame sequences at a fixed rate, and a complete sample report.
 import Foundation
+
 @testable import Audit
 
 /// Deterministic noise (SplitMix64), so every run of the tests sees the same "random" scores.
@@ -26,9 +27,10 @@ enum Fixtures {
         let count = Int((seconds * fps).rounded())
         return (0..<count).map { i in
             let time = Double(i) / fps
-            return FrameScore(index: i, time: time, fakeProbability: probability(time),
-                              heatmap: heatmap(level: Float(probability(time))),
-                              region: Region(x: 100 + i % 7, y: 80, w: 160, h: 200), isKeyframe: i % 30 == 0)
+            return FrameScore(
+                index: i, time: time, fakeProbability: probability(time),
+                heatmap: heatmap(level: Float(probability(time))),
+                region: Region(x: 100 + i % 7, y: 80, w: 160, h: 200), isKeyframe: i % 30 == 0)
         }
     }
 
@@ -72,8 +74,9 @@ enum Fixtures {
             tags: ["title": "<img src=x onerror=alert(2)>", "encoder": "Lavf60.16.100, \"quoted\""])
         return ScanReport(
             file: file,
-            model: ModelMetadata(name: "unmask-vit-s</title><script>alert(3)</script>",
-                                 sha256: String(repeating: "0f", count: 32), version: "1.0.0"),
+            model: ModelMetadata(
+                name: "unmask-vit-s</title><script>alert(3)</script>",
+                sha256: String(repeating: "0f", count: 32), version: "1.0.0"),
             assessment: assessment,
             warnings: ["file ends early: decoded 120 of ~200 frames <script>alert(4)</script>"],
             timings: Timings(decodeSeconds: 1.23456, scoreSeconds: 4.5, totalSeconds: 5.9),

@@ -1,6 +1,7 @@
 // AuditTests — the HTML report: verdict banner, inline SVG timeline, data-URI thumbnails with
 // overlays, self-containment (no http(s) anywhere), escaping of hostile strings, and the escaping helper.
 import XCTest
+
 @testable import Audit
 
 final class HTMLReportTests: XCTestCase {
@@ -14,16 +15,20 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(page.hasPrefix("<!DOCTYPE html>"))
         XCTAssertTrue(page.contains("class=\"banner verdict-fake\""))
         XCTAssertTrue(page.contains(">FAKE<"))
-        XCTAssertEqual(page.components(separatedBy: "<svg").count - 1, 1 + report.thumbnails.count,
-                       "one timeline plus one SVG per thumbnail")
+        XCTAssertEqual(
+            page.components(separatedBy: "<svg").count - 1, 1 + report.thumbnails.count,
+            "one timeline plus one SVG per thumbnail")
         XCTAssertTrue(page.contains("class=\"threshold\""))
         XCTAssertTrue(page.contains("stroke-dasharray"))
         XCTAssertTrue(page.contains("class=\"uncertain-band\""))
         XCTAssertEqual(page.components(separatedBy: "class=\"segment\"").count - 1, report.segments.count)
         XCTAssertTrue(page.contains("class=\"smoothed\""))
         XCTAssertTrue(page.contains("class=\"not-analysed\""), "partial coverage: the rest of the file is hatched")
-        XCTAssertEqual(page.components(separatedBy: "href=\"data:image/jpeg;base64,"
-            + Fixtures.tinyJPEG.base64EncodedString() + "\"").count - 1, 2)
+        XCTAssertEqual(
+            page.components(
+                separatedBy: "href=\"data:image/jpeg;base64,"
+                    + Fixtures.tinyJPEG.base64EncodedString() + "\""
+            ).count - 1, 2)
         XCTAssertEqual(page.components(separatedBy: "class=\"region\"").count - 1, 2)
         XCTAssertTrue(page.contains("class=\"heatmap\""))
         // Most suspicious thumbnail first: frame 50 (inside the fake stretch) before frame 5.
@@ -59,8 +64,9 @@ final class HTMLReportTests: XCTestCase {
         let page = try html(try Fixtures.sampleReport())
         XCTAssertFalse(page.lowercased().contains("<script"), "no script element from any input")
         XCTAssertFalse(page.lowercased().contains("<img"), "no img element from the tags")
-        XCTAssertEqual(page.components(separatedBy: "</title>").count - 1, 2,
-                       "only the page title and the timeline's SVG title close a title; the model name cannot")
+        XCTAssertEqual(
+            page.components(separatedBy: "</title>").count - 1, 2,
+            "only the page title and the timeline's SVG title close a title; the model name cannot")
         XCTAssertTrue(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;.mp4"), "file path shown escaped")
         XCTAssertTrue(page.contains("&lt;img src=x onerror=alert(2)&gt;"), "tag value shown escaped")
         XCTAssertTrue(page.contains("Lavf60.16.100, &quot;quoted&quot;"))
@@ -84,12 +90,14 @@ final class HTMLReportTests: XCTestCase {
     }
 
     func testSingleFrameReportRenders() throws {
-        let frame = FrameScore(index: 0, time: 0, fakeProbability: 0.9, heatmap: Fixtures.heatmap(level: 0.9),
-                               region: Region(x: 10, y: 10, w: 50, h: 50))
-        let report = ScanReport(file: FileMetadata(path: "photo.jpg", width: 640, height: 480), model: ModelMetadata(name: "m"),
-                                assessment: try Aggregator.assess([frame]),
-                                timings: Timings(decodeSeconds: 0, scoreSeconds: 0.1, totalSeconds: 0.1),
-                                thumbnails: [Thumbnail(frameIndex: 0, jpeg: Fixtures.tinyJPEG)])
+        let frame = FrameScore(
+            index: 0, time: 0, fakeProbability: 0.9, heatmap: Fixtures.heatmap(level: 0.9),
+            region: Region(x: 10, y: 10, w: 50, h: 50))
+        let report = ScanReport(
+            file: FileMetadata(path: "photo.jpg", width: 640, height: 480), model: ModelMetadata(name: "m"),
+            assessment: try Aggregator.assess([frame]),
+            timings: Timings(decodeSeconds: 0, scoreSeconds: 0.1, totalSeconds: 0.1),
+            thumbnails: [Thumbnail(frameIndex: 0, jpeg: Fixtures.tinyJPEG)])
         let page = try html(report)
         XCTAssertTrue(page.contains(">FAKE<"))
         XCTAssertFalse(page.contains("nan"))

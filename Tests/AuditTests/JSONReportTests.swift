@@ -1,6 +1,7 @@
 // AuditTests — the JSON report (`unmask.report/1`): exact key names, schema validity, determinism,
 // rounding, round trip, the validator's own failures, and agreement with Docs/unmask.report.schema.json.
 import XCTest
+
 @testable import Audit
 
 final class JSONReportTests: XCTestCase {
@@ -17,30 +18,41 @@ final class JSONReportTests: XCTestCase {
 
     func testExactKeyNames() throws {
         let object = try jsonObject(try Fixtures.sampleReport())
-        XCTAssertEqual(Set(object.keys), [
-            "schema", "fake_probability", "verdict", "file", "model", "segments", "frames", "frames_analysed",
-            "warnings", "timings", "coverage", "aggregation", "created_at",
-        ])
+        XCTAssertEqual(
+            Set(object.keys),
+            [
+                "schema", "fake_probability", "verdict", "file", "model", "segments", "frames", "frames_analysed",
+                "warnings", "timings", "coverage", "aggregation", "created_at",
+            ])
         XCTAssertEqual(object["schema"] as? String, "unmask.report/1")
         XCTAssertEqual(object["verdict"] as? String, "fake")
 
         let frames = try XCTUnwrap(object["frames"] as? [[String: Any]])
         XCTAssertEqual(frames.count, 120)
         let frame = frames[0]
-        XCTAssertEqual(Set(frame.keys), ["index", "time", "fake_probability", "smoothed_probability", "label",
-                                         "is_keyframe", "region", "heatmap"])
+        XCTAssertEqual(
+            Set(frame.keys),
+            [
+                "index", "time", "fake_probability", "smoothed_probability", "label",
+                "is_keyframe", "region", "heatmap",
+            ])
         XCTAssertEqual(Set(try XCTUnwrap(frame["region"] as? [String: Any]).keys), ["x", "y", "w", "h"])
         let heatmap = try XCTUnwrap(frame["heatmap"] as? [String: Any])
         XCTAssertEqual(Set(heatmap.keys), ["rows", "columns", "values"])
         XCTAssertEqual((heatmap["values"] as? [Any])?.count, 24)
 
         let file = try XCTUnwrap(object["file"] as? [String: Any])
-        XCTAssertEqual(Set(file.keys), ["path", "name", "sha256", "container", "codec", "size_bytes", "width",
-                                        "height", "duration_seconds", "frame_rate", "tags"])
+        XCTAssertEqual(
+            Set(file.keys),
+            [
+                "path", "name", "sha256", "container", "codec", "size_bytes", "width",
+                "height", "duration_seconds", "frame_rate", "tags",
+            ])
         XCTAssertEqual(file["path"] as? String, Fixtures.hostilePath, "JSON keeps the path byte-exact")
         XCTAssertEqual(Set(try XCTUnwrap(object["model"] as? [String: Any]).keys), ["name", "sha256", "version"])
-        XCTAssertEqual(Set(try XCTUnwrap(object["timings"] as? [String: Any]).keys),
-                       ["decode_seconds", "score_seconds", "total_seconds"])
+        XCTAssertEqual(
+            Set(try XCTUnwrap(object["timings"] as? [String: Any]).keys),
+            ["decode_seconds", "score_seconds", "total_seconds"])
         let segment = try XCTUnwrap((object["segments"] as? [[String: Any]])?.first)
         XCTAssertEqual(Set(segment.keys), ["start", "end", "peak_probability", "peak_time", "frame_count"])
         let coverage = try XCTUnwrap(object["coverage"] as? [String: Any])
@@ -66,9 +78,11 @@ final class JSONReportTests: XCTestCase {
         XCTAssertEqual(first, second)
         let text = String(decoding: first, as: UTF8.self)
         // Top-level keys in sorted order.
-        let positions = ["\"aggregation\"", "\"coverage\"", "\"created_at\"", "\"fake_probability\"", "\"file\"",
-                         "\"frames\"", "\"frames_analysed\"", "\"model\"", "\"schema\"", "\"segments\"",
-                         "\"timings\"", "\"verdict\"", "\"warnings\""].map { key in
+        let positions = [
+            "\"aggregation\"", "\"coverage\"", "\"created_at\"", "\"fake_probability\"", "\"file\"",
+            "\"frames\"", "\"frames_analysed\"", "\"model\"", "\"schema\"", "\"segments\"",
+            "\"timings\"", "\"verdict\"", "\"warnings\"",
+        ].map { key in
             text.range(of: "\n  \(key)")?.lowerBound
         }
         XCTAssertFalse(positions.contains(nil))
@@ -87,7 +101,7 @@ final class JSONReportTests: XCTestCase {
         let data = try ReportWriter.json(report)
         let decoded = try JSONDecoder().decode(ScanReport.self, from: data)
         var file = report.file
-        file.frameRate = decoded.file.frameRate   // written to 6 decimals
+        file.frameRate = decoded.file.frameRate  // written to 6 decimals
         XCTAssertEqual(decoded.file, file)
         XCTAssertEqual(decoded.file.frameRate ?? 0, report.file.frameRate ?? 1, accuracy: 5e-7)
         XCTAssertEqual(decoded.verdict, report.verdict)
@@ -99,6 +113,12 @@ final class JSONReportTests: XCTestCase {
         XCTAssertTrue(decoded.thumbnails.isEmpty, "thumbnails are not part of JSON")
         // Numbers were rounded on the first write; a second write gives the same bytes.
         XCTAssertEqual(try ReportWriter.json(decoded), data)
+    }
+
+    func testSegmentEncodesWithTheReportsKeyNames() throws {
+        let data = try JSONEncoder().encode(Segment(start: 1, end: 2, peakProbability: 0.9, peakTime: 1.5, frameCount: 11))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["start", "end", "peak_probability", "peak_time", "frame_count"])
     }
 
     func testDecodingRejectsAnotherSchema() throws {
@@ -124,9 +144,16 @@ final class JSONReportTests: XCTestCase {
 
         let violations = ReportSchema.validate(jsonObject: object)
         let paths = Set(violations.map { String($0.prefix { $0 != ":" }) })
-        XCTAssertEqual(paths, ["fake_probability", "verdict", "model", "frames[2].label", "frames[3].heatmap.values",
-                               "frames[4].is_keyframe", "frames_analysed"], "\(violations)")
+        XCTAssertEqual(
+            paths,
+            [
+                "fake_probability", "verdict", "model", "frames[2].label", "frames[3].heatmap.values",
+                "frames[4].is_keyframe", "frames_analysed",
+            ], "\(violations)")
         XCTAssertEqual(ReportSchema.validate(jsonObject: [1, 2]), ["$: expected an object"])
+        var offset = try jsonObject(try Fixtures.sampleReport())
+        offset["created_at"] = "2026-01-01T00:00:00+01:00"
+        XCTAssertEqual(ReportSchema.validate(jsonObject: offset).count, 1, "created_at must be UTC with Z")
         XCTAssertEqual(ReportSchema.validate(jsonData: Data("{".utf8)).count, 1)
     }
 
@@ -142,11 +169,14 @@ final class JSONReportTests: XCTestCase {
         let definitions = try XCTUnwrap(schema["$defs"] as? [String: [String: Any]])
         let frame = try XCTUnwrap((written["frames"] as? [[String: Any]])?.first)
         XCTAssertEqual(Set(try XCTUnwrap(definitions["frame"]?["required"] as? [String])), Set(frame.keys))
-        for (definition, key) in [("file", "file"), ("model", "model"), ("timings", "timings"),
-                                  ("coverage", "coverage"), ("aggregation", "aggregation")] {
+        for (definition, key) in [
+            ("file", "file"), ("model", "model"), ("timings", "timings"),
+            ("coverage", "coverage"), ("aggregation", "aggregation"),
+        ] {
             let emitted = try XCTUnwrap(written[key] as? [String: Any])
-            XCTAssertEqual(Set(try XCTUnwrap(definitions[definition]?["required"] as? [String])), Set(emitted.keys),
-                           definition)
+            XCTAssertEqual(
+                Set(try XCTUnwrap(definitions[definition]?["required"] as? [String])), Set(emitted.keys),
+                definition)
         }
     }
 }
