@@ -120,6 +120,21 @@ public struct VideoAssessment: Equatable, Sendable {
     public func label(of frame: FrameScore) -> Verdict {
         policy.verdict(for: frame.fakeProbability)
     }
+
+    /// The frames worth a thumbnail: highest raw probability first (earlier first on ties), skipping
+    /// any frame within `minimumSeparationSeconds` of one already chosen, so a single suspicious
+    /// moment does not fill every slot. At most `count` frames.
+    public func thumbnailCandidates(count: Int, minimumSeparationSeconds: Double = 1.0) -> [FrameScore] {
+        guard count > 0 else { return [] }
+        let ranked = frames.sorted { ($0.fakeProbability, -$0.time) > ($1.fakeProbability, -$1.time) }
+        var chosen: [FrameScore] = []
+        for frame in ranked where chosen.count < count {
+            if chosen.allSatisfy({ abs($0.time - frame.time) >= minimumSeparationSeconds }) {
+                chosen.append(frame)
+            }
+        }
+        return chosen
+    }
 }
 
 /// Why frames could not be aggregated.

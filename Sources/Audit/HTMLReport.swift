@@ -32,7 +32,7 @@ enum HTMLReport {
                 .div(
                     .class("timeline"),
                     .raw(report.frames.count == 1 ? ScoreScaleSVG.render(report) : TimelineSVG.render(report))),
-                segmentsSection(assessment),
+                report.frames.count == 1 ? .empty : segmentsSection(assessment),
                 thumbnailsSection(report),
                 suspiciousFramesSection(assessment),
                 .h2(.text("Model")),

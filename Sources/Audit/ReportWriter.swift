@@ -19,6 +19,18 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     case html
     case text
 
+    /// The format a file name's extension asks for ("json", "csv", "html" or "htm", "txt" or "text",
+    /// any case), or nil.
+    public init?(pathExtension: String) {
+        switch pathExtension.lowercased() {
+        case "json": self = .json
+        case "csv": self = .csv
+        case "html", "htm": self = .html
+        case "txt", "text": self = .text
+        default: return nil
+        }
+    }
+
     /// The usual file-name extension for the format.
     public var fileExtension: String {
         switch self {

@@ -213,6 +213,21 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(assessment.frames.map(\.index), Array(0..<20))
     }
 
+    func testThumbnailCandidatesAreTheMostSuspiciousAndSpreadOut() throws {
+        // Two suspicious moments: 3.0–3.4 s at 0.9–0.94 and 8.0 s at 0.85; the rest 0.1.
+        let frames = Fixtures.frames(seconds: 10, fps: 10) { time in
+            let t = (time * 10).rounded() / 10
+            if (3.0...3.4).contains(t) { return 0.9 + (t - 3.0) / 10 }
+            return t == 8.0 ? 0.85 : 0.1
+        }
+        let assessment = try Aggregator.assess(frames)
+        let picked = assessment.thumbnailCandidates(count: 3)
+        XCTAssertEqual(
+            picked.map(\.index), [34, 80, 0], "best of the first moment, then the second, then the earliest of the rest")
+        XCTAssertEqual(assessment.thumbnailCandidates(count: 2, minimumSeparationSeconds: 0).map(\.index), [34, 33])
+        XCTAssertEqual(assessment.thumbnailCandidates(count: 0), [])
+    }
+
     func testMedianSmoothingValues() throws {
         // Window ±0.5 s at 2 fps = ±1 frame: s_i = median of three (two at the ends).
         let probabilities = [0.1, 0.9, 0.2, 0.3, 0.8]

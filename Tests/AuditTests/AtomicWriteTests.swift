@@ -85,6 +85,13 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try contents(folder), ["report.csv", "report.html", "report.json", "report.txt"])
     }
 
+    func testFormatFromPathExtension() {
+        XCTAssertEqual(ReportFormat(pathExtension: "HTM"), .html)
+        XCTAssertEqual(ReportFormat(pathExtension: "txt"), .text)
+        XCTAssertNil(ReportFormat(pathExtension: "pdf"))
+        for format in ReportFormat.allCases { XCTAssertEqual(ReportFormat(pathExtension: format.fileExtension), format) }
+    }
+
     func testRelativePathInTheCurrentFolder() throws {
         let previous = FileManager.default.currentDirectoryPath
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(folder.path))
