@@ -1,1 +1,0 @@
-// Audit: scan pipeline, aggregation and reports.

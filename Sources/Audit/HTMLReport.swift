@@ -1,0 +1,558 @@
+// Audit — the self-contained HTML report: verdict banner, file metadata, an inline-SVG timeline,
+// thumbnails with heatmap and region overlays (base64 data URIs), model, scan details, warnings.
+// Page structure is built with Plot; inline SVG by hand, with every string passed through `Markup.escape`.
+import Foundation
+import Plot
+
+enum HTMLReport {
+    static func render(_ report: ScanReport) -> String {
+        let assessment = report.assessment
+        let title = "Unmask report: \(report.file.fileName)"
+        let html = HTML(
+            .lang(.english),
+            .head(
+                .meta(.charset(.utf8)),
+                // Defence in depth: even if something slipped through escaping, no script runs
+                // and nothing is fetched from anywhere.
+                .meta(
+                    .attribute(named: "http-equiv", value: "Content-Security-Policy"),
+                    .attribute(
+                        named: "content",
+                        value: "default-src 'none'; img-src data:; style-src 'unsafe-inline'")),
+                .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
+                .element(named: "title", nodes: [Node<HTML.HeadContext>.raw(Markup.escape(title))]),
+                .style(stylesheet)
+            ),
+            .body(
+                banner(report),
+                warningsSection(report),
+                .h2(.text("File")),
+                fileTable(report.file),
+                .h2(.text(report.frames.count == 1 ? "Score" : "Timeline")),
+                .div(
+                    .class("timeline"),
+                    .raw(report.frames.count == 1 ? ScoreScaleSVG.render(report) : TimelineSVG.render(report))),
+                report.frames.count == 1 ? .empty : segmentsSection(assessment),
+                thumbnailsSection(report),
+                suspiciousFramesSection(assessment),
+                .h2(.text("Model")),
+                modelTable(report.model),
+                .h2(.text("Scan")),
+                scanTable(report),
+                .footer(
+                    .text(
+                        "Schema \(ScanReport.schemaIdentifier) · created "
+                            + ScanReport.dateFormatter.string(from: report.createdAt) + " · Unmask")
+                )
+            )
+        )
+        return html.render()
+    }
+
+    /// A text node for a string that came from outside (file, tags, model, warnings).
+    static func untrusted<Context>(_ text: String) -> Node<Context> {
+        .raw(Markup.escape(text))
+    }
+
+    // MARK: Sections
+
+    static func banner(_ report: ScanReport) -> Node<HTML.BodyContext> {
+        let assessment = report.assessment
+        let policy = assessment.policy
+        let headline: String
+        switch assessment.verdict {
+        case .fake: headline = "Likely fake"
+        case .real: headline = "Likely real"
+        case .uncertain: headline = "Uncertain"
+        }
+        let rule: String
+        switch assessment.rule {
+        case _ where report.frames.count == 1:
+            rule = "The score of the single analysed frame."
+        case .confidentFrames:
+            rule =
+                "Mean of \(assessment.confidentFrameCount) confidently fake frames "
+                + "(smoothed score > \(format(policy.confidentFakeProbability, 2)))."
+        case .smoothedMean:
+            rule =
+                "Mean smoothed score of all \(report.frames.count) frames "
+                + "(\(assessment.confidentFrameCount) confidently fake, too few to decide)."
+        }
+        return .div(
+            .class("banner verdict-\(assessment.verdict.rawValue)"),
+            .div(.class("verdict"), .text(assessment.verdict.rawValue.uppercased())),
+            .div(
+                .class("headline"),
+                .text("\(headline): fake probability \(format(assessment.fakeProbability, 3))")),
+            .div(
+                .class("detail"),
+                .text(
+                    "Threshold \(format(policy.threshold, 2)) ± \(format(policy.uncertainMargin, 2)) (uncertain band). "
+                        + rule + " " + counted(report.frames.count, "frame") + " analysed, "
+                        + (assessment.segments.isEmpty ? "no" : String(assessment.segments.count)) + " suspicious segment"
+                        + (assessment.segments.count == 1 ? "." : "s."))),
+            .div(.class("filename"), untrusted(report.file.path))
+        )
+    }
+
+    static func warningsSection(_ report: ScanReport) -> Node<HTML.BodyContext> {
+        guard !report.warnings.isEmpty else { return .empty }
+        return .div(
+            .class("warnings"),
+            .h2(.text("Warnings")),
+            .ul(.forEach(report.warnings) { .li(untrusted($0)) })
+        )
+    }
+
+    static func fileTable(_ file: FileMetadata) -> Node<HTML.BodyContext> {
+        var rows: [(String, String)] = [
+            ("Path", file.path),
+            ("SHA-256", file.sha256 ?? "unknown"),
+            ("Container", file.container ?? "unknown"),
+            ("Codec", file.codec ?? "unknown"),
+            ("Size", file.sizeBytes.map(byteCount) ?? "unknown"),
+            ("Dimensions", dimensions(file) ?? "unknown"),
+            ("Duration", file.durationSeconds.map { "\(format($0, 3)) s" } ?? "unknown"),
+            ("Frame rate", file.frameRate.map { "\(format($0, 3)) fps" } ?? "unknown"),
+        ]
+        for key in file.tags.keys.sorted() {
+            rows.append(("Tag “\(key)”", file.tags[key] ?? ""))
+        }
+        return keyValueTable(rows, monospaceRows: ["Path", "SHA-256"])
+    }
+
+    static func modelTable(_ model: ModelMetadata) -> Node<HTML.BodyContext> {
+        keyValueTable(
+            [
+                ("Name", model.name),
+                ("Version", model.version ?? "unknown"),
+                ("SHA-256", model.sha256 ?? "unknown"),
+            ], monospaceRows: ["SHA-256"])
+    }
+
+    static func scanTable(_ report: ScanReport) -> Node<HTML.BodyContext> {
+        let coverage = report.coverage
+        var coverageText = coverage.isFull ? "Full" : "Partial: \(format(coverage.fraction * 100, 1)) %"
+        if let decoded = coverage.framesDecoded, let expected = coverage.framesExpected {
+            coverageText += " (\(decoded) of \(expected) frames decoded)"
+        }
+        let policy = report.assessment.policy
+        return keyValueTable(
+            [
+                ("Frames analysed", String(report.frames.count)),
+                ("Coverage", coverageText),
+                ("Decode time", "\(format(report.timings.decodeSeconds, 2)) s"),
+                ("Scoring time", "\(format(report.timings.scoreSeconds, 2)) s"),
+                ("Total time", "\(format(report.timings.totalSeconds, 2)) s"),
+                (
+                    "Aggregation",
+                    "\(report.assessment.rule.rawValue); moving median over "
+                        + "\(format(policy.smoothingWindowSeconds, 2)) s (≥ \(policy.minimumSmoothingRadiusFrames) frame each side); "
+                        + "confident > \(format(policy.confidentFakeProbability, 2)) on ≥ \(policy.minimumConfidentFrames) frames "
+                        + "or ≥ \(format(policy.minimumConfidentFraction * 100, 0)) % of frames; segments merged across "
+                        + "≤ \(format(policy.segmentMergeGapSeconds, 2)) s, at least \(policy.minimumSegmentFrames) frames"
+                ),
+            ], monospaceRows: [])
+    }
+
+    static func keyValueTable(_ rows: [(String, String)], monospaceRows: Set<String>) -> Node<HTML.BodyContext> {
+        .table(
+            .class("facts"),
+            .group(
+                rows.map { key, value in
+                    .tr(
+                        .th(untrusted(key)),
+                        .td(.class(monospaceRows.contains(key) ? "mono" : "plain"), untrusted(value)))
+                })
+        )
+    }
+
+    static func segmentsSection(_ assessment: VideoAssessment) -> Node<HTML.BodyContext> {
+        guard !assessment.segments.isEmpty else {
+            return .p(.class("note"), .text("No suspicious segments: the smoothed score never stays above the threshold."))
+        }
+        return .table(
+            .class("list"),
+            .tr(
+                .th(.text("#")), .th(.text("Start (s)")), .th(.text("End (s)")), .th(.text("Frames")),
+                .th(.text("Peak probability")), .th(.text("Peak time (s)"))),
+            .group(
+                assessment.segments.enumerated().map { number, segment in
+                    .tr(
+                        .td(.text(String(number + 1))), .td(.text(format(segment.start, 2))),
+                        .td(.text(format(segment.end, 2))), .td(.text(String(segment.frameCount))),
+                        .td(.text(format(segment.peakProbability, 3))), .td(.text(format(segment.peakTime, 2))))
+                })
+        )
+    }
+
+    static func thumbnailsSection(_ report: ScanReport) -> Node<HTML.BodyContext> {
+        let framesByIndex = Dictionary(report.frames.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+        let shown = report.thumbnails
+            .compactMap { thumbnail in framesByIndex[thumbnail.frameIndex].map { (thumbnail, $0) } }
+            .sorted { ($0.1.fakeProbability, -$0.1.time) > ($1.1.fakeProbability, -$1.1.time) }
+        guard !shown.isEmpty else { return .empty }
+        let frameSize = frameSize(report)
+        return .group(
+            .h2(.text("Most suspicious frames")),
+            .p(
+                .class("note"),
+                .text(
+                    "Red cells: patch fake probability (more opaque is more suspicious). "
+                        + "Yellow box: the most suspicious region.")),
+            .div(
+                .class("thumbnails"),
+                .group(
+                    shown.map { thumbnail, frame in
+                        .element(
+                            named: "figure",
+                            nodes: [
+                                .raw(ThumbnailSVG.render(thumbnail: thumbnail, frame: frame, frameSize: frameSize)),
+                                .element(
+                                    named: "figcaption",
+                                    nodes: [
+                                        .text(
+                                            "Frame \(frame.index) · \(format(frame.time, 2)) s · P(fake) "
+                                                + format(frame.fakeProbability, 3) + (frame.isKeyframe ? " · keyframe" : ""))
+                                    ]),
+                            ])
+                    }))
+        )
+    }
+
+    static func suspiciousFramesSection(_ assessment: VideoAssessment) -> Node<HTML.BodyContext> {
+        let top = zip(assessment.frames, assessment.smoothed)
+            .sorted { ($0.0.fakeProbability, -$0.0.time) > ($1.0.fakeProbability, -$1.0.time) }
+            .prefix(10)
+        return .group(
+            .h2(.text("Highest-scoring frames")),
+            .table(
+                .class("list"),
+                .tr(
+                    .th(.text("Frame")), .th(.text("Time (s)")), .th(.text("P(fake)")), .th(.text("Smoothed")),
+                    .th(.text("Label")), .th(.text("Region (x, y, w, h)")), .th(.text("Heatmap max"))),
+                .group(
+                    top.map { frame, smoothed in
+                        .tr(
+                            .td(.text(String(frame.index))), .td(.text(format(frame.time, 2))),
+                            .td(.text(format(frame.fakeProbability, 3))), .td(.text(format(smoothed, 3))),
+                            .td(
+                                .class("label-\(assessment.label(of: frame).rawValue)"),
+                                .text(assessment.label(of: frame).rawValue)),
+                            .td(.text("\(frame.region.x), \(frame.region.y), \(frame.region.w), \(frame.region.h)")),
+                            .td(.text(frame.heatmap.maximum.map { format(Double($0), 3) } ?? "–")))
+                    })
+            )
+        )
+    }
+
+    // MARK: Helpers
+
+    /// "1 frame", "12 frames".
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)" + (count == 1 ? "" : "s")
+    }
+
+    /// The frame's pixel size: the file's, else the smallest size holding every region, else 640 × 360.
+    static func frameSize(_ report: ScanReport) -> (width: Int, height: Int) {
+        if let width = report.file.width, let height = report.file.height, width > 0, height > 0 {
+            return (width, height)
+        }
+        let width = report.frames.map { $0.region.x + $0.region.w }.max() ?? 0
+        let height = report.frames.map { $0.region.y + $0.region.h }.max() ?? 0
+        return width > 0 && height > 0 ? (width, height) : (640, 360)
+    }
+
+    static func dimensions(_ file: FileMetadata) -> String? {
+        guard let width = file.width, let height = file.height else { return nil }
+        return "\(width) × \(height) px"
+    }
+
+    static func byteCount(_ bytes: Int64) -> String {
+        let grouped = NumberFormatter()
+        grouped.numberStyle = .decimal
+        grouped.groupingSeparator = ","
+        grouped.usesGroupingSeparator = true
+        let text = grouped.string(from: NSNumber(value: bytes)) ?? String(bytes)
+        let mebibytes = Double(bytes) / 1_048_576
+        return mebibytes >= 0.1 ? "\(text) bytes (\(format(mebibytes, 1)) MiB)" : "\(text) bytes"
+    }
+
+    static func format(_ value: Double, _ places: Int) -> String {
+        guard value.isFinite else { return "n/a" }
+        return String(format: "%.\(places)f", value)
+    }
+
+    static let stylesheet = """
+        :root { color-scheme: light; }
+        body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 24px auto; max-width: 1040px;
+               padding: 0 16px; color: #212121; background: #fafafa; }
+        h2 { font-size: 1.15em; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        .banner { border-radius: 8px; padding: 18px 22px; color: #fff; }
+        .banner .verdict { font-size: 2.2em; font-weight: bold; letter-spacing: 0.08em; }
+        .banner .headline { font-size: 1.25em; margin-top: 4px; }
+        .banner .detail { margin-top: 6px; opacity: 0.92; }
+        .banner .filename { margin-top: 8px; font-family: "DejaVu Sans Mono", monospace; word-break: break-all; opacity: 0.92; }
+        .verdict-fake { background: #b71c1c; }
+        .verdict-real { background: #1b5e20; }
+        .verdict-uncertain { background: #e65100; }
+        .warnings { background: #fff8e1; border: 1px solid #ffb300; border-radius: 6px; padding: 4px 16px; margin-top: 16px; }
+        .warnings h2 { border: none; margin-top: 8px; }
+        table { border-collapse: collapse; width: 100%; background: #fff; }
+        th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid #eee; vertical-align: top; }
+        table.facts th { width: 180px; color: #555; font-weight: normal; }
+        table.list th { color: #555; }
+        td.mono { font-family: "DejaVu Sans Mono", monospace; word-break: break-all; }
+        td.plain { word-break: break-word; }
+        td.label-fake { color: #b71c1c; font-weight: bold; }
+        td.label-uncertain { color: #e65100; font-weight: bold; }
+        td.label-real { color: #1b5e20; }
+        .timeline svg { width: 100%; height: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; }
+        .thumbnails { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 14px; }
+        figure { margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 6px; }
+        figure svg { width: 100%; height: auto; display: block; }
+        figcaption { font-size: 0.9em; color: #444; margin-top: 4px; }
+        .note { color: #555; }
+        footer { margin-top: 32px; color: #777; font-size: 0.85em; }
+        """
+}
+
+/// The per-frame probability timeline as inline SVG.
+enum TimelineSVG {
+    static let width = 960.0, height = 260.0
+    static let left = 52.0, right = 16.0, top = 14.0, bottom = 58.0
+
+    static func render(_ report: ScanReport) -> String {
+        let assessment = report.assessment
+        let policy = assessment.policy
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let lastTime = assessment.frames.map(\.time).max() ?? 0
+        let firstTime = min(assessment.frames.map(\.time).min() ?? 0, 0)
+        var endTime = max(lastTime, report.file.durationSeconds.flatMap { $0.isFinite ? $0 : nil } ?? 0)
+        if endTime - firstTime <= 0 { endTime = firstTime + 1 }
+        func x(_ time: Double) -> Double { left + (time - firstTime) / (endTime - firstTime) * plotWidth }
+        func y(_ probability: Double) -> Double { top + (1 - min(max(probability, 0), 1)) * plotHeight }
+
+        var svg: [String] = []
+        let label = "Fake probability over time for " + report.file.fileName
+        svg.append(
+            "<svg viewBox=\"0 0 \(n(width)) \(n(height))\" "
+                + "role=\"img\" aria-label=\"\(Markup.escape(label))\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">")
+        svg.append("<title>\(Markup.escape(label))</title>")
+        svg.append(rect(x: left, y: top, width: plotWidth, height: plotHeight, attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
+
+        // Uncertain band, then suspicious segments (under the data).
+        let bandTop = y(policy.threshold + policy.uncertainMargin), bandBottom = y(policy.threshold - policy.uncertainMargin)
+        svg.append(
+            rect(
+                x: left, y: bandTop, width: plotWidth, height: bandBottom - bandTop,
+                attributes: "fill=\"#9e9e9e\" fill-opacity=\"0.18\" class=\"uncertain-band\""))
+        for segment in assessment.segments {
+            let start = x(segment.start), end = max(x(segment.end), start + 3)
+            svg.append(
+                rect(
+                    x: start, y: top, width: end - start, height: plotHeight,
+                    attributes: "fill=\"#e53935\" fill-opacity=\"0.18\" class=\"segment\""))
+        }
+
+        // The part of the file that was not analysed (partial coverage), hatched.
+        if !report.coverage.isFull, endTime - lastTime > (endTime - firstTime) * 0.01 {
+            let start = x(lastTime)
+            svg.append(
+                "<defs><pattern id=\"not-analysed-hatch\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" "
+                    + "patternTransform=\"rotate(45)\"><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#bdbdbd\" "
+                    + "stroke-width=\"2\"/></pattern></defs>")
+            svg.append(
+                rect(
+                    x: start, y: top, width: left + plotWidth - start, height: plotHeight,
+                    attributes: "fill=\"url(#not-analysed-hatch)\" fill-opacity=\"0.6\" class=\"not-analysed\""))
+            svg.append(
+                "<text x=\"\(n((start + left + plotWidth) / 2))\" y=\"\(n(top + 16))\" text-anchor=\"middle\" "
+                    + "fill=\"#616161\">not analysed</text>")
+        }
+
+        // Grid and axes.
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            svg.append(
+                "<line x1=\"\(n(left))\" y1=\"\(n(y(tick)))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(y(tick)))\" "
+                    + "stroke=\"#eeeeee\"/>")
+            svg.append(
+                "<text x=\"\(n(left - 6))\" y=\"\(n(y(tick) + 4))\" text-anchor=\"end\" fill=\"#555\">"
+                    + String(format: "%.2f", tick) + "</text>")
+        }
+        let step = tickStep(endTime - firstTime)
+        var tick = (firstTime / step).rounded(.up) * step
+        while tick <= endTime + step * 1e-6 {
+            svg.append(
+                "<line x1=\"\(n(x(tick)))\" y1=\"\(n(top + plotHeight))\" x2=\"\(n(x(tick)))\" "
+                    + "y2=\"\(n(top + plotHeight + 4))\" stroke=\"#757575\"/>")
+            svg.append(
+                "<text x=\"\(n(x(tick)))\" y=\"\(n(top + plotHeight + 17))\" text-anchor=\"middle\" fill=\"#555\">"
+                    + timeLabel(tick, step: step) + "</text>")
+            tick += step
+        }
+        svg.append(
+            "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(top + plotHeight + 33))\" text-anchor=\"middle\" "
+                + "fill=\"#333\">time (s)</text>")
+        svg.append(
+            "<text x=\"14\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" fill=\"#333\" "
+                + "transform=\"rotate(-90 14 \(n(top + plotHeight / 2)))\">P(fake)</text>")
+
+        // Threshold, raw points, smoothed line.
+        svg.append(
+            "<line x1=\"\(n(left))\" y1=\"\(n(y(policy.threshold)))\" x2=\"\(n(left + plotWidth))\" "
+                + "y2=\"\(n(y(policy.threshold)))\" stroke=\"#424242\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" class=\"threshold\"/>"
+        )
+        let radius = assessment.frames.count > 600 ? 1.2 : 2.2
+        for frame in assessment.frames {
+            svg.append(
+                "<circle cx=\"\(n(x(frame.time)))\" cy=\"\(n(y(frame.fakeProbability)))\" r=\"\(n(radius))\" "
+                    + "fill=\"#78909c\" fill-opacity=\"0.75\"/>")
+        }
+        let points = zip(assessment.frames, assessment.smoothed).map { "\(n(x($0.time))),\(n(y($1)))" }
+        if points.count > 1 {
+            svg.append(
+                "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#1565c0\" "
+                    + "stroke-width=\"2\" stroke-linejoin=\"round\" class=\"smoothed\"/>")
+        }
+
+        // Legend.
+        let legendY = height - 10
+        svg.append("<g class=\"legend\" fill=\"#333\">")
+        svg.append(
+            "<circle cx=\"\(n(left + 6))\" cy=\"\(n(legendY - 4))\" r=\"3\" fill=\"#78909c\"/>"
+                + "<text x=\"\(n(left + 14))\" y=\"\(n(legendY))\">frame score</text>")
+        svg.append(
+            "<line x1=\"\(n(left + 110))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + 134))\" y2=\"\(n(legendY - 4))\" "
+                + "stroke=\"#1565c0\" stroke-width=\"2\"/><text x=\"\(n(left + 140))\" y=\"\(n(legendY))\">smoothed (moving median)</text>"
+        )
+        svg.append(
+            "<line x1=\"\(n(left + 310))\" y1=\"\(n(legendY - 4))\" x2=\"\(n(left + 334))\" y2=\"\(n(legendY - 4))\" "
+                + "stroke=\"#424242\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>"
+                + "<text x=\"\(n(left + 340))\" y=\"\(n(legendY))\">threshold \(String(format: "%.2f", policy.threshold))</text>")
+        svg.append(
+            rect(x: left + 450, y: legendY - 10, width: 20, height: 12, attributes: "fill=\"#9e9e9e\" fill-opacity=\"0.3\"")
+                + "<text x=\"\(n(left + 476))\" y=\"\(n(legendY))\">uncertain band</text>")
+        svg.append(
+            rect(x: left + 590, y: legendY - 10, width: 20, height: 12, attributes: "fill=\"#e53935\" fill-opacity=\"0.3\"")
+                + "<text x=\"\(n(left + 616))\" y=\"\(n(legendY))\">suspicious segment</text>")
+        svg.append("</g>")
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+
+    /// A tick spacing giving at most about ten ticks.
+    static func tickStep(_ span: Double) -> Double {
+        let steps: [Double] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]
+        return steps.first { span / $0 <= 10 } ?? (span / 10).rounded(.up)
+    }
+
+    static func timeLabel(_ time: Double, step: Double) -> String {
+        step < 1 ? String(format: "%.1f", time) : String(format: "%.0f", time)
+    }
+
+    static func rect(x: Double, y: Double, width: Double, height: Double, attributes: String) -> String {
+        "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(max(width, 0)))\" height=\"\(n(max(height, 0)))\" \(attributes)/>"
+    }
+
+    /// A coordinate with at most two decimals ("12.5", "3").
+    static func n(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        let rounded = (value * 100).rounded() / 100
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+}
+
+/// For a single frame (an image) a time axis means nothing: its score on a 0…1 scale instead,
+/// with the uncertain band and the threshold, as SVG.
+enum ScoreScaleSVG {
+    static let width = 960.0, height = 110.0, left = 40.0, right = 40.0, barTop = 34.0, barHeight = 26.0
+
+    static func render(_ report: ScanReport) -> String {
+        let n = TimelineSVG.n
+        let policy = report.assessment.policy
+        let probability = min(max(report.assessment.fakeProbability, 0), 1)
+        let scaleWidth = width - left - right
+        func x(_ p: Double) -> Double { left + min(max(p, 0), 1) * scaleWidth }
+        let label = "Fake probability of " + report.file.fileName
+        var svg: [String] = []
+        svg.append(
+            "<svg viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" aria-label=\"\(Markup.escape(label))\" "
+                + "font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">")
+        svg.append("<title>\(Markup.escape(label))</title>")
+        svg.append(
+            TimelineSVG.rect(
+                x: left, y: barTop, width: scaleWidth, height: barHeight,
+                attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
+        let bandStart = x(policy.threshold - policy.uncertainMargin), bandEnd = x(policy.threshold + policy.uncertainMargin)
+        svg.append(
+            TimelineSVG.rect(
+                x: bandStart, y: barTop, width: bandEnd - bandStart, height: barHeight,
+                attributes: "fill=\"#9e9e9e\" fill-opacity=\"0.25\" class=\"uncertain-band\""))
+        svg.append(
+            "<line x1=\"\(n(x(policy.threshold)))\" y1=\"\(n(barTop - 6))\" x2=\"\(n(x(policy.threshold)))\" "
+                + "y2=\"\(n(barTop + barHeight + 6))\" stroke=\"#424242\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\" class=\"threshold\"/>"
+        )
+        for tick in stride(from: 0.0, through: 1.0, by: 0.1) {
+            svg.append(
+                "<text x=\"\(n(x(tick)))\" y=\"\(n(barTop + barHeight + 20))\" text-anchor=\"middle\" fill=\"#555\">"
+                    + String(format: "%.1f", tick) + "</text>")
+        }
+        let colour: String
+        switch report.assessment.verdict {
+        case .fake: colour = "#b71c1c"
+        case .real: colour = "#1b5e20"
+        case .uncertain: colour = "#e65100"
+        }
+        svg.append(
+            "<circle cx=\"\(n(x(probability)))\" cy=\"\(n(barTop + barHeight / 2))\" r=\"9\" fill=\"\(colour)\" "
+                + "stroke=\"#ffffff\" stroke-width=\"2\" class=\"score\"/>")
+        svg.append(
+            "<text x=\"\(n(x(probability)))\" y=\"\(n(barTop - 12))\" text-anchor=\"middle\" fill=\"#212121\" "
+                + "font-weight=\"bold\">P(fake) " + String(format: "%.3f", probability) + "</text>")
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+}
+
+/// One thumbnail with its heatmap (semi-transparent red cells) and region (yellow box), as SVG.
+enum ThumbnailSVG {
+    static func render(thumbnail: Thumbnail, frame: FrameScore, frameSize: (width: Int, height: Int)) -> String {
+        let width = Double(frameSize.width), height = Double(frameSize.height)
+        let n = TimelineSVG.n
+        let mime = thumbnail.jpeg.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
+        let dataURI = "data:\(mime);base64," + thumbnail.jpeg.base64EncodedString()
+        let label = "Frame \(frame.index) with heatmap overlay"
+        var svg: [String] = []
+        svg.append(
+            "<svg viewBox=\"0 0 \(n(width)) \(n(height))\" role=\"img\" "
+                + "aria-label=\"\(Markup.escape(label))\">")
+        svg.append(
+            "<image href=\"\(Markup.escape(dataURI))\" x=\"0\" y=\"0\" width=\"\(n(width))\" height=\"\(n(height))\" "
+                + "preserveAspectRatio=\"none\"/>")
+        let heatmap = frame.heatmap
+        if heatmap.isWellFormed, heatmap.rows > 0, heatmap.columns > 0 {
+            let cellWidth = width / Double(heatmap.columns), cellHeight = height / Double(heatmap.rows)
+            svg.append("<g class=\"heatmap\" fill=\"#ff1744\">")
+            for row in 0..<heatmap.rows {
+                for column in 0..<heatmap.columns {
+                    let value = Double(min(max(heatmap.values[row * heatmap.columns + column], 0), 1))
+                    guard value >= 0.05 else { continue }
+                    svg.append(
+                        "<rect x=\"\(n(Double(column) * cellWidth))\" y=\"\(n(Double(row) * cellHeight))\" "
+                            + "width=\"\(n(cellWidth))\" height=\"\(n(cellHeight))\" fill-opacity=\"\(n(value * 0.55))\"/>")
+                }
+            }
+            svg.append("</g>")
+        }
+        let region = frame.region
+        if region.w > 0, region.h > 0 {
+            let stroke = max(2, min(width, height) / 120)
+            svg.append(
+                "<rect class=\"region\" x=\"\(region.x)\" y=\"\(region.y)\" width=\"\(region.w)\" height=\"\(region.h)\" "
+                    + "fill=\"none\" stroke=\"#ffeb3b\" stroke-width=\"\(n(stroke))\"/>")
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+}
