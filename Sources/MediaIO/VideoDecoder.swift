@@ -11,6 +11,9 @@ public enum FrameSampling: Equatable, Sendable {
     case everyNth(Int)
     /// About `fps` frames per second, chosen by timestamp: the first frame in each 1/fps slot.
     case rate(Double)
+    /// About `fps` frames per second as in `.rate`, plus every keyframe (scene cuts and encoder
+    /// decisions often fall on keyframes, and they are the least degraded frames of a stream).
+    case rateWithKeyframes(Double)
     /// Only keyframes; the decoder skips everything else (AVDISCARD_NONKEY), so this is fast.
     case keyframesOnly
     /// For each time (seconds from the stream start, in the given order): seek, then return the first
@@ -85,6 +88,8 @@ public final class VideoDecoder {
     private var nextTarget = 0
     private var consecutiveErrors = 0
     private var skippedPackets = 0
+    private let startTime: Double
+    private let endTime: Double
 
     /// Opens `path` and prepares its best video stream for decoding.
     ///
@@ -92,12 +97,24 @@ public final class VideoDecoder {
     ///   - maxFrames: stop after this many returned frames.
     ///   - threads: decoder threads, 0 = FFmpeg's automatic choice.
     ///   - maxPixels: frames (declared or decoded) larger than this throw `.tooLarge`.
+    ///   - startTime, endTime: only frames with start ≤ time ≤ end (seconds from the stream start)
+    ///     are returned; a start after 0 seeks there first, and frame indices are then estimated as
+    ///     round(time × frame rate). Ignored by `.timestamps`.
     public init(path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
-                outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28) throws {
+                outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28,
+                startTime: Double? = nil, endTime: Double? = nil) throws {
+        if let startTime, !(startTime >= 0 && startTime.isFinite) {
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "start time must be ≥ 0, got \(startTime)")
+        }
+        if let endTime, !(endTime >= (startTime ?? 0)) || endTime.isNaN {
+            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "end time must not be before the start time, got \(endTime)")
+        }
+        self.startTime = startTime ?? 0
+        self.endTime = endTime ?? .infinity
         switch sampling {
         case .everyNth(let n) where n < 1:
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "everyNth needs n ≥ 1, got \(n)")
-        case .rate(let fps) where !(fps > 0 && fps.isFinite):
+        case .rate(let fps) where !(fps > 0 && fps.isFinite), .rateWithKeyframes(let fps) where !(fps > 0 && fps.isFinite):
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "rate needs fps > 0, got \(fps)")
         default: break
         }
@@ -128,6 +145,14 @@ public final class VideoDecoder {
             }
         }
         try codec.open(kind: .unsupportedCodec, operation: "cannot open decoder")
+        if self.startTime > 0, !isTimestampSampling, input.seek(toSeconds: self.startTime) < 0 {
+            warn("cannot seek to \(self.startTime) s; decoding from the start")
+        }
+    }
+
+    private var isTimestampSampling: Bool {
+        if case .timestamps = sampling { return true }
+        return false
     }
 
     /// Next sampled frame converted into `image` (buffer reused: no per-frame allocation once sized),
@@ -158,12 +183,25 @@ public final class VideoDecoder {
             let position = outputCount
             outputCount += 1
             let (time, index) = try describeFrame(position: position)
+            if time < startTime - 1e-4 {
+                frame.unref()
+                continue
+            }
+            if time > endTime + 1e-4 {
+                frame.unref()
+                finished = true
+                return nil
+            }
             var selected = true
             switch sampling {
             case .everyNth(let n): selected = position % n == 0
             case .rate(let fps):
                 selected = time >= nextRateTime - 1e-6
                 if selected { nextRateTime = ((time * fps + 1e-6).rounded(.down) + 1) / fps }
+            case .rateWithKeyframes(let fps):
+                let onRate = time >= nextRateTime - 1e-6
+                if onRate { nextRateTime = ((time * fps + 1e-6).rounded(.down) + 1) / fps }
+                selected = onRate || frame.isKeyframe
             default: break
             }
             if selected { return made(time: time, index: index) }
@@ -211,6 +249,9 @@ public final class VideoDecoder {
         let rate = info.frameRate ?? 0
         let time: Double
         if let ticks = frame.timestamp { time = input.seconds(ticks: ticks) } else { time = rate > 0 ? Double(position) / rate : 0 }
+        if startTime > 0 && !isTimestampSampling {
+            return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)
+        }
         switch sampling {
         case .keyframesOnly, .timestamps:
             return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)

@@ -48,6 +48,27 @@ final class SamplingTests: MediaTestCase {
         XCTAssertEqual(frames.map { ($0.time * 10).rounded() / 10 }, [0, 0.5, 1.0, 1.5])
     }
 
+    func testRateWithKeyframes() throws {
+        // GOP 3 keyframes (0, 3, 6, …) do not fall on the 1-per-second slots (0, 10): both are taken.
+        let p = try makeClip("gop3.mp4", codec: .h264(crf: 23), frameRate: 10, frames: 20, gopSize: 3)
+        let (frames, _) = try decodeAll(p, sampling: .rateWithKeyframes(1))
+        XCTAssertEqual(frames.map(\.index), [0, 3, 6, 9, 10, 12, 15, 18])
+        XCTAssertEqual(frames.map(\.isKeyframe), [true, true, true, true, false, true, true, true])
+    }
+
+    func testTimeRange() throws {
+        let p = try clip()
+        let decoder = try VideoDecoder(path: p, sampling: .everyNth(2), startTime: 0.5, endTime: 1.2)
+        var image = RGBImage()
+        var frames: [DecodedFrame] = []
+        while let frame = try decoder.nextFrame(into: &image) { frames.append(frame) }
+        // Seeking lands on the keyframe at 0.5 s; frames 5…12 are in range, every 2nd of those kept.
+        XCTAssertEqual(frames.map(\.index), [5, 7, 9, 11])
+        XCTAssertEqual(frames.first?.time ?? -1, 0.5, accuracy: 1e-3)
+        XCTAssertThrowsError(try VideoDecoder(path: p, startTime: -1))
+        XCTAssertThrowsError(try VideoDecoder(path: p, startTime: 2, endTime: 1))
+    }
+
     func testKeyframesOnly() throws {
         let (frames, _) = try decodeAll(try clip(), sampling: .keyframesOnly)
         XCTAssertEqual(frames.map(\.index), [0, 5, 10, 15])
