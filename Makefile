@@ -23,7 +23,7 @@ build: deps
 
 test: deps
 	swift build -c release -Xswiftc -enable-testing --build-tests
-	swift test -c release -Xswiftc -enable-testing --skip-build
+	swift test -c release -Xswiftc -enable-testing --skip-build --disable-swift-testing
 
 demo: build
 	$(UNMASK) probe Samples/*.mp4

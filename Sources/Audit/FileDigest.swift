@@ -1,0 +1,25 @@
+// The identity of a scanned file for the report: its SHA-256 (streamed, constant memory) and size.
+import Crypto
+import MediaIO
+import Foundation
+
+enum FileDigest {
+    /// SHA-256 of the file's bytes as lowercase hex, read in 1 MiB chunks.
+    static func sha256Hex(path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw MediaError(kind: .io, path: path, operation: "cannot read", message: "cannot open the file to hash it")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func size(path: String) -> Int64? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+    }
+}

@@ -1,0 +1,260 @@
+// The scan pipeline: decode → sample → score → aggregate for one file, with decoding on its own
+// thread feeding a small bounded queue of recycled frame buffers, so memory stays flat whatever the
+// video's length. Scoring is behind the `FrameScoring` protocol (the detector implements it).
+import Foundation
+import MediaIO
+
+/// What a scorer says about one frame.
+public struct FrameAnalysis: Equatable, Sendable {
+    /// Calibrated probability (0…1) that the frame is fake.
+    public var fakeProbability: Double
+    /// Patch probabilities over the frame.
+    public var heatmap: Heatmap
+    /// The most suspicious region, in frame pixels.
+    public var region: Region
+
+    public init(fakeProbability: Double, heatmap: Heatmap, region: Region) {
+        self.fakeProbability = fakeProbability
+        self.heatmap = heatmap
+        self.region = region
+    }
+}
+
+/// Scores frames; the detector implements it, tests use simple stand-ins.
+public protocol FrameScoring: AnyObject {
+    /// The model behind the scores, as the report names it.
+    var model: ModelMetadata { get }
+    /// Scores one frame. `coverage` (0…1] is the fraction of the frame's area to analyse.
+    func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis
+}
+
+/// How a scan samples and judges a file.
+public struct ScanOptions: Sendable {
+    /// Default sampling: 2 frames per second by timestamp plus every keyframe.
+    public static let defaultSampling = FrameSampling.rateWithKeyframes(2)
+
+    public var sampling: FrameSampling = ScanOptions.defaultSampling
+    public var maxFrames: Int?
+    public var startTime: Double?
+    public var endTime: Double?
+    /// Fraction of each frame's area to analyse (1 = all of it).
+    public var coverage: Double = 1
+    public var policy = AggregationPolicy()
+    /// How many thumbnails of the most suspicious frames to keep for the HTML report.
+    public var thumbnailCount = 6
+    /// Long side of the thumbnails, in pixels.
+    public var thumbnailLongSide = 480
+    /// Decoder threads (0 = FFmpeg's choice).
+    public var decoderThreads = 0
+    /// Frames decoded ahead of scoring (the bounded queue's capacity).
+    public var queueDepth = 2
+
+    public init() {}
+}
+
+/// Progress of a running scan.
+public struct ScanProgress: Sendable {
+    public var framesAnalysed: Int
+    /// Media time of the last analysed frame, seconds.
+    public var mediaTime: Double
+    /// The file's duration, when known.
+    public var duration: Double?
+}
+
+/// A scan that could not produce a report.
+public enum ScanError: Error, Equatable, CustomStringConvertible {
+    case cancelled(path: String)
+    case noFrames(path: String)
+    case scoring(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .cancelled(let path): return "\(path): scan interrupted; no report written"
+        case .noFrames(let path): return "\(path): no frame could be analysed in the requested range"
+        case .scoring(let path, let message): return "\(path): cannot score: \(message)"
+        }
+    }
+}
+
+/// Scans one file at a time with a given scorer and options.
+public final class ScanPipeline {
+    public let scorer: FrameScoring
+    public let options: ScanOptions
+
+    public init(scorer: FrameScoring, options: ScanOptions = ScanOptions()) {
+        self.scorer = scorer
+        self.options = options
+    }
+
+    /// Scans `path` and returns its report. A file that breaks mid-way is reported over the frames
+    /// that decoded, with a warning; a file with no decodable frame throws its `MediaError`.
+    /// `isCancelled` is polled between frames; when it turns true the scan stops promptly and throws
+    /// `ScanError.cancelled`.
+    public func scan(
+        path: String,
+        progress: ((ScanProgress) -> Void)? = nil,
+        isCancelled: @escaping () -> Bool = { false }
+    ) throws -> ScanReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let decoder = try VideoDecoder(
+            path: path, sampling: options.sampling, maxFrames: options.maxFrames,
+            threads: options.decoderThreads, startTime: options.startTime, endTime: options.endTime)
+        let info = decoder.info
+        let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
+        defer { feeder.stop() }
+        feeder.start(isCancelled: isCancelled)
+
+        var scores: [FrameScore] = []
+        var thumbnails = ThumbnailKeeper(count: options.thumbnailCount, longSide: options.thumbnailLongSide)
+        var warnings: [String] = []
+        var scoreSeconds = 0.0
+        var decodeFailure: Error?
+
+        while true {
+            if isCancelled() { throw ScanError.cancelled(path: path) }
+            guard let item = feeder.next() else { break }
+            switch item {
+            case .failed(let error):
+                decodeFailure = error
+            case .frame(let frame, let buffer):
+                defer { feeder.recycle(buffer) }
+                let scoreStart = DispatchTime.now().uptimeNanoseconds
+                let analysis: FrameAnalysis
+                do {
+                    analysis = try scorer.analyse(buffer.image, coverage: options.coverage)
+                } catch {
+                    throw ScanError.scoring(path: path, message: String(describing: error))
+                }
+                scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
+                scores.append(FrameScore(
+                    index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
+                    heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
+                thumbnails.consider(frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: buffer.image)
+                progress?(ScanProgress(framesAnalysed: scores.count, mediaTime: frame.time, duration: info.durationSeconds))
+            }
+        }
+        if isCancelled() { throw ScanError.cancelled(path: path) }
+        if let decodeFailure {
+            guard !scores.isEmpty else { throw decodeFailure }
+            warnings.append("file breaks mid-way: \(decodeFailure); the report covers the \(scores.count) frames analysed before it")
+        }
+        guard !scores.isEmpty else { throw ScanError.noFrames(path: path) }
+        warnings += decoder.warnings
+        if options.coverage < 1 {
+            warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
+        }
+
+        let assessment = try Aggregator.assess(scores, policy: options.policy)
+        let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let fileMetadata = FileMetadata(
+            path: path, sha256: try FileDigest.sha256Hex(path: path), container: info.container, codec: info.videoCodec,
+            sizeBytes: FileDigest.size(path: path), width: info.displayWidth, height: info.displayHeight,
+            durationSeconds: info.durationSeconds, frameRate: info.frameRate)
+        return ScanReport(
+            file: fileMetadata, model: scorer.model, assessment: assessment, warnings: warnings,
+            timings: Timings(decodeSeconds: feeder.decodeSeconds, scoreSeconds: scoreSeconds, totalSeconds: total),
+            coverage: Coverage(fraction: options.coverage),
+            thumbnails: thumbnails.encoded())
+    }
+}
+
+// MARK: - Decoding on its own thread
+
+/// A frame buffer that travels between the decoding thread and the scorer and back.
+final class FrameBuffer {
+    var image = RGBImage()
+}
+
+/// Runs the decoder on a background thread, handing frames over through a bounded queue of
+/// recycled buffers: at most `depth` frames exist at once, however long the video.
+final class FrameFeeder: @unchecked Sendable {
+    // Safe to share between the two threads: every mutable field is read and written under `condition`,
+    // and the decoder is used by the background thread only.
+    enum Item {
+        case frame(DecodedFrame, FrameBuffer)
+        case failed(Error)
+    }
+
+    private let decoder: VideoDecoder
+    private let condition = NSCondition()
+    private var ready: [Item] = []
+    private var free: [FrameBuffer]
+    private var finished = false
+    private var stopped = false
+    private var thread: Thread?
+    private var decodeNanoseconds: UInt64 = 0
+
+    init(decoder: VideoDecoder, depth: Int) {
+        self.decoder = decoder
+        free = (0..<depth).map { _ in FrameBuffer() }
+    }
+
+    var decodeSeconds: Double {
+        condition.lock()
+        defer { condition.unlock() }
+        return Double(decodeNanoseconds) / 1e9
+    }
+
+    func start(isCancelled: @escaping () -> Bool) {
+        let thread = Thread { [self] in run(isCancelled: isCancelled) }
+        thread.name = "unmask-decode"
+        self.thread = thread
+        thread.start()
+    }
+
+    private func run(isCancelled: @escaping () -> Bool) {
+        while true {
+            condition.lock()
+            while free.isEmpty && !stopped { condition.wait() }
+            if stopped {
+                condition.unlock()
+                break
+            }
+            let buffer = free.removeLast()
+            condition.unlock()
+
+            let start = DispatchTime.now().uptimeNanoseconds
+            let item: Item?
+            do {
+                item = try decoder.nextFrame(into: &buffer.image).map { .frame($0, buffer) }
+            } catch {
+                item = .failed(error)
+            }
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+
+            condition.lock()
+            decodeNanoseconds += elapsed
+            if let item { ready.append(item) }
+            let done: Bool
+            if case .frame = item { done = isCancelled() } else { done = true }
+            if done { finished = true }
+            condition.broadcast()
+            condition.unlock()
+            if done { break }
+        }
+    }
+
+    /// The next decoded frame (or the decoder's failure); nil when decoding has ended.
+    func next() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty && !finished && !stopped { condition.wait() }
+        return ready.isEmpty ? nil : ready.removeFirst()
+    }
+
+    func recycle(_ buffer: FrameBuffer) {
+        condition.lock()
+        free.append(buffer)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops the decoding thread (it finishes the frame it is on) and waits for it.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+}

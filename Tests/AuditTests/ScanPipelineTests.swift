@@ -1,0 +1,193 @@
+// The scan pipeline on generated clips with a stand-in scorer that calls a frame fake where it
+// finds a pure-red block: which frames are analysed, where segments and regions land, what happens
+// to a file that breaks mid-way, cancellation, and the bounded set of frame buffers.
+import Foundation
+import MediaIO
+import XCTest
+@testable import Audit
+
+/// Scores a frame by how much pure red it holds, locating the red block as the region. The
+/// heatmap is a 4×4 grid of the red fraction per cell.
+final class RedBlockScorer: FrameScoring {
+    let model = ModelMetadata(name: "red-block-stand-in", sha256: nil, version: "test")
+    var bufferAddresses = Set<UnsafeRawPointer>()
+    var framesSeen = 0
+    var cancelAfter: Int?
+    var onFrame: (() -> Void)?
+
+    func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis {
+        framesSeen += 1
+        onFrame?()
+        image.pixels.withUnsafeBufferPointer { bufferAddresses.insert(UnsafeRawPointer($0.baseAddress!)) }
+        let plane = image.width * image.height
+        var minX = image.width, minY = image.height, maxX = -1, maxY = -1
+        var cells = [Float](repeating: 0, count: 16)
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                let i = y * image.width + x
+                let isRed = image.pixels[i] > 0.8 && image.pixels[plane + i] < 0.25 && image.pixels[2 * plane + i] < 0.25
+                guard isRed else { continue }
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+                cells[(y * 4 / image.height) * 4 + x * 4 / image.width] += 1
+            }
+        }
+        let cellArea = Float(plane) / 16
+        let heatmap = Heatmap(rows: 4, columns: 4, values: cells.map { min(1, $0 / cellArea) })
+        guard maxX >= 0 else {
+            return FrameAnalysis(fakeProbability: 0.05, heatmap: heatmap, region: Region(x: 0, y: 0, w: 0, h: 0))
+        }
+        return FrameAnalysis(
+            fakeProbability: 0.95, heatmap: heatmap,
+            region: Region(x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1))
+    }
+}
+
+final class ScanPipelineTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("scan-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// 4 s at 10 fps, 96×64, GOP 10; frames 15…24 (1.5–2.4 s) carry a red 24×16 block at (48, 24).
+    func makeClip(frames: Int = 40, name: String = "clip.mp4") throws -> String {
+        let path = folder.appendingPathComponent(name).path
+        let encoder = try VideoEncoder(path: path, codec: .h264(crf: 16), width: 96, height: 64, frameRate: 10, gopSize: 10)
+        for index in 0..<frames {
+            var image = RGBImage(width: 96, height: 64)
+            for y in 0..<64 {
+                for x in 0..<96 {
+                    // A grey gradient background that moves a little, so frames differ.
+                    image.setPixel(x: x, y: y, (0.3 + 0.2 * Float((x + index) % 96) / 96, 0.4, 0.5))
+                }
+            }
+            if (15...24).contains(index) {
+                for y in 24..<40 { for x in 48..<72 { image.setPixel(x: x, y: y, (1, 0, 0)) } }
+            }
+            try encoder.append(image)
+        }
+        try encoder.finish()
+        return path
+    }
+
+    func testManipulatedSecondsGiveASegmentAndRegionWhereTheyBelong() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        let scorer = RedBlockScorer()
+        let report = try ScanPipeline(scorer: scorer, options: options).scan(path: clip)
+
+        XCTAssertEqual(report.frames.count, 40)
+        XCTAssertEqual(report.segments.count, 1)
+        let segment = try XCTUnwrap(report.segments.first)
+        // Tolerance: one frame (0.1 s) at each end, for the moving-median smoothing.
+        XCTAssertEqual(segment.start, 1.5, accuracy: 0.11)
+        XCTAssertEqual(segment.end, 2.4, accuracy: 0.11)
+        let flagged = report.frames.filter { $0.fakeProbability > 0.5 }
+        XCTAssertEqual(flagged.map(\.index), Array(15...24))
+        for frame in flagged {
+            // H.264 blurs the block's edges a little: ±2 pixels.
+            XCTAssertEqual(frame.region.x, 48, accuracy: 2)
+            XCTAssertEqual(frame.region.y, 24, accuracy: 2)
+            XCTAssertEqual(frame.region.w, 24, accuracy: 3)
+            XCTAssertEqual(frame.region.h, 16, accuracy: 3)
+        }
+        XCTAssertEqual(report.file.width, 96)
+        XCTAssertEqual(report.file.sha256?.count, 64)
+        XCTAssertEqual(report.model.name, "red-block-stand-in")
+        XCTAssertFalse(report.thumbnails.isEmpty)
+        XCTAssertTrue(report.thumbnails.count <= options.thumbnailCount)
+        XCTAssertTrue(flagged.map(\.index).contains(report.thumbnails[0].frameIndex), "most suspicious thumbnail first")
+
+        let json = try ReportWriter.json(report)
+        let object = try JSONSerialization.jsonObject(with: json)
+        XCTAssertEqual(ReportSchema.validate(jsonObject: object), [])
+        let csvRows = String(decoding: try ReportWriter.csv(report), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(csvRows.count, 41, "header + one row per frame")
+    }
+
+    func testDefaultSamplingIsTwoPerSecondPlusKeyframes() throws {
+        let clip = try makeClip()
+        let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
+        // 2 per second gives 0, 5, 10, …, 35; keyframes every 10 frames are already among them.
+        XCTAssertEqual(report.frames.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35])
+    }
+
+    func testSamplingOptionsChooseTheFrames() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyNth(4)
+        options.maxFrames = 3
+        XCTAssertEqual(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [0, 4, 8])
+
+        options = ScanOptions()
+        options.sampling = .everyFrame
+        options.startTime = 1.0
+        options.endTime = 1.45
+        XCTAssertEqual(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [10, 11, 12, 13, 14])
+    }
+
+    func testBuffersAreRecycledSoMemoryStaysFlat() throws {
+        let clip = try makeClip(frames: 60)
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        options.queueDepth = 2
+        let scorer = RedBlockScorer()
+        _ = try ScanPipeline(scorer: scorer, options: options).scan(path: clip)
+        XCTAssertEqual(scorer.framesSeen, 60)
+        XCTAssertLessThanOrEqual(scorer.bufferAddresses.count, 2, "60 frames went through at most 2 buffers")
+    }
+
+    func testFileBrokenMidwayIsReportedOverTheDecodedFramesWithAWarning() throws {
+        // A Matroska file cut at 60%: the frames before the cut decode, then the file ends early.
+        let clip = try makeClip(name: "clip.mkv")
+        let data = try Data(contentsOf: URL(fileURLWithPath: clip))
+        let cut = folder.appendingPathComponent("cut.mkv").path
+        FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count * 6 / 10))
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: cut)
+        XCTAssertGreaterThan(report.frames.count, 0)
+        XCTAssertLessThan(report.frames.count, 40)
+        XCTAssertFalse(report.warnings.isEmpty, "a cut file must be flagged in the report")
+    }
+
+    func testUnreadableFileThrowsItsMediaError() throws {
+        let text = folder.appendingPathComponent("notes.mp4").path
+        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "hello\n", count: 100).utf8))
+        XCTAssertThrowsError(try ScanPipeline(scorer: RedBlockScorer()).scan(path: text)) { error in
+            XCTAssertTrue(error is MediaError, "\(error)")
+            XCTAssertTrue(String(describing: error).contains(text))
+        }
+    }
+
+    func testCancellationStopsPromptly() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        let scorer = RedBlockScorer()
+        var cancelled = false
+        scorer.onFrame = { if scorer.framesSeen >= 5 { cancelled = true } }
+        XCTAssertThrowsError(try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { cancelled })) { error in
+            XCTAssertEqual(error as? ScanError, .cancelled(path: clip))
+        }
+        XCTAssertLessThanOrEqual(scorer.framesSeen, 6)
+    }
+
+    func testThumbnailDownscaleKeepsAspectAndAverages() {
+        var image = RGBImage(width: 8, height: 4)
+        for y in 0..<4 { for x in 0..<8 { image.setPixel(x: x, y: y, x < 4 ? (1, 0, 0) : (0, 0, 1)) } }
+        var small = RGBImage()
+        ThumbnailKeeper.downscale(image, longSide: 4, into: &small)
+        XCTAssertEqual(small.width, 4)
+        XCTAssertEqual(small.height, 2)
+        XCTAssertEqual(small.pixels[0], 1, accuracy: 1e-6)  // red plane, left
+        XCTAssertEqual(small.pixels[3], 0, accuracy: 1e-6)  // red plane, right
+        XCTAssertEqual(small.pixels[2 * 8 + 3], 1, accuracy: 1e-6)  // blue plane, right
+    }
+}
