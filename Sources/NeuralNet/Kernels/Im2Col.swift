@@ -1,0 +1,89 @@
+// Owns im2col / col2im for square kernels with stride and zero padding, over a chunk of samples at
+// once so that a single SGEMM covers the chunk (columns ordered (n, oh, ow)).
+// Glossary: C channels, H/W input size, k kernel, s stride, p padding, Ho/Wo output size, P = Ho*Wo,
+// B samples in the chunk, K = C*k*k rows of the column matrix.
+
+/// Valid output-column range [lo, hi) for kernel column `kj`: those with 0 ≤ ow*s − p + kj < W.
+@inline(__always)
+func validRange(extent: Int, outExtent: Int, offset: Int, stride s: Int) -> (Int, Int) {
+    // want 0 ≤ o*s + offset ≤ extent-1
+    let lo = offset >= 0 ? 0 : (-offset + s - 1) / s
+    let top = extent - 1 - offset
+    let hi = top < 0 ? 0 : min(outExtent, top / s + 1)
+    return (min(lo, hi), hi)
+}
+
+/// Unfolds B samples (B, C, H, W) into columns (K, B*P): columns[(c,ki,kj), (n,oh,ow)] =
+/// x[n, c, oh*s−p+ki, ow*s−p+kj] or 0 outside the image.
+public func im2col(
+    input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    columns: UnsafeMutablePointer<Float>
+) {
+    let P = Ho * Wo, ld = B * P
+    for c in 0..<C {
+        for ki in 0..<k {
+            let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
+            for kj in 0..<k {
+                let row = (c * k + ki) * k + kj
+                let (owLo, owHi) = validRange(extent: W, outExtent: Wo, offset: kj - p, stride: s)
+                for n in 0..<B {
+                    let src = input + (n * C + c) * H * W
+                    let dstMap = columns + row * ld + n * P            // (Ho, Wo)
+                    if ohLo > 0 { dstMap.update(repeating: 0, count: ohLo * Wo) }
+                    if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
+                    if ohLo >= ohHi { continue }
+                    for oh in ohLo..<ohHi {
+                        let dst = dstMap + oh * Wo
+                        let srcRow = src + (oh * s - p + ki) * W
+                        if owLo > 0 { dst.update(repeating: 0, count: owLo) }
+                        if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
+                        if owLo >= owHi { continue }
+                        if s == 1 {
+                            (dst + owLo).update(from: srcRow + (owLo - p + kj), count: owHi - owLo)
+                        } else {
+                            var iw = owLo * s - p + kj
+                            for ow in owLo..<owHi { dst[ow] = srcRow[iw]; iw += s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns (K, B*P) back onto B samples (B, C, H, W), ACCUMULATING (+=) into `output`
+/// (the adjoint of `im2col`).
+public func col2im(
+    columns: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    output: UnsafeMutablePointer<Float>
+) {
+    let P = Ho * Wo, ld = B * P
+    for c in 0..<C {
+        for ki in 0..<k {
+            let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
+            if ohLo >= ohHi { continue }
+            for kj in 0..<k {
+                let row = (c * k + ki) * k + kj
+                let (owLo, owHi) = validRange(extent: W, outExtent: Wo, offset: kj - p, stride: s)
+                if owLo >= owHi { continue }
+                for n in 0..<B {
+                    let dst = output + (n * C + c) * H * W
+                    let srcMap = columns + row * ld + n * P
+                    for oh in ohLo..<ohHi {
+                        let src = srcMap + oh * Wo
+                        let dstRow = dst + (oh * s - p + ki) * W
+                        if s == 1 {
+                            let d = dstRow + (kj - p)
+                            for ow in owLo..<owHi { d[ow] += src[ow] }
+                        } else {
+                            var iw = owLo * s - p + kj
+                            for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
