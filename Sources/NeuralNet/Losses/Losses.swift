@@ -11,18 +11,20 @@ import Foundation
 public enum Losses {
     /// Discriminator hinge loss mean(relu(1 − real)) + mean(relu(1 + fake)).
     public static func hingeDiscriminator(real: Tensor, fake: Tensor, dReal: Tensor, dFake: Tensor) -> Float {
-        dReal.resize(to: real.shape); dFake.resize(to: fake.shape)
-        let ir = 1 / Float(real.count), jf = 1 / Float(fake.count)
-        var lr = 0.0, lf = 0.0
-        for i in 0..<real.count {
-            let m = 1 - real.pointer[i]
-            if m > 0 { lr += Double(m); dReal.pointer[i] = -ir } else { dReal.pointer[i] = 0 }
+        hinge(real, isReal: true, dLogits: dReal) + hinge(fake, isReal: false, dLogits: dFake)
+    }
+
+    /// One side of the discriminator hinge loss: mean(relu(1 − x)) for real, mean(relu(1 + x)) for fake
+    /// (gradient 0 at the kink, as PyTorch's relu).
+    public static func hinge(_ logits: Tensor, isReal: Bool, dLogits: Tensor) -> Float {
+        dLogits.resize(to: logits.shape)
+        let sign: Float = isReal ? -1 : 1, g = sign / Float(logits.count)
+        var total = 0.0
+        for i in 0..<logits.count {
+            let m = 1 + sign * logits.pointer[i]
+            if m > 0 { total += Double(m); dLogits.pointer[i] = g } else { dLogits.pointer[i] = 0 }
         }
-        for i in 0..<fake.count {
-            let m = 1 + fake.pointer[i]
-            if m > 0 { lf += Double(m); dFake.pointer[i] = jf } else { dFake.pointer[i] = 0 }
-        }
-        return Float(lr / Double(real.count) + lf / Double(fake.count))
+        return Float(total / Double(logits.count))
     }
 
     /// Generator hinge loss −mean(fake).

@@ -9,7 +9,7 @@ public final class ReferenceGenerator: Module {
     public static let latentSize = 128
 
     /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU.
-    public final class UpStage: Module {
+    public final class UpStage: Layer {
         public var isTraining = true { didSet { conv.isTraining = isTraining; bn.isTraining = isTraining } }
         public let upsample = Upsample2x()
         public let conv: SNConv2D
@@ -23,8 +23,8 @@ public final class ReferenceGenerator: Module {
             prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
         }
         public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
-        func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
-        func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
+        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
+        public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
     }
 
     public let fc: SNLinear
