@@ -236,3 +236,46 @@ final class LossTests: XCTestCase {
         assertClose(Losses.l1(prediction: a, target: b, dPrediction: d), 1.5, rtol: 1e-6)
     }
 }
+
+final class KernelTests: XCTestCase {
+    func testExp8Accuracy() {
+        // Against Double exp over [−80, 80]: rtol 4e-7 (≈3 ulp).
+        var worst = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let e = exp8(lanes)
+            for l in 0..<8 {
+                let ref = Foundation.exp(Double(lanes[l]))
+                worst = max(worst, abs(Double(e[l]) - ref) / ref)
+            }
+            x += 0.1234
+        }
+        XCTAssertLessThan(worst, 4e-7)
+    }
+
+    func testSoftmaxRows() {
+        let t = Tensor(shape: [2, 11], data: (0..<22).map { Float($0) * 0.37 - 3 })
+        let ref = t.array
+        softmaxRows(t.pointer, rows: 2, cols: 11)
+        for r in 0..<2 {
+            let row = ref[(r * 11)..<(r * 11 + 11)].map(Double.init)
+            let m = row.max()!, s = row.map { Foundation.exp($0 - m) }.reduce(0, +)
+            // rtol 1e-6
+            assertClose(Array(t.array[(r * 11)..<(r * 11 + 11)]), row.map { Float(Foundation.exp($0 - m) / s) }, rtol: 1e-6)
+        }
+    }
+
+    func testFusedLeakyReLUConvMatchesSeparateLayers() {
+        // Conv2D with fused LeakyReLU equals Conv2D then LeakyReLU, forward and backward; exact (rtol 0).
+        var r1 = RandomGenerator(seed: 50), r2 = RandomGenerator(seed: 50)
+        let fused = Conv2D(inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, rng: &r1)
+        fused.fusedActivation = .leakyReLU(0.1)
+        let plain = Conv2D(inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, rng: &r2)
+        let act = LeakyReLU(negativeSlope: 0.1)
+        let x = randomTensor([3, 3, 5, 5], seed: 51), dy = randomTensor([3, 4, 5, 5], seed: 52)
+        XCTAssertEqual(fused.forward(x).array, act.forward(plain.forward(x)).array)
+        XCTAssertEqual(fused.backward(dy).array, plain.backward(act.backward(dy)).array)
+        XCTAssertEqual(fused.dWeight.array, plain.dWeight.array)
+    }
+}

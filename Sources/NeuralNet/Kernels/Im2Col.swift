@@ -20,8 +20,20 @@ public func im2col(
     kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
     columns: UnsafeMutablePointer<Float>
 ) {
+    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+        im2colChannels(input: input, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                       outHeight: Ho, outWidth: Wo, columns: columns, channelRange: cs)
+    }
+}
+
+@inline(__always)
+func im2colChannels(
+    input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    columns: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+) {
     let P = Ho * Wo, ld = B * P
-    for c in 0..<C {
+    for c in channelRange {
         for ki in 0..<k {
             let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
             for kj in 0..<k {
@@ -41,6 +53,8 @@ public func im2col(
                         if owLo >= owHi { continue }
                         if s == 1 {
                             (dst + owLo).update(from: srcRow + (owLo - p + kj), count: owHi - owLo)
+                        } else if s == 2 {
+                            gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
                         } else {
                             var iw = owLo * s - p + kj
                             for ow in owLo..<owHi { dst[ow] = srcRow[iw]; iw += s }
@@ -59,8 +73,20 @@ public func col2im(
     kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
     output: UnsafeMutablePointer<Float>
 ) {
+    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+        col2imChannels(columns: columns, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                       outHeight: Ho, outWidth: Wo, output: output, channelRange: cs)
+    }
+}
+
+@inline(__always)
+func col2imChannels(
+    columns: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    output: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+) {
     let P = Ho * Wo, ld = B * P
-    for c in 0..<C {
+    for c in channelRange {
         for ki in 0..<k {
             let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
             if ohLo >= ohHi { continue }
@@ -86,4 +112,17 @@ public func col2im(
             }
         }
     }
+}
+
+/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle.
+@inline(__always)
+func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+    var i = 0
+    // reading src[2i ... 2i+15] must stay inside the row: only while 2i+15 ≤ 2(n−1)
+    while i + 8 <= n - 1 {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { dst[i] = src[2 * i]; i += 1 }
 }

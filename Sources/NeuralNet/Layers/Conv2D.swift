@@ -10,6 +10,9 @@ public final class Conv2D: WeightedLayer {
     /// When false, `backward` skips dInput (returns a zero-size tensor): the first layer of a
     /// network whose input needs no gradient.
     public var needsInputGradient = true
+    /// An activation applied to the output while it is cache-hot (and undone in backward);
+    /// the returned output is then post-activation.
+    public var fusedActivation: FusedActivation = .none
     /// Columns per SGEMM that chunking over the batch aims for.
     nonisolated(unsafe) public static var targetColumns = 4096
 
@@ -89,8 +92,12 @@ public final class Conv2D: WeightedLayer {
             }
             if b == 1 {
                 let yn = y + n0 * O * P                               // (O, P)
-                sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: 0, c: yn, ldc: P)
-                if let bias { addRowBias(yn, rows: O, cols: P, bias: bias.pointer) }
+                if let bias {
+                    // bias prefill + beta 1: no separate beta-scaling and bias passes
+                    for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) }
+                }
+                sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
+                fusedActivation.apply(yn, count: O * P)
             } else {
                 let g = gemmOut.pointer                                // (O, b*P)
                 sgemm(m: O, n: b * P, k: K, a: w, lda: K, b: cols, ldb: b * P, beta: 0, c: g, ldc: b * P)
@@ -99,6 +106,7 @@ public final class Conv2D: WeightedLayer {
                     for j in 0..<b {
                         let src = g + o * b * P + j * P, dst = y + ((n0 + j) * O + o) * P
                         for i in 0..<P { dst[i] = src[i] + bo }
+                        fusedActivation.apply(dst, count: P)
                     }
                 }
             }
@@ -115,21 +123,24 @@ public final class Conv2D: WeightedLayer {
         let O = outChannels, P = Ho * Wo, K = C * kernelSize * kernelSize
         let B = chunkSize(batch: N, pixels: P)
         if !isPointwise { columns.resize(to: [K, B * P]) }
-        if B > 1 { gemmOut.resize(to: [O, B * P]) }
+        if B > 1 || fusedActivation != .none { gemmOut.resize(to: [O, B * P]) }
         if needsInputGradient { dInput.resize(to: x.shape); if !isPointwise { dInput.zero() } } else { dInput.resize(to: [0]) }
         let w = weight.pointer, dw = dWeight.pointer
         var n0 = 0
         while n0 < N {
             let b = min(B, N - n0)
             // dY for this chunk as (O, b*P)
+            // (through the fused activation: dPre = dy ⊙ act'(y))
             let dyMat: UnsafePointer<Float>
-            if b == 1 {
+            if b == 1 && fusedActivation == .none {
                 dyMat = UnsafePointer(dy.pointer + n0 * O * P)
             } else {
                 let g = gemmOut.pointer
                 for o in 0..<O {
                     for j in 0..<b {
-                        (g + o * b * P + j * P).update(from: dy.pointer + ((n0 + j) * O + o) * P, count: P)
+                        let offset = ((n0 + j) * O + o) * P
+                        fusedActivation.backward(dy.pointer + offset, output: output.pointer + offset,
+                                                 into: g + o * b * P + j * P, count: P)
                     }
                 }
                 dyMat = UnsafePointer(g)
@@ -164,5 +175,33 @@ public final class Conv2D: WeightedLayer {
             n0 += b
         }
         return dInput
+    }
+}
+
+/// An elementwise activation fused into a layer's output pass.
+public enum FusedActivation: Equatable, Sendable {
+    case none
+    case relu
+    /// Requires slope > 0 (the sign of the output then equals the sign of the input).
+    case leakyReLU(Float)
+
+    /// y = act(y) in place.
+    @inline(__always)
+    func apply(_ y: UnsafeMutablePointer<Float>, count n: Int) {
+        switch self {
+        case .none: return
+        case .relu: for i in 0..<n { y[i] = max(y[i], 0) }
+        case .leakyReLU(let a): for i in 0..<n { let v = y[i]; y[i] = v > 0 ? v : v * a }
+        }
+    }
+
+    /// d[i] = dy[i] · act'(from output y[i]).
+    @inline(__always)
+    func backward(_ dy: UnsafePointer<Float>, output y: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, count n: Int) {
+        switch self {
+        case .none: d.update(from: dy, count: n)
+        case .relu: for i in 0..<n { d[i] = y[i] > 0 ? dy[i] : 0 }
+        case .leakyReLU(let a): for i in 0..<n { d[i] = y[i] > 0 ? dy[i] : dy[i] * a }
+        }
     }
 }

@@ -142,15 +142,3 @@ public final class SelfAttention: Layer {
     }
 }
 
-/// Row-wise softmax in place on a (rows, cols) matrix, max-subtracted.
-public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-    for r in 0..<rows {
-        let row = x + r * cols
-        var m = -Float.infinity
-        for c in 0..<cols { m = max(m, row[c]) }
-        var s: Float = 0
-        for c in 0..<cols { let e = expf(row[c] - m); row[c] = e; s += e }
-        let inv = 1 / s
-        for c in 0..<cols { row[c] *= inv }
-    }
-}

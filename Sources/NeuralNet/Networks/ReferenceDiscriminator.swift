@@ -20,7 +20,6 @@ public final class ReferenceDiscriminator: Module {
     public let block4Conv1: SNConv2D
     public let patchLogits: SNConv2D
     public let globalLogit: SNLinear
-    private let act = (0..<7).map { _ in LeakyReLU(negativeSlope: ReferenceDiscriminator.leakySlope) }
     private let pool = GlobalAvgPool()
     private var inputShape: [Int] = []
 
@@ -37,6 +36,10 @@ public final class ReferenceDiscriminator: Module {
         block4Conv1 = conv(128, 256, 3, 1, 1)
         patchLogits = conv(256, 1, 1, 1, 0)
         globalLogit = SNLinear(inFeatures: 256, outFeatures: 1, rng: &rng)
+        // LeakyReLU(0.1) after every conv but the patch head, fused into the conv's output pass.
+        for c in [block1Conv1, block1Conv2, block2Conv1, block2Conv2, block3Conv1, block3Conv2, block4Conv1] {
+            c.inner.fusedActivation = .leakyReLU(ReferenceDiscriminator.leakySlope)
+        }
     }
 
     /// Sub-modules under their contract key prefixes, in forward order.
@@ -62,14 +65,15 @@ public final class ReferenceDiscriminator: Module {
         precondition((try? ReferenceDiscriminator.validate(inputShape: x.shape)) != nil,
                      "ReferenceDiscriminator.forward: need (N, 3, H, W) with H, W multiples of 8, got \(x.shape)")
         if inputShape != x.shape { inputShape = x.shape }
-        var h = act[0].forward(block1Conv1.forward(x))     // (N, 32, H, W)
-        h = act[1].forward(block1Conv2.forward(h))         // (N, 32, H/2, W/2)
-        h = act[2].forward(block2Conv1.forward(h))         // (N, 64, H/2, W/2)
-        h = act[3].forward(block2Conv2.forward(h))         // (N, 64, H/4, W/4)
+        // each convN here is SN conv + fused LeakyReLU(0.1)
+        var h = block1Conv1.forward(x)     // (N, 32, H, W)
+        h = block1Conv2.forward(h)         // (N, 32, H/2, W/2)
+        h = block2Conv1.forward(h)         // (N, 64, H/2, W/2)
+        h = block2Conv2.forward(h)         // (N, 64, H/4, W/4)
         h = attention.forward(h)                           // (N, 64, H/4, W/4)
-        h = act[4].forward(block3Conv1.forward(h))         // (N, 128, H/4, W/4)
-        h = act[5].forward(block3Conv2.forward(h))         // (N, 128, H/8, W/8)
-        h = act[6].forward(block4Conv1.forward(h))         // (N, 256, H/8, W/8)
+        h = block3Conv1.forward(h)         // (N, 128, H/4, W/4)
+        h = block3Conv2.forward(h)         // (N, 128, H/8, W/8)
+        h = block4Conv1.forward(h)         // (N, 256, H/8, W/8)
         let patch = patchLogits.forward(h)                 // (N, 1, H/8, W/8)
         let global = globalLogit.forward(pool.forward(h))  // (N, 1)
         return (patch, global)
@@ -82,14 +86,14 @@ public final class ReferenceDiscriminator: Module {
         let dh = pool.backward(dPooled)                    // (N, 256, H/8, W/8), owned by pool
         let dhPatch = patchLogits.backward(dPatch)         // (N, 256, H/8, W/8)
         accumulate(dhPatch.pointer, into: dh.pointer, count: dh.count)
-        var d = block4Conv1.backward(act[6].backward(dh))  // (N, 128, H/8, W/8)
-        d = block3Conv2.backward(act[5].backward(d))       // (N, 128, H/4, W/4)
-        d = block3Conv1.backward(act[4].backward(d))       // (N, 64, H/4, W/4)
+        var d = block4Conv1.backward(dh)  // (N, 128, H/8, W/8)
+        d = block3Conv2.backward(d)       // (N, 128, H/4, W/4)
+        d = block3Conv1.backward(d)       // (N, 64, H/4, W/4)
         d = attention.backward(d)                          // (N, 64, H/4, W/4)
-        d = block2Conv2.backward(act[3].backward(d))       // (N, 64, H/2, W/2)
-        d = block2Conv1.backward(act[2].backward(d))       // (N, 32, H/2, W/2)
-        d = block1Conv2.backward(act[1].backward(d))       // (N, 32, H, W)
-        d = block1Conv1.backward(act[0].backward(d))       // (N, 3, H, W)
+        d = block2Conv2.backward(d)       // (N, 64, H/2, W/2)
+        d = block2Conv1.backward(d)       // (N, 32, H/2, W/2)
+        d = block1Conv2.backward(d)       // (N, 32, H, W)
+        d = block1Conv1.backward(d)       // (N, 3, H, W)
         return d
     }
 
