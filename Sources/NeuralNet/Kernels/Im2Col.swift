@@ -46,19 +46,24 @@ func im2colChannels(
                     if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
                     if ohLo >= ohHi { continue }
                     for oh in ohLo..<ohHi {
+                        // short rows: plain loops beat memset/memmove calls
                         let dst = dstMap + oh * Wo
                         let srcRow = src + (oh * s - p + ki) * W
-                        if owLo > 0 { dst.update(repeating: 0, count: owLo) }
-                        if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
-                        if owLo >= owHi { continue }
-                        if s == 1 {
-                            (dst + owLo).update(from: srcRow + (owLo - p + kj), count: owHi - owLo)
-                        } else if s == 2 {
-                            gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
-                        } else {
-                            var iw = owLo * s - p + kj
-                            for ow in owLo..<owHi { dst[ow] = srcRow[iw]; iw += s }
+                        var ow = 0
+                        while ow < owLo { dst[ow] = 0; ow += 1 }
+                        if owLo < owHi {
+                            if s == 1 {
+                                let shifted = srcRow + (kj - p)
+                                for o in owLo..<owHi { dst[o] = shifted[o] }
+                            } else if s == 2 {
+                                gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
+                            } else {
+                                var iw = owLo * s - p + kj
+                                for o in owLo..<owHi { dst[o] = srcRow[iw]; iw += s }
+                            }
                         }
+                        ow = max(owHi, owLo)
+                        while ow < Wo { dst[ow] = 0; ow += 1 }
                     }
                 }
             }

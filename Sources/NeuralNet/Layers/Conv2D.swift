@@ -1,7 +1,8 @@
 // Owns Conv2D: square kernels, stride, zero padding, optional bias, computed as im2col + one SGEMM
 // per chunk of samples (the chunk is sized so each SGEMM has ≈ `targetColumns` columns).
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
-// P = Ho*Wo, K = C*k*k, B samples per chunk.
+// P = Ho*Wo, K = C*k*k, B samples per chunk, T worker threads.
+import Dispatch
 
 /// 2-D convolution (cross-correlation, PyTorch layout) with stride and zero padding.
 public final class Conv2D: WeightedLayer {
@@ -26,6 +27,12 @@ public final class Conv2D: WeightedLayer {
     private let columns = Tensor(shape: [0])       // (K, B*P) im2col workspace, reused for dColumns
     private let gemmOut = Tensor(shape: [0])       // (O, B*P) SGEMM result / gathered dOutput
     private var input: Tensor?
+    /// Per-worker workspaces for the sample-parallel path: columns (K, P), dPre (O, P), dW (O, K), dBias (O).
+    private var workerColumns: [Tensor] = [], workerGrad: [Tensor] = [], workerDWeight: [Tensor] = [], workerDBias: [Tensor] = []
+
+    /// Large-map convolutions (one sample per SGEMM) run samples on separate cores with
+    /// single-threaded SGEMMs instead of splitting each SGEMM across OpenBLAS threads.
+    nonisolated(unsafe) public static var sampleParallel = true
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
@@ -75,6 +82,13 @@ public final class Conv2D: WeightedLayer {
         input = x
         output.resize(to: [N, O, Ho, Wo])
         let B = chunkSize(batch: N, pixels: P)
+        if useSampleParallel(batch: N, chunk: B) {
+            ensureWorkers(K: K, O: O, P: P)
+            runSampleParallel(N) { n, t in
+                self.forwardSample(x, n: n, H: H, W: W, Ho: Ho, Wo: Wo, columns: self.workerColumns[t].pointer)
+            }
+            return output
+        }
         if !isPointwise { columns.resize(to: [K, B * P]) }
         if B > 1 { gemmOut.resize(to: [O, B * P]) }
         let w = weight.pointer, y = output.pointer
@@ -125,6 +139,20 @@ public final class Conv2D: WeightedLayer {
         if !isPointwise { columns.resize(to: [K, B * P]) }
         if B > 1 || fusedActivation != .none { gemmOut.resize(to: [O, B * P]) }
         if needsInputGradient { dInput.resize(to: x.shape); if !isPointwise { dInput.zero() } } else { dInput.resize(to: [0]) }
+        if useSampleParallel(batch: N, chunk: B) {
+            ensureWorkers(K: K, O: O, P: P)
+            for t in 0..<workerDWeight.count { workerDWeight[t].zero(); workerDBias[t].zero() }
+            runSampleParallel(N) { n, t in
+                self.backwardSample(x, dy, n: n, H: H, W: W, Ho: Ho, Wo: Wo, columns: self.workerColumns[t].pointer,
+                                    dPre: self.workerGrad[t].pointer, dW: self.workerDWeight[t].pointer,
+                                    dB: self.workerDBias[t].pointer)
+            }
+            for t in 0..<workerDWeight.count {
+                accumulate(workerDWeight[t].pointer, into: dWeight.pointer, count: dWeight.count)
+                if let dBias { accumulate(workerDBias[t].pointer, into: dBias.pointer, count: O) }
+            }
+            return dInput
+        }
         let w = weight.pointer, dw = dWeight.pointer
         var n0 = 0
         while n0 < N {
@@ -175,6 +203,64 @@ public final class Conv2D: WeightedLayer {
             n0 += b
         }
         return dInput
+    }
+
+    // MARK: sample-parallel path (one sample per SGEMM, samples spread over cores)
+
+    private func useSampleParallel(batch N: Int, chunk B: Int) -> Bool {
+        Conv2D.sampleParallel && B == 1 && N >= 2 && KernelThreads.count >= 2 && !isPointwise
+    }
+
+    private func ensureWorkers(K: Int, O: Int, P: Int) {
+        let T = KernelThreads.count
+        while workerColumns.count < T {
+            workerColumns.append(Tensor(shape: [0])); workerGrad.append(Tensor(shape: [0]))
+            workerDWeight.append(Tensor(shape: weight.shape)); workerDBias.append(Tensor(shape: [outChannels]))
+        }
+        for t in 0..<T { workerColumns[t].resize(to: [K, P]); workerGrad[t].resize(to: [O, P]) }
+    }
+
+    /// Runs body(n, worker) for every sample n, worker t handling n ≡ t (mod T), with OpenBLAS
+    /// single-threaded meanwhile.
+    private func runSampleParallel(_ N: Int, _ body: (Int, Int) -> Void) {
+        let T = min(KernelThreads.count, N)
+        let blasThreads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        DispatchQueue.concurrentPerform(iterations: T) { t in
+            var n = t
+            while n < N { body(n, t); n += T }
+        }
+        BLASRuntime.setThreadCount(blasThreads)
+    }
+
+    /// Forward of sample n: im2col, bias prefill, SGEMM (beta 1), fused activation.
+    private func forwardSample(_ x: Tensor, n: Int, H: Int, W: Int, Ho: Int, Wo: Int, columns: UnsafeMutablePointer<Float>) {
+        let C = inChannels, O = outChannels, P = Ho * Wo, K = C * kernelSize * kernelSize
+        im2colChannels(input: x.pointer + n * C * H * W, batch: 1, channels: C, height: H, width: W,
+                       kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
+                       columns: columns, channelRange: 0..<C)
+        let yn = output.pointer + n * O * P                                   // (O, P)
+        if let bias { for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) } }
+        sgemm(m: O, n: P, k: K, a: weight.pointer, lda: K, b: columns, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
+        fusedActivation.apply(yn, count: O * P)
+    }
+
+    /// Backward of sample n into the worker's dW/dB partials and dInput[n].
+    private func backwardSample(_ x: Tensor, _ dy: Tensor, n: Int, H: Int, W: Int, Ho: Int, Wo: Int,
+                                columns: UnsafeMutablePointer<Float>, dPre: UnsafeMutablePointer<Float>,
+                                dW: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>) {
+        let C = inChannels, O = outChannels, P = Ho * Wo, K = C * kernelSize * kernelSize
+        fusedActivation.backward(dy.pointer + n * O * P, output: output.pointer + n * O * P, into: dPre, count: O * P)
+        if bias != nil { accumulateRowSums(dPre, rows: O, cols: P, into: dB) }
+        im2colChannels(input: x.pointer + n * C * H * W, batch: 1, channels: C, height: H, width: W,
+                       kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
+                       columns: columns, channelRange: 0..<C)
+        sgemm(transB: true, m: O, n: K, k: P, a: dPre, lda: P, b: columns, ldb: P, beta: 1, c: dW, ldc: K)
+        guard needsInputGradient else { return }
+        sgemm(transA: true, m: K, n: P, k: O, a: weight.pointer, lda: K, b: dPre, ldb: P, beta: 0, c: columns, ldc: P)
+        col2imChannels(columns: columns, batch: 1, channels: C, height: H, width: W,
+                       kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
+                       output: dInput.pointer + n * C * H * W, channelRange: 0..<C)
     }
 }
 
