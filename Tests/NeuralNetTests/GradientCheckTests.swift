@@ -38,22 +38,27 @@ final class GradientCheckTests: XCTestCase {
         layerGradientCheck(conv, input: randomTensor([2, 4, 3, 3], seed: 8), step: 0.1, rtol: 1e-3, atol: 1e-3, samples: 20)
     }
 
-    func testConv2DChunkedBatchMatchesPerSample() {
-        // Forward/backward with many samples per SGEMM equals one sample per SGEMM. rtol 1e-5, atol 1e-5.
-        let saved = Conv2D.targetColumns
-        defer { Conv2D.targetColumns = saved }
-        var results: [[Float]] = []
-        for target in [1, 1 << 20] {
-            Conv2D.targetColumns = target
-            var rng = RandomGenerator(seed: 9)
-            let conv = Conv2D(inChannels: 3, outChannels: 5, kernelSize: 3, stride: 2, padding: 1, rng: &rng)
-            let x = randomTensor([4, 3, 8, 8], seed: 10)
-            let y = conv.forward(x).array
-            let dy = randomTensor(conv.forward(x).shape, seed: 11)
-            let dx = conv.backward(dy).array
-            results.append(y + dx + conv.dWeight.array + conv.dBias!.array)
+    func testConv2DChunkingAndWorkersAgree() {
+        // Every execution plan (one sample or many per SGEMM; serial with threaded SGEMM or chunks
+        // spread over workers with partial dW sums) gives the same forward/backward. rtol 1e-5, atol 1e-5.
+        let saved = (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count)
+        defer { (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count) = saved }
+        for (k, s, p) in [(3, 2, 1), (1, 1, 0), (4, 2, 1)] {
+            var results: [[Float]] = []
+            for (target, workers) in [(1, false), (1 << 20, false), (1, true), (1 << 20, true)] {
+                Conv2D.targetColumns = target; Conv2D.workerTargetColumns = target
+                Conv2D.workerParallel = workers; KernelThreads.count = 2
+                var rng = RandomGenerator(seed: 9)
+                let conv = Conv2D(inChannels: 3, outChannels: 5, kernelSize: k, stride: s, padding: p, rng: &rng)
+                conv.fusedActivation = .leakyReLU(0.2)
+                let x = randomTensor([5, 3, 8, 8], seed: 10)
+                let y = conv.forward(x).array
+                let dy = randomTensor(conv.forward(x).shape, seed: 11)
+                let dx = conv.backward(dy).array
+                results.append(y + dx + conv.dWeight.array + conv.dBias!.array)
+            }
+            for r in results.dropFirst() { assertClose(results[0], r, rtol: 1e-5, atol: 1e-5, "kernel \(k)") }
         }
-        assertClose(results[0], results[1], rtol: 1e-5, atol: 1e-5)
     }
 
     func testLinear() {
