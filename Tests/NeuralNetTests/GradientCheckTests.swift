@@ -127,3 +127,23 @@ final class GradientCheckTests: XCTestCase {
         layerGradientCheck(attn, input: randomTensor([2, 16, 4, 4], seed: 25), step: 1e-3, rtol: 3e-2, atol: 3e-3, samples: 12)
     }
 }
+
+final class Im2ColTests: XCTestCase {
+    /// im2col against a direct definition, for the contiguous-block fast path and the general path.
+    func testIm2ColMatchesDefinition() {
+        for (H, W, k, s, p) in [(5, 5, 3, 1, 1), (4, 6, 3, 1, 1), (6, 5, 4, 2, 1), (7, 7, 3, 2, 0), (5, 5, 5, 1, 2), (3, 3, 1, 1, 0)] {
+            let B = 2, C = 2
+            let Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1, P = Ho * Wo
+            let x = randomTensor([B, C, H, W], seed: 60)
+            let cols = Tensor(shape: [C * k * k, B * P], repeating: .nan)
+            im2col(input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                   outHeight: Ho, outWidth: Wo, columns: cols.pointer)
+            var expected = [Float]()
+            for c in 0..<C { for ki in 0..<k { for kj in 0..<k { for n in 0..<B { for oh in 0..<Ho { for ow in 0..<Wo {
+                let ih = oh * s - p + ki, iw = ow * s - p + kj
+                expected.append(ih >= 0 && ih < H && iw >= 0 && iw < W ? x[n, c, ih, iw] : 0)
+            } } } } } }
+            XCTAssertEqual(cols.array, expected, "H \(H) W \(W) k \(k) s \(s) p \(p)")
+        }
+    }
+}

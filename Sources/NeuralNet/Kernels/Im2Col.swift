@@ -45,6 +45,21 @@ func im2colChannels(
                     if ohLo > 0 { dstMap.update(repeating: 0, count: ohLo * Wo) }
                     if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
                     if ohLo >= ohHi { continue }
+                    if s == 1 && Wo == W {
+                        // "same" width, stride 1: the valid rows are one shifted contiguous block of the
+                        // source plane (one memmove), then the 0–p edge columns per row are zeroed.
+                        let shift = (ki - p) * W + (kj - p)
+                        let lo = max(ohLo * Wo, -shift), hi = min(ohHi * Wo, H * W - shift)
+                        if lo < hi { (dstMap + lo).update(from: src + (lo + shift), count: hi - lo) }
+                        for oh in ohLo..<ohHi {
+                            let dst = dstMap + oh * Wo
+                            var ow = 0
+                            while ow < owLo { dst[ow] = 0; ow += 1 }
+                            ow = max(owHi, owLo)
+                            while ow < Wo { dst[ow] = 0; ow += 1 }
+                        }
+                        continue
+                    }
                     for oh in ohLo..<ohHi {
                         // short rows: plain loops beat memset/memmove calls
                         let dst = dstMap + oh * Wo
