@@ -26,6 +26,8 @@ public enum NeuralNetBenchmark {
         /// Measured n³ SGEMM throughput (n = `sgemmSize`).
         public var sgemmPeakGFLOPS: Double
         public var sgemmSize: Int
+        /// 1-minute load average when the run ended (other processes on the machine skew timings).
+        public var loadAverage: Double
         public var rows: [Row]
     }
 
@@ -53,10 +55,13 @@ public enum NeuralNetBenchmark {
     }
 
     /// Measures inference at `inferenceBatches` and one training step at `trainingBatch` for every
-    /// image size. Each configuration gets a warm-up iteration, then runs for at least `minSeconds`.
+    /// image size (first making sure OpenBLAS runs a kernel that suits the CPU).
+    /// The training step is forward, hinge loss on both heads (as real), backward without the image
+    /// gradient, Adam (SAGAN betas). Each configuration gets a warm-up iteration, then runs for at least `minSeconds`.
     public static func run(imageSizes: [Int] = [128, 64], inferenceBatches: [Int] = [1, 8, 32],
                            trainingBatch: Int = 32, minSeconds: Double = 2, sgemmSize: Int = 1024,
                            seed: UInt64 = 0) -> Result {
+        BLASRuntime.ensureFastKernel()
         let peak = measureSGEMM(size: sgemmSize, minSeconds: min(minSeconds, 1))
         var rows: [Row] = []
         for size in imageSizes {
@@ -100,6 +105,13 @@ public enum NeuralNetBenchmark {
             }
         }
         return Result(blasKernel: BLASRuntime.kernelName, blasThreads: BLASRuntime.threadCount,
-                      sgemmPeakGFLOPS: peak, sgemmSize: sgemmSize, rows: rows)
+                      sgemmPeakGFLOPS: peak, sgemmSize: sgemmSize, loadAverage: loadAverage(), rows: rows)
+    }
+
+    /// The 1-minute load average from /proc/loadavg (0 when unavailable).
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first, let value = Double(first) else { return 0 }
+        return value
     }
 }
