@@ -147,3 +147,16 @@ final class Im2ColTests: XCTestCase {
         }
     }
 }
+
+final class GatherTests: XCTestCase {
+    func testGatherStride2AllLengths() {
+        for n in 0..<40 {
+            let src = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
+            var dst = [Float](repeating: -1, count: n)
+            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                gatherStride2(from: s.baseAddress!, to: d.baseAddress!, count: n)
+            } }
+            XCTAssertEqual(dst, (0..<n).map { Float(2 * $0) }, "n \(n)")
+        }
+    }
+}

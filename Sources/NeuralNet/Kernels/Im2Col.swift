@@ -134,15 +134,20 @@ func col2imChannels(
     }
 }
 
-/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle.
+/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle. Reads stay within
+/// src[0 ... 2(count−1)]: the last full block is placed to overlap the previous one.
 @inline(__always)
 func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
-    var i = 0
-    // reading src[2i ... 2i+15] must stay inside the row: only while 2i+15 ≤ 2(n−1)
-    while i + 8 <= n - 1 {
-        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+    @inline(__always) func block(_ i: Int) {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)   // src[2i ... 2i+15]
         UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-        i += 8
     }
-    while i < n { dst[i] = src[2 * i]; i += 1 }
+    guard n >= 9 else {
+        for i in 0..<max(n, 0) { dst[i] = src[2 * i] }
+        return
+    }
+    var i = 0
+    while i + 9 <= n { block(i); i += 8 }     // 2i+15 ≤ 2(n−1)
+    if i < n - 1 { block(n - 9) }             // covers dst[n−9 ... n−2]
+    dst[n - 1] = src[2 * (n - 1)]
 }
