@@ -160,3 +160,17 @@ final class GatherTests: XCTestCase {
         }
     }
 }
+
+final class ScatterTests: XCTestCase {
+    func testScatterAddStride2AllLengths() {
+        for n in 0..<40 {
+            let src = (0..<n).map { Float($0) + 0.5 }
+            var dst = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
+            let expected = dst.enumerated().map { $0.offset % 2 == 0 && $0.offset / 2 < n ? $0.element + src[$0.offset / 2] : $0.element }
+            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                if n > 0 { scatterAddStride2(from: s.baseAddress!, to: d.baseAddress!, count: n) }
+            } }
+            XCTAssertEqual(dst, expected, "n \(n)")
+        }
+    }
+}

@@ -124,8 +124,12 @@ func col2imChannels(
                             let d = dstRow + (kj - p)
                             for ow in owLo..<owHi { d[ow] += src[ow] }
                         } else {
-                            var iw = owLo * s - p + kj
-                            for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                            if s == 2 {
+                                scatterAddStride2(from: src + owLo, to: dstRow + (owLo * 2 - p + kj), count: owHi - owLo)
+                            } else {
+                                var iw = owLo * s - p + kj
+                                for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                            }
                         }
                     }
                 }
@@ -150,4 +154,18 @@ func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<
     while i + 9 <= n { block(i); i += 8 }     // 2i+15 ≤ 2(n−1)
     if i < n - 1 { block(n - 9) }             // covers dst[n−9 ... n−2]
     dst[n - 1] = src[2 * (n - 1)]
+}
+
+/// dst[2i] += src[i] for i < count, 8 at a time (odd lanes get +0). Touches only
+/// dst[0 ... 2(count−1)], so neighbouring planes owned by other threads are never written.
+@inline(__always)
+func scatterAddStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+    var i = 0
+    while i + 9 <= n {   // 2i+15 ≤ 2(n−1)
+        var v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        v.evenHalf += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: v, as: SIMD16<Float>.self)
+        i += 8
+    }
+    while i < n { dst[2 * i] += src[i]; i += 1 }
 }
