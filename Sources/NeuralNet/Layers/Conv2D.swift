@@ -19,7 +19,9 @@ public final class Conv2D: WeightedLayer {
     nonisolated(unsafe) public static var targetColumns = 4096
     /// Columns per SGEMM that chunking aims for when chunks are spread over workers.
     nonisolated(unsafe) public static var workerTargetColumns = 2048
-    /// Spread chunks of a batch over `KernelThreads.count` workers with single-threaded SGEMMs.
+    /// Spread chunks of a batch over `KernelThreads.count` workers with single-threaded SGEMMs
+    /// (OpenBLAS's thread count is set to 1 for the duration and restored; NeuralNet networks are
+    /// meant to be driven from one thread at a time).
     nonisolated(unsafe) public static var workerParallel = true
 
     public let weight: Tensor      // (O, C, k, k)
