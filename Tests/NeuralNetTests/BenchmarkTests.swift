@@ -16,9 +16,9 @@ final class BenchmarkTests: XCTestCase {
             let r = NeuralNetBenchmark.run(imageSizes: sizes, minSeconds: seconds)
             print("BENCH kernel \(r.blasKernel) threads \(r.blasThreads) sgemm \(r.sgemmSize)^3 peak \(String(format: "%.1f", r.sgemmPeakGFLOPS)) GFLOP/s, load average \(r.loadAverage)")
             for row in r.rows {
-                print(String(format: "BENCH %-9@ %4dpx batch %3d: %8.1f img/s  %6.1f GFLOP/s  (%d iterations, %.4f s each)",
+                print(String(format: "BENCH %-9@ %4dpx batch %3d: %8.1f img/s  %6.1f GFLOP/s  (%d iterations, %.4f s each, %.4f CPU-s each)",
                              row.mode as NSString, row.imageSize, row.batch, row.imagesPerSecond, row.gflopsPerSecond,
-                             row.iterations, row.secondsPerIteration))
+                             row.iterations, row.secondsPerIteration, row.cpuSecondsPerIteration))
             }
         } else {
             let r = NeuralNetBenchmark.run(imageSizes: [16], inferenceBatches: [2], trainingBatch: 2, minSeconds: 0,
