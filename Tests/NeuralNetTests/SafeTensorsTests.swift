@@ -160,6 +160,48 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try loaded.serialized(), Array(try Data(contentsOf: url)))
     }
 
+    /// The PyTorch parity fixtures (Scripts/make-parity-fixtures.py) load here and carry the contract's keys.
+    func testParityFixturesLoadWithContractKeys() throws {
+        let expectedKeys: [String: [String]] = [
+            "conv": ["input", "param.weight", "param.bias", "output", "grad_output", "grad.input", "grad.weight", "grad.bias"],
+            "snconv": ["input", "param.weight", "param.u", "output", "grad.input", "grad.weight", "after.u"],
+            "snconv_eval": ["input", "param.u", "output", "grad.input", "after.u"],
+            "snlinear": ["input", "param.weight", "param.bias", "param.u", "output", "grad.weight", "after.u"],
+            "attention": ["input", "param.query.weight", "param.key.u", "param.value.weight", "param.out.weight",
+                          "param.gamma", "output", "grad.gamma", "grad.input", "after.out.u"],
+            "batchnorm_train": ["input", "param.weight", "param.running_mean", "param.running_var", "output",
+                                "grad.input", "grad.bias", "after.running_mean", "after.running_var"],
+            "batchnorm_eval": ["input", "param.running_var", "output", "grad.input", "after.running_var"],
+            "discriminator": ["input", "param.block1.conv1.weight", "param.attn.gamma", "param.global_logit.u",
+                              "output.patch", "output.global", "grad_output.patch", "grad_output.global",
+                              "grad.input", "grad.block4.conv1.weight", "after.patch_logits.u"],
+            "generator": ["z", "param.fc.weight", "param.bn0.running_mean", "param.up1.conv.u", "param.up4.bn.weight",
+                          "param.attn.gamma", "param.out.weight", "output", "grad_output", "grad.input",
+                          "grad.fc.weight", "after.up3.bn.running_var", "after.attn.query.u"],
+            "adam": ["param.block1.conv1.weight", "grad.attn.gamma", "after.global_logit.bias",
+                     "after_weight_decay.block3.conv2.weight"],
+        ]
+        for (name, keys) in expectedKeys.sorted(by: { $0.key < $1.key }) {
+            let file = try SafeTensorsFile(contentsOf: try fixtureURL(name))
+            XCTAssertEqual(file.metadata["case"], name)
+            XCTAssertNotNil(file.metadata["torch_version"], name)
+            for key in keys {
+                XCTAssertNotNil(file[key], "\(name).safetensors lacks \(key)")
+            }
+            for (key, array) in file.tensors {
+                XCTAssertTrue(try array.floats().allSatisfy(\.isFinite), "\(name): \(key) has non-finite values")
+            }
+        }
+        let discriminator = try SafeTensorsFile(contentsOf: try fixtureURL("discriminator"))
+        XCTAssertEqual(discriminator.metadata["widths"], "8,16,32,64")
+        XCTAssertEqual(try discriminator.array(named: "input").shape, [2, 3, 32, 32])
+        XCTAssertEqual(try discriminator.array(named: "output.patch").shape, [2, 1, 4, 4])
+        XCTAssertEqual(try discriminator.array(named: "param.block2.conv2.weight").shape, [16, 16, 4, 4])
+        let generator = try SafeTensorsFile(contentsOf: try fixtureURL("generator"))
+        XCTAssertEqual(try generator.array(named: "output").shape, [2, 3, 64, 64])
+        XCTAssertEqual(try generator.array(named: "z").shape, [2, 128])
+    }
+
     /// Writes the interop file for `Scripts/check-safetensors-interop.py check` when UNMASK_INTEROP_OUT is set.
     func testWriteFileForPythonInteropCheck() throws {
         let expected = try interopExpected()
