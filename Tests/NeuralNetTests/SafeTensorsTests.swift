@@ -419,6 +419,10 @@ final class SafeTensorsTests: XCTestCase {
         assertRejects(rawFile(header: bf16, buffer: [0, 0, 0, 0]), "bf16") {
             $0 == .unsupportedDType(tensor: "a", dtype: "BF16")
         }
+        let controlName = #"{"line\nbreak":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#
+        assertRejects(rawFile(header: controlName, buffer: [0, 0, 0, 0]), "control-name") {
+            $0 == .unsupportedDType(tensor: "line\nbreak", dtype: "Q7")
+        }
         let notString = #"{"a":{"dtype":4,"shape":[1],"data_offsets":[0,4]}}"#
         assertRejects(rawFile(header: notString, buffer: [0, 0, 0, 0]), "dtype-number") {
             if case .invalidEntry(tensor: "a", _) = $0 { return true }

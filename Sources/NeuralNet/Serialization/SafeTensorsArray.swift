@@ -201,38 +201,43 @@ extension SafeTensorsError.Reason: CustomStringConvertible {
         case .headerNotObject:
             return "header JSON is not an object"
         case .invalidEntry(let tensor, let detail):
-            return "tensor '\(tensor)': \(detail)"
+            return "tensor \(Self.quoted(tensor)): \(detail)"
         case .unsupportedDType(let tensor, let dtype):
-            return "tensor '\(tensor)': unsupported dtype '\(dtype)' (supported: F32, I64)"
+            return "tensor \(Self.quoted(tensor)): unsupported dtype \(Self.quoted(dtype)) (supported: F32, I64)"
         case .negativeDimension(let tensor, let shape):
             return "\(Self.subject(tensor))shape \(shape) has a negative dimension"
         case .shapeOverflow(let tensor, let shape):
             return "\(Self.subject(tensor))shape \(shape) overflows when multiplied out"
         case .byteCountMismatch(let tensor, let expected, let actual):
-            return "tensor '\(tensor)': shape and dtype need \(expected) bytes but data_offsets span \(actual)"
+            return "tensor \(Self.quoted(tensor)): shape and dtype need \(expected) bytes but data_offsets span \(actual)"
         case .offsetsOutOfBounds(let tensor, let begin, let end, let bufferSize):
-            return "tensor '\(tensor)': data_offsets [\(begin), \(end)] outside the \(bufferSize)-byte data buffer"
+            return "tensor \(Self.quoted(tensor)): data_offsets [\(begin), \(end)] outside the \(bufferSize)-byte data buffer"
         case .overlappingRanges(let first, let second):
-            return "tensors '\(first)' and '\(second)' have overlapping data ranges"
+            return "tensors \(Self.quoted(first)) and \(Self.quoted(second)) have overlapping data ranges"
         case .gap(let before, let offset, let length):
-            let location = before.map { "before tensor '\($0)'" } ?? "at the end of the data buffer"
+            let location = before.map { "before tensor \(Self.quoted($0))" } ?? "at the end of the data buffer"
             return "\(length) unused bytes at offset \(offset) \(location)"
         case .invalidMetadata(let detail):
             return "invalid __metadata__: \(detail)"
         case .reservedName(let name):
-            return "tensor name '\(name)' is reserved"
+            return "tensor name \(Self.quoted(name)) is reserved"
         case .elementCountMismatch(let shape, let elementCount):
             return "shape \(shape) does not match \(elementCount) elements"
         case .wrongDType(let expected, let actual):
             return "array is \(actual.rawValue), not \(expected.rawValue)"
         case .missingTensor(let name):
-            return "no tensor named '\(name)'"
+            return "no tensor named \(Self.quoted(name))"
         case .io(let detail):
             return detail
         }
     }
 
     private static func subject(_ tensor: String?) -> String {
-        tensor.map { "tensor '\($0)': " } ?? ""
+        tensor.map { "tensor \(quoted($0)): " } ?? ""
+    }
+
+    /// A name as a Swift string literal, so control characters cannot break the one-line description.
+    private static func quoted(_ name: String) -> String {
+        name.debugDescription
     }
 }

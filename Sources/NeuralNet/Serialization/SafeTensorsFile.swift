@@ -186,7 +186,7 @@ extension SafeTensorsFile {
             var metadata: [String: String] = [:]
             for (key, member) in members {
                 guard case .string(let text) = member else {
-                    throw SafeTensorsError(.invalidMetadata("value of '\(key)' is \(member.kindName), not a string"))
+                    throw SafeTensorsError(.invalidMetadata("value of \(key.debugDescription) is \(member.kindName), not a string"))
                 }
                 metadata[key] = text
             }
@@ -209,7 +209,7 @@ extension SafeTensorsFile {
             case "dtype": dtypeValue = field
             case "shape": shapeValue = field
             case "data_offsets": offsetsValue = field
-            default: throw invalid("unexpected field '\(key)'")
+            default: throw invalid("unexpected field \(key.debugDescription)")
             }
         }
         guard let dtypeValue else { throw invalid("missing 'dtype'") }
@@ -274,14 +274,24 @@ extension SafeTensorsFile {
         let count = bytes.count / dtype.byteSize
         switch dtype {
         case .f32:
-            return .f32((0..<count).map { index in
-                Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
-            })
+            return .f32(copyLittleEndian(bytes, count: count) { Float(bitPattern: UInt32(littleEndian: $0)) })
         case .i64:
-            return .i64((0..<count).map { index in
-                Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: Int64.self))
-            })
+            return .i64(copyLittleEndian(bytes, count: count) { Int64(littleEndian: $0) })
         }
+    }
+
+    /// `count` elements from little-endian `bytes`: one memcpy on little-endian hosts, else word by word.
+    private static func copyLittleEndian<Element, Word: FixedWidthInteger>(
+        _ bytes: UnsafeRawBufferPointer, count: Int, converting convert: (Word) -> Element
+    ) -> [Element] {
+        #if _endian(little)
+        return [Element](unsafeUninitializedCapacity: count) { destination, initializedCount in
+            if count > 0 { UnsafeMutableRawBufferPointer(destination).copyMemory(from: bytes) }
+            initializedCount = count
+        }
+        #else
+        return (0..<count).map { convert(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<Word>.size, as: Word.self)) }
+        #endif
     }
 }
 
@@ -349,9 +359,17 @@ extension SafeTensorsFile {
         for name in sortedNames {
             switch tensors[name]!.data {
             case .f32(let values):
+                #if _endian(little)
+                values.withUnsafeBytes { output.append(contentsOf: $0) }
+                #else
                 for value in values { appendLittleEndian(value.bitPattern, to: &output) }
+                #endif
             case .i64(let values):
+                #if _endian(little)
+                values.withUnsafeBytes { output.append(contentsOf: $0) }
+                #else
                 for value in values { appendLittleEndian(UInt64(bitPattern: value), to: &output) }
+                #endif
             }
         }
         return output

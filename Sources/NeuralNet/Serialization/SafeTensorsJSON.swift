@@ -132,7 +132,7 @@ struct SafeTensorsJSONParser {
             let key = try parseString()
             guard seenKeys.insert(key).inserted else {
                 position = keyStart
-                throw failure("duplicate key \"\(key)\"")
+                throw failure("duplicate key \(key.debugDescription)")
             }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
