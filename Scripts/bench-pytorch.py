@@ -104,6 +104,7 @@ def main():
     parameter_count = sum(parameter.numel() for parameter in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.0, 0.9), eps=1e-8)
 
+    load_before = os.getloadavg()
     results = []
     for size in (int(text) for text in args.sizes.split(",")):
         model.eval()
@@ -131,10 +132,13 @@ def main():
         median, rates = time_operation(train_step, batch, args.warmup, args.runs, args.min_run_seconds)
         results.append({"size": size, "mode": "train_step", "batch": batch, "images_per_second": median, "runs": rates})
 
+    load_after = os.getloadavg()
     source = args.weights or f"seeded init (seed {args.seed})"
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, discriminator widths "
           f"{','.join(map(str, widths))} ({parameter_count} parameters), weights: {source}")
-    print(f"median of {args.runs} runs (each >= {args.min_run_seconds}s) after {args.warmup} warm-up runs")
+    print(f"median of {args.runs} runs (each >= {args.min_run_seconds}s) after {args.warmup} warm-up runs; "
+          f"1-min load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+          f"({os.cpu_count()} CPUs; a load above ~0.5 before means other work shares the cores)")
     print(f"{'size':>5} {'mode':<11} {'batch':>5} {'images/s':>10} {'ms/batch':>10}")
     for result in results:
         milliseconds = 1000 * result["batch"] / result["images_per_second"]
@@ -143,7 +147,8 @@ def main():
     if args.json:
         document = {"torch_version": torch.__version__, "threads": torch.get_num_threads(),
                     "widths": list(widths), "parameters": parameter_count, "weights": source,
-                    "runs": args.runs, "warmup": args.warmup, "min_run_seconds": args.min_run_seconds,
+                    "load_average_before": load_before[0], "load_average_after": load_after[0],
+                    "cpu_count": os.cpu_count(), "runs": args.runs, "warmup": args.warmup, "min_run_seconds": args.min_run_seconds,
                     "results": results}
         text = json.dumps(document, indent=2)
         if args.json == "-":
