@@ -446,6 +446,16 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    func testReadingADeviceOrDirectoryIsRejected() throws {
+        XCTAssertThrowsError(try SafeTensorsFile(path: "/dev/zero")) { error in
+            XCTAssertEqual((error as? SafeTensorsError)?.reason, .io("not a regular file"))
+        }
+        let directory = try temporaryDirectory()
+        XCTAssertThrowsError(try SafeTensorsFile(path: directory.path)) { error in
+            XCTAssertEqual((error as? SafeTensorsError)?.reason, .io("not a regular file"))
+        }
+    }
+
     func testWritingIntoMissingDirectoryReportsPath() {
         XCTAssertThrowsError(try SafeTensorsFile().write(toPath: "/nonexistent/dir/x.safetensors")) { error in
             XCTAssertTrue("\(error)".hasPrefix("/nonexistent/dir/x.safetensors: "), "\(error)")

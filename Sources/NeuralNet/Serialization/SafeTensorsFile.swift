@@ -64,10 +64,19 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
 extension SafeTensorsFile {
     /// Reads and validates the file at `path`; errors carry the path.
+    ///
+    /// Only regular files are read (a device such as /dev/zero would never end), and they are read
+    /// into memory rather than mapped, so a file truncated by another process cannot crash the reader.
     public init(path: String) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            let type = try FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType
+            guard type == .typeRegular else {
+                throw SafeTensorsError(.io("not a regular file"), path: path)
+            }
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as SafeTensorsError {
+            throw error
         } catch {
             throw SafeTensorsError(.io("cannot read file: \(error.localizedDescription)"), path: path)
         }
