@@ -440,6 +440,34 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try SafeTensorsFile(serialized: rawFile(header: #"{"__metadata__":null}"#)).metadata, [:])
     }
 
+    /// Deterministic byte mutations and truncations of a valid file: each either parses or throws
+    /// a SafeTensorsError; none crashes.
+    func testMutatedFilesNeverCrash() throws {
+        let original = try sampleFile().serialized()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func nextRandom() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        var rejected = 0
+        for iteration in 0..<3000 {
+            var bytes = original
+            if iteration % 10 == 0 {
+                bytes.removeLast(nextRandom() % bytes.count)
+            } else {
+                for _ in 0...(nextRandom() % 3) {
+                    bytes[nextRandom() % bytes.count] = UInt8(truncatingIfNeeded: nextRandom())
+                }
+            }
+            do {
+                _ = try SafeTensorsFile(serialized: bytes)
+            } catch is SafeTensorsError {
+                rejected += 1
+            }
+        }
+        XCTAssertGreaterThan(rejected, 1000)
+    }
+
     func testReadingMissingFileReportsPath() {
         XCTAssertThrowsError(try SafeTensorsFile(path: "/nonexistent/dir/x.safetensors")) { error in
             XCTAssertTrue("\(error)".hasPrefix("/nonexistent/dir/x.safetensors: "), "\(error)")
