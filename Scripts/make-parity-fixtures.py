@@ -7,8 +7,10 @@ in one safetensors file per case. Run by hand, never by CI:
 
     /work/.venv-torch/bin/python Scripts/make-parity-fixtures.py [--out Tests/NeuralNetTests/Fixtures]
 
-Needs torch (CPU) and safetensors. Deterministic: every case seeds torch.manual_seed(seed) itself.
-All tensors float32, batch 2.
+Needs torch (CPU) and safetensors. Deterministic: every case seeds torch.manual_seed(seed) itself and
+a re-run reproduces every tensor bit for bit (checked with torch 2.13.0+cpu); only the order of the
+`__metadata__` entries in the header may change, because Python safetensors writes them from a Rust
+HashMap. All tensors float32, batch 2. Total size is checked to stay below 2 MB (currently ~1.77 MB).
 
 Keys in every file (NN_CONTRACT "Fixture files"):
   input (generator: z)       the input batch
