@@ -1,0 +1,128 @@
+// Owns im2col / col2im for square kernels with stride and zero padding, over a chunk of samples at
+// once so that a single SGEMM covers the chunk (columns ordered (n, oh, ow)).
+// Glossary: C channels, H/W input size, k kernel, s stride, p padding, Ho/Wo output size, P = Ho*Wo,
+// B samples in the chunk, K = C*k*k rows of the column matrix.
+
+/// Valid output-column range [lo, hi) for kernel column `kj`: those with 0 ≤ ow*s − p + kj < W.
+@inline(__always)
+func validRange(extent: Int, outExtent: Int, offset: Int, stride s: Int) -> (Int, Int) {
+    // want 0 ≤ o*s + offset ≤ extent-1
+    let lo = offset >= 0 ? 0 : (-offset + s - 1) / s
+    let top = extent - 1 - offset
+    let hi = top < 0 ? 0 : min(outExtent, top / s + 1)
+    return (min(lo, hi), hi)
+}
+
+/// Unfolds B samples (B, C, H, W) into columns (K, B*P): columns[(c,ki,kj), (n,oh,ow)] =
+/// x[n, c, oh*s−p+ki, ow*s−p+kj] or 0 outside the image.
+public func im2col(
+    input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    columns: UnsafeMutablePointer<Float>
+) {
+    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+        im2colChannels(input: input, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                       outHeight: Ho, outWidth: Wo, columns: columns, channelRange: cs)
+    }
+}
+
+@inline(__always)
+func im2colChannels(
+    input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    columns: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+) {
+    let P = Ho * Wo, ld = B * P
+    for c in channelRange {
+        for ki in 0..<k {
+            let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
+            for kj in 0..<k {
+                let row = (c * k + ki) * k + kj
+                let (owLo, owHi) = validRange(extent: W, outExtent: Wo, offset: kj - p, stride: s)
+                for n in 0..<B {
+                    let src = input + (n * C + c) * H * W
+                    let dstMap = columns + row * ld + n * P            // (Ho, Wo)
+                    if ohLo > 0 { dstMap.update(repeating: 0, count: ohLo * Wo) }
+                    if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
+                    if ohLo >= ohHi { continue }
+                    for oh in ohLo..<ohHi {
+                        let dst = dstMap + oh * Wo
+                        let srcRow = src + (oh * s - p + ki) * W
+                        if owLo > 0 { dst.update(repeating: 0, count: owLo) }
+                        if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
+                        if owLo >= owHi { continue }
+                        if s == 1 {
+                            (dst + owLo).update(from: srcRow + (owLo - p + kj), count: owHi - owLo)
+                        } else if s == 2 {
+                            gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
+                        } else {
+                            var iw = owLo * s - p + kj
+                            for ow in owLo..<owHi { dst[ow] = srcRow[iw]; iw += s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns (K, B*P) back onto B samples (B, C, H, W), ACCUMULATING (+=) into `output`
+/// (the adjoint of `im2col`).
+public func col2im(
+    columns: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    output: UnsafeMutablePointer<Float>
+) {
+    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+        col2imChannels(columns: columns, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                       outHeight: Ho, outWidth: Wo, output: output, channelRange: cs)
+    }
+}
+
+@inline(__always)
+func col2imChannels(
+    columns: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
+    output: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+) {
+    let P = Ho * Wo, ld = B * P
+    for c in channelRange {
+        for ki in 0..<k {
+            let (ohLo, ohHi) = validRange(extent: H, outExtent: Ho, offset: ki - p, stride: s)
+            if ohLo >= ohHi { continue }
+            for kj in 0..<k {
+                let row = (c * k + ki) * k + kj
+                let (owLo, owHi) = validRange(extent: W, outExtent: Wo, offset: kj - p, stride: s)
+                if owLo >= owHi { continue }
+                for n in 0..<B {
+                    let dst = output + (n * C + c) * H * W
+                    let srcMap = columns + row * ld + n * P
+                    for oh in ohLo..<ohHi {
+                        let src = srcMap + oh * Wo
+                        let dstRow = dst + (oh * s - p + ki) * W
+                        if s == 1 {
+                            let d = dstRow + (kj - p)
+                            for ow in owLo..<owHi { d[ow] += src[ow] }
+                        } else {
+                            var iw = owLo * s - p + kj
+                            for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle.
+@inline(__always)
+func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+    var i = 0
+    // reading src[2i ... 2i+15] must stay inside the row: only while 2i+15 ≤ 2(n−1)
+    while i + 8 <= n - 1 {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { dst[i] = src[2 * i]; i += 1 }
+}

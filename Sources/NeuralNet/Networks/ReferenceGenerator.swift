@@ -1,0 +1,87 @@
+// Owns the reference generator of NN_CONTRACT.md: z (N, 128) → SN linear → (N, 256, 4, 4), four
+// nearest-2× + SN conv + BatchNorm + ReLU stages with SAGAN attention at 32×32, SN conv + tanh →
+// (N, 3, 64, 64). Backward mirrors forward in reverse.
+// Glossary: N batch, Z = 128 latent size.
+
+/// The reference SAGAN-style generator (Zhang 2018; SN as Miyato 2018; BN as Ioffe & Szegedy 2015).
+public final class ReferenceGenerator: Module {
+    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+    public static let latentSize = 128
+
+    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU.
+    public final class UpStage: Layer {
+        public var isTraining = true { didSet { conv.isTraining = isTraining; bn.isTraining = isTraining } }
+        public let upsample = Upsample2x()
+        public let conv: SNConv2D
+        public let bn: BatchNorm2D
+        public let relu = ReLU()
+        init(_ i: Int, _ o: Int, rng: inout RandomGenerator) {
+            conv = SNConv2D(inChannels: i, outChannels: o, kernelSize: 3, padding: 1, rng: &rng)
+            bn = BatchNorm2D(channels: o)
+        }
+        public func namedParameters() -> [NamedParameter] {
+            prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
+        }
+        public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
+        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
+        public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
+    }
+
+    public let fc: SNLinear
+    public let bn0: BatchNorm2D
+    private let relu0 = ReLU()
+    public let up1: UpStage, up2: UpStage, up3: UpStage, up4: UpStage
+    public let attention: SelfAttention
+    public let out: SNConv2D
+    private let tanh = Tanh()
+
+    /// Builds G with weights drawn from `seed` (PyTorch default init, u ~ N(0,1) normalized).
+    public init(seed: UInt64 = 0) {
+        var rng = RandomGenerator(seed: seed)
+        fc = SNLinear(inFeatures: ReferenceGenerator.latentSize, outFeatures: 256 * 4 * 4, rng: &rng)
+        bn0 = BatchNorm2D(channels: 256)
+        up1 = UpStage(256, 128, rng: &rng)
+        up2 = UpStage(128, 64, rng: &rng)
+        up3 = UpStage(64, 32, rng: &rng)
+        attention = SelfAttention(channels: 32, rng: &rng)
+        up4 = UpStage(32, 16, rng: &rng)
+        out = SNConv2D(inChannels: 16, outChannels: 3, kernelSize: 3, padding: 1, rng: &rng)
+    }
+
+    /// Sub-modules under their contract key prefixes, in forward order.
+    public var children: [(String, Module)] {
+        [("fc", fc), ("bn0", bn0), ("up1", up1), ("up2", up2), ("up3", up3), ("attn", attention), ("up4", up4),
+         ("out", out)]
+    }
+
+    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
+    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
+
+    /// Forward: z (N, 128) → images (N, 3, 64, 64) in (−1, 1).
+    public func forward(_ z: Tensor) -> Tensor {
+        precondition(z.shape.count == 2 && z.shape[1] == ReferenceGenerator.latentSize,
+                     "ReferenceGenerator.forward: expected (N, 128), got \(z.shape)")
+        let N = z.shape[0]
+        let f = fc.forward(z)                      // (N, 4096)
+        f.reshape(to: [N, 256, 4, 4])              // (N, 256, 4, 4) same storage
+        var h = relu0.forward(bn0.forward(f))      // (N, 256, 4, 4)
+        h = up1.forward(h)                         // (N, 128, 8, 8)
+        h = up2.forward(h)                         // (N, 64, 16, 16)
+        h = up3.forward(h)                         // (N, 32, 32, 32)
+        h = attention.forward(h)                   // (N, 32, 32, 32)
+        h = up4.forward(h)                         // (N, 16, 64, 64)
+        return tanh.forward(out.forward(h))        // (N, 3, 64, 64)
+    }
+
+    /// Backward from dLoss/dImages (N, 3, 64, 64); returns dLoss/dz (N, 128).
+    public func backward(_ dy: Tensor) -> Tensor {
+        var d = out.backward(tanh.backward(dy))    // (N, 16, 64, 64)
+        d = up4.backward(d)                        // (N, 32, 32, 32)
+        d = attention.backward(d)                  // (N, 32, 32, 32)
+        d = up3.backward(d)                        // (N, 64, 16, 16)
+        d = up2.backward(d)                        // (N, 128, 8, 8)
+        d = up1.backward(d)                        // (N, 256, 4, 4)
+        d = bn0.backward(relu0.backward(d))        // (N, 256, 4, 4)
+        return fc.backward(d)                      // (N, 128)
+    }
+}
