@@ -146,6 +146,8 @@ public struct Augmenter {
 
     public init(config: AugmentationConfig) { self.config = config }
 
+    mutating func restoreCounts(_ c: [String: Int]) { counts = c }
+
     private mutating func chance(_ p: Double, _ name: String, _ rng: inout RandomGenerator) -> Bool {
         let hit = Double(rng.uniform()) < p
         if hit { counts[name, default: 0] += 1 }
