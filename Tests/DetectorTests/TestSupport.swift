@@ -30,6 +30,30 @@ enum TestSupport {
         return image
     }
 
+    /// A "fake" texture: the same generator at half resolution, upsampled 2× bilinearly (the
+    /// upsampling trace of generators), so its pixel noise is spatially correlated.
+    /// Plus a faint ±`checkerboard` checkerboard (the transposed-convolution trace, Odena 2016).
+    static func upsampledTexture(width: Int, height: Int, seed: UInt64, checkerboard: Float = 0.02) -> RGBImage {
+        let small = texture(width: width / 2, height: height / 2, seed: seed)
+        var out = RGBImage(width: width, height: height)
+        let sw = small.width, sh = small.height
+        for c in 0..<3 {
+            for y in 0..<height {
+                let sy = max(0, min(Float(sh - 1), (Float(y) + 0.5) / 2 - 0.5))
+                let y0 = Int(sy), y1 = min(y0 + 1, sh - 1), fy = sy - Float(y0)
+                for x in 0..<width {
+                    let sx = max(0, min(Float(sw - 1), (Float(x) + 0.5) / 2 - 0.5))
+                    let x0 = Int(sx), x1 = min(x0 + 1, sw - 1), fx = sx - Float(x0)
+                    func v(_ xx: Int, _ yy: Int) -> Float { small.pixels[c * sw * sh + yy * sw + xx] }
+                    let checker: Float = ((x + y) % 2 == 0 ? 1 : -1) * checkerboard
+                    out.pixels[c * width * height + y * width + x] = min(max(checker +
+                        (v(x0, y0) * (1 - fx) + v(x1, y0) * fx) * (1 - fy) + (v(x0, y1) * (1 - fx) + v(x1, y1) * fx) * fy, 0), 1)
+                }
+            }
+        }
+        return out
+    }
+
     static func source(_ name: String, _ images: [RGBImage]) -> MediaSource {
         MediaSource(relativePath: name, path: "/synthetic/" + name, frames: images.map(StoredFrame.init))
     }
@@ -39,6 +63,15 @@ enum TestSupport {
         let train = (0..<files).map { i in source("train\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(100 + 10 * i + $0)) }) }
         let val = (0..<2).map { i in source("val\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(900 + 10 * i + $0)) }) }
         return TrainingData(real: MediaSplit(training: train, validation: val))
+    }
+
+    /// Synthetic real data plus "fake media" sources of upsampled textures.
+    static func syntheticDataWithFakes(files: Int = 6, size: Int = 96) -> TrainingData {
+        var data = syntheticData(files: files, size: size)
+        let train = (0..<files).map { i in source("fake\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(5000 + 10 * i + $0)) }) }
+        let val = (0..<2).map { i in source("fakeval\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(9000 + 10 * i + $0)) }) }
+        data.fake = MediaSplit(training: train, validation: val)
+        return data
     }
 
     static let tinyDetector = DetectorArchitecture(widths: [8, 16, 16], patchSize: 32, window: 64)

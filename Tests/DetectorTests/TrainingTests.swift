@@ -7,23 +7,35 @@ import XCTest
 @testable import Detector
 
 final class TrainingTests: XCTestCase {
+    /// Learning shown, not assumed: real = synthetic natural-like textures; fakes = the generator's
+    /// samples (adversarial) and "fake media" textures rendered at half size, upsampled 2× and carrying
+    /// a faint ±0.02 checkerboard. An untrained D ranks the media fakes at AUC ≈ 0.64; after 800 D steps
+    /// (≈ 15–25 s release on 2 shared cores) validation AUC is > 0.9 (1.0 in our runs).
     func testTinyConfigurationLearnsQuickly() throws {
         let start = Date()
-        let trainer = try Trainer(config: TestSupport.tinyConfig(), data: TestSupport.syntheticData())
+        var config = TestSupport.tinyConfig()
+        config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 1)
+        config.discriminator.inputScale = 64
+        config.dStepsPerGStep = 5
+        config.adversarialWeight = 0.25
+        config.learningRateD = 1e-3
+        let trainer = try Trainer(config: config, data: TestSupport.syntheticDataWithFakes(files: 40))
         var events: [TrainingEvent] = []
         trainer.observer = { events.append($0) }
         let before = trainer.validate()
-        trainer.train(steps: 150)
+        let steps = 800
+        trainer.train(steps: steps)
         let after = trainer.validate()
         let seconds = Date().timeIntervalSince(start)
-        print("tiny training: AUC \(before.auc) → \(after.auc) by kind \(after.aucByKind), FPR \(after.falsePositiveRate), \(seconds) s, augmentations \(trainer.augmenter.counts)")
+        print("tiny training: AUC \(before.auc) → \(after.auc), by kind \(before.aucByKind) → \(after.aucByKind), FPR \(after.falsePositiveRate), \(seconds) s, augmentations \(trainer.augmenter.counts)")
         XCTAssertGreaterThan(after.auc, 0.9)
-        XCTAssertGreaterThan(after.auc, before.auc)
+        XCTAssertGreaterThan(after.aucByKind[.media]!, 0.9)
+        XCTAssertLessThan(before.aucByKind[.media]!, 0.8)
         XCTAssertLessThan(seconds, 60)
-        XCTAssertEqual(events.filter { if case .step = $0 { return true }; return false }.count, 150)
+        XCTAssertEqual(events.filter { if case .step = $0 { return true }; return false }.count, steps)
         // the exported model scores frames
         let model = try trainer.exportModel()
-        XCTAssertEqual(model.training.steps, 150)
+        XCTAssertEqual(model.training.steps, steps)
         _ = try FrameScorer(model: model).score(TestSupport.texture(width: 80, height: 80, seed: 5))
     }
 

@@ -214,8 +214,9 @@ public final class Trainer {
         let (patch, global) = discriminator.forward(batch)   // (N, 1, m, m), (N, 1)
         dPatch.resize(to: patch.shape); dPatch.zero()
         dGlobal.resize(to: global.shape); dGlobal.zero()
-        let adv = adversarialLoss(patch, dPatch, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: 0.5)
-            + adversarialLoss(global, dGlobal, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: 0.5)
+        let wa = 0.5 * c.adversarialWeight
+        let adv = adversarialLoss(patch, dPatch, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: wa)
+            + adversarialLoss(global, dGlobal, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: wa)
         var sup: Float = 0
         if No > 0 {
             // supervised rows: real 0..<Nr and other fakes Nr+Ng..<N, gathered into contiguous tensors
@@ -233,7 +234,7 @@ public final class Trainer {
             for i in 0..<Nr { dGlobal.pointer[i] += w * dsg.pointer[i] }
             for i in 0..<No { dGlobal.pointer[Nr + Ng + i] += w * dsg.pointer[Nr + i] }
         }
-        let lossD = adv + c.supervisedWeight * sup
+        let lossD = c.adversarialWeight * adv + c.supervisedWeight * sup
         _ = discriminator.backward(dPatch: dPatch, dGlobal: dGlobal)
         if !isHealthy(lossD, discriminator) { return rollBack(loss: lossD, start: start) }
         optimizerD.step()
@@ -322,8 +323,12 @@ public final class Trainer {
         let n = config.validationPatches
         let real = (0..<n).map { _ in realPatch(data.real.validation, &r) }
         var fake: [FakePatch] = []
-        let hasMedia = data.fake?.validation.isEmpty == false
-        let kinds: [FakeKind] = hasMedia ? [.generated, .partial, .selfBlended, .media] : [.generated, .partial, .selfBlended]
+        // the kinds trained on: generated always, the others when their mix weight is positive
+        let mix = config.fakeMix
+        var kinds: [FakeKind] = [.generated]
+        if mix.partial > 0 && config.otherFakesPerBatch > 0 { kinds.append(.partial) }
+        if mix.selfBlended > 0 && config.otherFakesPerBatch > 0 { kinds.append(.selfBlended) }
+        if mix.media > 0 && config.otherFakesPerBatch > 0 && data.fake?.validation.isEmpty == false { kinds.append(.media) }
         for i in 0..<n {
             let kind = kinds[i % kinds.count]
             switch kind {

@@ -39,6 +39,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var beta1: Float
     public var beta2: Float
     public var loss: AdversarialLoss
+    /// Weight of the adversarial term (real vs generated) in D's loss.
+    public var adversarialWeight: Float = 1
     /// Weight of the supervised BCE term (real vs partial/self-blended/media fakes).
     public var supervisedWeight: Float
     public var fakeMix: FakeMix
