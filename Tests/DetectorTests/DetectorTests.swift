@@ -116,6 +116,22 @@ final class FrameScorerTests: XCTestCase {
         XCTAssertThrowsError(try scorer.score(RGBImage()))
     }
 
+    /// Full-HD frame at full coverage with the standard architecture: map size and wall time (printed).
+    func testFullHDFrame() throws {
+        let model = DetectorModel(architecture: .standard, seed: 1)
+        let scorer = FrameScorer(model: model)
+        let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
+        _ = try scorer.score(image)
+        let start = Date()
+        let r = try scorer.score(image)
+        let seconds = Date().timeIntervalSince(start)
+        print("1920×1080 full coverage: \(r.windowsScored) windows, \(scorer.flops(height: 1080, width: 1920) / 1e9) GFLOP, \(seconds) s")
+        XCTAssertEqual(r.logits.rows, 135); XCTAssertEqual(r.logits.columns, 240)
+        XCTAssertEqual(r.heatmap.rows, 9); XCTAssertEqual(r.heatmap.columns, 16)
+        XCTAssertEqual(r.windowsScored, 40)
+        XCTAssertTrue(r.logits.values.allSatisfy { $0.isFinite })
+    }
+
     func testRegionFollowsHighCells() {
         var values = [Float](repeating: 0.1, count: 10 * 10)
         for r in 3...4 { for c in 6...8 { values[r * 10 + c] = 0.9 } }

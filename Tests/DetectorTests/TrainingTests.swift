@@ -126,6 +126,19 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThan((0..<16).map { targets[$0] }.max()!, 0.5)
     }
 
+    func testPlattFit() {
+        var rng = RandomGenerator(seed: 4)
+        // scores from logistic model p = σ(2s − 1): the fit recovers a ≈ 2, b ≈ −1
+        var pos: [Double] = [], neg: [Double] = []
+        for _ in 0..<4000 {
+            let s = Double(rng.uniform(-3, 3))
+            if Double(rng.uniform()) < 1 / (1 + exp(-(2 * s - 1))) { pos.append(s) } else { neg.append(s) }
+        }
+        let c = Trainer.fitPlatt(positives: pos, negatives: neg)
+        XCTAssertEqual(c.a, 2, accuracy: 0.2)
+        XCTAssertEqual(c.b, -1, accuracy: 0.2)
+    }
+
     func testAUC() {
         XCTAssertEqual(Trainer.auc(positives: [3, 4], negatives: [1, 2]), 1)
         XCTAssertEqual(Trainer.auc(positives: [1], negatives: [1]), 0.5)

@@ -51,6 +51,7 @@ public final class Trainer {
     private let dGlobal = Tensor(shape: [0])        // (N, 1)
     private var snapshot: (step: Int, d: [String: Tensor], g: [String: Tensor], optD: [String: Tensor], optG: [String: Tensor])?
     private var validationSet: (real: [RGBImage], fake: [FakePatch], latents: Tensor)?
+    private var lastScores: (fake: [Double], real: [Double]) = ([], [])
 
     /// A new run from `config` (weights seeded from `config.seed`).
     public init(config: TrainingConfig, data: TrainingData) throws {
@@ -370,6 +371,7 @@ public final class Trainer {
         }
         let realScores = scores(set.real)
         let fakeScores = scores(fakes.map(\.image))
+        lastScores = (fakeScores, realScores)
         var byKind: [FakeKind: Double] = [:]
         for kind in FakeKind.allCases {
             let s = zip(fakes, fakeScores).filter { $0.0.kind == kind }.map(\.1)
@@ -427,17 +429,51 @@ public final class Trainer {
         takeSnapshot()
     }
 
+    // MARK: Calibration
+
+    /// Platt scaling (Platt 1999): fits p = σ(a·s + b) to labelled scores by Newton's method on the
+    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2).
+    public static func fitPlatt(positives: [Double], negatives: [Double], iterations: Int = 50) -> Calibration {
+        guard !positives.isEmpty, !negatives.isEmpty else { return .identity }
+        let tp = (Double(positives.count) + 1) / (Double(positives.count) + 2), tn = 1 / (Double(negatives.count) + 2)
+        let data = positives.map { ($0, tp) } + negatives.map { ($0, tn) }
+        var a = 1.0, b = 0.0
+        for _ in 0..<iterations {
+            var ga = 0.0, gb = 0.0, haa = 1e-9, hab = 0.0, hbb = 1e-9
+            for (s, t) in data {
+                let p = 1 / (1 + exp(-(a * s + b)))
+                let w = max(p * (1 - p), 1e-12)
+                ga += (p - t) * s; gb += p - t
+                haa += w * s * s; hab += w * s; hbb += w
+            }
+            let det = haa * hbb - hab * hab
+            guard det.isFinite, abs(det) > 1e-18 else { break }
+            let da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det
+            a -= da; b -= db
+            if abs(da) + abs(db) < 1e-9 { break }
+        }
+        return a.isFinite && b.isFinite && a > 0 ? Calibration(a: a, b: b) : .identity
+    }
+
+    /// Validation scores (fake, real) with the current D, for calibration.
+    public func validationScores() -> (fake: [Double], real: [Double]) {
+        _ = validate()
+        return lastScores
+    }
+
     // MARK: Export
 
-    /// A model with a copy of D, Platt calibration fitted on the validation scores, and a summary.
+    /// A model with a copy of D, Platt calibration fitted on the validation patch scores (the frame
+    /// score pools cells the same way), threshold 0.5, and a training summary.
     public func exportModel(notes: String = "") throws -> DetectorModel {
         let d = Discriminator(architecture: config.discriminator)
         try d.load(stateDictionary: discriminator.stateDictionary())
-        let v = lastValidation ?? validate()
+        let v = validate()
+        let calibration = Trainer.fitPlatt(positives: lastScores.fake, negatives: lastScores.real)
         let summary = TrainingSummary(realFiles: data.real.training.count + data.real.validation.count,
                                       fakeFiles: (data.fake?.training.count ?? 0) + (data.fake?.validation.count ?? 0),
                                       steps: step, validationAUC: v.auc, validationFalsePositiveRate: v.falsePositiveRate,
                                       notes: notes)
-        return DetectorModel(discriminator: d, calibration: .identity, threshold: 0.5, training: summary)
+        return DetectorModel(discriminator: d, calibration: calibration, threshold: 0.5, training: summary)
     }
 }
