@@ -139,6 +139,55 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(c.b, -1, accuracy: 0.2)
     }
 
+    func testVAEReconstructionImproves() {
+        let arch = VAEArchitecture(latentSize: 16, widths: [8, 16, 16], patchSize: 32)
+        let v = VAE(architecture: arch, seed: 1)
+        let opt = Adam(module: v, learningRate: 2e-3, betas: (0.5, 0.999))
+        var rng = RandomGenerator(seed: 2)
+        let x = Tensor(shape: [8, 3, 32, 32])
+        for i in 0..<8 {
+            let p = TestSupport.texture(width: 32, height: 32, seed: UInt64(i))
+            for j in 0..<p.pixels.count { x.pointer[i * 3 * 32 * 32 + j] = p.pixels[j] }
+        }
+        var first: Float = 0, last: Float = 0
+        for step in 0..<60 {
+            opt.zeroGradients()
+            let r = v.forward(x, rng: &rng)
+            XCTAssertEqual(r.shape, [8, 3, 32, 32])
+            let d = Tensor(shape: [0])
+            let l1 = Losses.l1(prediction: r, target: x, dPrediction: d)
+            let kl = v.backward(d, klWeight: arch.klWeight)
+            XCTAssertTrue(kl.isFinite && kl >= 0)
+            opt.step()
+            if step == 0 { first = l1 }
+            last = l1
+        }
+        XCTAssertLessThan(last, first * 0.7, "L1 \(first) → \(last)")
+    }
+
+    func testTrainerWithVAEFakesAndResume() throws {
+        var config = TestSupport.tinyConfig(seed: 5)
+        config.vae = VAEArchitecture(latentSize: 16, widths: [8, 16, 16], patchSize: 32)
+        config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 0, vaeBlended: 1, vaeSample: 1)
+        let data = TestSupport.syntheticData(files: 3, size: 64)
+        let dir = TestSupport.temporaryFolder("vae-resume")
+        let a = try Trainer(config: config, data: data)
+        a.train(steps: 2)
+        try a.saveCheckpoint(to: dir + "/c.safetensors")
+        let s = a.trainStep(), s2 = a.trainStep()
+        XCTAssertTrue([s, s2].contains { $0.vaeLoss?.isFinite == true })
+        let v = a.validate()
+        XCTAssertNotNil(v.aucByKind[.vaeBlended]); XCTAssertNotNil(v.aucByKind[.vaeSample])
+        let b = try Trainer(resumingFrom: dir + "/c.safetensors", data: data)
+        b.train(steps: 2)
+        for (k, t) in a.vae!.stateDictionary() {
+            XCTAssertEqual(t.array.map(\.bitPattern), b.vae!.stateDictionary()[k]!.array.map(\.bitPattern), k)
+        }
+        for (k, t) in a.discriminator.stateDictionary() {
+            XCTAssertEqual(t.array.map(\.bitPattern), b.discriminator.stateDictionary()[k]!.array.map(\.bitPattern), k)
+        }
+    }
+
     func testAUC() {
         XCTAssertEqual(Trainer.auc(positives: [3, 4], negatives: [1, 2]), 1)
         XCTAssertEqual(Trainer.auc(positives: [1], negatives: [1]), 0.5)

@@ -12,6 +12,10 @@ extension Trainer {
         tensors += try safeTensorsEntries(generator.stateDictionary(), prefix: "g.")
         tensors += try safeTensorsEntries(optimizerD.stateDictionary(), prefix: "opt_d.")
         tensors += try safeTensorsEntries(optimizerG.stateDictionary(), prefix: "opt_g.")
+        if let v = vae, let o = optimizerVAE {
+            tensors += try safeTensorsEntries(v.stateDictionary(), prefix: "vae.")
+            tensors += try safeTensorsEntries(o.stateDictionary(), prefix: "opt_vae.")
+        }
         let file = SafeTensorsFile(tensors: tensors, metadata: [
             "format": Trainer.checkpointFormat,
             "config": try jsonString(config),
@@ -19,6 +23,7 @@ extension Trainer {
             "rng": rng.state.map(String.init).joined(separator: ","),
             "lr_d": String(optimizerD.learningRate.bitPattern),
             "lr_g": String(optimizerG.learningRate.bitPattern),
+            "lr_vae": String((optimizerVAE?.learningRate ?? 0).bitPattern),
             "augmentation_counts": try jsonString(augmenter.counts),
             "version": DetectorModel.version,
         ])
@@ -46,6 +51,7 @@ extension Trainer {
         try self.init(config: config, data: data)
         try loadState(discriminator, from: file, prefix: "d.", path: path)
         try loadState(generator, from: file, prefix: "g.", path: path)
+        if let v = vae { try loadState(v, from: file, prefix: "vae.", path: path) }
         func optimizerState(_ prefix: String) throws -> [String: Tensor] {
             var d: [String: Tensor] = [:]
             for name in file.names where name.hasPrefix(prefix) {
@@ -57,6 +63,8 @@ extension Trainer {
         do {
             try optimizerD.load(stateDictionary: optimizerState("opt_d."))
             try optimizerG.load(stateDictionary: optimizerState("opt_g."))
+            try optimizerVAE?.load(stateDictionary: optimizerState("opt_vae."))
+            if let bits = file.metadata["lr_vae"].flatMap(UInt32.init), let o = optimizerVAE { o.learningRate = Float(bitPattern: bits) }
         } catch {
             throw DetectorError.modelFile(path: path, reason: "optimizer state does not match the networks: \(error)")
         }

@@ -17,6 +17,10 @@ public enum FakeKind: String, Codable, CaseIterable, Sendable {
     case selfBlended
     /// A crop of a user-provided fake file.
     case media
+    /// A VAE reconstruction of a real patch blended back into it with a soft elliptical mask.
+    case vaeBlended
+    /// A VAE decoding of a prior sample z ~ N(0, 1).
+    case vaeSample
 }
 
 /// A fake patch and where it is fake.

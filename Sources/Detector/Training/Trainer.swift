@@ -36,6 +36,9 @@ public final class Trainer {
     public let generator: Generator
     public let optimizerD: Adam
     public let optimizerG: Adam
+    /// The optional face-swap-like VAE (config.vae) and its optimizer (lr = G's, same betas).
+    public let vae: VAE?
+    public let optimizerVAE: Adam?
     /// D steps taken.
     public private(set) var step = 0
     public private(set) var rng: RandomGenerator
@@ -49,7 +52,8 @@ public final class Trainer {
     private let z = Tensor(shape: [0])              // (Ng + partials, Z)
     private let dPatch = Tensor(shape: [0])         // (N, 1, m, m)
     private let dGlobal = Tensor(shape: [0])        // (N, 1)
-    private var snapshot: (step: Int, d: [String: Tensor], g: [String: Tensor], optD: [String: Tensor], optG: [String: Tensor])?
+    private var snapshot: (step: Int, d: [String: Tensor], g: [String: Tensor], optD: [String: Tensor], optG: [String: Tensor],
+                           vae: [String: Tensor]?, optVAE: [String: Tensor]?)?
     private var validationSet: (real: [RGBImage], fake: [FakePatch], latents: Tensor)?
     private var lastScores: (fake: [Double], real: [Double]) = ([], [])
 
@@ -67,6 +71,13 @@ public final class Trainer {
         generator = Generator(architecture: config.generator, seed: config.seed &+ 2)
         optimizerD = Adam(module: discriminator, learningRate: config.learningRateD, betas: (config.beta1, config.beta2))
         optimizerG = Adam(module: generator, learningRate: config.learningRateG, betas: (config.beta1, config.beta2))
+        if let a = config.vae {
+            let v = VAE(architecture: a, seed: config.seed &+ 3)
+            vae = v
+            optimizerVAE = Adam(module: v, learningRate: config.learningRateG, betas: (0.5, 0.999))
+        } else {
+            vae = nil; optimizerVAE = nil
+        }
         rng = RandomGenerator(seed: config.seed)
         augmenter = Augmenter(config: config.augmentation)
         takeSnapshot()
@@ -97,12 +108,17 @@ public final class Trainer {
     private func drawKind(_ r: inout RandomGenerator) -> FakeKind {
         let mix = config.fakeMix
         let media = (data.fake?.training.isEmpty == false) ? mix.media : 0
-        let total = mix.partial + mix.selfBlended + media
+        let vb = vae != nil ? mix.vaeBlended : 0, vs = vae != nil ? mix.vaeSample : 0
+        let weights: [(FakeKind, Double)] = [(.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
+                                             (.vaeBlended, vb), (.vaeSample, vs)]
+        let total = weights.reduce(0) { $0 + $1.1 }
         guard total > 0 else { return .selfBlended }
-        let u = Double(r.uniform()) * total
-        if u < mix.partial { return .partial }
-        if u < mix.partial + mix.selfBlended { return .selfBlended }
-        return .media
+        var u = Double(r.uniform()) * total
+        for (kind, w) in weights where w > 0 {
+            if u < w { return kind }
+            u -= w
+        }
+        return weights.last { $0.1 > 0 }!.0
     }
 
     // MARK: Losses on slices
@@ -199,6 +215,8 @@ public final class Trainer {
                 nextPartial += 1
             case .media:
                 fake = FakePatch(image: realPatch(data.fake!.training, &rng), mask: nil, kind: .media)
+            case .vaeBlended, .vaeSample:
+                fake = vaeFake(kind, real: realPatch(data.real.training, &rng), rng: &rng)
             case .selfBlended, .generated:
                 fake = FakeSynthesis.selfBlended(real: realPatch(data.real.training, &rng), rng: &rng)
             }
@@ -242,7 +260,7 @@ public final class Trainer {
         step += 1
 
         // G step.
-        var lossG: Float?
+        var lossG: Float?, lossVAE: Float?
         if step % c.dStepsPerGStep == 0 {
             optimizerG.zeroGradients()
             generator.sampleLatents(z, count: Ng, rng: &rng)
@@ -258,10 +276,11 @@ public final class Trainer {
             if !isHealthy(l, generator) { return rollBack(loss: l, start: start) }
             optimizerG.step()
             lossG = l
+            if vae != nil { lossVAE = vaeStep(count: Ng) }
         }
         if step % c.snapshotEvery == 0 { takeSnapshot() }
         let stats = StepStatistics(step: step, discriminatorLoss: lossD, adversarialLoss: adv, supervisedLoss: sup,
-                                   generatorLoss: lossG, learningRateD: optimizerD.learningRate,
+                                   generatorLoss: lossG, vaeLoss: lossVAE, learningRateD: optimizerD.learningRate,
                                    learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
         observer?(.step(stats))
         if c.validateEvery > 0 && step % c.validateEvery == 0 { _ = validate() }
@@ -270,6 +289,48 @@ public final class Trainer {
 
     /// Runs `steps` D steps.
     public func train(steps: Int) { for _ in 0..<max(0, steps) { trainStep() } }
+
+    // MARK: VAE
+
+    /// A VAE fake: a reconstruction of `real` blended back through an elliptical mask, or a prior sample.
+    private func vaeFake(_ kind: FakeKind, real: RGBImage, rng r: inout RandomGenerator) -> FakePatch {
+        guard let v = vae else { return FakeSynthesis.selfBlended(real: real, rng: &r) }
+        let x = Tensor(shape: [1, 3, P, P])
+        write(real, into: x, index: 0)
+        if kind == .vaeSample {
+            let zs = Tensor(shape: [1, v.architecture.latentSize])
+            for i in 0..<zs.count { zs.pointer[i] = r.normal() }
+            return FakePatch(image: image(from: v.decode(zs), index: 0), mask: nil, kind: .vaeSample)
+        }
+        let recon = image(from: v.forward(x, rng: &r), index: 0)
+        let mask = FakeSynthesis.ellipseMask(size: P, rng: &r)
+        return FakePatch(image: FakeSynthesis.blend(base: real, overlay: recon, mask: mask), mask: mask, kind: .vaeBlended)
+    }
+
+    /// One VAE update on `count` real patches: L1(recon, x) + β·KL + λ·mean(D fakeness of recon).
+    private func vaeStep(count: Int) -> Float? {
+        guard let v = vae, let opt = optimizerVAE else { return nil }
+        let a = v.architecture
+        let x = Tensor(shape: [count, 3, P, P])                      // (N, 3, P, P)
+        for i in 0..<count { write(realPatch(data.real.training, &rng), into: x, index: i) }
+        opt.zeroGradients()
+        let recon = v.forward(x, rng: &rng)                          // (N, 3, P, P)
+        let dRecon = Tensor(shape: [0])
+        let l1 = Losses.l1(prediction: recon, target: x, dPrediction: dRecon)
+        discriminator.needsInputGradient = true
+        let (fp, fg) = discriminator.forward(recon)                  // (N, 1, m, m), (N, 1)
+        let dfp = Tensor(shape: [0]), dfg = Tensor(shape: [0])
+        let adv = 0.5 * (generatorLoss(fp, dfp, weight: 0.5) + generatorLoss(fg, dfg, weight: 0.5))
+        let dx = discriminator.backward(dPatch: dfp, dGlobal: dfg)  // (N, 3, P, P)
+        discriminator.zeroGradients()
+        discriminator.needsInputGradient = false
+        for i in 0..<dRecon.count { dRecon.pointer[i] += a.adversarialWeight * dx.pointer[i] }
+        let kl = v.backward(dRecon, klWeight: a.klWeight)
+        let loss = l1 + a.klWeight * kl + a.adversarialWeight * adv
+        guard isHealthy(loss, v) else { opt.zeroGradients(); return .nan }
+        opt.step()
+        return loss
+    }
 
     // MARK: Divergence guard
 
@@ -286,7 +347,8 @@ public final class Trainer {
 
     private func takeSnapshot() {
         snapshot = (step, discriminator.stateDictionary(), generator.stateDictionary(),
-                    optimizerD.stateDictionary(), optimizerG.stateDictionary())
+                    optimizerD.stateDictionary(), optimizerG.stateDictionary(),
+                    vae?.stateDictionary(), optimizerVAE?.stateDictionary())
     }
 
     private func rollBack(loss: Float, start: Date) -> StepStatistics {
@@ -295,6 +357,9 @@ public final class Trainer {
         try! generator.load(stateDictionary: s.g)
         try! optimizerD.load(stateDictionary: s.optD)
         try! optimizerG.load(stateDictionary: s.optG)
+        if let v = vae, let sv = s.vae, let o = optimizerVAE, let so = s.optVAE {
+            try! v.load(stateDictionary: sv); try! o.load(stateDictionary: so); o.learningRate *= config.rollbackLearningRateFactor
+        }
         optimizerD.zeroGradients(); optimizerG.zeroGradients()
         discriminator.needsInputGradient = false
         let failedStep = step + 1
@@ -304,7 +369,7 @@ public final class Trainer {
         observer?(.rollback(step: failedStep, loss: loss, restoredStep: s.step,
                             learningRateD: optimizerD.learningRate, learningRateG: optimizerG.learningRate))
         return StepStatistics(step: step, discriminatorLoss: loss, adversarialLoss: .nan, supervisedLoss: .nan,
-                              generatorLoss: nil, learningRateD: optimizerD.learningRate,
+                              generatorLoss: nil, vaeLoss: nil, learningRateD: optimizerD.learningRate,
                               learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
     }
 
@@ -330,12 +395,19 @@ public final class Trainer {
         if mix.partial > 0 && config.otherFakesPerBatch > 0 { kinds.append(.partial) }
         if mix.selfBlended > 0 && config.otherFakesPerBatch > 0 { kinds.append(.selfBlended) }
         if mix.media > 0 && config.otherFakesPerBatch > 0 && data.fake?.validation.isEmpty == false { kinds.append(.media) }
+        if vae != nil && config.otherFakesPerBatch > 0 {
+            if mix.vaeBlended > 0 { kinds.append(.vaeBlended) }
+            if mix.vaeSample > 0 { kinds.append(.vaeSample) }
+        }
         for i in 0..<n {
             let kind = kinds[i % kinds.count]
             switch kind {
             case .selfBlended: fake.append(FakeSynthesis.selfBlended(real: realPatch(data.real.validation, &r), rng: &r))
             case .media: fake.append(FakePatch(image: realPatch(data.fake!.validation, &r), mask: nil, kind: .media))
             case .generated: fake.append(FakePatch(image: RGBImage(), mask: nil, kind: .generated))
+            case .vaeBlended, .vaeSample:
+                // the VAE output is drawn at validation time; keep the real base now
+                fake.append(FakePatch(image: realPatch(data.real.validation, &r), mask: nil, kind: kind))
             case .partial:
                 // the generated overlay is drawn at validation time; keep the base and mask now
                 let base = realPatch(data.real.validation, &r)
@@ -366,6 +438,11 @@ public final class Trainer {
             case .partial:
                 fakes.append(FakePatch(image: FakeSynthesis.blend(base: f.image, overlay: image(from: samples, index: g), mask: f.mask!),
                                        mask: f.mask, kind: .partial)); g += 1
+            case .vaeBlended, .vaeSample:
+                var vr = RandomGenerator(seed: config.seed ^ UInt64(fakes.count + 1))
+                vae?.eval()
+                fakes.append(vaeFake(f.kind, real: f.image, rng: &vr))
+                vae?.train()
             default: fakes.append(f)
             }
         }

@@ -18,8 +18,12 @@ public struct FakeMix: Codable, Equatable, Sendable {
     public var selfBlended: Double
     /// Crops of user fake media (ignored when there is no fake folder).
     public var media: Double
-    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1) {
+    /// VAE reconstructions blended into real patches, and VAE prior samples (only with a VAE).
+    public var vaeBlended: Double
+    public var vaeSample: Double
+    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5) {
         self.partial = partial; self.selfBlended = selfBlended; self.media = media
+        self.vaeBlended = vaeBlended; self.vaeSample = vaeSample
     }
 }
 
@@ -27,6 +31,8 @@ public struct FakeMix: Codable, Equatable, Sendable {
 public struct TrainingConfig: Codable, Equatable, Sendable {
     public var discriminator: DetectorArchitecture
     public var generator: GeneratorArchitecture
+    /// The face-swap-like VAE whose outputs are extra fakes; nil = no VAE (the default, cheaper).
+    public var vae: VAEArchitecture? = nil
     /// Real patches per D step.
     public var realPerBatch: Int
     /// Generator samples per D step (and per G step).
@@ -83,6 +89,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard generator.patchSize == discriminator.patchSize else {
             throw DetectorError.invalidConfiguration("generator patch size \(generator.patchSize) ≠ detector patch size \(discriminator.patchSize)")
         }
+        if let vae {
+            try vae.validate()
+            guard vae.patchSize == discriminator.patchSize else {
+                throw DetectorError.invalidConfiguration("VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
+            }
+        }
         guard realPerBatch >= 1, generatedPerBatch >= 1, otherFakesPerBatch >= 0, dStepsPerGStep >= 1 else {
             throw DetectorError.invalidConfiguration("batch counts must be ≥ 1 (other fakes ≥ 0) and D steps per G step ≥ 1")
         }
@@ -100,6 +112,8 @@ public struct StepStatistics: Sendable {
     public var supervisedLoss: Float
     /// nil when this step had no G update.
     public var generatorLoss: Float?
+    /// VAE loss (L1 + β·KL + λ·adversarial) when a VAE is trained and this step had a G update.
+    public var vaeLoss: Float?
     public var learningRateD: Float, learningRateG: Float
     public var seconds: Double
 }
