@@ -14,11 +14,11 @@ final class BenchmarkTests: XCTestCase {
             let seconds = Double(env["UNMASK_NN_BENCH_SECONDS"] ?? "") ?? 3
             let sizes = (env["UNMASK_NN_BENCH_SIZES"] ?? "128,64").split(separator: ",").compactMap { Int($0) }
             let r = NeuralNetBenchmark.run(imageSizes: sizes, minSeconds: seconds)
-            print("BENCH kernel \(r.blasKernel) threads \(r.blasThreads) sgemm \(r.sgemmSize)^3 peak \(String(format: "%.1f", r.sgemmPeakGFLOPS)) GFLOP/s")
+            print("BENCH kernel \(r.blasKernel) threads \(r.blasThreads) sgemm \(r.sgemmSize)^3 peak \(String(format: "%.1f", r.sgemmPeakGFLOPS)) GFLOP/s, load average \(r.loadAverage)")
             for row in r.rows {
-                print(String(format: "BENCH %-9@ %4dpx batch %3d: %8.1f img/s  %6.1f GFLOP/s  (%d iterations, %.4f s each)",
+                print(String(format: "BENCH %-9@ %4dpx batch %3d: %8.1f img/s  %6.1f GFLOP/s  (%d iterations, %.4f s each, %.4f CPU-s each)",
                              row.mode as NSString, row.imageSize, row.batch, row.imagesPerSecond, row.gflopsPerSecond,
-                             row.iterations, row.secondsPerIteration))
+                             row.iterations, row.secondsPerIteration, row.cpuSecondsPerIteration))
             }
         } else {
             let r = NeuralNetBenchmark.run(imageSizes: [16], inferenceBatches: [2], trainingBatch: 2, minSeconds: 0,

@@ -55,6 +55,22 @@ final class RandomTests: XCTestCase {
     }
 }
 
+final class TensorTests: XCTestCase {
+    func testResizeReusesStorageAndValidatingInit() throws {
+        let t = Tensor(shape: [2, 3, 4, 5])
+        let p = t.pointer
+        t.resize(to: [1, 3, 4, 5])
+        XCTAssertEqual(t.pointer, p)
+        XCTAssertEqual(t.count, 60)
+        t.reshape(to: [60])
+        XCTAssertEqual(t.shape, [60])
+        XCTAssertThrowsError(try Tensor(validatingShape: [2, 2], data: [1, 2, 3]))
+        XCTAssertEqual(try Tensor(validatingShape: [1, 2], data: [1, 2]).array, [1, 2])
+        let u = Tensor(shape: [1, 1, 2, 2], data: [1, 2, 3, 4])
+        XCTAssertEqual(u[0, 0, 1, 0], 3)
+    }
+}
+
 final class SpectralNormTests: XCTestCase {
     override func setUp() { BLASRuntime.ensureFastKernel() }
 

@@ -38,22 +38,27 @@ final class GradientCheckTests: XCTestCase {
         layerGradientCheck(conv, input: randomTensor([2, 4, 3, 3], seed: 8), step: 0.1, rtol: 1e-3, atol: 1e-3, samples: 20)
     }
 
-    func testConv2DChunkedBatchMatchesPerSample() {
-        // Forward/backward with many samples per SGEMM equals one sample per SGEMM. rtol 1e-5, atol 1e-5.
-        let saved = Conv2D.targetColumns
-        defer { Conv2D.targetColumns = saved }
-        var results: [[Float]] = []
-        for target in [1, 1 << 20] {
-            Conv2D.targetColumns = target
-            var rng = RandomGenerator(seed: 9)
-            let conv = Conv2D(inChannels: 3, outChannels: 5, kernelSize: 3, stride: 2, padding: 1, rng: &rng)
-            let x = randomTensor([4, 3, 8, 8], seed: 10)
-            let y = conv.forward(x).array
-            let dy = randomTensor(conv.forward(x).shape, seed: 11)
-            let dx = conv.backward(dy).array
-            results.append(y + dx + conv.dWeight.array + conv.dBias!.array)
+    func testConv2DChunkingAndWorkersAgree() {
+        // Every execution plan (one sample or many per SGEMM; serial with threaded SGEMM or chunks
+        // spread over workers with partial dW sums) gives the same forward/backward. rtol 1e-5, atol 1e-5.
+        let saved = (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count)
+        defer { (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count) = saved }
+        for (k, s, p) in [(3, 2, 1), (1, 1, 0), (4, 2, 1)] {
+            var results: [[Float]] = []
+            for (target, workers) in [(1, false), (1 << 20, false), (1, true), (1 << 20, true)] {
+                Conv2D.targetColumns = target; Conv2D.workerTargetColumns = target
+                Conv2D.workerParallel = workers; KernelThreads.count = 2
+                var rng = RandomGenerator(seed: 9)
+                let conv = Conv2D(inChannels: 3, outChannels: 5, kernelSize: k, stride: s, padding: p, rng: &rng)
+                conv.fusedActivation = .leakyReLU(0.2)
+                let x = randomTensor([5, 3, 8, 8], seed: 10)
+                let y = conv.forward(x).array
+                let dy = randomTensor(conv.forward(x).shape, seed: 11)
+                let dx = conv.backward(dy).array
+                results.append(y + dx + conv.dWeight.array + conv.dBias!.array)
+            }
+            for r in results.dropFirst() { assertClose(results[0], r, rtol: 1e-5, atol: 1e-5, "kernel \(k)") }
         }
-        assertClose(results[0], results[1], rtol: 1e-5, atol: 1e-5)
     }
 
     func testLinear() {
@@ -120,5 +125,52 @@ final class GradientCheckTests: XCTestCase {
         convergeSpectralNorms(attn)
         // Max pools inside: step 1e-3; rtol 3e-2, atol 3e-3.
         layerGradientCheck(attn, input: randomTensor([2, 16, 4, 4], seed: 25), step: 1e-3, rtol: 3e-2, atol: 3e-3, samples: 12)
+    }
+}
+
+final class Im2ColTests: XCTestCase {
+    /// im2col against a direct definition, for the contiguous-block fast path and the general path.
+    func testIm2ColMatchesDefinition() {
+        for (H, W, k, s, p) in [(5, 5, 3, 1, 1), (4, 6, 3, 1, 1), (6, 5, 4, 2, 1), (7, 7, 3, 2, 0), (5, 5, 5, 1, 2), (3, 3, 1, 1, 0)] {
+            let B = 2, C = 2
+            let Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1, P = Ho * Wo
+            let x = randomTensor([B, C, H, W], seed: 60)
+            let cols = Tensor(shape: [C * k * k, B * P], repeating: .nan)
+            im2col(input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                   outHeight: Ho, outWidth: Wo, columns: cols.pointer)
+            var expected = [Float]()
+            for c in 0..<C { for ki in 0..<k { for kj in 0..<k { for n in 0..<B { for oh in 0..<Ho { for ow in 0..<Wo {
+                let ih = oh * s - p + ki, iw = ow * s - p + kj
+                expected.append(ih >= 0 && ih < H && iw >= 0 && iw < W ? x[n, c, ih, iw] : 0)
+            } } } } } }
+            XCTAssertEqual(cols.array, expected, "H \(H) W \(W) k \(k) s \(s) p \(p)")
+        }
+    }
+}
+
+final class GatherTests: XCTestCase {
+    func testGatherStride2AllLengths() {
+        for n in 0..<40 {
+            let src = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
+            var dst = [Float](repeating: -1, count: n)
+            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                gatherStride2(from: s.baseAddress!, to: d.baseAddress!, count: n)
+            } }
+            XCTAssertEqual(dst, (0..<n).map { Float(2 * $0) }, "n \(n)")
+        }
+    }
+}
+
+final class ScatterTests: XCTestCase {
+    func testScatterAddStride2AllLengths() {
+        for n in 0..<40 {
+            let src = (0..<n).map { Float($0) + 0.5 }
+            var dst = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
+            let expected = dst.enumerated().map { $0.offset % 2 == 0 && $0.offset / 2 < n ? $0.element + src[$0.offset / 2] : $0.element }
+            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                if n > 0 { scatterAddStride2(from: s.baseAddress!, to: d.baseAddress!, count: n) }
+            } }
+            XCTAssertEqual(dst, expected, "n \(n)")
+        }
     }
 }

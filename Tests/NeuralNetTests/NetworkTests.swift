@@ -143,4 +143,25 @@ final class NetworkTests: XCTestCase {
         }
         XCTAssertLessThan(losses.last!, losses.first!)
     }
+
+    func testGeneratorStepThroughDiscriminator() {
+        // One SAGAN generator step: z → G → D → hinge G loss → D.backward (image gradient) → G.backward → Adam.
+        let g = ReferenceGenerator(seed: 20), d = ReferenceDiscriminator(seed: 21)
+        let adamG = Adam(module: g, learningRate: 1e-4, betas: (0, 0.9))
+        let z = randomTensor([2, 128], seed: 22)
+        let dPatch = Tensor(shape: [0]), dGlobal = Tensor(shape: [0])
+        g.zeroGradients(); d.zeroGradients()
+        let images = g.forward(z)
+        let (patch, global) = d.forward(images)
+        let loss = Losses.hingeGenerator(fake: patch, dFake: dPatch) + Losses.hingeGenerator(fake: global, dFake: dGlobal)
+        XCTAssert(loss.isFinite)
+        let dImages = d.backward(dPatch: dPatch, dGlobal: dGlobal)
+        XCTAssertEqual(dImages.shape, [2, 3, 64, 64])
+        let dz = g.backward(dImages)
+        XCTAssertEqual(dz.shape, [2, 128])
+        let before = g.fc.weight.array
+        adamG.step()
+        XCTAssertNotEqual(g.fc.weight.array, before)
+        XCTAssert(g.namedParameters().allSatisfy { $0.gradient.array.allSatisfy(\.isFinite) })
+    }
 }

@@ -45,20 +45,40 @@ func im2colChannels(
                     if ohLo > 0 { dstMap.update(repeating: 0, count: ohLo * Wo) }
                     if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
                     if ohLo >= ohHi { continue }
+                    if s == 1 && Wo == W {
+                        // "same" width, stride 1: the valid rows are one shifted contiguous block of the
+                        // source plane (one memmove), then the 0–p edge columns per row are zeroed.
+                        let shift = (ki - p) * W + (kj - p)
+                        let lo = max(ohLo * Wo, -shift), hi = min(ohHi * Wo, H * W - shift)
+                        if lo < hi { (dstMap + lo).update(from: src + (lo + shift), count: hi - lo) }
+                        for oh in ohLo..<ohHi {
+                            let dst = dstMap + oh * Wo
+                            var ow = 0
+                            while ow < owLo { dst[ow] = 0; ow += 1 }
+                            ow = max(owHi, owLo)
+                            while ow < Wo { dst[ow] = 0; ow += 1 }
+                        }
+                        continue
+                    }
                     for oh in ohLo..<ohHi {
+                        // short rows: plain loops beat memset/memmove calls
                         let dst = dstMap + oh * Wo
                         let srcRow = src + (oh * s - p + ki) * W
-                        if owLo > 0 { dst.update(repeating: 0, count: owLo) }
-                        if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
-                        if owLo >= owHi { continue }
-                        if s == 1 {
-                            (dst + owLo).update(from: srcRow + (owLo - p + kj), count: owHi - owLo)
-                        } else if s == 2 {
-                            gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
-                        } else {
-                            var iw = owLo * s - p + kj
-                            for ow in owLo..<owHi { dst[ow] = srcRow[iw]; iw += s }
+                        var ow = 0
+                        while ow < owLo { dst[ow] = 0; ow += 1 }
+                        if owLo < owHi {
+                            if s == 1 {
+                                let shifted = srcRow + (kj - p)
+                                for o in owLo..<owHi { dst[o] = shifted[o] }
+                            } else if s == 2 {
+                                gatherStride2(from: srcRow + (owLo * 2 - p + kj), to: dst + owLo, count: owHi - owLo)
+                            } else {
+                                var iw = owLo * s - p + kj
+                                for o in owLo..<owHi { dst[o] = srcRow[iw]; iw += s }
+                            }
                         }
+                        ow = max(owHi, owLo)
+                        while ow < Wo { dst[ow] = 0; ow += 1 }
                     }
                 }
             }
@@ -104,8 +124,12 @@ func col2imChannels(
                             let d = dstRow + (kj - p)
                             for ow in owLo..<owHi { d[ow] += src[ow] }
                         } else {
-                            var iw = owLo * s - p + kj
-                            for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                            if s == 2 {
+                                scatterAddStride2(from: src + owLo, to: dstRow + (owLo * 2 - p + kj), count: owHi - owLo)
+                            } else {
+                                var iw = owLo * s - p + kj
+                                for ow in owLo..<owHi { dstRow[iw] += src[ow]; iw += s }
+                            }
                         }
                     }
                 }
@@ -114,15 +138,34 @@ func col2imChannels(
     }
 }
 
-/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle.
+/// dst[i] = src[2i] for i < count, 8 at a time with an even-lane shuffle. Reads stay within
+/// src[0 ... 2(count−1)]: the last full block is placed to overlap the previous one.
 @inline(__always)
 func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
-    var i = 0
-    // reading src[2i ... 2i+15] must stay inside the row: only while 2i+15 ≤ 2(n−1)
-    while i + 8 <= n - 1 {
-        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+    @inline(__always) func block(_ i: Int) {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)   // src[2i ... 2i+15]
         UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+    }
+    guard n >= 9 else {
+        for i in 0..<max(n, 0) { dst[i] = src[2 * i] }
+        return
+    }
+    var i = 0
+    while i + 9 <= n { block(i); i += 8 }     // 2i+15 ≤ 2(n−1)
+    if i < n - 1 { block(n - 9) }             // covers dst[n−9 ... n−2]
+    dst[n - 1] = src[2 * (n - 1)]
+}
+
+/// dst[2i] += src[i] for i < count, 8 at a time (odd lanes get +0). Touches only
+/// dst[0 ... 2(count−1)], so neighbouring planes owned by other threads are never written.
+@inline(__always)
+func scatterAddStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
+    var i = 0
+    while i + 9 <= n {   // 2i+15 ≤ 2(n−1)
+        var v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        v.evenHalf += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: v, as: SIMD16<Float>.self)
         i += 8
     }
-    while i < n { dst[i] = src[2 * i]; i += 1 }
+    while i < n { dst[2 * i] += src[i]; i += 1 }
 }

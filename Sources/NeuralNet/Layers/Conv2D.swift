@@ -1,7 +1,9 @@
 // Owns Conv2D: square kernels, stride, zero padding, optional bias, computed as im2col + one SGEMM
-// per chunk of samples (the chunk is sized so each SGEMM has ≈ `targetColumns` columns).
+// per chunk of samples. With a batch, chunks are spread over the cores (one worker per core, each with
+// its own workspace and a single-threaded SGEMM); a single image uses OpenBLAS's threads instead.
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
-// P = Ho*Wo, K = C*k*k, B samples per chunk.
+// P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
+import Dispatch
 
 /// 2-D convolution (cross-correlation, PyTorch layout) with stride and zero padding.
 public final class Conv2D: WeightedLayer {
@@ -13,8 +15,14 @@ public final class Conv2D: WeightedLayer {
     /// An activation applied to the output while it is cache-hot (and undone in backward);
     /// the returned output is then post-activation.
     public var fusedActivation: FusedActivation = .none
-    /// Columns per SGEMM that chunking over the batch aims for.
+    /// Columns per SGEMM that chunking over the batch aims for (single worker, threaded SGEMM).
     nonisolated(unsafe) public static var targetColumns = 4096
+    /// Columns per SGEMM that chunking aims for when chunks are spread over workers.
+    nonisolated(unsafe) public static var workerTargetColumns = 2048
+    /// Spread chunks of a batch over `KernelThreads.count` workers with single-threaded SGEMMs
+    /// (OpenBLAS's thread count is set to 1 for the duration and restored; NeuralNet networks are
+    /// meant to be driven from one thread at a time).
+    nonisolated(unsafe) public static var workerParallel = true
 
     public let weight: Tensor      // (O, C, k, k)
     public let dWeight: Tensor     // (O, C, k, k)
@@ -23,9 +31,17 @@ public final class Conv2D: WeightedLayer {
 
     private let output = Tensor(shape: [0])        // (N, O, Ho, Wo)
     private let dInput = Tensor(shape: [0])        // (N, C, H, W)
-    private let columns = Tensor(shape: [0])       // (K, B*P) im2col workspace, reused for dColumns
-    private let gemmOut = Tensor(shape: [0])       // (O, B*P) SGEMM result / gathered dOutput
     private var input: Tensor?
+
+    /// One worker's scratch: im2col columns (reused for dColumns), SGEMM output / gathered dOutput,
+    /// and (workers > 0) partial weight and bias gradients.
+    private final class Workspace {
+        let columns = Tensor(shape: [0])   // (K, B*P)
+        let gemmOut = Tensor(shape: [0])   // (O, B*P)
+        let dWeight = Tensor(shape: [0])   // (O, K)
+        let dBias = Tensor(shape: [0])     // (O)
+    }
+    private var workspaces: [Workspace] = []
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
@@ -60,121 +76,190 @@ public final class Conv2D: WeightedLayer {
 
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
 
-    private func chunkSize(batch: Int, pixels: Int) -> Int {
-        if isPointwise { return 1 }
-        return max(1, min(batch, Conv2D.targetColumns / max(pixels, 1)))
+    /// Sizes of the current call.
+    private struct Geometry { var N, C, H, W, O, Ho, Wo, P, K: Int }
+
+    /// Chunk size B and worker count T for a batch.
+    private func plan(_ g: Geometry) -> (B: Int, T: Int) {
+        let threads = KernelThreads.count
+        if Conv2D.workerParallel && threads >= 2 && g.N >= 2 {
+            let T = min(threads, g.N)
+            let B = isPointwise ? 1 : max(1, min((g.N + T - 1) / T, Conv2D.workerTargetColumns / max(g.P, 1)))
+            return (B, T)
+        }
+        return (isPointwise ? 1 : max(1, min(g.N, Conv2D.targetColumns / max(g.P, 1))), 1)
+    }
+
+    private func prepareWorkspaces(_ g: Geometry, B: Int, T: Int, gradients: Bool) {
+        while workspaces.count < T { workspaces.append(Workspace()) }
+        for t in 0..<T {
+            let ws = workspaces[t]
+            if !isPointwise { ws.columns.resize(to: [g.K, B * g.P]) }
+            if B > 1 || (gradients && fusedActivation != .none) { ws.gemmOut.resize(to: [g.O, B * g.P]) }
+            if gradients && t > 0 {
+                ws.dWeight.resize(to: [g.O, g.K]); ws.dWeight.zero()
+                ws.dBias.resize(to: [g.O]); ws.dBias.zero()
+            }
+        }
+    }
+
+    /// Runs body(n0, b, worker) over chunks of B samples: serially on worker 0 (SGEMM threaded by
+    /// OpenBLAS) when T = 1, else worker t takes chunks t, t+T, … with single-threaded SGEMMs.
+    private func forEachChunk(N: Int, B: Int, T: Int, _ body: (Int, Int, Int) -> Void) {
+        let chunks = (N + B - 1) / B
+        if T == 1 {
+            for c in 0..<chunks { body(c * B, min(B, N - c * B), 0) }
+            return
+        }
+        let blasThreads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        DispatchQueue.concurrentPerform(iterations: T) { t in
+            var c = t
+            while c < chunks { body(c * B, min(B, N - c * B), t); c += T }
+        }
+        BLASRuntime.setThreadCount(blasThreads)
     }
 
     public func forward(_ x: Tensor) -> Tensor {   // x: (N, C, H, W)
         x.expect4D("Conv2D.forward")
         precondition(x.shape[1] == inChannels, "Conv2D.forward: expected \(inChannels) input channels, got shape \(x.shape)")
-        let N = x.shape[0], C = inChannels, H = x.shape[2], W = x.shape[3]
-        let (Ho, Wo) = outputSize(height: H, width: W)
+        let (Ho, Wo) = outputSize(height: x.shape[2], width: x.shape[3])
         precondition(Ho > 0 && Wo > 0, "Conv2D.forward: input \(x.shape) too small for kernel \(kernelSize)")
-        let O = outChannels, P = Ho * Wo, K = C * kernelSize * kernelSize
+        let g = Geometry(N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
+                         P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
         input = x
-        output.resize(to: [N, O, Ho, Wo])
-        let B = chunkSize(batch: N, pixels: P)
-        if !isPointwise { columns.resize(to: [K, B * P]) }
-        if B > 1 { gemmOut.resize(to: [O, B * P]) }
-        let w = weight.pointer, y = output.pointer
-        var n0 = 0
-        while n0 < N {
-            let b = min(B, N - n0)
-            let cols: UnsafePointer<Float>
-            if isPointwise {
-                cols = UnsafePointer(x.pointer + n0 * C * P)
-            } else {
-                im2col(input: x.pointer + n0 * C * H * W, batch: b, channels: C, height: H, width: W,
-                       kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
-                       columns: columns.pointer)
-                cols = UnsafePointer(columns.pointer)
-            }
-            if b == 1 {
-                let yn = y + n0 * O * P                               // (O, P)
-                if let bias {
-                    // bias prefill + beta 1: no separate beta-scaling and bias passes
-                    for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) }
-                }
-                sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
-                fusedActivation.apply(yn, count: O * P)
-            } else {
-                let g = gemmOut.pointer                                // (O, b*P)
-                sgemm(m: O, n: b * P, k: K, a: w, lda: K, b: cols, ldb: b * P, beta: 0, c: g, ldc: b * P)
-                for o in 0..<O {
-                    let bo: Float = bias?.pointer[o] ?? 0
-                    for j in 0..<b {
-                        let src = g + o * b * P + j * P, dst = y + ((n0 + j) * O + o) * P
-                        for i in 0..<P { dst[i] = src[i] + bo }
-                        fusedActivation.apply(dst, count: P)
-                    }
-                }
-            }
-            n0 += b
+        output.resize(to: [g.N, g.O, Ho, Wo])
+        let (B, T) = plan(g)
+        prepareWorkspaces(g, B: B, T: T, gradients: false)
+        forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
+            self.forwardChunk(x, g, n0: n0, b: b, workspace: self.workspaces[t], nestedParallel: T == 1)
         }
         return output
+    }
+
+    /// Forward of samples n0..<n0+b: im2col, SGEMM, bias, fused activation.
+    private func forwardChunk(_ x: Tensor, _ g: Geometry, n0: Int, b: Int, workspace ws: Workspace, nestedParallel: Bool) {
+        let O = g.O, P = g.P, K = g.K
+        let cols: UnsafePointer<Float>
+        if isPointwise {
+            cols = UnsafePointer(x.pointer + n0 * g.C * P)                    // (C, P) of sample n0
+        } else {
+            unfold(x.pointer + n0 * g.C * g.H * g.W, b, g, into: ws.columns.pointer, nestedParallel: nestedParallel)
+            cols = UnsafePointer(ws.columns.pointer)                         // (K, b*P)
+        }
+        let w = weight.pointer
+        if b == 1 {
+            let yn = output.pointer + n0 * O * P                              // (O, P)
+            if let bias {
+                // bias prefill + beta 1: no separate beta-scaling and bias passes
+                for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) }
+            }
+            sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
+            fusedActivation.apply(yn, count: O * P)
+        } else {
+            let go = ws.gemmOut.pointer                                       // (O, b*P)
+            sgemm(m: O, n: b * P, k: K, a: w, lda: K, b: cols, ldb: b * P, beta: 0, c: go, ldc: b * P)
+            for o in 0..<O {
+                let bo: Float = bias?.pointer[o] ?? 0
+                for j in 0..<b {
+                    let src = go + o * b * P + j * P, dst = output.pointer + ((n0 + j) * O + o) * P
+                    for i in 0..<P { dst[i] = src[i] + bo }
+                    fusedActivation.apply(dst, count: P)
+                }
+            }
+        }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {   // dy: (N, O, Ho, Wo)
         guard let x = input else { preconditionFailure("Conv2D.backward before forward") }
         dy.expectShape(output.shape, "Conv2D.backward dOutput")
-        let N = x.shape[0], C = inChannels, H = x.shape[2], W = x.shape[3]
         let Ho = output.shape[2], Wo = output.shape[3]
-        let O = outChannels, P = Ho * Wo, K = C * kernelSize * kernelSize
-        let B = chunkSize(batch: N, pixels: P)
-        if !isPointwise { columns.resize(to: [K, B * P]) }
-        if B > 1 || fusedActivation != .none { gemmOut.resize(to: [O, B * P]) }
-        if needsInputGradient { dInput.resize(to: x.shape); if !isPointwise { dInput.zero() } } else { dInput.resize(to: [0]) }
-        let w = weight.pointer, dw = dWeight.pointer
-        var n0 = 0
-        while n0 < N {
-            let b = min(B, N - n0)
-            // dY for this chunk as (O, b*P)
-            // (through the fused activation: dPre = dy ⊙ act'(y))
-            let dyMat: UnsafePointer<Float>
-            if b == 1 && fusedActivation == .none {
-                dyMat = UnsafePointer(dy.pointer + n0 * O * P)
-            } else {
-                let g = gemmOut.pointer
-                for o in 0..<O {
-                    for j in 0..<b {
-                        let offset = ((n0 + j) * O + o) * P
-                        fusedActivation.backward(dy.pointer + offset, output: output.pointer + offset,
-                                                 into: g + o * b * P + j * P, count: P)
-                    }
-                }
-                dyMat = UnsafePointer(g)
-            }
-            if let dBias { accumulateRowSums(dyMat, rows: O, cols: b * P, into: dBias.pointer) }
-            // dW (O, K) += dY (O, b*P) · colsᵀ (b*P, K)
-            let cols: UnsafePointer<Float>
-            if isPointwise {
-                cols = UnsafePointer(x.pointer + n0 * C * P)
-            } else {
-                im2col(input: x.pointer + n0 * C * H * W, batch: b, channels: C, height: H, width: W,
-                       kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
-                       columns: columns.pointer)
-                cols = UnsafePointer(columns.pointer)
-            }
-            sgemm(transB: true, m: O, n: K, k: b * P, a: dyMat, lda: b * P, b: cols, ldb: b * P,
-                  beta: 1, c: dw, ldc: K)
-            if needsInputGradient {
-                if isPointwise {
-                    // dX_n (C, P) = Wᵀ (C, O) · dY_n (O, P)
-                    sgemm(transA: true, m: C, n: P, k: O, a: w, lda: K, b: dyMat, ldb: P,
-                          beta: 0, c: dInput.pointer + n0 * C * P, ldc: P)
-                } else {
-                    // dCols (K, b*P) = Wᵀ (K, O) · dY (O, b*P); then fold back
-                    sgemm(transA: true, m: K, n: b * P, k: O, a: w, lda: K, b: dyMat, ldb: b * P,
-                          beta: 0, c: columns.pointer, ldc: b * P)
-                    col2im(columns: columns.pointer, batch: b, channels: C, height: H, width: W,
-                           kernel: kernelSize, stride: stride, padding: padding, outHeight: Ho, outWidth: Wo,
-                           output: dInput.pointer + n0 * C * H * W)
-                }
-            }
-            n0 += b
+        let g = Geometry(N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
+                         P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
+        let (B, T) = plan(g)
+        prepareWorkspaces(g, B: B, T: T, gradients: true)
+        if needsInputGradient {
+            dInput.resize(to: x.shape)
+            if !isPointwise { dInput.zero() }   // col2im accumulates
+        } else {
+            dInput.resize(to: [0])
+        }
+        forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
+            let ws = self.workspaces[t]
+            // worker 0 accumulates straight into the parameter gradients, others into partials
+            let dW = t == 0 ? self.dWeight.pointer : ws.dWeight.pointer
+            let dB = t == 0 ? self.dBias?.pointer : (self.dBias == nil ? nil : ws.dBias.pointer)
+            self.backwardChunk(x, dy, g, n0: n0, b: b, workspace: ws, dW: dW, dB: dB, nestedParallel: T == 1)
+        }
+        for t in 1..<max(T, 1) {
+            accumulate(workspaces[t].dWeight.pointer, into: dWeight.pointer, count: dWeight.count)
+            if let dBias { accumulate(workspaces[t].dBias.pointer, into: dBias.pointer, count: g.O) }
         }
         return dInput
+    }
+
+    /// Backward of samples n0..<n0+b: through the fused activation, dBias, dW += dY·colsᵀ,
+    /// dCols = Wᵀ·dY folded back by col2im.
+    private func backwardChunk(_ x: Tensor, _ dy: Tensor, _ g: Geometry, n0: Int, b: Int, workspace ws: Workspace,
+                               dW: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>?, nestedParallel: Bool) {
+        let O = g.O, P = g.P, K = g.K, C = g.C
+        // dY for this chunk as (O, b*P), through the fused activation: dPre = dy ⊙ act'(y)
+        let dyMat: UnsafePointer<Float>
+        if b == 1 && fusedActivation == .none {
+            dyMat = UnsafePointer(dy.pointer + n0 * O * P)
+        } else {
+            let go = ws.gemmOut.pointer
+            for o in 0..<O {
+                for j in 0..<b {
+                    let offset = ((n0 + j) * O + o) * P
+                    fusedActivation.backward(dy.pointer + offset, output: output.pointer + offset,
+                                             into: go + o * b * P + j * P, count: P)
+                }
+            }
+            dyMat = UnsafePointer(go)
+        }
+        if let dB { accumulateRowSums(dyMat, rows: O, cols: b * P, into: dB) }
+        // dW (O, K) += dY (O, b*P) · colsᵀ (b*P, K)
+        let cols: UnsafePointer<Float>
+        if isPointwise {
+            cols = UnsafePointer(x.pointer + n0 * C * P)
+        } else {
+            unfold(x.pointer + n0 * C * g.H * g.W, b, g, into: ws.columns.pointer, nestedParallel: nestedParallel)
+            cols = UnsafePointer(ws.columns.pointer)
+        }
+        sgemm(transB: true, m: O, n: K, k: b * P, a: dyMat, lda: b * P, b: cols, ldb: b * P, beta: 1, c: dW, ldc: K)
+        guard needsInputGradient else { return }
+        if isPointwise {
+            // dX_n (C, P) = Wᵀ (C, O) · dY_n (O, P)
+            sgemm(transA: true, m: C, n: P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: P,
+                  beta: 0, c: dInput.pointer + n0 * C * P, ldc: P)
+        } else {
+            // dCols (K, b*P) = Wᵀ (K, O) · dY (O, b*P); then fold back
+            sgemm(transA: true, m: K, n: b * P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: b * P,
+                  beta: 0, c: ws.columns.pointer, ldc: b * P)
+            let out = dInput.pointer + n0 * C * g.H * g.W
+            if nestedParallel {
+                col2im(columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W, kernel: kernelSize,
+                       stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, output: out)
+            } else {
+                col2imChannels(columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W,
+                               kernel: kernelSize, stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo,
+                               output: out, channelRange: 0..<C)
+            }
+        }
+    }
+
+    /// im2col of b samples, split over cores only when not already inside a worker.
+    private func unfold(_ src: UnsafePointer<Float>, _ b: Int, _ g: Geometry, into columns: UnsafeMutablePointer<Float>,
+                        nestedParallel: Bool) {
+        if nestedParallel {
+            im2col(input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize, stride: stride,
+                   padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns)
+        } else {
+            im2colChannels(input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize,
+                           stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns,
+                           channelRange: 0..<g.C)
+        }
     }
 }
 

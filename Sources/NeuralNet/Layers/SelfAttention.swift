@@ -119,9 +119,8 @@ public final class SelfAttention: Layer {
             // softmax backward: dS = β ⊙ (dβ − Σ_q dβ·β)
             for r in 0..<P {
                 let br = b + r * Q, dr = ds + r * Q
-                var dot: Float = 0
-                for q in 0..<Q { dot += br[q] * dr[q] }
-                for q in 0..<Q { dr[q] = br[q] * (dr[q] - dot) }
+                let rowDot = dot(UnsafePointer(br), UnsafePointer(dr), count: Q)
+                for q in 0..<Q { dr[q] = br[q] * (dr[q] - rowDot) }
             }
             // dθ (C8, P) = φ (C8, Q) · dSᵀ (Q, P)
             sgemm(transB: true, m: C8, n: P, k: Q, a: ph.pointer + n * C8 * Q, lda: Q, b: ds, ldb: Q,

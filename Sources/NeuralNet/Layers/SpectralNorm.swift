@@ -66,12 +66,7 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     /// u ← W v (unnormalized), returns nothing.
     private func multiply(into out: UnsafeMutablePointer<Float>) {
         let w = weight.pointer, vp = v.pointer
-        for i in 0..<rows {
-            let row = w + i * cols
-            var s: Float = 0
-            for j in 0..<cols { s += row[j] * vp[j] }
-            out[i] = s
-        }
+        for i in 0..<rows { out[i] = dot(w + i * cols, vp, count: cols) }
     }
 
     /// Runs the power iteration (training) or just recomputes v (eval), then σ and W_sn = W/σ.
@@ -87,12 +82,7 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
         // σ = uᵀ (W v)
         let w = weight.pointer, up = u.pointer, vp = v.pointer
         var s = 0.0
-        for i in 0..<rows {
-            let row = w + i * cols
-            var r: Float = 0
-            for j in 0..<cols { r += row[j] * vp[j] }
-            s += Double(up[i]) * Double(r)
-        }
+        for i in 0..<rows { s += Double(up[i]) * Double(dot(w + i * cols, vp, count: cols)) }
         sigma = Float(s)
         let inv = 1 / sigma, wsn = inner.weight.pointer
         for i in 0..<weight.count { wsn[i] = w[i] * inv }
@@ -109,10 +99,9 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
         inner.dWeight.zero()
         let dx = inner.backward(dy)
         let g = inner.dWeight.pointer, w = weight.pointer, dw = dWeight.pointer
-        var dot = 0.0
-        for i in 0..<weight.count { dot += Double(g[i]) * Double(w[i]) }
+        let gw = Double(dot(g, w, count: weight.count))     // Σ dW_sn ⊙ W
         let invSigma = 1 / sigma
-        let coef = Float(dot / (Double(sigma) * Double(sigma)))
+        let coef = Float(gw / (Double(sigma) * Double(sigma)))
         let up = u.pointer, vp = v.pointer
         for i in 0..<rows {
             let cu = coef * up[i]

@@ -35,6 +35,19 @@ public final class Tensor {
         for i in 0..<n { pointer[i] = data[i] }
     }
 
+    /// Creates a tensor from data read from outside (files); throws instead of stopping when the
+    /// shape has a negative dimension or does not match `data.count`.
+    public convenience init(validatingShape shape: [Int], data: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw NeuralNetError.invalidInputShape("negative dimension in \(shape)")
+        }
+        let n = shape.reduce(1, *)
+        guard n == data.count else {
+            throw NeuralNetError.invalidInputShape("shape \(shape) needs \(n) elements, got \(data.count)")
+        }
+        self.init(shape: shape, data: data)
+    }
+
     deinit { pointer.deallocate() }
 
     static func elementCount(_ shape: [Int]) -> Int {
