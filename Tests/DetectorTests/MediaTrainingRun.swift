@@ -2,6 +2,7 @@
 // images/videos): loads it by file, trains the standard architecture, logs validation, writes a
 // checkpoint and a model into UNMASK_RUN_DIR (default /tmp/unmask-detector-run).
 import Foundation
+import MediaIO
 import XCTest
 @testable import Detector
 
@@ -42,5 +43,26 @@ final class MediaTrainingRun: XCTestCase {
         let model = try trainer.exportModel(notes: "MediaTrainingRun on \(folder)")
         try model.save(to: out + "/model.safetensors")
         say("done: \(trainer.step) steps in \(Date().timeIntervalSince(start)) s; final AUC \(model.training.validationAUC ?? .nan) FPR \(model.training.validationFalsePositiveRate ?? .nan); calibration \(model.calibration)")
+    }
+}
+
+/// Opt-in: scores sampled frames of UNMASK_VIDEO with the model UNMASK_MODEL and prints per-frame
+/// probabilities, regions and timing (a sanity check of a trained model on real footage).
+final class MediaScoringRun: XCTestCase {
+    func testScoreVideo() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let modelPath = env["UNMASK_MODEL"], let video = env["UNMASK_VIDEO"] else {
+            throw XCTSkip("set UNMASK_MODEL and UNMASK_VIDEO to run")
+        }
+        let scorer = FrameScorer(model: try DetectorModel.load(path: modelPath))
+        let decoder = try VideoDecoder(path: video, sampling: .rate(1), maxFrames: Int(env["UNMASK_FRAMES"] ?? "") ?? 10)
+        var image = RGBImage()
+        while let f = try decoder.nextFrame(into: &image) {
+            let start = Date()
+            let r = try scorer.score(image)
+            print(String(format: "frame %d t=%.2f %dx%d p=%.3f s=%.3f top=%.3f global=%.3f region=(%d,%d %dx%d) %.2f s",
+                         f.index, f.time, image.width, image.height, r.probability, r.score, r.topLogitMean, r.globalLogit,
+                         r.region.x, r.region.y, r.region.width, r.region.height, Date().timeIntervalSince(start)))
+        }
     }
 }
