@@ -31,6 +31,7 @@ let package = Package(
         // MARK: Library modules
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
+        .target(name: "Detector", dependencies: ["NeuralNet", "MediaIO"]),
         .target(
             name: "Audit",
             dependencies: [
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NeuralNet", "MediaIO"]),
         .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO"]),
     ],
     swiftLanguageModes: [.v5]

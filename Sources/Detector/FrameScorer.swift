@@ -1,0 +1,265 @@
+// Owns inference on whole frames at native resolution: tiling into windows (reflect padding, batched),
+// stitching the per-window patch logit maps into a frame map, robust pooling into a frame score,
+// Platt calibration, a report heatmap and the most suspicious region in frame pixels.
+// Glossary: H/W frame size, Hp/Wp padded size (multiples of 16, ≥ window), S = 8 output stride,
+// rows = ⌈H/8⌉, columns = ⌈W/8⌉ map cells, B windows per batch.
+import MediaIO
+import NeuralNet
+
+/// A box in frame pixels.
+public struct PixelRegion: Equatable, Sendable {
+    public var x: Int, y: Int, width: Int, height: Int
+    public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
+}
+
+/// A row-major grid of values (rows × columns).
+public struct ScoreGrid: Equatable, Sendable {
+    public var rows: Int, columns: Int
+    public var values: [Float]
+    public init(rows: Int, columns: Int, values: [Float]) { self.rows = rows; self.columns = columns; self.values = values }
+    public subscript(row: Int, column: Int) -> Float { values[row * columns + column] }
+}
+
+/// What `FrameScorer.score` returns for one frame.
+public struct FrameScoreResult: Sendable {
+    public var frameWidth: Int, frameHeight: Int
+    /// Patch logits, ⌈H/8⌉ × ⌈W/8⌉: cell (r, c) is the output position centred on input pixels
+    /// [8c, 8c+8) × [8r, 8r+8); its receptive field is 42×42 pixels starting at (8c − 17, 8r − 17)
+    /// (plus the window-global attention path). NaN for cells not scored (coverage < 1).
+    public var logits: ScoreGrid
+    /// σ(a·logit + b) per cell (the frame calibration applied to cells; NaN where not scored).
+    public var probabilities: ScoreGrid
+    /// Probabilities downsampled to at most 16 × 9 cells for reports: the maximum over each block,
+    /// so a small suspicious area stays visible.
+    public var heatmap: ScoreGrid
+    /// Mean of the top 10 % of scored cell logits (at least one cell).
+    public var topLogitMean: Double
+    /// Mean global logit over the scored windows.
+    public var globalLogit: Double
+    /// Frame score s = (topLogitMean + globalLogit) / 2.
+    public var score: Double
+    /// Calibrated probability σ(a·s + b).
+    public var probability: Double
+    /// Whether `probability` ≥ the model threshold.
+    public var isFake: Bool
+    /// The connected (4-neighbour) area of high-probability cells around the most suspicious cell,
+    /// as the union of their receptive fields clipped to the frame.
+    public var region: PixelRegion
+    /// The most suspicious cell (row, column).
+    public var peakCell: (row: Int, column: Int)
+    public var windowsScored: Int, windowsTotal: Int
+}
+
+/// Scores frames with a detector model; reuses its buffers, so one scorer per thread.
+public final class FrameScorer {
+    public let model: DetectorModel
+    /// Windows per forward batch.
+    public var batchSize: Int
+    /// Fraction of the highest cell logits averaged into the frame score.
+    public var topFraction = 0.1
+    public static let stride = DetectorArchitecture.stride
+
+    private let batch = Tensor(shape: [0])         // (B, 3, window, window)
+    private var sums: [Float] = [], counts: [Float] = []   // (rowsP × colsP) stitched logits
+    private var rowIndex: [Int] = [], columnIndex: [Int] = []  // padded → frame coordinates (reflect)
+    private var tableSize = (0, 0)                             // (H, W) the index tables were built for
+
+    public init(model: DetectorModel, batchSize: Int = 4) {
+        self.model = model
+        self.batchSize = max(1, batchSize)
+        model.discriminator.eval()
+        model.discriminator.needsInputGradient = false
+    }
+
+    /// Padded size of a frame side: a multiple of 16, at least one window.
+    public static func paddedSide(_ n: Int, window: Int) -> Int { max(window, (n + 15) / 16 * 16) }
+
+    /// Window origins along a padded side: exact tiling from 0 in steps of `window`, the last window
+    /// moved back to end at the padded edge (so it overlaps its neighbour).
+    public static func windowOrigins(paddedSide p: Int, window: Int) -> [Int] {
+        if p <= window { return [0] }
+        var origins = Array(Swift.stride(from: 0, to: p - window, by: window))
+        origins.append(p - window)
+        return origins
+    }
+
+    /// Windows needed to cover a frame fully.
+    public static func windowCount(height: Int, width: Int, window: Int) -> Int {
+        windowOrigins(paddedSide: paddedSide(height, window: window), window: window).count
+            * windowOrigins(paddedSide: paddedSide(width, window: window), window: window).count
+    }
+
+    /// Analytic FLOPs of scoring a height × width frame at `coverage`: scored windows × window FLOPs.
+    public func flops(height: Int, width: Int, coverage: Double = 1) -> Double {
+        let n = model.architecture.window
+        let total = FrameScorer.windowCount(height: height, width: width, window: n)
+        let scored = FrameScorer.scoredWindowIndices(total: total, coverage: coverage).count
+        return Double(scored) * model.discriminator.forwardFLOPs(inputShape: [1, 3, n, n])
+    }
+
+    /// Evenly spaced window indices for `coverage` in (0, 1] (at least one).
+    static func scoredWindowIndices(total: Int, coverage: Double) -> [Int] {
+        let c = coverage.isFinite ? min(max(coverage, 0), 1) : 1
+        let n = max(1, min(total, Int((c * Double(total)).rounded(.up))))
+        if n == total { return Array(0..<total) }
+        return (0..<n).map { Int((Double($0) + 0.5) * Double(total) / Double(n)) }
+    }
+
+    /// Reflect index i into 0..<n (period 2n − 2; n = 1 maps everything to 0).
+    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int {
+        if n == 1 { return 0 }
+        let period = 2 * n - 2
+        var m = i % period
+        if m < 0 { m += period }
+        return m < n ? m : period - m
+    }
+
+    /// Scores one frame at native resolution. `coverage` < 1 scores only that fraction of the windows
+    /// (evenly spaced); unscored cells are NaN. Throws on an empty or malformed image.
+    public func score(_ image: RGBImage, coverage: Double = 1) throws -> FrameScoreResult {
+        let H = image.height, W = image.width
+        guard H > 0, W > 0, image.pixels.count == 3 * H * W else {
+            throw DetectorError.invalidInput("frame of \(W)×\(H) with \(image.pixels.count) values cannot be scored")
+        }
+        let arch = model.architecture, n = arch.window, S = FrameScorer.stride
+        let Hp = FrameScorer.paddedSide(H, window: n), Wp = FrameScorer.paddedSide(W, window: n)
+        let ys = FrameScorer.windowOrigins(paddedSide: Hp, window: n)
+        let xs = FrameScorer.windowOrigins(paddedSide: Wp, window: n)
+        let total = ys.count * xs.count
+        let chosen = FrameScorer.scoredWindowIndices(total: total, coverage: coverage)
+        if tableSize != (H, W) {
+            rowIndex = (0..<Hp).map { FrameScorer.reflect($0, H) }
+            columnIndex = (0..<Wp).map { FrameScorer.reflect($0, W) }
+            tableSize = (H, W)
+        }
+        let rowsP = Hp / S, colsP = Wp / S, m = n / S
+        if sums.count != rowsP * colsP {
+            sums = [Float](repeating: 0, count: rowsP * colsP); counts = sums
+        } else {
+            for i in 0..<sums.count { sums[i] = 0; counts[i] = 0 }
+        }
+        var globalSum = 0.0
+        let d = model.discriminator
+        var start = 0
+        while start < chosen.count {
+            let group = Array(chosen[start..<min(start + batchSize, chosen.count)])
+            start += group.count
+            batch.resize(to: [group.count, 3, n, n])
+            image.pixels.withUnsafeBufferPointer { px in
+                for (b, w) in group.enumerated() {
+                    let y0 = ys[w / xs.count], x0 = xs[w % xs.count]
+                    for c in 0..<3 {
+                        let plane = px.baseAddress! + c * H * W
+                        let dst = batch.pointer + (b * 3 + c) * n * n
+                        for y in 0..<n {
+                            let src = plane + rowIndex[y0 + y] * W, row = dst + y * n
+                            for x in 0..<n { row[x] = src[columnIndex[x0 + x]] }
+                        }
+                    }
+                }
+            }
+            let (patch, global) = d.forward(batch)     // (B, 1, m, m), (B, 1)
+            for (b, w) in group.enumerated() {
+                globalSum += Double(global.pointer[b])
+                let r0 = ys[w / xs.count] / S, c0 = xs[w % xs.count] / S
+                let map = patch.pointer + b * m * m
+                for r in 0..<m {
+                    for c in 0..<m {
+                        sums[(r0 + r) * colsP + c0 + c] += map[r * m + c]
+                        counts[(r0 + r) * colsP + c0 + c] += 1
+                    }
+                }
+            }
+        }
+        // Crop the stitched map to the frame's cells.
+        let rows = (H + S - 1) / S, columns = (W + S - 1) / S
+        var logits = [Float](repeating: .nan, count: rows * columns)
+        var probabilities = logits
+        let cal = model.calibration
+        var scored: [Float] = []
+        scored.reserveCapacity(rows * columns)
+        var peak = (row: 0, column: 0, logit: -Float.infinity)
+        for r in 0..<rows {
+            for c in 0..<columns where counts[r * colsP + c] > 0 {
+                let v = sums[r * colsP + c] / counts[r * colsP + c]
+                logits[r * columns + c] = v
+                probabilities[r * columns + c] = Float(cal.probability(score: Double(v)))
+                scored.append(v)
+                if v > peak.logit { peak = (r, c, v) }
+            }
+        }
+        scored.sort(by: >)
+        let k = max(1, Int((topFraction * Double(scored.count)).rounded(.up)))
+        let top = scored.isEmpty ? 0 : scored.prefix(k).reduce(0.0) { $0 + Double($1) } / Double(min(k, scored.count))
+        let globalMean = globalSum / Double(chosen.count)
+        let s = 0.5 * (top + globalMean)
+        let p = cal.probability(score: s)
+        let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
+        let region = FrameScorer.suspiciousRegion(probabilityGrid, peak: (peak.row, peak.column), threshold: model.threshold,
+                                                  frameWidth: W, frameHeight: H)
+        return FrameScoreResult(
+            frameWidth: W, frameHeight: H,
+            logits: ScoreGrid(rows: rows, columns: columns, values: logits),
+            probabilities: probabilityGrid,
+            heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
+            topLogitMean: top, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
+            region: region, peakCell: (peak.row, peak.column), windowsScored: chosen.count, windowsTotal: total)
+    }
+
+    /// Block-maximum downsampling to at most maxRows × maxColumns (NaN cells ignored; NaN if a block has none).
+    public static func downsample(_ g: ScoreGrid, maxRows: Int, maxColumns: Int) -> ScoreGrid {
+        let rows = min(g.rows, maxRows), columns = min(g.columns, maxColumns)
+        var values = [Float](repeating: .nan, count: rows * columns)
+        for r in 0..<g.rows {
+            let hr = r * rows / g.rows
+            for c in 0..<g.columns {
+                let v = g.values[r * g.columns + c]
+                if v.isNaN { continue }
+                let i = hr * columns + c * columns / g.columns
+                if values[i].isNaN || v > values[i] { values[i] = v }
+            }
+        }
+        return ScoreGrid(rows: rows, columns: columns, values: values)
+    }
+
+    /// The 4-connected component around `peak` of cells with probability ≥ level, where level is the
+    /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the union of the
+    /// cells' receptive fields (origin 8·cell − 17, size 42) clipped to the frame.
+    public static func suspiciousRegion(_ g: ScoreGrid, peak: (Int, Int), threshold: Double,
+                                        frameWidth: Int, frameHeight: Int) -> PixelRegion {
+        let peakValue = g.values[peak.0 * g.columns + peak.1]
+        let level: Float = peakValue.isNaN ? .infinity : (Double(peakValue) >= threshold ? Float(threshold) : peakValue - 0.1)
+        var seen = [Bool](repeating: false, count: g.values.count)
+        var stack = [peak]
+        seen[peak.0 * g.columns + peak.1] = true
+        var minR = peak.0, maxR = peak.0, minC = peak.1, maxC = peak.1
+        while let (r, c) = stack.popLast() {
+            minR = min(minR, r); maxR = max(maxR, r); minC = min(minC, c); maxC = max(maxC, c)
+            for (dr, dc) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
+                let rr = r + dr, cc = c + dc
+                guard rr >= 0, rr < g.rows, cc >= 0, cc < g.columns, !seen[rr * g.columns + cc] else { continue }
+                let v = g.values[rr * g.columns + cc]
+                if !v.isNaN && v >= level { seen[rr * g.columns + cc] = true; stack.append((rr, cc)) }
+            }
+        }
+        let (rf, jump) = DetectorArchitecture.receptiveField
+        let offset = DetectorArchitecture.receptiveFieldOffset
+        let x0 = max(0, minC * jump + offset), y0 = max(0, minR * jump + offset)
+        let x1 = min(frameWidth, maxC * jump + offset + rf), y1 = min(frameHeight, maxR * jump + offset + rf)
+        return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
+    }
+}
+
+extension DetectorArchitecture {
+    /// Input x of the first pixel of cell 0's receptive field: Σ −p·j over the convs = −17.
+    public static var receptiveFieldOffset: Int {
+        var l = 0, j = 1
+        for (k, s) in Discriminator.convKernelsAndStrides { l -= Discriminator.padding(k) * j; j *= s }
+        return l
+    }
+}
+
+extension Discriminator {
+    /// Padding used for kernel size k (4 → 1, 3 → 1, 1 → 0).
+    static func padding(_ k: Int) -> Int { k == 1 ? 0 : 1 }
+}

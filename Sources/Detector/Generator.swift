@@ -1,0 +1,138 @@
+// Owns the patch generator that supplies fakes while training the detector: z → SN linear →
+// (N, C0, 4, 4), nearest-2× + SN conv 3×3 + BatchNorm + ReLU stages up to the patch size with one
+// SAGAN attention block at half the patch size, SN conv 3×3 + tanh, mapped to 0…1.
+// Glossary: N batch, Z latent size, P patch size (4·2^k), Cs channels of stage s.
+import NeuralNet
+
+/// Generator hyper-parameters; stored in checkpoints.
+public struct GeneratorArchitecture: Codable, Equatable, Sendable {
+    /// Latent size Z.
+    public var latentSize: Int
+    /// Channels of the 4×4 seed map; each up stage halves them (never below `minimumWidth`).
+    public var baseWidth: Int
+    public var minimumWidth: Int
+    /// Output patch side (4·2^k, ≥ 16).
+    public var patchSize: Int
+
+    public init(latentSize: Int = 64, baseWidth: Int = 128, minimumWidth: Int = 16, patchSize: Int = 64) {
+        self.latentSize = latentSize; self.baseWidth = baseWidth; self.minimumWidth = minimumWidth; self.patchSize = patchSize
+    }
+
+    /// Channel count after each up stage.
+    var stageWidths: [Int] {
+        var widths: [Int] = [], c = baseWidth, side = 4
+        while side < patchSize { c = max(c / 2, minimumWidth); widths.append(c); side *= 2 }
+        return widths
+    }
+
+    public func validate() throws {
+        var side = 4
+        while side < patchSize { side *= 2 }
+        guard side == patchSize, patchSize >= 16, latentSize > 0, baseWidth >= 8, minimumWidth >= 8, minimumWidth % 8 == 0 else {
+            throw DetectorError.invalidConfiguration("generator needs patch size 4·2^k ≥ 16 and widths ≥ 8 (multiples of 8), got \(self)")
+        }
+    }
+}
+
+/// A SAGAN-style patch generator (Zhang 2018; SN after Miyato 2018; BN after Ioffe & Szegedy 2015)
+/// producing (N, 3, P, P) images in 0…1.
+public final class Generator: Module {
+    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+    public let architecture: GeneratorArchitecture
+
+    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU.
+    public final class UpStage: Layer {
+        public var isTraining = true { didSet { conv.isTraining = isTraining; bn.isTraining = isTraining } }
+        let upsample = Upsample2x()
+        public let conv: SNConv2D
+        public let bn: BatchNorm2D
+        let relu = ReLU()
+        init(_ i: Int, _ o: Int, rng: inout RandomGenerator) {
+            conv = SNConv2D(inChannels: i, outChannels: o, kernelSize: 3, padding: 1, rng: &rng)
+            bn = BatchNorm2D(channels: o)
+        }
+        public func namedParameters() -> [NamedParameter] {
+            prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
+        }
+        public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
+        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }  // (N, Ci, h, w) → (N, Co, 2h, 2w)
+        public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
+    }
+
+    public let fc: SNLinear
+    public let bn0: BatchNorm2D
+    private let relu0 = ReLU()
+    public let stages: [UpStage]
+    public let attention: SelfAttention
+    /// Index of the stage after which attention runs (output side P/2).
+    public let attentionAfter: Int
+    public let out: SNConv2D
+    private let tanh = Tanh()
+    private let image = Tensor(shape: [0])     // (N, 3, P, P) in 0…1
+    private let dTanh = Tensor(shape: [0])     // (N, 3, P, P)
+
+    public init(architecture: GeneratorArchitecture = GeneratorArchitecture(), seed: UInt64 = 1) {
+        precondition((try? architecture.validate()) != nil, "Generator: invalid architecture \(architecture)")
+        self.architecture = architecture
+        var rng = RandomGenerator(seed: seed)
+        let a = architecture
+        fc = SNLinear(inFeatures: a.latentSize, outFeatures: a.baseWidth * 16, rng: &rng)
+        bn0 = BatchNorm2D(channels: a.baseWidth)
+        var built: [UpStage] = [], c = a.baseWidth
+        for w in a.stageWidths { built.append(UpStage(c, w, rng: &rng)); c = w }
+        stages = built
+        attentionAfter = built.count - 2
+        attention = SelfAttention(channels: a.stageWidths[built.count - 2], rng: &rng)
+        out = SNConv2D(inChannels: c, outChannels: 3, kernelSize: 3, padding: 1, rng: &rng)
+    }
+
+    public var children: [(String, Module)] {
+        var list: [(String, Module)] = [("fc", fc), ("bn0", bn0)]
+        for (i, s) in stages.enumerated() {
+            list.append(("up\(i + 1)", s))
+            if i == attentionAfter { list.append(("attn", attention)) }
+        }
+        list.append(("out", out))
+        return list
+    }
+
+    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
+    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
+
+    /// Forward: z (N, Z) → images (N, 3, P, P) in 0…1 (y = (tanh + 1)/2).
+    public func forward(_ z: Tensor) -> Tensor {
+        precondition(z.shape.count == 2 && z.shape[1] == architecture.latentSize,
+                     "Generator.forward: expected (N, \(architecture.latentSize)), got \(z.shape)")
+        let N = z.shape[0]
+        let f = fc.forward(z)                                   // (N, C0·16)
+        f.reshape(to: [N, architecture.baseWidth, 4, 4])        // (N, C0, 4, 4)
+        var h = relu0.forward(bn0.forward(f))                   // (N, C0, 4, 4)
+        for (i, s) in stages.enumerated() {
+            h = s.forward(h)                                    // (N, Cs, 2^(s+3), 2^(s+3))
+            if i == attentionAfter { h = attention.forward(h) } // (N, Cs, P/2, P/2)
+        }
+        let t = tanh.forward(out.forward(h))                    // (N, 3, P, P) in (−1, 1)
+        image.resize(to: t.shape)
+        for i in 0..<t.count { image.pointer[i] = 0.5 * (t.pointer[i] + 1) }
+        return image
+    }
+
+    /// Backward from dLoss/dImages (N, 3, P, P); returns dLoss/dz (N, Z).
+    public func backward(_ dy: Tensor) -> Tensor {
+        dTanh.resize(to: dy.shape)
+        for i in 0..<dy.count { dTanh.pointer[i] = 0.5 * dy.pointer[i] }
+        var d = out.backward(tanh.backward(dTanh))              // (N, C_last, P, P)
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            if i == attentionAfter { d = attention.backward(d) }
+            d = stages[i].backward(d)
+        }                                                        // (N, C0, 4, 4)
+        d = bn0.backward(relu0.backward(d))                     // (N, C0, 4, 4)
+        return fc.backward(d)                                   // (N, Z)
+    }
+
+    /// Draws N latents z ~ N(0, 1) into `z` (N, Z).
+    public func sampleLatents(_ z: Tensor, count: Int, rng: inout RandomGenerator) {
+        z.resize(to: [count, architecture.latentSize])
+        for i in 0..<z.count { z.pointer[i] = rng.normal() }
+    }
+}

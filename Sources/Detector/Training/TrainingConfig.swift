@@ -1,0 +1,143 @@
+// Owns the trainer's configuration (SAGAN recipe defaults: hinge loss, Adam β = (0, 0.9), D lr 4e-4,
+// G lr 1e-4, n D steps per G step) and the events a training run reports to its observer.
+import NeuralNet
+
+/// The adversarial loss between real and generated patches.
+public enum AdversarialLoss: String, Codable, CaseIterable, Sendable {
+    /// Hinge loss (Lim & Ye 2017; Miyato 2018; Zhang 2018).
+    case hinge
+    /// Wasserstein critic loss (Arjovsky 2017); the Lipschitz bound comes from spectral norm.
+    case wasserstein
+    /// Non-saturating binary cross-entropy (Goodfellow 2014).
+    case bce
+}
+
+/// Relative frequency of each supervised fake kind in a batch (generated samples are separate).
+public struct FakeMix: Codable, Equatable, Sendable {
+    public var partial: Double
+    public var selfBlended: Double
+    /// Crops of user fake media (ignored when there is no fake folder).
+    public var media: Double
+    /// VAE reconstructions blended into real patches, and VAE prior samples (only with a VAE).
+    public var vaeBlended: Double
+    public var vaeSample: Double
+    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5) {
+        self.partial = partial; self.selfBlended = selfBlended; self.media = media
+        self.vaeBlended = vaeBlended; self.vaeSample = vaeSample
+    }
+}
+
+/// Everything that defines a training run; saved in checkpoints.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var discriminator: DetectorArchitecture
+    public var generator: GeneratorArchitecture
+    /// The face-swap-like VAE whose outputs are extra fakes; nil = no VAE (the default, cheaper).
+    public var vae: VAEArchitecture? = nil
+    /// Real patches per D step.
+    public var realPerBatch: Int
+    /// Generator samples per D step (and per G step).
+    public var generatedPerBatch: Int
+    /// Supervised fakes (partial / self-blended / media) per D step.
+    public var otherFakesPerBatch: Int
+    public var dStepsPerGStep: Int
+    public var learningRateD: Float
+    public var learningRateG: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var loss: AdversarialLoss
+    /// Weight of the adversarial term (real vs generated) in D's loss.
+    public var adversarialWeight: Float = 1
+    /// Weight of the supervised BCE term (real vs partial/self-blended/media fakes).
+    public var supervisedWeight: Float
+    public var fakeMix: FakeMix
+    public var augmentation: AugmentationConfig
+    /// Crops with mean luminance-gradient below this are re-drawn (up to 6 tries).
+    public var minimumTextureEnergy: Float
+    /// Validate every this many D steps (0 = never automatically).
+    public var validateEvery: Int
+    /// Validation patches per class (real, and fake split over the kinds).
+    public var validationPatches: Int
+    /// Keep an in-memory rollback state every this many steps.
+    public var snapshotEvery: Int
+    /// A loss whose magnitude exceeds this (or is not finite) triggers a rollback.
+    public var divergenceLimit: Float
+    /// Learning rates are multiplied by this after a rollback.
+    public var rollbackLearningRateFactor: Float
+    public var seed: UInt64
+
+    public init(discriminator: DetectorArchitecture = .standard, generator: GeneratorArchitecture = GeneratorArchitecture(),
+                realPerBatch: Int = 16, generatedPerBatch: Int = 8, otherFakesPerBatch: Int = 8, dStepsPerGStep: Int = 2,
+                learningRateD: Float = 4e-4, learningRateG: Float = 1e-4, beta1: Float = 0, beta2: Float = 0.9,
+                loss: AdversarialLoss = .hinge, supervisedWeight: Float = 1, fakeMix: FakeMix = FakeMix(),
+                augmentation: AugmentationConfig = AugmentationConfig(), minimumTextureEnergy: Float = 0.01,
+                validateEvery: Int = 200, validationPatches: Int = 64, snapshotEvery: Int = 25,
+                divergenceLimit: Float = 1e4, rollbackLearningRateFactor: Float = 0.5, seed: UInt64 = 1) {
+        self.discriminator = discriminator; self.generator = generator
+        self.realPerBatch = realPerBatch; self.generatedPerBatch = generatedPerBatch
+        self.otherFakesPerBatch = otherFakesPerBatch; self.dStepsPerGStep = dStepsPerGStep
+        self.learningRateD = learningRateD; self.learningRateG = learningRateG
+        self.beta1 = beta1; self.beta2 = beta2; self.loss = loss; self.supervisedWeight = supervisedWeight
+        self.fakeMix = fakeMix; self.augmentation = augmentation; self.minimumTextureEnergy = minimumTextureEnergy
+        self.validateEvery = validateEvery; self.validationPatches = validationPatches
+        self.snapshotEvery = snapshotEvery; self.divergenceLimit = divergenceLimit
+        self.rollbackLearningRateFactor = rollbackLearningRateFactor; self.seed = seed
+    }
+
+    public func validate() throws {
+        try discriminator.validate()
+        try generator.validate()
+        guard generator.patchSize == discriminator.patchSize else {
+            throw DetectorError.invalidConfiguration("generator patch size \(generator.patchSize) ≠ detector patch size \(discriminator.patchSize)")
+        }
+        if let vae {
+            try vae.validate()
+            guard vae.patchSize == discriminator.patchSize else {
+                throw DetectorError.invalidConfiguration("VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
+            }
+        }
+        guard realPerBatch >= 1, generatedPerBatch >= 1, otherFakesPerBatch >= 0, dStepsPerGStep >= 1 else {
+            throw DetectorError.invalidConfiguration("batch counts must be ≥ 1 (other fakes ≥ 0) and D steps per G step ≥ 1")
+        }
+        guard learningRateD > 0, learningRateG > 0, validationPatches >= 2, snapshotEvery >= 1 else {
+            throw DetectorError.invalidConfiguration("learning rates must be > 0, validation patches ≥ 2, snapshot interval ≥ 1")
+        }
+    }
+}
+
+/// Statistics of one D step (and the G step that followed it, if any).
+public struct StepStatistics: Sendable {
+    public var step: Int
+    public var discriminatorLoss: Float
+    public var adversarialLoss: Float
+    public var supervisedLoss: Float
+    /// nil when this step had no G update.
+    public var generatorLoss: Float?
+    /// VAE loss (L1 + β·KL + λ·adversarial) when a VAE is trained and this step had a G update.
+    public var vaeLoss: Float?
+    public var learningRateD: Float, learningRateG: Float
+    public var seconds: Double
+}
+
+/// Validation results on the held-out files.
+public struct ValidationStatistics: Sendable {
+    public var step: Int
+    /// ROC AUC of the patch score (fake positive) over all validation patches.
+    public var auc: Double
+    /// Per fake kind AUC against the same real patches.
+    public var aucByKind: [FakeKind: Double]
+    /// Fraction of real patches with score ≥ 0 (probability ≥ 0.5 uncalibrated).
+    public var falsePositiveRate: Double
+    /// Fraction of fake patches with score < 0.
+    public var falseNegativeRate: Double
+    public var realCount: Int, fakeCount: Int
+}
+
+/// What a training run reports (the library never prints).
+public enum TrainingEvent: Sendable {
+    case step(StepStatistics)
+    case validation(ValidationStatistics)
+    /// A non-finite or exploding loss: state rolled back to `restoredStep`, learning rates lowered.
+    case rollback(step: Int, loss: Float, restoredStep: Int, learningRateD: Float, learningRateG: Float)
+    case checkpoint(path: String, step: Int)
+    case warning(String)
+}

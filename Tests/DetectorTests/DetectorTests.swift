@@ -1,0 +1,210 @@
+// Tests of the detector network, model file and frame scorer: FLOP budget and receptive field,
+// map sizes and regions on arbitrary frames, save/load round trips and clear load errors.
+import Foundation
+import MediaIO
+import NeuralNet
+import XCTest
+@testable import Detector
+
+final class ArchitectureTests: XCTestCase {
+    func testFLOPBudgetAt1080p() {
+        let model = DetectorModel(architecture: .standard, seed: 0)
+        let scorer = FrameScorer(model: model)
+        let flops = scorer.flops(height: 1080, width: 1920)
+        XCTAssertLessThanOrEqual(flops, 15e9, "full-coverage 1920×1080 costs \(flops / 1e9) GFLOP")
+        // per window pixel (attention included) within the ≈ 7,200 FLOP/pixel budget
+        XCTAssertLessThanOrEqual(model.discriminator.flopsPerPixel, 7200)
+        XCTAssertEqual(FrameScorer.windowCount(height: 1080, width: 1920, window: 256), 40)
+        // by hand: 6 (input scale) + 384 + 1152 + 1024 + 1024 + 480 (attention) + 1152 + 2 + global ≈ 5224
+        XCTAssertEqual(model.discriminator.flopsPerPixel, 5224, accuracy: 2)
+        XCTAssertEqual(scorer.flops(height: 1080, width: 1920, coverage: 0.25), flops / 4, accuracy: flops * 0.01)
+    }
+
+    func testReceptiveField() {
+        let rf = DetectorArchitecture.receptiveField
+        XCTAssertEqual(rf.size, 42)
+        XCTAssertEqual(rf.jump, 8)
+        XCTAssertEqual(DetectorArchitecture.receptiveFieldOffset, -17)
+    }
+
+    /// Empirical check of the conv receptive field: with attention γ = 0 (its initial value),
+    /// perturbing one input pixel changes exactly the logit cells whose field covers it.
+    func testReceptiveFieldEmpirically() {
+        let d = Discriminator(architecture: .standard, seed: 3)
+        d.eval()
+        let n = 128
+        let x = Tensor(shape: [1, 3, n, n])
+        var rng = RandomGenerator(seed: 1)
+        for i in 0..<x.count { x.pointer[i] = rng.uniform() }
+        let base = d.forward(x).patch.array
+        let px = 61, py = 70
+        x[0, 1, py, px] += 1
+        let moved = d.forward(x).patch.array
+        let m = n / 8
+        for r in 0..<m {
+            for c in 0..<m {
+                let inside = (8 * c - 17...8 * c + 24).contains(px) && (8 * r - 17...8 * r + 24).contains(py)
+                let changed = abs(moved[r * m + c] - base[r * m + c]) > 1e-7
+                XCTAssertEqual(changed, inside, "cell (\(r), \(c))")
+            }
+        }
+    }
+
+    func testDiscriminatorShapesAndGradient() {
+        let d = Discriminator(architecture: TestSupport.tinyDetector, seed: 2)
+        d.needsInputGradient = true
+        let x = Tensor(shape: [2, 3, 32, 48], repeating: 0.5)
+        let (p, g) = d.forward(x)
+        XCTAssertEqual(p.shape, [2, 1, 4, 6])
+        XCTAssertEqual(g.shape, [2, 1])
+        let dx = d.backward(dPatch: Tensor(shape: p.shape, repeating: 1), dGlobal: Tensor(shape: g.shape, repeating: 1))
+        XCTAssertEqual(dx.shape, x.shape)
+        XCTAssertTrue(dx.array.allSatisfy { $0.isFinite })
+        XCTAssertTrue(d.namedParameters().contains { p in p.gradient.array.contains { $0 != 0 } })
+    }
+
+    func testGeneratorOutputRange() {
+        let g = Generator(architecture: TestSupport.tinyGenerator, seed: 3)
+        let z = Tensor(shape: [0])
+        var rng = RandomGenerator(seed: 4)
+        g.sampleLatents(z, count: 3, rng: &rng)
+        let y = g.forward(z)
+        XCTAssertEqual(y.shape, [3, 3, 32, 32])
+        XCTAssertTrue(y.array.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let dz = g.backward(Tensor(shape: y.shape, repeating: 1))
+        XCTAssertEqual(dz.shape, [3, 16])
+        let standard = Generator()
+        XCTAssertEqual(standard.architecture.stageWidths, [64, 32, 16, 16])
+    }
+}
+
+final class FrameScorerTests: XCTestCase {
+    func testOddSmallFrameGivesDocumentedMapAndRegionInside() throws {
+        let model = DetectorModel(architecture: .standard, seed: 5)
+        let scorer = FrameScorer(model: model)
+        let image = TestSupport.texture(width: 97, height: 61, seed: 1)
+        let r = try scorer.score(image)
+        XCTAssertEqual(r.logits.rows, 8)       // ⌈61/8⌉
+        XCTAssertEqual(r.logits.columns, 13)   // ⌈97/8⌉
+        XCTAssertEqual(r.probabilities.values.count, 8 * 13)
+        XCTAssertTrue(r.logits.values.allSatisfy { $0.isFinite })
+        XCTAssertLessThanOrEqual(r.heatmap.rows, 9)
+        XCTAssertLessThanOrEqual(r.heatmap.columns, 16)
+        XCTAssertTrue(r.probability > 0 && r.probability < 1)
+        XCTAssertGreaterThanOrEqual(r.region.x, 0); XCTAssertGreaterThanOrEqual(r.region.y, 0)
+        XCTAssertGreaterThan(r.region.width, 0); XCTAssertGreaterThan(r.region.height, 0)
+        XCTAssertLessThanOrEqual(r.region.x + r.region.width, 97)
+        XCTAssertLessThanOrEqual(r.region.y + r.region.height, 61)
+        XCTAssertEqual(r.windowsTotal, 1)
+        // scoring again with the reused buffers gives the same answer
+        let again = try scorer.score(image)
+        XCTAssertEqual(again.logits.values, r.logits.values)
+    }
+
+    func testLargeFrameTilingAndCoverage() throws {
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 6)
+        let scorer = FrameScorer(model: model)
+        let image = TestSupport.texture(width: 300, height: 170, seed: 2)
+        let full = try scorer.score(image)
+        XCTAssertEqual(full.logits.rows, 22); XCTAssertEqual(full.logits.columns, 38)
+        XCTAssertEqual(full.windowsTotal, 3 * 5)        // padded 176 × 304, windows of 64
+        XCTAssertTrue(full.logits.values.allSatisfy { $0.isFinite })
+        let part = try scorer.score(image, coverage: 0.3)
+        XCTAssertEqual(part.windowsScored, 5)
+        XCTAssertTrue(part.logits.values.contains { $0.isNaN })
+        XCTAssertTrue(part.probability.isFinite)
+        XCTAssertThrowsError(try scorer.score(RGBImage()))
+    }
+
+    /// Full-HD frame at full coverage with the standard architecture: map size and wall time (printed).
+    func testFullHDFrame() throws {
+        let model = DetectorModel(architecture: .standard, seed: 1)
+        let scorer = FrameScorer(model: model)
+        let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
+        _ = try scorer.score(image)
+        let start = Date()
+        let r = try scorer.score(image)
+        let seconds = Date().timeIntervalSince(start)
+        print("1920×1080 full coverage: \(r.windowsScored) windows, \(scorer.flops(height: 1080, width: 1920) / 1e9) GFLOP, \(seconds) s")
+        XCTAssertEqual(r.logits.rows, 135); XCTAssertEqual(r.logits.columns, 240)
+        XCTAssertEqual(r.heatmap.rows, 9); XCTAssertEqual(r.heatmap.columns, 16)
+        XCTAssertEqual(r.windowsScored, 40)
+        XCTAssertTrue(r.logits.values.allSatisfy { $0.isFinite })
+    }
+
+    func testRegionFollowsHighCells() {
+        var values = [Float](repeating: 0.1, count: 10 * 10)
+        for r in 3...4 { for c in 6...8 { values[r * 10 + c] = 0.9 } }
+        values[0] = 0.95 - 0.9 + 0.1   // low, not connected
+        let g = ScoreGrid(rows: 10, columns: 10, values: values)
+        let region = FrameScorer.suspiciousRegion(g, peak: (3, 6), threshold: 0.5, frameWidth: 80, frameHeight: 80)
+        XCTAssertEqual(region, PixelRegion(x: 6 * 8 - 17, y: 3 * 8 - 17, width: 80 - 31, height: 4 * 8 + 25 - 7))
+        let heat = FrameScorer.downsample(g, maxRows: 5, maxColumns: 5)
+        XCTAssertEqual(heat.rows, 5)
+        XCTAssertEqual(heat[1, 3], 0.9)
+    }
+}
+
+final class ModelFileTests: XCTestCase {
+    func testSaveLoadRoundTripGivesIdenticalScores() throws {
+        let dir = TestSupport.temporaryFolder("model")
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 9)
+        model.calibration = Calibration(a: 1.5, b: -0.25)
+        model.threshold = 0.6
+        model.training = TrainingSummary(realFiles: 3, steps: 10, notes: "test")
+        let path = dir + "/m.safetensors"
+        try model.save(to: path)
+        let loaded = try DetectorModel.load(path: path)
+        XCTAssertEqual(loaded.architecture, model.architecture)
+        XCTAssertEqual(loaded.calibration, model.calibration)
+        XCTAssertEqual(loaded.threshold, 0.6)
+        XCTAssertEqual(loaded.training, model.training)
+        let image = TestSupport.texture(width: 130, height: 77, seed: 3)
+        let a = try FrameScorer(model: model).score(image), b = try FrameScorer(model: loaded).score(image)
+        XCTAssertEqual(a.logits.values, b.logits.values)
+        XCTAssertEqual(a.probability, b.probability)
+        let file = try SafeTensorsFile(path: path)
+        XCTAssertEqual(file.metadata["format"], "unmask.model/1")
+    }
+
+    func testLoadErrorsNameTheFile() throws {
+        let dir = TestSupport.temporaryFolder("errors")
+        // missing
+        XCTAssertThrowsError(try DetectorModel.load(path: dir + "/nope.safetensors")) { e in
+            XCTAssertTrue("\(e)".contains("nope.safetensors") && "\(e)".contains("does not exist"), "\(e)")
+        }
+        // corrupt
+        let corrupt = dir + "/corrupt.safetensors"
+        try Data([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).write(to: URL(fileURLWithPath: corrupt))
+        XCTAssertThrowsError(try DetectorModel.load(path: corrupt)) { e in
+            XCTAssertTrue("\(e)".contains(corrupt) && "\(e)".contains("corrupt"), "\(e)")
+        }
+        // truncated real model
+        let good = dir + "/good.safetensors"
+        try DetectorModel(architecture: TestSupport.tinyDetector).save(to: good)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let truncated = dir + "/truncated.safetensors"
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+        XCTAssertThrowsError(try DetectorModel.load(path: truncated)) { e in XCTAssertTrue("\(e)".contains(truncated), "\(e)") }
+        // another architecture: expected config differs
+        XCTAssertThrowsError(try DetectorModel.load(path: good, expecting: .standard)) { e in
+            XCTAssertTrue("\(e)".contains(good) && "\(e)".contains("architecture"), "\(e)")
+        }
+        // weights of another architecture under this metadata: shape mismatch
+        var file = try DetectorModel(architecture: .standard).safeTensorsFile()
+        let other = try DetectorModel(architecture: TestSupport.tinyDetector).safeTensorsFile()
+        file.metadata["architecture"] = other.metadata["architecture"]
+        let mixed = dir + "/mixed.safetensors"
+        try file.write(toPath: mixed)
+        XCTAssertThrowsError(try DetectorModel.load(path: mixed)) { e in
+            XCTAssertTrue("\(e)".contains(mixed) && "\(e)".contains("do not match the architecture"), "\(e)")
+        }
+        // a training checkpoint is not a model
+        let trainer = try Trainer(config: TestSupport.tinyConfig(), data: TestSupport.syntheticData(files: 2, size: 48))
+        let ckpt = dir + "/ckpt.safetensors"
+        try trainer.saveCheckpoint(to: ckpt)
+        XCTAssertThrowsError(try DetectorModel.load(path: ckpt)) { e in
+            XCTAssertTrue("\(e)".contains(ckpt) && "\(e)".contains("checkpoint"), "\(e)")
+        }
+    }
+}

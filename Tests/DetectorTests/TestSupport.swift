@@ -1,0 +1,94 @@
+// Test helpers: synthetic natural-like textures (random oriented sinusoids with 1/f amplitudes over a
+// smooth colour gradient, plus mild noise), temporary folders, and a tiny architecture that trains fast.
+import Foundation
+import MediaIO
+import NeuralNet
+@testable import Detector
+
+enum TestSupport {
+    /// A smooth, textured "real" image, deterministic in `seed`.
+    static func texture(width: Int, height: Int, seed: UInt64) -> RGBImage {
+        var rng = RandomGenerator(seed: seed)
+        var image = RGBImage(width: width, height: height)
+        let n = width * height
+        var waves: [(fx: Float, fy: Float, phase: Float, amp: [Float])] = []
+        for k in 1...6 {
+            let f = Float(k) * rng.uniform(0.02, 0.05), a = rng.uniform(0, Float.pi)
+            waves.append((f * cos(a), f * sin(a), rng.uniform(0, 6.28), (0..<3).map { _ in rng.uniform(0.05, 0.15) / Float(k).squareRoot() }))
+        }
+        let base = (0..<3).map { _ in rng.uniform(0.3, 0.6) }, slope = (0..<3).map { _ in rng.uniform(-0.2, 0.2) }
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<3 {
+                    var v = base[c] + slope[c] * Float(x + y) / Float(width + height)
+                    for w in waves { v += w.amp[c] * sin(w.fx * Float(x) + w.fy * Float(y) + w.phase) }
+                    v += 0.01 * rng.normal()
+                    image.pixels[c * n + y * width + x] = min(max(v, 0), 1)
+                }
+            }
+        }
+        return image
+    }
+
+    /// A "fake" texture: the same generator at half resolution, upsampled 2× bilinearly (the
+    /// upsampling trace of generators), so its pixel noise is spatially correlated.
+    /// Plus a faint ±`checkerboard` checkerboard (the transposed-convolution trace, Odena 2016).
+    static func upsampledTexture(width: Int, height: Int, seed: UInt64, checkerboard: Float = 0.02) -> RGBImage {
+        let small = texture(width: width / 2, height: height / 2, seed: seed)
+        var out = RGBImage(width: width, height: height)
+        let sw = small.width, sh = small.height
+        for c in 0..<3 {
+            for y in 0..<height {
+                let sy = max(0, min(Float(sh - 1), (Float(y) + 0.5) / 2 - 0.5))
+                let y0 = Int(sy), y1 = min(y0 + 1, sh - 1), fy = sy - Float(y0)
+                for x in 0..<width {
+                    let sx = max(0, min(Float(sw - 1), (Float(x) + 0.5) / 2 - 0.5))
+                    let x0 = Int(sx), x1 = min(x0 + 1, sw - 1), fx = sx - Float(x0)
+                    func v(_ xx: Int, _ yy: Int) -> Float { small.pixels[c * sw * sh + yy * sw + xx] }
+                    let checker: Float = ((x + y) % 2 == 0 ? 1 : -1) * checkerboard
+                    out.pixels[c * width * height + y * width + x] = min(max(checker +
+                        (v(x0, y0) * (1 - fx) + v(x1, y0) * fx) * (1 - fy) + (v(x0, y1) * (1 - fx) + v(x1, y1) * fx) * fy, 0), 1)
+                }
+            }
+        }
+        return out
+    }
+
+    static func source(_ name: String, _ images: [RGBImage]) -> MediaSource {
+        MediaSource(relativePath: name, path: "/synthetic/" + name, frames: images.map(StoredFrame.init))
+    }
+
+    /// Synthetic real data: `files` training sources and 2 validation sources of 2 frames each.
+    static func syntheticData(files: Int = 6, size: Int = 96) -> TrainingData {
+        let train = (0..<files).map { i in source("train\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(100 + 10 * i + $0)) }) }
+        let val = (0..<2).map { i in source("val\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(900 + 10 * i + $0)) }) }
+        return TrainingData(real: MediaSplit(training: train, validation: val))
+    }
+
+    /// Synthetic real data plus "fake media" sources of upsampled textures.
+    static func syntheticDataWithFakes(files: Int = 6, size: Int = 96) -> TrainingData {
+        var data = syntheticData(files: files, size: size)
+        let train = (0..<files).map { i in source("fake\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(5000 + 10 * i + $0)) }) }
+        let val = (0..<2).map { i in source("fakeval\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(9000 + 10 * i + $0)) }) }
+        data.fake = MediaSplit(training: train, validation: val)
+        return data
+    }
+
+    static let tinyDetector = DetectorArchitecture(widths: [8, 16, 16], patchSize: 32, window: 64)
+    static let tinyGenerator = GeneratorArchitecture(latentSize: 16, baseWidth: 32, minimumWidth: 8, patchSize: 32)
+
+    static func tinyConfig(seed: UInt64 = 7) -> TrainingConfig {
+        var c = TrainingConfig(discriminator: tinyDetector, generator: tinyGenerator, realPerBatch: 8, generatedPerBatch: 4,
+                               otherFakesPerBatch: 6, dStepsPerGStep: 2, validateEvery: 0, validationPatches: 48, seed: seed)
+        c.augmentation.jpeg = 0.1
+        c.augmentation.h264 = 0.05
+        return c
+    }
+
+    static func temporaryFolder(_ name: String) -> String {
+        let path = NSTemporaryDirectory() + "unmask-detector-tests-\(getpid())-\(name)"
+        try? FileManager.default.removeItem(atPath: path)
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
