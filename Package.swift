@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "unmask",
             dependencies: [
-                "MediaIO", "NeuralNet", "Audit",
+                "MediaIO", "NeuralNet", "Detector", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "NeuralNet", "MediaIO"]),
-        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO"]),
+        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO", "Detector", "Audit"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,9 +3,9 @@ import Crypto
 import MediaIO
 import Foundation
 
-enum FileDigest {
+public enum FileDigest {
     /// SHA-256 of the file's bytes as lowercase hex, read in 1 MiB chunks.
-    static func sha256Hex(path: String) throws -> String {
+    public static func sha256Hex(path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw MediaError(kind: .io, path: path, operation: "cannot read", message: "cannot open the file to hash it")
         }
@@ -19,7 +19,7 @@ enum FileDigest {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    static func size(path: String) -> Int64? {
+    public static func size(path: String) -> Int64? {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
     }
 }

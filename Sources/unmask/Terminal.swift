@@ -23,6 +23,13 @@ enum Terminal {
         }
     }
 
+    /// Writes text to standard error as it is (no newline added).
+    static func writeRaw(_ text: String) {
+        text.utf8CString.withUnsafeBufferPointer { buffer in
+            _ = write(2, buffer.baseAddress, buffer.count - 1)
+        }
+    }
+
     static func warn(_ message: String) { writeError("unmask: warning: \(message)") }
 
     /// Reports an error as one line naming the file and the cause; returns the exit code it deserves.

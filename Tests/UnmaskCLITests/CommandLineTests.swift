@@ -4,7 +4,7 @@ import Foundation
 import MediaIO
 import XCTest
 
-final class CommandLineTests: XCTestCase {
+class CLITestCase: XCTestCase {
     var workFolder: URL!
 
     override func setUpWithError() throws {
@@ -79,6 +79,39 @@ final class CommandLineTests: XCTestCase {
         return clip
     }
 
+    func assertOneLineError(_ arguments: [String], naming file: String, status: Int32 = 65, file sourceFile: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try unmask(arguments)
+        XCTAssertEqual(run.status, status, "exit status for \(arguments): \(run.standardError)", file: sourceFile, line: line)
+        XCTAssertEqual(run.errorLines.count, 1, "expected one line on stderr, got: \(run.standardError)", file: sourceFile, line: line)
+        XCTAssertTrue(run.standardError.contains(file), "stderr should name \(file): \(run.standardError)", file: sourceFile, line: line)
+        XCTAssertTrue(run.standardError.hasPrefix("unmask: "), run.standardError, file: sourceFile, line: line)
+    }
+
+    // MARK: Hand-made headers
+
+    /// A PNG signature and an IHDR chunk declaring the given size (8-bit RGB), with a correct CRC, and no pixel data.
+    static func pngHeader(width: UInt32, height: UInt32) -> Data {
+        var chunk = Data("IHDR".utf8)
+        for value in [width, height] { chunk.append(contentsOf: withUnsafeBytes(of: value.bigEndian, Array.init)) }
+        chunk.append(contentsOf: [8, 2, 0, 0, 0])
+        var data = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        data.append(contentsOf: withUnsafeBytes(of: UInt32(13).bigEndian, Array.init))
+        data.append(chunk)
+        data.append(contentsOf: withUnsafeBytes(of: crc32(chunk).bigEndian, Array.init))
+        return data
+    }
+
+    static func crc32(_ data: Data) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in data {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc & 1) == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+}
+
+final class CommandLineTests: CLITestCase {
     // MARK: Working input
 
     func testProbeSampleMediaAsTableAndJSON() throws {
@@ -120,13 +153,6 @@ final class CommandLineTests: XCTestCase {
 
     // MARK: Bad input: one line on standard error naming the file, a non-zero exit
 
-    func assertOneLineError(_ arguments: [String], naming file: String, status: Int32 = 65, file sourceFile: StaticString = #filePath, line: UInt = #line) throws {
-        let run = try unmask(arguments)
-        XCTAssertEqual(run.status, status, "exit status for \(arguments): \(run.standardError)", file: sourceFile, line: line)
-        XCTAssertEqual(run.errorLines.count, 1, "expected one line on stderr, got: \(run.standardError)", file: sourceFile, line: line)
-        XCTAssertTrue(run.standardError.contains(file), "stderr should name \(file): \(run.standardError)", file: sourceFile, line: line)
-        XCTAssertTrue(run.standardError.hasPrefix("unmask: "), run.standardError, file: sourceFile, line: line)
-    }
 
     func testBadInputsGiveOneLineErrorsAndNonZeroExit() throws {
         let missing = path("does-not-exist.mp4")
@@ -179,28 +205,5 @@ final class CommandLineTests: XCTestCase {
         let blocker = path("a-file")
         FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
         try assertOneLineError(["frames", clip, "--out", blocker], naming: blocker, status: 73)
-    }
-
-    // MARK: Hand-made headers
-
-    /// A PNG signature and an IHDR chunk declaring the given size (8-bit RGB), with a correct CRC, and no pixel data.
-    static func pngHeader(width: UInt32, height: UInt32) -> Data {
-        var chunk = Data("IHDR".utf8)
-        for value in [width, height] { chunk.append(contentsOf: withUnsafeBytes(of: value.bigEndian, Array.init)) }
-        chunk.append(contentsOf: [8, 2, 0, 0, 0])
-        var data = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        data.append(contentsOf: withUnsafeBytes(of: UInt32(13).bigEndian, Array.init))
-        data.append(chunk)
-        data.append(contentsOf: withUnsafeBytes(of: crc32(chunk).bigEndian, Array.init))
-        return data
-    }
-
-    static func crc32(_ data: Data) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in data {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc & 1) == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
     }
 }

@@ -1,0 +1,98 @@
+// `unmask scan` as a user runs it: reports on standard output and in files, exit codes for
+// pipelines, and one clear line for a bad model, bad media or an unwritable report. The model is an
+// untrained detector whose calibration is pinned, so the verdict is known in advance.
+import Audit
+import Detector
+import Foundation
+import MediaIO
+import XCTest
+
+final class ScanCommandTests: CLITestCase {
+    /// An untrained detector whose calibration maps every frame to p ≈ σ(bias).
+    func makeModel(bias: Double, name: String = "model.safetensors") throws -> String {
+        let model = DetectorModel(architecture: .standard, seed: 7)
+        model.calibration = Calibration(a: 0, b: bias)
+        let path = self.path(name)
+        try model.save(to: path)
+        return path
+    }
+
+    func testJSONOnStandardOutputIsTheReportAndNothingElse() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 6)
+        let run = try unmask(["scan", clip, "--model", model, "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8))
+        XCTAssertEqual(ReportSchema.validate(jsonObject: object), [])
+        let report = try XCTUnwrap(object as? [String: Any])
+        XCTAssertEqual(report["schema"] as? String, "unmask.report/1")
+        XCTAssertEqual(report["verdict"] as? String, "fake")
+        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 2 per second plus keyframes.
+        let frames = try XCTUnwrap(report["frames"] as? [[String: Any]])
+        XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 5, 10, 15])
+        XCTAssertTrue(run.standardError.isEmpty, "no progress bar when stderr is not a terminal: \(run.standardError)")
+    }
+
+    func testReportFilesByExtensionAndTheSummary() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: -6)
+        let run = try unmask([
+            "scan", clip, "--model", model, "--every", "2",
+            "--output", path("r.json"), "--output", path("r.csv"), "--output", path("r.html"),
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        XCTAssertTrue(run.standardOutput.lowercased().contains("real"), run.standardOutput)
+        let csv = try String(contentsOfFile: path("r.csv"), encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 11, "header + 10 frames (every 2nd of 20)")
+        let html = try String(contentsOfFile: path("r.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
+        XCTAssertEqual(ReportSchema.validate(jsonObject: json), [])
+    }
+
+    func testFailOnGivesExitCode10ForPipelines() throws {
+        let clip = try makeClip()
+        let fake = try makeModel(bias: 6, name: "fake.safetensors")
+        let real = try makeModel(bias: -6, name: "real.safetensors")
+        XCTAssertEqual(try unmask(["scan", clip, "--model", fake, "--quiet", "--fail-on", "fake"]).status, 10)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", real, "--quiet", "--fail-on", "fake"]).status, 0)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", fake, "--quiet", "--fail-on", "uncertain"]).status, 10)
+    }
+
+    func testMissingOrCorruptModelIsOneLineAndExit66() throws {
+        let clip = try makeClip()
+        let missing = path("nowhere.safetensors")
+        try assertOneLineError(["scan", clip, "--model", missing], naming: missing, status: 66)
+        let corrupt = path("corrupt.safetensors")
+        FileManager.default.createFile(atPath: corrupt, contents: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        try assertOneLineError(["scan", clip, "--model", corrupt], naming: corrupt, status: 66)
+    }
+
+    func testBadMediaIsOneLineAndExit65() throws {
+        let model = try makeModel(bias: 0)
+        let text = path("notes.mp4")
+        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "plain text\n", count: 50).utf8))
+        try assertOneLineError(["scan", text, "--model", model], naming: text, status: 65)
+        let missing = path("gone.mov")
+        try assertOneLineError(["scan", missing, "--model", model], naming: missing, status: 65)
+    }
+
+    func testUnwritableReportIsExit73AndLeavesNothingHalfWritten() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 0)
+        let target = path("no-such-folder/report.json")
+        let run = try unmask(["scan", clip, "--model", model, "--output", target])
+        XCTAssertEqual(run.status, 73, run.standardError)
+        XCTAssertTrue(run.standardError.contains(target), run.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("no-such-folder")))
+    }
+
+    func testScanUsageErrors() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 0)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--coverage", "0"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--format", "json", "--format", "csv"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--fps", "2", "--keyframes"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--output", path("report.pdf")]).status, 64)
+    }
+}
