@@ -28,6 +28,8 @@ test: deps
 demo: build
 	$(UNMASK) probe Samples/*.mp4
 	$(UNMASK) frames Samples/city.mp4 --fps 1 --out demo-out/frames
+	@echo "Frames as the detector sees them: demo-out/frames/. No trained default model ships yet, so the demo"
+	@echo "stops short of 'unmask scan' (which takes --model FILE until Models/unmask-v1.safetensors exists)."
 
 clean:
 	rm -rf .build demo-out
