@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure decoding, SGEMM and network speed on this machine (build with -c release).",
-        subcommands: [DecodeBenchCommand.self, GEMMBenchCommand.self])
+        subcommands: [DecodeBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
 }
 
 /// Median of a non-empty list.
