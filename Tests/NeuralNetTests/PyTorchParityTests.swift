@@ -148,6 +148,26 @@ final class PyTorchParityTests: XCTestCase {
         try runLayerCase("snconv_eval", SNConv2D(inChannels: 4, outChannels: 6, kernelSize: 4, stride: 2, padding: 1, rng: &rng))
     }
 
+    /// The eval-mode W_sn cache: repeated eval forwards match the fixture, and after W or u change in
+    /// place (as Adam or `load` do) the output equals that of a fresh layer with the new values.
+    func testSNConvEvalCacheFollowsChanges() throws {
+        let f = try ParityFixture("snconv_eval")
+        func fresh(_ state: [String: Tensor]) throws -> SNConv2D {
+            var rng = RandomGenerator(seed: 0)
+            let l = SNConv2D(inChannels: 4, outChannels: 6, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
+            try l.load(stateDictionary: state); l.eval()
+            return l
+        }
+        let layer = try fresh(f.group("param"))
+        for _ in 0..<2 { compare("snconv_eval", "output (cached)", layer.forward(f["input"]), f["output"]) }
+        for i in 0..<layer.weight.count { layer.weight.pointer[i] += 0.01 * Float(i % 7) }
+        XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
+        for i in 0..<layer.u.count { layer.u.pointer[i] *= Float(i + 1) }
+        XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
+        layer.train(); _ = layer.forward(f["input"]); layer.eval()   // power iteration moves u
+        XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
+    }
+
     func testSNLinear() throws {
         var rng = RandomGenerator(seed: 0)
         try runLayerCase("snlinear", SNLinear(inFeatures: 10, outFeatures: 6, rng: &rng))

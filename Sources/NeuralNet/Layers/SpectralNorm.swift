@@ -3,6 +3,12 @@
 // W_sn = W/σ fed to the wrapped layer, and the exact gradient through σ with u, v held constant.
 // Glossary: O output rows of W_mat, K = W.count/O columns (I·kH·kW), σ the spectral-norm estimate.
 
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
+
 /// Spectral normalization around a weighted layer; keys `weight` (unnormalized W), `bias`, `u`.
 public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     /// The wrapped layer; its `weight` holds W_sn during forward/backward.
@@ -24,6 +30,11 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     public let eps: Float = 1e-12
 
     private let rows: Int, cols: Int
+    /// Eval-mode cache: W and u as of the last eval recomputation; while both are bitwise unchanged,
+    /// v, σ and W_sn (in `inner.weight`) are still exact and the recomputation is skipped.
+    private let evalCachedWeight = Tensor(shape: [0])   // (O·K) copy of W
+    private let evalCachedU = Tensor(shape: [0])        // (O) copy of u
+    private var evalCacheValid = false
 
     /// Wraps `inner`, taking its current weight as W and drawing u ~ N(0, 1), normalized.
     public init(_ inner: Inner, rng: inout RandomGenerator) {
@@ -70,7 +81,15 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     }
 
     /// Runs the power iteration (training) or just recomputes v (eval), then σ and W_sn = W/σ.
+    /// In eval mode the result is reused while W and u are bitwise unchanged (a memcmp instead of three
+    /// passes of arithmetic over W; the eval result is a pure function of W and u).
     public func updateNormalizedWeight() {
+        if !isTraining && evalCacheValid
+            && memcmp(weight.pointer, evalCachedWeight.pointer, weight.count * MemoryLayout<Float>.size) == 0
+            && memcmp(u.pointer, evalCachedU.pointer, rows * MemoryLayout<Float>.size) == 0 {
+            return
+        }
+        evalCacheValid = false
         if isTraining {
             for _ in 0..<max(powerIterations, 1) {
                 multiplyTransposed(); normalize(v.pointer, cols)
@@ -86,6 +105,10 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
         sigma = Float(s)
         let inv = 1 / sigma, wsn = inner.weight.pointer
         for i in 0..<weight.count { wsn[i] = w[i] * inv }
+        if !isTraining {
+            evalCachedWeight.copy(from: weight); evalCachedU.copy(from: u)
+            evalCacheValid = true
+        }
     }
 
     public func forward(_ x: Tensor) -> Tensor {
