@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_RELEASE := swift build -c release
 UNMASK := .build/release/unmask
 
-.PHONY: demo test deps build clean
+.PHONY: demo test deps build lint clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -21,9 +21,13 @@ deps:
 build: deps
 	$(SWIFT_RELEASE)
 
-test: deps
+test: deps lint
 	swift build -c release -Xswiftc -enable-testing --build-tests
 	swift test -c release -Xswiftc -enable-testing --skip-build --disable-swift-testing
+
+# Formatting rules live in .swift-format; `swift format format -i -r Sources Tests Package.swift` applies them.
+lint:
+	swift format lint --strict -r Sources Tests Package.swift
 
 demo: build
 	$(UNMASK) probe Samples/*.mp4

@@ -7,7 +7,7 @@ let package = Package(
     name: "Unmask",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "unmask", targets: ["unmask"]),
+        .executable(name: "unmask", targets: ["unmask"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,7 +1,7 @@
 // The identity of a scanned file for the report: its SHA-256 (streamed, constant memory) and size.
 import Crypto
-import MediaIO
 import Foundation
+import MediaIO
 
 public enum FileDigest {
     /// SHA-256 of the file's bytes as lowercase hex, read in 1 MiB chunks.

@@ -126,17 +126,20 @@ public final class ScanPipeline {
                     throw ScanError.scoring(path: path, message: String(describing: error))
                 }
                 scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
-                scores.append(FrameScore(
-                    index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
-                    heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
-                thumbnails.consider(frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: buffer.image)
+                scores.append(
+                    FrameScore(
+                        index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
+                        heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
+                thumbnails.consider(
+                    frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: buffer.image)
                 progress?(ScanProgress(framesAnalysed: scores.count, mediaTime: frame.time, duration: info.durationSeconds))
             }
         }
         if isCancelled() { throw ScanError.cancelled(path: path) }
         if let decodeFailure {
             guard !scores.isEmpty else { throw decodeFailure }
-            warnings.append("file breaks mid-way: \(decodeFailure); the report covers the \(scores.count) frames analysed before it")
+            warnings.append(
+                "file breaks mid-way: \(decodeFailure); the report covers the \(scores.count) frames analysed before it")
         }
         guard !scores.isEmpty else { throw ScanError.noFrames(path: path) }
         warnings += decoder.warnings

@@ -38,7 +38,8 @@ struct ThumbnailKeeper {
             replaced = nil
         } else {
             guard let weakest = kept.indices.min(by: { kept[$0].probability < kept[$1].probability }),
-                  kept[weakest].probability < probability else { return }
+                kept[weakest].probability < probability
+            else { return }
             replaced = weakest
         }
         Self.downscale(image, longSide: longSide, into: &scratch)

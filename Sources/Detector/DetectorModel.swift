@@ -42,8 +42,10 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var validationAUC: Double?
     public var validationFalsePositiveRate: Double?
     public var notes: String
-    public init(realFiles: Int = 0, fakeFiles: Int = 0, steps: Int = 0, validationAUC: Double? = nil,
-                validationFalsePositiveRate: Double? = nil, notes: String = "") {
+    public init(
+        realFiles: Int = 0, fakeFiles: Int = 0, steps: Int = 0, validationAUC: Double? = nil,
+        validationFalsePositiveRate: Double? = nil, notes: String = ""
+    ) {
         self.realFiles = realFiles; self.fakeFiles = fakeFiles; self.steps = steps
         self.validationAUC = validationAUC; self.validationFalsePositiveRate = validationFalsePositiveRate; self.notes = notes
     }
@@ -66,8 +68,10 @@ public final class DetectorModel {
     public private(set) var fileVersion: String
 
     /// Wraps `discriminator` (switched to eval mode).
-    public init(discriminator: Discriminator, calibration: Calibration = .identity, threshold: Double = 0.5,
-                training: TrainingSummary = TrainingSummary()) {
+    public init(
+        discriminator: Discriminator, calibration: Calibration = .identity, threshold: Double = 0.5,
+        training: TrainingSummary = TrainingSummary()
+    ) {
         self.discriminator = discriminator
         self.calibration = calibration
         self.threshold = threshold
@@ -89,14 +93,16 @@ public final class DetectorModel {
         for (name, t) in discriminator.stateDictionary().sorted(by: { $0.key < $1.key }) {
             tensors.append((name, try SafeTensorsArray(shape: t.shape, floats: t.array)))
         }
-        return SafeTensorsFile(tensors: tensors, metadata: [
-            "format": DetectorModel.format,
-            "architecture": try jsonString(architecture),
-            "calibration": try jsonString(calibration),
-            "threshold": String(threshold),
-            "training": try jsonString(training),
-            "version": DetectorModel.version,
-        ])
+        return SafeTensorsFile(
+            tensors: tensors,
+            metadata: [
+                "format": DetectorModel.format,
+                "architecture": try jsonString(architecture),
+                "calibration": try jsonString(calibration),
+                "threshold": String(threshold),
+                "training": try jsonString(training),
+                "version": DetectorModel.version,
+            ])
     }
 
     /// Writes the model to `path` atomically (temporary file + rename).
@@ -119,7 +125,8 @@ public final class DetectorModel {
         }
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
-            throw DetectorError.modelFile(path: path, reason: "not a readable model file (corrupt or not safetensors): \(e.reason)")
+            throw DetectorError.modelFile(
+                path: path, reason: "not a readable model file (corrupt or not safetensors): \(e.reason)")
         }
         guard let format = file.metadata["format"] else {
             throw DetectorError.modelFile(path: path, reason: "no 'format' metadata; not an Unmask model file")
@@ -133,7 +140,8 @@ public final class DetectorModel {
             throw DetectorError.modelFile(path: path, reason: "architecture metadata: \(error)")
         }
         if let expecting, expecting != architecture {
-            throw DetectorError.modelFile(path: path, reason: "architecture \(architecture) differs from the expected \(expecting)")
+            throw DetectorError.modelFile(
+                path: path, reason: "architecture \(architecture) differs from the expected \(expecting)")
         }
         let calibration: Calibration = try decodeMetadata(file, "calibration", path: path)
         let training: TrainingSummary = (try? decodeMetadata(file, "training", path: path)) ?? TrainingSummary()
@@ -177,10 +185,13 @@ func loadState(_ module: Module, from file: SafeTensorsFile, prefix: String, pat
         dict[String(name.dropFirst(prefix.count))] = Tensor(shape: array.shape, data: values)
     }
     do { try module.load(stateDictionary: dict, strict: true) } catch let e as NeuralNetError {
-        throw DetectorError.modelFile(path: path, reason: "weights do not match the architecture (another model or version?): \(e)")
+        throw DetectorError.modelFile(
+            path: path, reason: "weights do not match the architecture (another model or version?): \(e)")
     }
 }
 
 func safeTensorsEntries(_ dict: [String: Tensor], prefix: String) throws -> [(String, SafeTensorsArray)] {
-    try dict.sorted(by: { $0.key < $1.key }).map { (prefix + $0.key, try SafeTensorsArray(shape: $0.value.shape, floats: $0.value.array)) }
+    try dict.sorted(by: { $0.key < $1.key }).map {
+        (prefix + $0.key, try SafeTensorsArray(shape: $0.value.shape, floats: $0.value.array))
+    }
 }

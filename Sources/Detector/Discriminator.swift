@@ -21,8 +21,10 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
     /// in 400 steps and the trainer test reaches 1.0 in 800 steps.
     public var inputScale: Float
 
-    public init(widths: [Int] = [16, 32, 64], patchSize: Int = 64, window: Int = 256, leakySlope: Float = 0.1,
-                inputScale: Float = 64) {
+    public init(
+        widths: [Int] = [16, 32, 64], patchSize: Int = 64, window: Int = 256, leakySlope: Float = 0.1,
+        inputScale: Float = 64
+    ) {
         self.widths = widths; self.patchSize = patchSize; self.window = window; self.leakySlope = leakySlope
         self.inputScale = inputScale
     }
@@ -39,7 +41,8 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
             throw DetectorError.invalidConfiguration("widths must be 3 positive values, the last divisible by 8, got \(widths)")
         }
         guard patchSize >= 16, patchSize % 16 == 0, window >= 16, window % 16 == 0 else {
-            throw DetectorError.invalidConfiguration("patch size and window must be multiples of 16 (≥ 16), got \(patchSize), \(window)")
+            throw DetectorError.invalidConfiguration(
+                "patch size and window must be multiples of 16 (≥ 16), got \(patchSize), \(window)")
         }
         guard inputScale > 0, inputScale.isFinite else {
             throw DetectorError.invalidConfiguration("input scale must be positive, got \(inputScale)")
@@ -86,8 +89,8 @@ public final class Discriminator: Module {
     public let patchHead: SNConv2D
     public let globalHead: SNLinear
     private let pool = GlobalAvgPool()
-    private let scaled = Tensor(shape: [0])        // (N, 3, H, W) inputScale·(x − 0.5)
-    private let dInput = Tensor(shape: [0])        // (N, 3, H, W)
+    private let scaled = Tensor(shape: [0])  // (N, 3, H, W) inputScale·(x − 0.5)
+    private let dInput = Tensor(shape: [0])  // (N, 3, H, W)
 
     /// Builds D with weights drawn from `seed` (PyTorch default init, u ~ N(0,1) normalized).
     public init(architecture: DetectorArchitecture = .standard, seed: UInt64 = 0) {
@@ -111,8 +114,10 @@ public final class Discriminator: Module {
 
     /// Sub-modules under their state-dictionary prefixes, in forward order.
     public var children: [(String, Module)] {
-        [("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("conv4", conv4), ("attn", attention),
-         ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead)]
+        [
+            ("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("conv4", conv4), ("attn", attention),
+            ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead),
+        ]
     }
 
     public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
@@ -122,18 +127,19 @@ public final class Discriminator: Module {
     /// and global logits (N, 1). Pixels 0…1 are first mapped to inputScale·(x − 0.5).
     public func forward(_ x: Tensor) -> (patch: Tensor, global: Tensor) {
         x.expect4D("Discriminator.forward")
-        precondition(x.shape[1] == 3 && x.shape[2] % 16 == 0 && x.shape[3] % 16 == 0 && x.shape[2] > 0 && x.shape[3] > 0,
-                     "Discriminator.forward: need (N, 3, H, W) with H, W multiples of 16, got \(x.shape)")
+        precondition(
+            x.shape[1] == 3 && x.shape[2] % 16 == 0 && x.shape[3] % 16 == 0 && x.shape[2] > 0 && x.shape[3] > 0,
+            "Discriminator.forward: need (N, 3, H, W) with H, W multiples of 16, got \(x.shape)")
         scaled.resize(to: x.shape)
         let k = architecture.inputScale
-        for i in 0..<x.count { scaled.pointer[i] = k * (x.pointer[i] - 0.5) }   // (N, 3, H, W)
-        var h = conv1.forward(scaled)    // (N, w0, H/2, W/2)
-        h = conv2.forward(h)             // (N, w0, H/2, W/2)
-        h = conv3.forward(h)             // (N, w1, H/4, W/4)
-        h = conv4.forward(h)             // (N, w2, H/8, W/8)
-        h = attention.forward(h)         // (N, w2, H/8, W/8)
-        h = conv5.forward(h)             // (N, w2, H/8, W/8)
-        let patch = patchHead.forward(h)                  // (N, 1, H/8, W/8)
+        for i in 0..<x.count { scaled.pointer[i] = k * (x.pointer[i] - 0.5) }  // (N, 3, H, W)
+        var h = conv1.forward(scaled)  // (N, w0, H/2, W/2)
+        h = conv2.forward(h)  // (N, w0, H/2, W/2)
+        h = conv3.forward(h)  // (N, w1, H/4, W/4)
+        h = conv4.forward(h)  // (N, w2, H/8, W/8)
+        h = attention.forward(h)  // (N, w2, H/8, W/8)
+        h = conv5.forward(h)  // (N, w2, H/8, W/8)
+        let patch = patchHead.forward(h)  // (N, 1, H/8, W/8)
         let global = globalHead.forward(pool.forward(h))  // (N, 1)
         return (patch, global)
     }
@@ -141,16 +147,16 @@ public final class Discriminator: Module {
     /// Backward from dLoss/dPatch (N, 1, H/8, W/8) and dLoss/dGlobal (N, 1); returns dLoss/dImages
     /// (zero-size when `needsInputGradient` is false). Accumulates into parameter gradients.
     public func backward(dPatch: Tensor, dGlobal: Tensor) -> Tensor {
-        let dPooled = globalHead.backward(dGlobal)       // (N, w2)
-        let dh = pool.backward(dPooled)                  // (N, w2, H/8, W/8)
-        let dhPatch = patchHead.backward(dPatch)         // (N, w2, H/8, W/8)
+        let dPooled = globalHead.backward(dGlobal)  // (N, w2)
+        let dh = pool.backward(dPooled)  // (N, w2, H/8, W/8)
+        let dhPatch = patchHead.backward(dPatch)  // (N, w2, H/8, W/8)
         accumulate(dhPatch.pointer, into: dh.pointer, count: dh.count)
-        var d = conv5.backward(dh)       // (N, w2, H/8, W/8)
-        d = attention.backward(d)        // (N, w2, H/8, W/8)
-        d = conv4.backward(d)            // (N, w1, H/4, W/4)
-        d = conv3.backward(d)            // (N, w0, H/2, W/2)
-        d = conv2.backward(d)            // (N, w0, H/2, W/2)
-        d = conv1.backward(d)            // (N, 3, H, W) or zero-size
+        var d = conv5.backward(dh)  // (N, w2, H/8, W/8)
+        d = attention.backward(d)  // (N, w2, H/8, W/8)
+        d = conv4.backward(d)  // (N, w1, H/4, W/4)
+        d = conv3.backward(d)  // (N, w0, H/2, W/2)
+        d = conv2.backward(d)  // (N, w0, H/2, W/2)
+        d = conv1.backward(d)  // (N, 3, H, W) or zero-size
         dInput.resize(to: d.shape)
         let k = architecture.inputScale
         for i in 0..<d.count { dInput.pointer[i] = k * d.pointer[i] }
@@ -162,7 +168,7 @@ public final class Discriminator: Module {
     /// 16-32-64 and 256² windows: 6 + 384 + 1152 + 1024 + 1024 + 480 + 1152 + 2 ≈ 5,224.
     public func forwardFLOPs(inputShape s: [Int]) -> Double {
         let N = s[0], H = s[2], W = s[3], w = architecture.widths
-        var f = 2.0 * Double(N * 3 * H * W)     // input scaling
+        var f = 2.0 * Double(N * 3 * H * W)  // input scaling
         f += conv1.inner.forwardFLOPs(inputShape: [N, 3, H, W])
         f += conv2.inner.forwardFLOPs(inputShape: [N, w[0], H / 2, W / 2])
         f += conv3.inner.forwardFLOPs(inputShape: [N, w[0], H / 2, W / 2])

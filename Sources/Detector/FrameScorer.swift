@@ -59,10 +59,10 @@ public final class FrameScorer {
     public var topFraction = 0.1
     public static let stride = DetectorArchitecture.stride
 
-    private let batch = Tensor(shape: [0])         // (B, 3, window, window)
-    private var sums: [Float] = [], counts: [Float] = []   // (rowsP × colsP) stitched logits
+    private let batch = Tensor(shape: [0])  // (B, 3, window, window)
+    private var sums: [Float] = [], counts: [Float] = []  // (rowsP × colsP) stitched logits
     private var rowIndex: [Int] = [], columnIndex: [Int] = []  // padded → frame coordinates (reflect)
-    private var tableSize = (0, 0)                             // (H, W) the index tables were built for
+    private var tableSize = (0, 0)  // (H, W) the index tables were built for
 
     public init(model: DetectorModel, batchSize: Int = 4) {
         self.model = model
@@ -158,7 +158,7 @@ public final class FrameScorer {
                     }
                 }
             }
-            let (patch, global) = d.forward(batch)     // (B, 1, m, m), (B, 1)
+            let (patch, global) = d.forward(batch)  // (B, 1, m, m), (B, 1)
             for (b, w) in group.enumerated() {
                 globalSum += Double(global.pointer[b])
                 let r0 = ys[w / xs.count] / S, c0 = xs[w % xs.count] / S
@@ -195,8 +195,9 @@ public final class FrameScorer {
         let s = 0.5 * (top + globalMean)
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
-        let region = FrameScorer.suspiciousRegion(probabilityGrid, peak: (peak.row, peak.column), threshold: model.threshold,
-                                                  frameWidth: W, frameHeight: H)
+        let region = FrameScorer.suspiciousRegion(
+            probabilityGrid, peak: (peak.row, peak.column), threshold: model.threshold,
+            frameWidth: W, frameHeight: H)
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,
             logits: ScoreGrid(rows: rows, columns: columns, values: logits),
@@ -225,8 +226,10 @@ public final class FrameScorer {
     /// The 4-connected component around `peak` of cells with probability ≥ level, where level is the
     /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the union of the
     /// cells' receptive fields (origin 8·cell − 17, size 42) clipped to the frame.
-    public static func suspiciousRegion(_ g: ScoreGrid, peak: (Int, Int), threshold: Double,
-                                        frameWidth: Int, frameHeight: Int) -> PixelRegion {
+    public static func suspiciousRegion(
+        _ g: ScoreGrid, peak: (Int, Int), threshold: Double,
+        frameWidth: Int, frameHeight: Int
+    ) -> PixelRegion {
         let peakValue = g.values[peak.0 * g.columns + peak.1]
         let level: Float = peakValue.isNaN ? .infinity : (Double(peakValue) >= threshold ? Float(threshold) : peakValue - 0.1)
         var seen = [Bool](repeating: false, count: g.values.count)

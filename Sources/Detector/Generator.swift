@@ -29,7 +29,8 @@ public struct GeneratorArchitecture: Codable, Equatable, Sendable {
         var side = 4
         while side < patchSize { side *= 2 }
         guard side == patchSize, patchSize >= 16, latentSize > 0, baseWidth >= 8, minimumWidth >= 8, minimumWidth % 8 == 0 else {
-            throw DetectorError.invalidConfiguration("generator needs patch size 4·2^k ≥ 16 and widths ≥ 8 (multiples of 8), got \(self)")
+            throw DetectorError.invalidConfiguration(
+                "generator needs patch size 4·2^k ≥ 16 and widths ≥ 8 (multiples of 8), got \(self)")
         }
     }
 }
@@ -55,7 +56,8 @@ public final class Generator: Module {
             prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
         }
         public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
-        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }  // (N, Ci, h, w) → (N, Co, 2h, 2w)
+        /// (N, Ci, h, w) → (N, Co, 2h, 2w)
+        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
         public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
     }
 
@@ -68,8 +70,8 @@ public final class Generator: Module {
     public let attentionAfter: Int
     public let out: SNConv2D
     private let tanh = Tanh()
-    private let image = Tensor(shape: [0])     // (N, 3, P, P) in 0…1
-    private let dTanh = Tensor(shape: [0])     // (N, 3, P, P)
+    private let image = Tensor(shape: [0])  // (N, 3, P, P) in 0…1
+    private let dTanh = Tensor(shape: [0])  // (N, 3, P, P)
 
     public init(architecture: GeneratorArchitecture = GeneratorArchitecture(), seed: UInt64 = 1) {
         precondition((try? architecture.validate()) != nil, "Generator: invalid architecture \(architecture)")
@@ -101,17 +103,18 @@ public final class Generator: Module {
 
     /// Forward: z (N, Z) → images (N, 3, P, P) in 0…1 (y = (tanh + 1)/2).
     public func forward(_ z: Tensor) -> Tensor {
-        precondition(z.shape.count == 2 && z.shape[1] == architecture.latentSize,
-                     "Generator.forward: expected (N, \(architecture.latentSize)), got \(z.shape)")
+        precondition(
+            z.shape.count == 2 && z.shape[1] == architecture.latentSize,
+            "Generator.forward: expected (N, \(architecture.latentSize)), got \(z.shape)")
         let N = z.shape[0]
-        let f = fc.forward(z)                                   // (N, C0·16)
-        f.reshape(to: [N, architecture.baseWidth, 4, 4])        // (N, C0, 4, 4)
-        var h = relu0.forward(bn0.forward(f))                   // (N, C0, 4, 4)
+        let f = fc.forward(z)  // (N, C0·16)
+        f.reshape(to: [N, architecture.baseWidth, 4, 4])  // (N, C0, 4, 4)
+        var h = relu0.forward(bn0.forward(f))  // (N, C0, 4, 4)
         for (i, s) in stages.enumerated() {
-            h = s.forward(h)                                    // (N, Cs, 2^(s+3), 2^(s+3))
-            if i == attentionAfter { h = attention.forward(h) } // (N, Cs, P/2, P/2)
+            h = s.forward(h)  // (N, Cs, 2^(s+3), 2^(s+3))
+            if i == attentionAfter { h = attention.forward(h) }  // (N, Cs, P/2, P/2)
         }
-        let t = tanh.forward(out.forward(h))                    // (N, 3, P, P) in (−1, 1)
+        let t = tanh.forward(out.forward(h))  // (N, 3, P, P) in (−1, 1)
         image.resize(to: t.shape)
         for i in 0..<t.count { image.pointer[i] = 0.5 * (t.pointer[i] + 1) }
         return image
@@ -121,13 +124,13 @@ public final class Generator: Module {
     public func backward(_ dy: Tensor) -> Tensor {
         dTanh.resize(to: dy.shape)
         for i in 0..<dy.count { dTanh.pointer[i] = 0.5 * dy.pointer[i] }
-        var d = out.backward(tanh.backward(dTanh))              // (N, C_last, P, P)
+        var d = out.backward(tanh.backward(dTanh))  // (N, C_last, P, P)
         for i in stride(from: stages.count - 1, through: 0, by: -1) {
             if i == attentionAfter { d = attention.backward(d) }
             d = stages[i].backward(d)
-        }                                                        // (N, C0, 4, 4)
-        d = bn0.backward(relu0.backward(d))                     // (N, C0, 4, 4)
-        return fc.backward(d)                                   // (N, Z)
+        }  // (N, C0, 4, 4)
+        d = bn0.backward(relu0.backward(d))  // (N, C0, 4, 4)
+        return fc.backward(d)  // (N, Z)
     }
 
     /// Draws N latents z ~ N(0, 1) into `z` (N, Z).

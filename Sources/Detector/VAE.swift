@@ -16,15 +16,18 @@ public struct VAEArchitecture: Codable, Equatable, Sendable {
     /// Weight λ of the adversarial term (D's fakeness logits on reconstructions, to be lowered).
     public var adversarialWeight: Float
 
-    public init(latentSize: Int = 64, widths: [Int] = [16, 32, 64], patchSize: Int = 64, klWeight: Float = 1e-3,
-                adversarialWeight: Float = 0.01) {
+    public init(
+        latentSize: Int = 64, widths: [Int] = [16, 32, 64], patchSize: Int = 64, klWeight: Float = 1e-3,
+        adversarialWeight: Float = 0.01
+    ) {
         self.latentSize = latentSize; self.widths = widths; self.patchSize = patchSize
         self.klWeight = klWeight; self.adversarialWeight = adversarialWeight
     }
 
     public func validate() throws {
         guard widths.count == 3, widths.allSatisfy({ $0 > 0 }), latentSize > 0, patchSize >= 16, patchSize % 8 == 0 else {
-            throw DetectorError.invalidConfiguration("VAE needs 3 positive widths, latent > 0 and a patch size multiple of 8, got \(self)")
+            throw DetectorError.invalidConfiguration(
+                "VAE needs 3 positive widths, latent > 0 and a patch size multiple of 8, got \(self)")
         }
     }
 }
@@ -43,11 +46,11 @@ public final class VAE: Module {
     private let sigmoid = Sigmoid()
     /// ε of the last forward (N, Z).
     public let epsilon = Tensor(shape: [0])
-    private let z = Tensor(shape: [0])          // (N, Z)
-    private let dz = Tensor(shape: [0])         // (N, Z)
-    private let dMu = Tensor(shape: [0])        // (N, Z)
-    private let dLogVar = Tensor(shape: [0])    // (N, Z)
-    private let dEncoded = Tensor(shape: [0])   // (N, C2, h, h)
+    private let z = Tensor(shape: [0])  // (N, Z)
+    private let dz = Tensor(shape: [0])  // (N, Z)
+    private let dMu = Tensor(shape: [0])  // (N, Z)
+    private let dLogVar = Tensor(shape: [0])  // (N, Z)
+    private let dEncoded = Tensor(shape: [0])  // (N, C2, h, h)
     private var muOut: Tensor?, logVarOut: Tensor?
 
     public init(architecture: VAEArchitecture = VAEArchitecture(), seed: UInt64 = 3) {
@@ -70,18 +73,20 @@ public final class VAE: Module {
     }
 
     public var children: [(String, Module)] {
-        [("enc1", enc1), ("enc2", enc2), ("enc3", enc3), ("mu", mu), ("log_var", logVar), ("dec_fc", decFC),
-         ("dec1", dec1), ("dec2", dec2), ("dec3", dec3)]
+        [
+            ("enc1", enc1), ("enc2", enc2), ("enc3", enc3), ("mu", mu), ("log_var", logVar), ("dec_fc", decFC),
+            ("dec1", dec1), ("dec2", dec2), ("dec3", dec3),
+        ]
     }
     public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
     public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Encodes patches x (N, 3, P, P) to (μ, log σ²), each (N, Z).
     public func encode(_ x: Tensor) -> (mu: Tensor, logVar: Tensor) {
-        var h = enc1.forward(x)     // (N, w0, P/2, P/2)
-        h = enc2.forward(h)         // (N, w1, P/4, P/4)
-        h = enc3.forward(h)         // (N, C2, h, h)
-        let m = mu.forward(h), l = logVar.forward(h)    // (N, Z), (N, Z)
+        var h = enc1.forward(x)  // (N, w0, P/2, P/2)
+        h = enc2.forward(h)  // (N, w1, P/4, P/4)
+        h = enc3.forward(h)  // (N, C2, h, h)
+        let m = mu.forward(h), l = logVar.forward(h)  // (N, Z), (N, Z)
         muOut = m; logVarOut = l
         return (m, l)
     }
@@ -89,12 +94,12 @@ public final class VAE: Module {
     /// Decodes latents z (N, Z) to patches (N, 3, P, P) in 0…1.
     public func decode(_ latents: Tensor) -> Tensor {
         let N = latents.shape[0], w = architecture.widths, hh = architecture.patchSize / 8
-        let f = decFC.forward(latents)                 // (N, C2·h·h)
-        f.reshape(to: [N, w[2], hh, hh])               // (N, C2, h, h)
-        var h = reluFC.forward(f)                      // (N, C2, h, h)
-        h = dec1.forward(up1.forward(h))               // (N, w1, P/4, P/4)
-        h = dec2.forward(up2.forward(h))               // (N, w0, P/2, P/2)
-        return sigmoid.forward(dec3.forward(up3.forward(h)))   // (N, 3, P, P)
+        let f = decFC.forward(latents)  // (N, C2·h·h)
+        f.reshape(to: [N, w[2], hh, hh])  // (N, C2, h, h)
+        var h = reluFC.forward(f)  // (N, C2, h, h)
+        h = dec1.forward(up1.forward(h))  // (N, w1, P/4, P/4)
+        h = dec2.forward(up2.forward(h))  // (N, w0, P/2, P/2)
+        return sigmoid.forward(dec3.forward(up3.forward(h)))  // (N, 3, P, P)
     }
 
     /// Reconstruction of x: encode, z = μ + exp(½ log σ²)·ε with ε ~ N(0, 1) from `rng`, decode.
@@ -114,11 +119,11 @@ public final class VAE: Module {
     public func backward(_ dRecon: Tensor, klWeight beta: Float) -> Float {
         guard let m = muOut, let l = logVarOut else { preconditionFailure("VAE.backward before forward") }
         let N = Float(m.shape[0])
-        var d = dec3.backward(sigmoid.backward(dRecon))   // (N, w0, P, P)
-        d = dec2.backward(up3.backward(d))                // (N, w1, P/2, P/2)
-        d = dec1.backward(up2.backward(d))                // (N, C2, P/4, P/4)
-        d = reluFC.backward(up1.backward(d))              // (N, C2, h, h)
-        let dzv = decFC.backward(d)                       // (N, Z)
+        var d = dec3.backward(sigmoid.backward(dRecon))  // (N, w0, P, P)
+        d = dec2.backward(up3.backward(d))  // (N, w1, P/2, P/2)
+        d = dec1.backward(up2.backward(d))  // (N, C2, P/4, P/4)
+        d = reluFC.backward(up1.backward(d))  // (N, C2, h, h)
+        let dzv = decFC.backward(d)  // (N, Z)
         dz.copy(from: dzv)
         dMu.resize(to: m.shape); dLogVar.resize(to: m.shape)
         var kl = 0.0
@@ -128,13 +133,13 @@ public final class VAE: Module {
             dMu.pointer[i] = dz.pointer[i] + beta * mv / N
             dLogVar.pointer[i] = dz.pointer[i] * epsilon.pointer[i] * 0.5 * s + beta * 0.5 * (s * s - 1) / N
         }
-        let a = mu.backward(dMu)                          // (N, C2, h, h)
+        let a = mu.backward(dMu)  // (N, C2, h, h)
         dEncoded.copy(from: a)
         let b = logVar.backward(dLogVar)
         accumulate(b.pointer, into: dEncoded.pointer, count: dEncoded.count)
-        var e = enc3.backward(dEncoded)                   // (N, w1, P/4, P/4)
-        e = enc2.backward(e)                              // (N, w0, P/2, P/2)
-        _ = enc1.backward(e)                              // zero-size (no input gradient)
+        var e = enc3.backward(dEncoded)  // (N, w1, P/4, P/4)
+        e = enc2.backward(e)  // (N, w0, P/2, P/2)
+        _ = enc1.backward(e)  // zero-size (no input gradient)
         return Float(kl / Double(N))
     }
 }

@@ -18,7 +18,9 @@ final class AlignedBuffer {
 
     init(capacity: Int = 64) throws {
         guard let p = av_malloc(max(capacity, 64)) else {
-            throw MediaError(kind: .tooLarge, path: "<memory>", operation: "cannot allocate buffer", message: "out of memory for \(capacity) bytes")
+            throw MediaError(
+                kind: .tooLarge, path: "<memory>", operation: "cannot allocate buffer",
+                message: "out of memory for \(capacity) bytes")
         }
         pointer = p
         self.capacity = max(capacity, 64)
@@ -30,7 +32,9 @@ final class AlignedBuffer {
     func reserve(_ bytes: Int) throws {
         if bytes <= capacity { return }
         guard let p = av_malloc(bytes) else {
-            throw MediaError(kind: .tooLarge, path: "<memory>", operation: "cannot allocate buffer", message: "out of memory for \(bytes) bytes")
+            throw MediaError(
+                kind: .tooLarge, path: "<memory>", operation: "cannot allocate buffer",
+                message: "out of memory for \(bytes) bytes")
         }
         av_free(pointer)
         pointer = p
@@ -75,15 +79,18 @@ final class FrameToRGB {
             return (f.pointee.width, f.pointee.height, fmt, Int32(bitPattern: f.pointee.colorspace.rawValue), jpegRange)
         }
         guard srcW > 0, srcH > 0, srcFormat >= 0 else {
-            throw MediaError(kind: .corrupt, path: path, operation: "cannot convert pixels", message: "decoder returned an empty frame")
+            throw MediaError(
+                kind: .corrupt, path: path, operation: "cannot convert pixels", message: "decoder returned an empty frame")
         }
         let deep = (av_pix_fmt_desc_get(AVPixelFormat(rawValue: srcFormat))?.pointee.comp.0.depth ?? 8) > 8
         let dstFormat = deep ? AV_PIX_FMT_RGB48LE : AV_PIX_FMT_RGB24
-        let (dstW, dstH) = Self.scaledSize(width: Int(srcW), height: Int(srcH),
-                                           size: size)  // the long side is the same before and after rotation
-        let key = ScaleContext.Key(srcWidth: srcW, srcHeight: srcH, srcFormat: srcFormat,
-                                   dstWidth: Int32(dstW), dstHeight: Int32(dstH), dstFormat: dstFormat.rawValue,
-                                   colorspace: colorspace, srcFullRange: fullRange, dstFullRange: true)
+        let (dstW, dstH) = Self.scaledSize(
+            width: Int(srcW), height: Int(srcH),
+            size: size)  // the long side is the same before and after rotation
+        let key = ScaleContext.Key(
+            srcWidth: srcW, srcHeight: srcH, srcFormat: srcFormat,
+            dstWidth: Int32(dstW), dstHeight: Int32(dstH), dstFormat: dstFormat.rawValue,
+            colorspace: colorspace, srcFullRange: fullRange, dstFullRange: true)
         if scaler?.key != key { scaler = try ScaleContext(key, path: path) }
         let bytesPerSample = deep ? 2 : 1
         let stride = (dstW * 3 * bytesPerSample + 63) & ~63
@@ -97,8 +104,12 @@ final class FrameToRGB {
                             withUnsafePointer(to: &f.pointee.linesize) { lineTuple in
                                 lineTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
                                     // swscale copies 4 plane pointers/strides even for packed output: pass 4 (on the stack).
-                                    var dst: (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?,
-                                              UnsafeMutablePointer<UInt8>?) = (buffer.assumingMemoryBound(to: UInt8.self), nil, nil, nil)
+                                    var dst:
+                                        (
+                                            UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?,
+                                            UnsafeMutablePointer<UInt8>?,
+                                            UnsafeMutablePointer<UInt8>?
+                                        ) = (buffer.assumingMemoryBound(to: UInt8.self), nil, nil, nil)
                                     var dstStride: (Int32, Int32, Int32, Int32) = (Int32(stride), 0, 0, 0)
                                     return withUnsafeMutablePointer(to: &dst) { d in
                                         withUnsafeMutablePointer(to: &dstStride) { ds in
@@ -119,19 +130,23 @@ final class FrameToRGB {
             let rotated = rotation == 90 || rotation == 270
             image.reshape(width: rotated ? dstH : dstW, height: rotated ? dstW : dstH)
             if deep {
-                Self.deinterleave(UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt16.self), strideElements: stride / 2,
-                                  width: dstW, height: dstH, rotation: rotation, scale: 1 / 65535, into: &image.pixels)
+                Self.deinterleave(
+                    UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt16.self), strideElements: stride / 2,
+                    width: dstW, height: dstH, rotation: rotation, scale: 1 / 65535, into: &image.pixels)
             } else {
-                Self.deinterleave(UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), strideElements: stride,
-                                  width: dstW, height: dstH, rotation: rotation, scale: 1 / 255, into: &image.pixels)
+                Self.deinterleave(
+                    UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), strideElements: stride,
+                    width: dstW, height: dstH, rotation: rotation, scale: 1 / 255, into: &image.pixels)
             }
         }
     }
 
     /// Packed RGB (8 or 16 bit) → planar Float32, rotating clockwise by `rotation` on the way.
     @inline(__always)
-    private static func deinterleave<T: PackedSample>(_ src: UnsafePointer<T>, strideElements: Int, width w: Int, height h: Int,
-                                                       rotation: Int, scale: Float, into pixels: inout [Float]) {
+    private static func deinterleave<T: PackedSample>(
+        _ src: UnsafePointer<T>, strideElements: Int, width w: Int, height h: Int,
+        rotation: Int, scale: Float, into pixels: inout [Float]
+    ) {
         let n = w * h
         pixels.withUnsafeMutableBufferPointer { out in
             let r = out.baseAddress!, g = r + n, b = r + 2 * n
@@ -150,9 +165,9 @@ final class FrameToRGB {
             // Destination index = origin + x*dx + y*dy for source pixel (x, y) of a w×h source.
             let origin: Int, dx: Int, dy: Int
             switch rotation {
-            case 90: origin = h - 1; dx = h; dy = -1            // output is h wide: (x, y) → (h-1-y, x)
-            case 180: origin = n - 1; dx = -1; dy = -w          // (x, y) → (w-1-x, h-1-y)
-            default: origin = (w - 1) * h; dx = -h; dy = 1      // 270: (x, y) → (y, w-1-x)
+            case 90: origin = h - 1; dx = h; dy = -1  // output is h wide: (x, y) → (h-1-y, x)
+            case 180: origin = n - 1; dx = -1; dy = -w  // (x, y) → (w-1-x, h-1-y)
+            default: origin = (w - 1) * h; dx = -h; dy = 1  // 270: (x, y) → (y, w-1-x)
             }
             for y in 0..<h {
                 let row = src + y * strideElements
@@ -208,9 +223,10 @@ final class RGBToFrame {
             }
         }
         let fullRange = isFullRangeYUV(format)
-        let key = ScaleContext.Key(srcWidth: Int32(w), srcHeight: Int32(h), srcFormat: AV_PIX_FMT_RGB24.rawValue,
-                                   dstWidth: Int32(w), dstHeight: Int32(h), dstFormat: format.rawValue,
-                                   colorspace: SWS_CS_DEFAULT, srcFullRange: true, dstFullRange: fullRange)
+        let key = ScaleContext.Key(
+            srcWidth: Int32(w), srcHeight: Int32(h), srcFormat: AV_PIX_FMT_RGB24.rawValue,
+            dstWidth: Int32(w), dstHeight: Int32(h), dstFormat: format.rawValue,
+            colorspace: SWS_CS_DEFAULT, srcFullRange: true, dstFullRange: fullRange)
         if scaler?.key != key { scaler = try ScaleContext(key, path: path) }
         frame.unref()
         try frame.withPointer { f in
@@ -228,8 +244,12 @@ final class RGBToFrame {
                             withUnsafePointer(to: &f.pointee.linesize) { lineTuple in
                                 lineTuple.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
                                     // swscale copies 4 plane pointers/strides even for packed input: pass 4 (on the stack).
-                                    var src: (UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?) =
-                                        (UnsafePointer(raw.assumingMemoryBound(to: UInt8.self)), nil, nil, nil)
+                                    var src:
+                                        (
+                                            UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?,
+                                            UnsafePointer<UInt8>?
+                                        ) =
+                                            (UnsafePointer(raw.assumingMemoryBound(to: UInt8.self)), nil, nil, nil)
                                     var srcStride: (Int32, Int32, Int32, Int32) = (Int32(stride), 0, 0, 0)
                                     return withUnsafeMutablePointer(to: &src) { sp in
                                         withUnsafeMutablePointer(to: &srcStride) { ssp in

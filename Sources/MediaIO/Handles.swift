@@ -108,7 +108,11 @@ final class CodecContext {
     /// (callers record a warning and go on, as the ffmpeg CLI does); other errors throw.
     func send(_ packet: Packet?) throws -> Bool {
         let rc: Int32
-        if let packet { rc = packet.withPointer { avcodec_send_packet(pointer, $0) } } else { rc = avcodec_send_packet(pointer, nil) }
+        if let packet {
+            rc = packet.withPointer { avcodec_send_packet(pointer, $0) }
+        } else {
+            rc = avcodec_send_packet(pointer, nil)
+        }
         if rc >= 0 || rc == unmask_averror_eof() { return true }
         if rc == unmask_averror_invaliddata() { return false }
         try ffCheck(rc, "cannot decode", path: path, kind: .corrupt)
@@ -161,12 +165,17 @@ final class ScaleContext {
 
     init(_ key: Key, path: String) throws {
         let flags = (key.srcWidth == key.dstWidth && key.srcHeight == key.dstHeight) ? SWS_BILINEAR : SWS_AREA
-        guard let p = sws_getContext(key.srcWidth, key.srcHeight, AVPixelFormat(rawValue: key.srcFormat),
-                                     key.dstWidth, key.dstHeight, AVPixelFormat(rawValue: key.dstFormat),
-                                     flags, nil, nil, nil) else {
-            let name = av_get_pix_fmt_name(AVPixelFormat(rawValue: key.srcFormat)).map { String(cString: $0) } ?? "\(key.srcFormat)"
-            throw MediaError(kind: .unsupportedCodec, path: path, operation: "cannot convert pixels",
-                             message: "no conversion from \(name) at \(key.srcWidth)×\(key.srcHeight)")
+        guard
+            let p = sws_getContext(
+                key.srcWidth, key.srcHeight, AVPixelFormat(rawValue: key.srcFormat),
+                key.dstWidth, key.dstHeight, AVPixelFormat(rawValue: key.dstFormat),
+                flags, nil, nil, nil)
+        else {
+            let name =
+                av_get_pix_fmt_name(AVPixelFormat(rawValue: key.srcFormat)).map { String(cString: $0) } ?? "\(key.srcFormat)"
+            throw MediaError(
+                kind: .unsupportedCodec, path: path, operation: "cannot convert pixels",
+                message: "no conversion from \(name) at \(key.srcWidth)×\(key.srcHeight)")
         }
         pointer = p
         self.key = key

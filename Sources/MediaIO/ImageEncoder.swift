@@ -14,7 +14,9 @@ public enum ImageEncoder {
     }
 
     /// Baseline JPEG bytes; `quality` 1 (worst) … 100 (best), 4:2:0 chroma.
-    public static func jpegData(_ image: RGBImage, quality: Int) throws -> Data { try jpegData(image, quality: quality, path: "<jpeg>") }
+    public static func jpegData(_ image: RGBImage, quality: Int) throws -> Data {
+        try jpegData(image, quality: quality, path: "<jpeg>")
+    }
 
     static func jpegData(_ image: RGBImage, quality: Int, path: String) throws -> Data {
         try encodeStill(image, encoder: "mjpeg", preferred: [AV_PIX_FMT_YUVJ420P], path: path) { c, _ in
@@ -40,8 +42,9 @@ public enum ImageEncoder {
                 options["quality"] = String(min(max(quality, 1), 100))  // libwebp's private option, 0…100
             }
         default:
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot write image",
-                             message: "unsupported extension '.\(ext)' (use .png, .jpg, .bmp, .tiff or .webp)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot write image",
+                message: "unsupported extension '.\(ext)' (use .png, .jpg, .bmp, .tiff or .webp)")
         }
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent()
@@ -49,7 +52,8 @@ public enum ImageEncoder {
         do {
             try data.write(to: temp)
             guard rename(temp.path, path) == 0 else {
-                throw MediaError(kind: .io, path: path, operation: "cannot write image", message: String(cString: strerror(errno)))
+                throw MediaError(
+                    kind: .io, path: path, operation: "cannot write image", message: String(cString: strerror(errno)))
             }
         } catch let error as MediaError {
             try? FileManager.default.removeItem(at: temp)
@@ -61,15 +65,19 @@ public enum ImageEncoder {
     }
 
     /// Encodes one frame with `encoder` and returns the concatenated packets (a complete image file for image codecs).
-    static func encodeStill(_ image: RGBImage, encoder name: String, preferred: [AVPixelFormat], path: String,
-                            configure: (UnsafeMutablePointer<AVCodecContext>, inout [String: String]) -> Void = { _, _ in }) throws -> Data {
+    static func encodeStill(
+        _ image: RGBImage, encoder name: String, preferred: [AVPixelFormat], path: String,
+        configure: (UnsafeMutablePointer<AVCodecContext>, inout [String: String]) -> Void = { _, _ in }
+    ) throws -> Data {
         MediaLog.ensureConfigured()
         guard (1...32768).contains(image.width), (1...32768).contains(image.height) else {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot encode",
-                             message: "image size \(image.width)×\(image.height) outside 1…32768")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot encode",
+                message: "image size \(image.width)×\(image.height) outside 1…32768")
         }
         guard let encoder = avcodec_find_encoder_by_name(name) else {
-            throw MediaError(kind: .encoder, path: path, operation: "cannot encode", message: "this FFmpeg has no \(name) encoder")
+            throw MediaError(
+                kind: .encoder, path: path, operation: "cannot encode", message: "this FFmpeg has no \(name) encoder")
         }
         let codec = try CodecContext(codec: encoder, path: path)
         let format = choosePixelFormat(encoder, preferred: preferred)
@@ -85,7 +93,9 @@ public enum ImageEncoder {
         let frame = try Frame()
         try RGBToFrame(path: path).convert(image, to: format, into: frame)
         let quality = codec.withPointer { $0.pointee.global_quality }
-        frame.withPointer { $0.pointee.pts = 0; $0.pointee.quality = quality }  // qscale encoders read the frame's quality
+        frame.withPointer {
+            $0.pointee.pts = 0; $0.pointee.quality = quality
+        }  // qscale encoders read the frame's quality
         try codec.sendFrame(frame)
         try codec.sendFrame(nil)
         let packet = try Packet()
@@ -115,8 +125,10 @@ public enum Reencoder {
     /// 4:2:0 chroma for even sizes; odd sizes use 4:4:4 (H.264 4:2:0 needs even dimensions).
     public static func h264RoundTrip(_ image: RGBImage, crf: Int) throws -> RGBImage {
         let odd = image.width % 2 == 1 || image.height % 2 == 1
-        let data = try ImageEncoder.encodeStill(image, encoder: "libx264", preferred: [odd ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P],
-                                                path: "<h264>") { c, options in
+        let data = try ImageEncoder.encodeStill(
+            image, encoder: "libx264", preferred: [odd ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P],
+            path: "<h264>"
+        ) { c, options in
             options["crf"] = String(min(max(crf, 0), 51))
             options["preset"] = "veryfast"
             options["tune"] = "zerolatency"
@@ -128,7 +140,9 @@ public enum Reencoder {
     /// Decodes one elementary-stream packet into an RGBImage with the media decode path.
     static func decodeStill(_ data: Data, decoder id: AVCodecID, path: String) throws -> RGBImage {
         guard let decoder = avcodec_find_decoder(id) else {
-            throw MediaError(kind: .unsupportedCodec, path: path, operation: "cannot decode", message: "no decoder for \(String(cString: avcodec_get_name(id)))")
+            throw MediaError(
+                kind: .unsupportedCodec, path: path, operation: "cannot decode",
+                message: "no decoder for \(String(cString: avcodec_get_name(id)))")
         }
         let codec = try CodecContext(codec: decoder, path: path)
         codec.withPointer { $0.pointee.thread_count = 1 }
@@ -136,7 +150,9 @@ public enum Reencoder {
         let packet = try Packet()
         try packet.withPointer { p in
             try ffCheck(av_new_packet(p, Int32(data.count)), "cannot decode", path: path)
-            data.withUnsafeBytes { raw in p.pointee.data.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: data.count) }
+            data.withUnsafeBytes { raw in
+                p.pointee.data.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: data.count)
+            }
         }
         if try !codec.send(packet) {
             throw MediaError(kind: .corrupt, path: path, operation: "cannot decode", message: "decoder rejected the data")

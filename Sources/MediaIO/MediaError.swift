@@ -68,8 +68,9 @@ func ffErrorMessage(_ code: Int32) -> String {
 @discardableResult
 func ffCheck(_ code: Int32, _ operation: String, path: String, kind: MediaError.Kind? = nil) throws -> Int32 {
     if code >= 0 { return code }
-    throw MediaError(kind: kind ?? MediaError.Kind(ffmpegCode: code), path: path, operation: operation,
-                     code: code, message: ffErrorMessage(code))
+    throw MediaError(
+        kind: kind ?? MediaError.Kind(ffmpegCode: code), path: path, operation: operation,
+        code: code, message: ffErrorMessage(code))
 }
 
 /// FFmpeg's global log level. Silent (AV_LOG_QUIET) unless `setVerbose(true)`.

@@ -31,9 +31,11 @@ public struct MediaInfo: Codable, Equatable, Sendable {
     /// A single image read through an image demuxer (PNG, JPEG, BMP, TIFF, WebP…).
     public var isStillImage: Bool
 
-    public init(path: String, container: String, durationSeconds: Double?, videoCodec: String, width: Int, height: Int,
-                frameRate: Double?, estimatedFrameCount: Int?, rotationDegrees: Int, pixelFormat: String, bitRate: Int?,
-                hasAudio: Bool, isStillImage: Bool) {
+    public init(
+        path: String, container: String, durationSeconds: Double?, videoCodec: String, width: Int, height: Int,
+        frameRate: Double?, estimatedFrameCount: Int?, rotationDegrees: Int, pixelFormat: String, bitRate: Int?,
+        hasAudio: Bool, isStillImage: Bool
+    ) {
         self.path = path
         self.container = container
         self.durationSeconds = durationSeconds
@@ -127,7 +129,9 @@ final class MediaInput {
     }
 
     /// Checks limits, reads stream info and picks the best video stream with a decoder.
-    private static func chooseVideoStream(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String, maxPixels: Int) throws -> Choice {
+    private static func chooseVideoStream(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String, maxPixels: Int) throws
+        -> Choice
+    {
 
         // 1. Limits on what the header declares, before find_stream_info reads (and allocates) frames.
         try checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
@@ -143,15 +147,20 @@ final class MediaInput {
         var codec: UnsafePointer<AVCodec>? = nil
         let best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
         if best == unmask_averror_stream_not_found() {
-            let audio = (0..<count).contains { ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
-            throw MediaError(kind: .noVideoStream, path: path, operation: "cannot open",
-                             code: best, message: audio ? "no video stream (audio only)" : "no video stream")
+            let audio = (0..<count).contains {
+                ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO
+            }
+            throw MediaError(
+                kind: .noVideoStream, path: path, operation: "cannot open",
+                code: best, message: audio ? "no video stream (audio only)" : "no video stream")
         }
         if best == unmask_averror_decoder_not_found() {
-            let idx = (0..<count).first { ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO } ?? 0
+            let idx =
+                (0..<count).first { ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO } ?? 0
             let name = String(cString: avcodec_get_name(ctx.pointee.streams[idx]!.pointee.codecpar.pointee.codec_id))
-            throw MediaError(kind: .unsupportedCodec, path: path, operation: "cannot open", code: best,
-                             message: "no decoder for video codec \(name)")
+            throw MediaError(
+                kind: .unsupportedCodec, path: path, operation: "cannot open", code: best,
+                message: "no decoder for video codec \(name)")
         }
         try ffCheck(best, "cannot open", path: path)
         let stream = ctx.pointee.streams[Int(best)]!
@@ -166,10 +175,10 @@ final class MediaInput {
         for i in 0..<count where i != Int(best) { ctx.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL }
 
         let start = stream.pointee.start_time
-        return Choice(index: best, decoder: codec!, info: makeInfo(ctx, stream: stream, path: path),
-                      timeBase: av_q2d(stream.pointee.time_base), startTicks: start == unmask_av_nopts_value() ? 0 : start)
+        return Choice(
+            index: best, decoder: codec!, info: makeInfo(ctx, stream: stream, path: path),
+            timeBase: av_q2d(stream.pointee.time_base), startTicks: start == unmask_av_nopts_value() ? 0 : start)
     }
-
 
     /// Runs `body` with the chosen video stream.
     func withStream<R>(_ body: (UnsafeMutablePointer<AVStream>) throws -> R) rethrows -> R {
@@ -241,11 +250,13 @@ extension MediaInput {
             return MediaError(kind: .io, path: path, operation: "cannot open", code: code, message: message)
         default:
             if let name = probeContent(path: path) {
-                return MediaError(kind: .corrupt, path: path, operation: "cannot open", code: code,
-                                  message: "\(message) (content looks like \(name))")
+                return MediaError(
+                    kind: .corrupt, path: path, operation: "cannot open", code: code,
+                    message: "\(message) (content looks like \(name))")
             }
-            return MediaError(kind: .unrecognizedFormat, path: path, operation: "cannot open", code: code,
-                              message: "\(message) (not a recognized media format)")
+            return MediaError(
+                kind: .unrecognizedFormat, path: path, operation: "cannot open", code: code,
+                message: "\(message) (not a recognized media format)")
         }
     }
 
@@ -275,8 +286,9 @@ extension MediaInput {
     }
 
     static func tooLarge(path: String, width: Int, height: Int, maxPixels: Int) -> MediaError {
-        MediaError(kind: .tooLarge, path: path, operation: "cannot open",
-                   message: "declares \(width)×\(height) pixels, over the \(maxPixels)-pixel limit")
+        MediaError(
+            kind: .tooLarge, path: path, operation: "cannot open",
+            message: "declares \(width)×\(height) pixels, over the \(maxPixels)-pixel limit")
     }
 
     /// Throws `.tooLarge` if any video stream declares more than `maxPixels`.
@@ -285,7 +297,9 @@ extension MediaInput {
             let par = ctx.pointee.streams[i]!.pointee.codecpar.pointee
             guard par.codec_type == AVMEDIA_TYPE_VIDEO else { continue }
             let w = Int(par.width), h = Int(par.height)
-            if w > 0, h > 0, exceedsPixelLimit(w, h, maxPixels) { throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
+            if w > 0, h > 0, exceedsPixelLimit(w, h, maxPixels) {
+                throw tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
+            }
         }
     }
 
@@ -304,7 +318,9 @@ extension MediaInput {
             return nil
         }
         func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
-        func le32(_ o: Int) -> Int32 { Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24) }
+        func le32(_ o: Int) -> Int32 {
+            Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
+        }
         if b.count >= 24, b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], b[12..<16] == [0x49, 0x48, 0x44, 0x52] {
             return (be32(16), be32(20))
         }
@@ -315,7 +331,9 @@ extension MediaInput {
     }
 
     /// MediaInfo for `stream` of an opened context.
-    static func makeInfo(_ ctx: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>, path: String) -> MediaInfo {
+    static func makeInfo(_ ctx: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>, path: String)
+        -> MediaInfo
+    {
         let par = stream.pointee.codecpar.pointee
         let container = String(cString: ctx.pointee.iformat.pointee.name)
         let still = container == "image2" || (container.hasSuffix("_pipe") && container != "yuv4mpegpipe")
@@ -346,11 +364,12 @@ extension MediaInput {
         let hasAudio = (0..<Int(ctx.pointee.nb_streams)).contains {
             ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO
         }
-        return MediaInfo(path: path, container: container, durationSeconds: duration,
-                         videoCodec: String(cString: avcodec_get_name(par.codec_id)),
-                         width: Int(par.width), height: Int(par.height), frameRate: frameRate,
-                         estimatedFrameCount: frames, rotationDegrees: rotation, pixelFormat: pixelFormat,
-                         bitRate: bitRate, hasAudio: hasAudio, isStillImage: still)
+        return MediaInfo(
+            path: path, container: container, durationSeconds: duration,
+            videoCodec: String(cString: avcodec_get_name(par.codec_id)),
+            width: Int(par.width), height: Int(par.height), frameRate: frameRate,
+            estimatedFrameCount: frames, rotationDegrees: rotation, pixelFormat: pixelFormat,
+            bitRate: bitRate, hasAudio: hasAudio, isStillImage: still)
     }
 }
 

@@ -10,8 +10,9 @@ public struct RGBImage: Equatable, Sendable {
 
     /// Wraps existing planar pixels; `pixels.count` must be `3 * width * height`.
     public init(width: Int, height: Int, pixels: [Float]) {
-        precondition(width >= 0 && height >= 0 && pixels.count == 3 * width * height,
-                     "RGBImage: \(pixels.count) values for \(width)×\(height)×3")
+        precondition(
+            width >= 0 && height >= 0 && pixels.count == 3 * width * height,
+            "RGBImage: \(pixels.count) values for \(width)×\(height)×3")
         self.width = width
         self.height = height
         self.pixels = pixels

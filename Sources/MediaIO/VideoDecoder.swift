@@ -100,26 +100,35 @@ public final class VideoDecoder {
     ///   - startTime, endTime: only frames with start ≤ time ≤ end (seconds from the stream start)
     ///     are returned; a start after 0 seeks there first, and frame indices are then estimated as
     ///     round(time × frame rate). Ignored by `.timestamps`.
-    public init(path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
-                outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28,
-                startTime: Double? = nil, endTime: Double? = nil) throws {
+    public init(
+        path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
+        outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28,
+        startTime: Double? = nil, endTime: Double? = nil
+    ) throws {
         if let startTime, !(startTime >= 0 && startTime.isFinite) {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "start time must be ≥ 0, got \(startTime)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot decode",
+                message: "start time must be ≥ 0, got \(startTime)")
         }
         if let endTime, !(endTime >= (startTime ?? 0)) || endTime.isNaN {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "end time must not be before the start time, got \(endTime)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot decode",
+                message: "end time must not be before the start time, got \(endTime)")
         }
         self.startTime = startTime ?? 0
         self.endTime = endTime ?? .infinity
         switch sampling {
         case .everyNth(let n) where n < 1:
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "everyNth needs n ≥ 1, got \(n)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot decode", message: "everyNth needs n ≥ 1, got \(n)")
         case .rate(let fps) where !(fps > 0 && fps.isFinite), .rateWithKeyframes(let fps) where !(fps > 0 && fps.isFinite):
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "rate needs fps > 0, got \(fps)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot decode", message: "rate needs fps > 0, got \(fps)")
         default: break
         }
         if case .longSide(let side) = outputSize, side < 1 {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot decode", message: "longSide needs ≥ 1, got \(side)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot decode", message: "longSide needs ≥ 1, got \(side)")
         }
         self.path = path
         self.sampling = sampling
@@ -238,17 +247,24 @@ public final class VideoDecoder {
         returnedCount += 1
         let (w, h) = FrameToRGB.scaledSize(width: frame.width, height: frame.height, size: outputSize)
         let rotated = info.rotationDegrees % 180 != 0
-        return DecodedFrame(index: index, time: time, isKeyframe: frame.isKeyframe,
-                            width: rotated ? h : w, height: rotated ? w : h)
+        return DecodedFrame(
+            index: index, time: time, isKeyframe: frame.isKeyframe,
+            width: rotated ? h : w, height: rotated ? w : h)
     }
 
     /// Checks the decoded frame's size and computes its time and reported index.
     private func describeFrame(position: Int) throws -> (Double, Int) {
         let w = frame.width, h = frame.height
-        if MediaInput.exceedsPixelLimit(w, h, maxPixels) { throw MediaInput.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels) }
+        if MediaInput.exceedsPixelLimit(w, h, maxPixels) {
+            throw MediaInput.tooLarge(path: path, width: w, height: h, maxPixels: maxPixels)
+        }
         let rate = info.frameRate ?? 0
         let time: Double
-        if let ticks = frame.timestamp { time = input.seconds(ticks: ticks) } else { time = rate > 0 ? Double(position) / rate : 0 }
+        if let ticks = frame.timestamp {
+            time = input.seconds(ticks: ticks)
+        } else {
+            time = rate > 0 ? Double(position) / rate : 0
+        }
         if startTime > 0 && !isTimestampSampling {
             return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)
         }
@@ -268,12 +284,14 @@ public final class VideoDecoder {
             throw error
         }
         if outputCount == 0 {
-            throw MediaError(kind: .corrupt, path: path, operation: "cannot decode",
-                             message: "no decodable video frame (file truncated or damaged?)")
+            throw MediaError(
+                kind: .corrupt, path: path, operation: "cannot decode",
+                message: "no decodable video frame (file truncated or damaged?)")
         }
         // Every frame was decoded (not keyframes only): compare with what the container declares.
         if sampling != .keyframesOnly, !info.isStillImage, let declared = info.estimatedFrameCount,
-           outputCount < declared * 9 / 10 {
+            outputCount < declared * 9 / 10
+        {
             warn("decoded \(outputCount) of about \(declared) declared frames (file truncated?)")
         }
         return nil
@@ -292,8 +310,9 @@ public final class VideoDecoder {
                 consecutiveErrors += 1
                 warn("skipped an undecodable frame: \(error.message)")
                 if consecutiveErrors > 100 {
-                    throw MediaError(kind: .corrupt, path: path, operation: "cannot decode", code: error.code,
-                                     message: "too many undecodable frames in a row (\(error.message))")
+                    throw MediaError(
+                        kind: .corrupt, path: path, operation: "cannot decode", code: error.code,
+                        message: "too many undecodable frames in a row (\(error.message))")
                 }
                 continue
             }
@@ -327,10 +346,15 @@ public final class VideoDecoder {
                 return
             case .failed(let code):
                 inputEnded = true
-                let kind: MediaError.Kind = input.reachedEndOfFile ? .truncated
+                let kind: MediaError.Kind =
+                    input.reachedEndOfFile
+                    ? .truncated
                     : (code == unmask_averror_invaliddata() ? .corrupt : .io)
-                pendingError = MediaError(kind: kind, path: path, operation: "cannot read", code: code,
-                                          message: "\(ffErrorMessage(code)) after \(outputCount) frames (file \(kind == .truncated ? "truncated" : "damaged")?)")
+                pendingError = MediaError(
+                    kind: kind, path: path, operation: "cannot read", code: code,
+                    message:
+                        "\(ffErrorMessage(code)) after \(outputCount) frames (file \(kind == .truncated ? "truncated" : "damaged")?)"
+                )
                 _ = try codec.send(nil)
                 return
             }

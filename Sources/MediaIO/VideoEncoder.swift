@@ -45,9 +45,10 @@ final class OutputContext {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let rc = avformat_alloc_output_context2(&ctx, nil, container, path)
         if rc < 0 || ctx == nil {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create",
-                             code: rc < 0 ? rc : nil,
-                             message: "no muxer for \(container.map { "container \($0)" } ?? "this file extension")")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot create",
+                code: rc < 0 ? rc : nil,
+                message: "no muxer for \(container.map { "container \($0)" } ?? "this file extension")")
         }
         pointer = ctx!
         self.path = path
@@ -102,18 +103,23 @@ public final class VideoEncoder {
     ///   - gopSize: keyframe interval; for H.264 scene-cut keyframes are then disabled, so keyframes fall exactly every `gopSize` frames.
     ///   - pixelFormat: FFmpeg pixel format name for the encoder (default: 4:2:0, or 4:4:4 for odd sizes, when supported).
     ///   - muxerOptions: passed to avformat_write_header, e.g. ["movflags": "+faststart"].
-    public init(path: String, codec choice: VideoCodecChoice, width: Int, height: Int, frameRate: Int,
-                container: String? = nil, rotationDegrees: Int = 0, gopSize: Int? = nil,
-                pixelFormat: String? = nil, muxerOptions: [String: String] = [:]) throws {
+    public init(
+        path: String, codec choice: VideoCodecChoice, width: Int, height: Int, frameRate: Int,
+        container: String? = nil, rotationDegrees: Int = 0, gopSize: Int? = nil,
+        pixelFormat: String? = nil, muxerOptions: [String: String] = [:]
+    ) throws {
         MediaLog.ensureConfigured()
         guard (1...32768).contains(width), (1...32768).contains(height), (1...1000).contains(frameRate),
-              [0, 90, 180, 270].contains(rotationDegrees), (gopSize ?? 1) >= 1 else {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create",
-                             message: "invalid size \(width)×\(height), frame rate \(frameRate) or rotation \(rotationDegrees)")
+            [0, 90, 180, 270].contains(rotationDegrees), (gopSize ?? 1) >= 1
+        else {
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot create",
+                message: "invalid size \(width)×\(height), frame rate \(frameRate) or rotation \(rotationDegrees)")
         }
         guard let encoder = avcodec_find_encoder_by_name(choice.encoderName) else {
-            throw MediaError(kind: .encoder, path: path, operation: "cannot create",
-                             message: "this FFmpeg has no \(choice.encoderName) encoder")
+            throw MediaError(
+                kind: .encoder, path: path, operation: "cannot create",
+                message: "this FFmpeg has no \(choice.encoderName) encoder")
         }
         self.path = path
         self.width = width
@@ -125,19 +131,23 @@ public final class VideoEncoder {
         packet = try Packet()
 
         let odd = width % 2 == 1 || height % 2 == 1
-        var preferred: [AVPixelFormat] = odd ? [AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV420P] : [AV_PIX_FMT_YUV420P]
+        var preferred: [AVPixelFormat] =
+            odd ? [AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV420P] : [AV_PIX_FMT_YUV420P]
         if case .mjpeg = choice { preferred = odd ? [AV_PIX_FMT_YUVJ444P] : [AV_PIX_FMT_YUVJ420P] }
         if let pixelFormat {
             let requested = av_get_pix_fmt(pixelFormat)
             guard requested != AV_PIX_FMT_NONE else {
-                throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create", message: "unknown pixel format \(pixelFormat)")
+                throw MediaError(
+                    kind: .invalidArgument, path: path, operation: "cannot create", message: "unknown pixel format \(pixelFormat)"
+                )
             }
             preferred = [requested]
         }
         let format = choosePixelFormat(encoder, preferred: preferred)
         if pixelFormat != nil, format != preferred[0] {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot create",
-                             message: "\(choice.encoderName) does not support pixel format \(pixelFormat!)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot create",
+                message: "\(choice.encoderName) does not support pixel format \(pixelFormat!)")
         }
         self.pixelFormat = format
         let globalHeader = output.withPointer { $0.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
@@ -189,13 +199,15 @@ public final class VideoEncoder {
                 throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot add a stream")
             }
             try codec.withPointer { c in
-                try ffCheck(avcodec_parameters_from_context(stream.pointee.codecpar, c), "cannot create", path: path, kind: .encoder)
+                try ffCheck(
+                    avcodec_parameters_from_context(stream.pointee.codecpar, c), "cannot create", path: path, kind: .encoder)
                 stream.pointee.time_base = c.pointee.time_base
                 stream.pointee.avg_frame_rate = c.pointee.framerate
             }
             if rotationDegrees != 0 {
                 guard let side = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4) else {
-                    throw MediaError(kind: .encoder, path: path, operation: "cannot create", message: "cannot set the display matrix")
+                    throw MediaError(
+                        kind: .encoder, path: path, operation: "cannot create", message: "cannot set the display matrix")
                 }
                 // av_display_rotation_set takes a clockwise angle (av_display_rotation_get answers counter-clockwise).
                 side.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(rotationDegrees)) }
@@ -216,11 +228,14 @@ public final class VideoEncoder {
             throw MediaError(kind: .invalidArgument, path: path, operation: "cannot encode", message: "append after finish")
         }
         guard image.width == width, image.height == height else {
-            throw MediaError(kind: .invalidArgument, path: path, operation: "cannot encode",
-                             message: "image is \(image.width)×\(image.height), encoder expects \(width)×\(height)")
+            throw MediaError(
+                kind: .invalidArgument, path: path, operation: "cannot encode",
+                message: "image is \(image.width)×\(image.height), encoder expects \(width)×\(height)")
         }
         try converter.convert(image, to: pixelFormat, into: frame)
-        frame.withPointer { $0.pointee.pts = frameCount; $0.pointee.quality = globalQuality }  // qscale encoders read the frame's quality
+        frame.withPointer {
+            $0.pointee.pts = frameCount; $0.pointee.quality = globalQuality
+        }  // qscale encoders read the frame's quality
         frameCount += 1
         try codec.sendFrame(frame)
         frame.unref()

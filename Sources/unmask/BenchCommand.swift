@@ -30,7 +30,9 @@ struct DecodeBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
         abstract: "Frames per second decoding FILE: ours without conversion, ours with conversion to Float32 RGB, and ffmpeg.",
-        discussion: "ffmpeg runs as `ffmpeg -threads N -i FILE -f null -` in the same run; runs are interleaved and the median is reported.")
+        discussion:
+            "ffmpeg runs as `ffmpeg -threads N -i FILE -f null -` in the same run; runs are interleaved and the median is reported."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -87,7 +89,11 @@ struct DecodeBenchCommand: ParsableCommand {
                     ffmpegSeconds.append(ffmpegTime)
                     ratios.append(ffmpegTime / decodeTime)
                 }
-                if !json { Terminal.writeError("run \(run)/\(runs): ours \(String(format: "%.2f", decodeTime)) s, with conversion \(String(format: "%.2f", convertTime)) s\(ffmpegSeconds.last.map { String(format: ", ffmpeg %.2f s", $0) } ?? "")") }
+                if !json {
+                    Terminal.writeError(
+                        "run \(run)/\(runs): ours \(String(format: "%.2f", decodeTime)) s, with conversion \(String(format: "%.2f", convertTime)) s\(ffmpegSeconds.last.map { String(format: ", ffmpeg %.2f s", $0) } ?? "")"
+                    )
+                }
             }
             let result = Result(
                 file: file, frames: frames, threads: threads, runs: runs,
@@ -101,7 +107,8 @@ struct DecodeBenchCommand: ParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 StandardOutput.print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                StandardOutput.print("""
+                StandardOutput.print(
+                    """
                     \(file): \(info.videoCodec) \(info.width)×\(info.height), \(frames) frames, \(threads) decoder threads, median of \(runs) runs
                       ours, decode only          \(String(format: "%8.1f", result.oursDecodeFPS)) frames/s
                       ours, decode + Float32 RGB \(String(format: "%8.1f", result.oursDecodeAndConvertFPS)) frames/s  (conversion \(String(format: "%.2f", result.conversionMillisecondsPerFrame)) ms/frame)
@@ -148,7 +155,10 @@ struct GEMMBenchCommand: ParsableCommand {
     @Option(help: "Timed runs per shape; the median is reported.")
     var runs = 5
 
-    @Option(help: ArgumentHelp("Also measure this OpenBLAS kernel in the same run, for comparison (e.g. Prescott, the SSE3 fallback).", valueName: "kernel"))
+    @Option(
+        help: ArgumentHelp(
+            "Also measure this OpenBLAS kernel in the same run, for comparison (e.g. Prescott, the SSE3 fallback).",
+            valueName: "kernel"))
     var compareKernel: String?
 
     @Flag(help: "Print JSON instead of a table.")
@@ -187,7 +197,10 @@ struct GEMMBenchCommand: ParsableCommand {
         var header = ["shape", "M", "N", "K", "\(kernel) GFLOP/s"]
         if let name = result.comparisonKernel { header += ["\(name) GFLOP/s", "ratio"] }
         let rows = measurements.enumerated().map { index, measurement -> [String] in
-            var row = [measurement.label, "\(measurement.m)", "\(measurement.n)", "\(measurement.k)", String(format: "%.1f", measurement.gflops)]
+            var row = [
+                measurement.label, "\(measurement.m)", "\(measurement.n)", "\(measurement.k)",
+                String(format: "%.1f", measurement.gflops),
+            ]
             if let other = result.comparison?[index] {
                 row += [String(format: "%.1f", other.gflops), String(format: "%.2f×", measurement.gflops / other.gflops)]
             }

@@ -8,7 +8,8 @@ import NeuralNet
 struct BenchNNCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nn",
-        abstract: "Reference discriminator images/s and GFLOP/s (inference batch 1, 8, 32; training step), optionally vs PyTorch.",
+        abstract:
+            "Reference discriminator images/s and GFLOP/s (inference batch 1, 8, 32; training step), optionally vs PyTorch.",
         discussion: """
             Each run measures every row for at least --seconds; --runs runs are made and the median is reported. \
             With --compare-pytorch PYTHON, `PYTHON Scripts/bench-pytorch.py --weights FILE --json OUT` runs after each \
@@ -40,10 +41,14 @@ struct BenchNNCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(help: ArgumentHelp("Write the benchmark discriminator's weights (safetensors, contract keys) to FILE.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("Write the benchmark discriminator's weights (safetensors, contract keys) to FILE.", valueName: "file")
+    )
     var saveWeights: String?
 
-    @Option(help: ArgumentHelp("Also run Scripts/bench-pytorch.py with this Python (e.g. /work/.venv-torch/bin/python).", valueName: "python"))
+    @Option(
+        help: ArgumentHelp(
+            "Also run Scripts/bench-pytorch.py with this Python (e.g. /work/.venv-torch/bin/python).", valueName: "python"))
     var comparePytorch: String?
 
     @Option(help: ArgumentHelp("The PyTorch peer script.", valueName: "path"))
@@ -107,8 +112,10 @@ struct BenchNNCommand: ParsableCommand {
         var theirs: [PyTorchResult] = []
         for index in 1...runs {
             if !json { Terminal.writeError("run \(index)/\(runs): ours…") }
-            ours.append(NeuralNetBenchmark.run(imageSizes: sizeList, inferenceBatches: batchList, trainingBatch: trainBatch,
-                                               minSeconds: seconds, seed: seed))
+            ours.append(
+                NeuralNetBenchmark.run(
+                    imageSizes: sizeList, inferenceBatches: batchList, trainingBatch: trainBatch,
+                    minSeconds: seconds, seed: seed))
             if let python = comparePytorch, let weightsPath {
                 if !json { Terminal.writeError("run \(index)/\(runs): PyTorch…") }
                 theirs.append(try runPyTorch(python: python, weights: weightsPath))
@@ -120,13 +127,16 @@ struct BenchNNCommand: ParsableCommand {
         for (k, first) in ours[0].rows.enumerated() {
             let samples = ours.map { $0.rows[k] }
             let ips = median(samples.map(\.imagesPerSecond)), gflops = median(samples.map(\.gflopsPerSecond))
-            var row = Row(mode: first.mode, size: first.imageSize, batch: first.batch, imagesPerSecond: ips,
-                          gflopsPerSecond: gflops, fractionOfPeak: gflops / peak,
-                          runsImagesPerSecond: samples.map(\.imagesPerSecond),
-                          cpuSecondsPerIteration: median(samples.map(\.cpuSecondsPerIteration)))
+            var row = Row(
+                mode: first.mode, size: first.imageSize, batch: first.batch, imagesPerSecond: ips,
+                gflopsPerSecond: gflops, fractionOfPeak: gflops / peak,
+                runsImagesPerSecond: samples.map(\.imagesPerSecond),
+                cpuSecondsPerIteration: median(samples.map(\.cpuSecondsPerIteration)))
             if !theirs.isEmpty {
                 let mode = first.mode == "training" ? "train_step" : first.mode
-                let matches = theirs.compactMap { $0.results.first { $0.mode == mode && $0.size == first.imageSize && $0.batch == first.batch } }
+                let matches = theirs.compactMap {
+                    $0.results.first { $0.mode == mode && $0.size == first.imageSize && $0.batch == first.batch }
+                }
                 if !matches.isEmpty {
                     let theirRates = matches.map(\.images_per_second)
                     row.pytorchImagesPerSecond = median(theirRates)
@@ -136,11 +146,12 @@ struct BenchNNCommand: ParsableCommand {
             }
             rows.append(row)
         }
-        let result = Result(blasKernel: ours[0].blasKernel, threads: ours[0].blasThreads, runs: runs, secondsPerRow: seconds,
-                            sgemmPeakGFLOPS: peak, sgemmPeakRuns: peaks, loadAverages: ours.map(\.loadAverage),
-                            pytorchVersion: theirs.first?.torch_version,
-                            pytorchLoadAverages: theirs.isEmpty ? nil : theirs.map(\.load_average_after),
-                            weights: saveWeights, rows: rows)
+        let result = Result(
+            blasKernel: ours[0].blasKernel, threads: ours[0].blasThreads, runs: runs, secondsPerRow: seconds,
+            sgemmPeakGFLOPS: peak, sgemmPeakRuns: peaks, loadAverages: ours.map(\.loadAverage),
+            pytorchVersion: theirs.first?.torch_version,
+            pytorchLoadAverages: theirs.isEmpty ? nil : theirs.map(\.load_average_after),
+            weights: saveWeights, rows: rows)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -148,20 +159,26 @@ struct BenchNNCommand: ParsableCommand {
             return
         }
         let loads = result.loadAverages.map { String(format: "%.2f", $0) }.joined(separator: ", ")
-        StandardOutput.print("OpenBLAS \(result.blasKernel), \(result.threads) threads; SGEMM 1024³ peak \(String(format: "%.1f", peak)) GFLOP/s (median); "
-            + "median of \(runs) runs, each row ≥ \(seconds) s; load average after our runs: \(loads)")
+        StandardOutput.print(
+            "OpenBLAS \(result.blasKernel), \(result.threads) threads; SGEMM 1024³ peak \(String(format: "%.1f", peak)) GFLOP/s (median); "
+                + "median of \(runs) runs, each row ≥ \(seconds) s; load average after our runs: \(loads)")
         if let version = result.pytorchVersion {
             let theirLoads = (result.pytorchLoadAverages ?? []).map { String(format: "%.2f", $0) }.joined(separator: ", ")
-            StandardOutput.print("PyTorch \(version), \(threads) threads, same weights; load average after its runs: \(theirLoads)")
+            StandardOutput.print(
+                "PyTorch \(version), \(threads) threads, same weights; load average after its runs: \(theirLoads)")
         }
         var header = ["mode", "size", "batch", "img/s", "GFLOP/s", "of peak"]
         if result.pytorchVersion != nil { header += ["PyTorch img/s", "ours/PyTorch"] }
         let table = rows.map { row -> [String] in
-            var cells = [row.mode, "\(row.size)", "\(row.batch)", String(format: "%.1f", row.imagesPerSecond),
-                         String(format: "%.1f", row.gflopsPerSecond), String(format: "%.0f%%", 100 * row.fractionOfPeak)]
+            var cells = [
+                row.mode, "\(row.size)", "\(row.batch)", String(format: "%.1f", row.imagesPerSecond),
+                String(format: "%.1f", row.gflopsPerSecond), String(format: "%.0f%%", 100 * row.fractionOfPeak),
+            ]
             if result.pytorchVersion != nil {
-                cells += [row.pytorchImagesPerSecond.map { String(format: "%.1f", $0) } ?? "–",
-                          row.ratio.map { String(format: "%.2f×", $0) } ?? "–"]
+                cells += [
+                    row.pytorchImagesPerSecond.map { String(format: "%.1f", $0) } ?? "–",
+                    row.ratio.map { String(format: "%.2f×", $0) } ?? "–",
+                ]
             }
             return cells
         }
@@ -187,9 +204,11 @@ struct BenchNNCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: out) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--weights", weights, "--json", out.path, "--threads", "\(threads)",
-                             "--sizes", sizes, "--batches", batches, "--train-batch", "\(trainBatch)",
-                             "--runs", "1", "--warmup", "1", "--min-run-seconds", "\(seconds)"]
+        process.arguments = [
+            script, "--weights", weights, "--json", out.path, "--threads", "\(threads)",
+            "--sizes", sizes, "--batches", batches, "--train-batch", "\(trainBatch)",
+            "--runs", "1", "--warmup", "1", "--min-run-seconds", "\(seconds)",
+        ]
         process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors
@@ -211,10 +230,12 @@ struct BenchNNCommand: ParsableCommand {
             let t = state[key]!
             tensors.append((key, try SafeTensorsArray(shape: t.shape, floats: t.array)))
         }
-        let file = SafeTensorsFile(tensors: tensors, metadata: [
-            "network": "discriminator", "widths": d.widths.map(String.init).joined(separator: ","),
-            "seed": "\(seed)", "writer": "unmask bench nn",
-        ])
+        let file = SafeTensorsFile(
+            tensors: tensors,
+            metadata: [
+                "network": "discriminator", "widths": d.widths.map(String.init).joined(separator: ","),
+                "seed": "\(seed)", "writer": "unmask bench nn",
+            ])
         do { try file.write(toPath: path) } catch { throw OutputError(path: path, cause: "\(error)") }
     }
 

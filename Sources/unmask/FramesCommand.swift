@@ -15,7 +15,9 @@ struct SamplingOptions: ParsableArguments {
     @Flag(help: "Take keyframes only (the decoder skips the others).")
     var keyframes = false
 
-    @Option(help: ArgumentHelp("Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
+    @Option(
+        help: ArgumentHelp(
+            "Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
     var at: String?
 
     @Option(help: "Stop after this many frames.")
@@ -102,7 +104,9 @@ enum OutputFolder {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw OutputError(path: path, cause: "exists and is not a folder") }
-            guard FileManager.default.isWritableFile(atPath: path) else { throw OutputError(path: path, cause: "folder is not writable") }
+            guard FileManager.default.isWritableFile(atPath: path) else {
+                throw OutputError(path: path, cause: "folder is not writable")
+            }
             return
         }
         do {

@@ -40,9 +40,11 @@ final class ProgressBar {
             let width = 24
             let filled = Int(fraction * Double(width))
             let eta = fraction > 0.01 ? elapsed * (1 - fraction) / fraction : .nan
-            line = "\(label) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] "
-                + String(format: "%3.0f%%  %d frames  %.1f frames/s  ETA %@", fraction * 100, progress.framesAnalysed, rate,
-                         eta.isFinite ? String(format: "%.0f s", eta) : "-")
+            line =
+                "\(label) [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] "
+                + String(
+                    format: "%3.0f%%  %d frames  %.1f frames/s  ETA %@", fraction * 100, progress.framesAnalysed, rate,
+                    eta.isFinite ? String(format: "%.0f s", eta) : "-")
         }
         Terminal.writeRaw("\r\u{1B}[K" + line)
         drewSomething = true

@@ -40,7 +40,9 @@ struct ProbeCommand: ParsableCommand {
 
     /// One row per file, columns aligned.
     static func table(_ infos: [MediaInfo]) -> String {
-        let header = ["file", "container", "codec", "size", "rotation", "fps", "frames", "duration", "pixels", "bit rate", "audio"]
+        let header = [
+            "file", "container", "codec", "size", "rotation", "fps", "frames", "duration", "pixels", "bit rate", "audio",
+        ]
         let rows = infos.map { info -> [String] in
             [
                 info.path,

@@ -45,16 +45,21 @@ struct ScanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("End at this time (seconds).", valueName: "seconds"))
     var end: Double?
 
-    @Option(help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
+    @Option(
+        help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
     var coverage: Double = 1
 
-    @Option(name: .customLong("format"), help: "Report format(s): json, csv, html, text. Paired in order with --output when both are given.")
+    @Option(
+        name: .customLong("format"),
+        help: "Report format(s): json, csv, html, text. Paired in order with --output when both are given.")
     var formats: [ReportFormatArgument] = []
 
     @Option(name: .customLong("output"), help: "Report file(s) to write (atomically).")
     var outputs: [String] = []
 
-    @Option(help: ArgumentHelp("Exit with code 10 when the verdict is fake (fake) or fake or uncertain (uncertain).", valueName: "verdict"))
+    @Option(
+        help: ArgumentHelp(
+            "Exit with code 10 when the verdict is fake (fake) or fake or uncertain (uncertain).", valueName: "verdict"))
     var failOn: FailOn?
 
     @Flag(name: .shortAndLong, help: "No progress bar and no summary.")
@@ -68,7 +73,8 @@ struct ScanCommand: ParsableCommand {
     struct ReportFormatArgument: ExpressibleByArgument {
         var format: ReportFormat
         init?(argument: String) {
-            guard let format = ReportFormat(rawValue: argument.lowercased()) ?? (argument.lowercased() == "txt" ? .text : nil) else { return nil }
+            guard let format = ReportFormat(rawValue: argument.lowercased()) ?? (argument.lowercased() == "txt" ? .text : nil)
+            else { return nil }
             self.format = format
         }
     }

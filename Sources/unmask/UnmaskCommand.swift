@@ -21,7 +21,8 @@ struct UnmaskCommand: ParsableCommand {
         // Before any BLAS work: make sure OpenBLAS runs a kernel that suits this CPU.
         let choice = BLASRuntime.ensureFastKernel()
         if choice.action == .reselectFailed {
-            Terminal.warn("OpenBLAS runs its slow '\(choice.before)' kernel and could not switch; set OPENBLAS_CORETYPE to fix it")
+            Terminal.warn(
+                "OpenBLAS runs its slow '\(choice.before)' kernel and could not switch; set OPENBLAS_CORETYPE to fix it")
         }
         main(nil)
     }

@@ -4,6 +4,7 @@
 import Foundation
 import MediaIO
 import XCTest
+
 @testable import Audit
 
 /// Scores a frame by how much pure red it holds, locating the red block as the region. The
@@ -123,13 +124,16 @@ final class ScanPipelineTests: XCTestCase {
         var options = ScanOptions()
         options.sampling = .everyNth(4)
         options.maxFrames = 3
-        XCTAssertEqual(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [0, 4, 8])
+        XCTAssertEqual(
+            try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [0, 4, 8])
 
         options = ScanOptions()
         options.sampling = .everyFrame
         options.startTime = 1.0
         options.endTime = 1.45
-        XCTAssertEqual(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [10, 11, 12, 13, 14])
+        XCTAssertEqual(
+            try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index),
+            [10, 11, 12, 13, 14])
     }
 
     func testBuffersAreRecycledSoMemoryStaysFlat() throws {
@@ -173,7 +177,8 @@ final class ScanPipelineTests: XCTestCase {
         let scorer = RedBlockScorer()
         var cancelled = false
         scorer.onFrame = { if scorer.framesSeen >= 5 { cancelled = true } }
-        XCTAssertThrowsError(try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { cancelled })) { error in
+        XCTAssertThrowsError(try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { cancelled })) {
+            error in
             XCTAssertEqual(error as? ScanError, .cancelled(path: clip))
         }
         XCTAssertLessThanOrEqual(scorer.framesSeen, 6)

@@ -4,6 +4,7 @@ import Foundation
 import MediaIO
 import NeuralNet
 import XCTest
+
 @testable import Detector
 
 final class ArchitectureTests: XCTestCase {
@@ -84,8 +85,8 @@ final class FrameScorerTests: XCTestCase {
         let scorer = FrameScorer(model: model)
         let image = TestSupport.texture(width: 97, height: 61, seed: 1)
         let r = try scorer.score(image)
-        XCTAssertEqual(r.logits.rows, 8)       // ⌈61/8⌉
-        XCTAssertEqual(r.logits.columns, 13)   // ⌈97/8⌉
+        XCTAssertEqual(r.logits.rows, 8)  // ⌈61/8⌉
+        XCTAssertEqual(r.logits.columns, 13)  // ⌈97/8⌉
         XCTAssertEqual(r.probabilities.values.count, 8 * 13)
         XCTAssertTrue(r.logits.values.allSatisfy { $0.isFinite })
         XCTAssertLessThanOrEqual(r.heatmap.rows, 9)
@@ -107,7 +108,7 @@ final class FrameScorerTests: XCTestCase {
         let image = TestSupport.texture(width: 300, height: 170, seed: 2)
         let full = try scorer.score(image)
         XCTAssertEqual(full.logits.rows, 22); XCTAssertEqual(full.logits.columns, 38)
-        XCTAssertEqual(full.windowsTotal, 3 * 5)        // padded 176 × 304, windows of 64
+        XCTAssertEqual(full.windowsTotal, 3 * 5)  // padded 176 × 304, windows of 64
         XCTAssertTrue(full.logits.values.allSatisfy { $0.isFinite })
         let part = try scorer.score(image, coverage: 0.3)
         XCTAssertEqual(part.windowsScored, 5)
@@ -125,7 +126,9 @@ final class FrameScorerTests: XCTestCase {
         let start = Date()
         let r = try scorer.score(image)
         let seconds = Date().timeIntervalSince(start)
-        print("1920×1080 full coverage: \(r.windowsScored) windows, \(scorer.flops(height: 1080, width: 1920) / 1e9) GFLOP, \(seconds) s")
+        print(
+            "1920×1080 full coverage: \(r.windowsScored) windows, \(scorer.flops(height: 1080, width: 1920) / 1e9) GFLOP, \(seconds) s"
+        )
         XCTAssertEqual(r.logits.rows, 135); XCTAssertEqual(r.logits.columns, 240)
         XCTAssertEqual(r.heatmap.rows, 9); XCTAssertEqual(r.heatmap.columns, 16)
         XCTAssertEqual(r.windowsScored, 40)
@@ -135,7 +138,7 @@ final class FrameScorerTests: XCTestCase {
     func testRegionFollowsHighCells() {
         var values = [Float](repeating: 0.1, count: 10 * 10)
         for r in 3...4 { for c in 6...8 { values[r * 10 + c] = 0.9 } }
-        values[0] = 0.95 - 0.9 + 0.1   // low, not connected
+        values[0] = 0.95 - 0.9 + 0.1  // low, not connected
         let g = ScoreGrid(rows: 10, columns: 10, values: values)
         let region = FrameScorer.suspiciousRegion(g, peak: (3, 6), threshold: 0.5, frameWidth: 80, frameHeight: 80)
         XCTAssertEqual(region, PixelRegion(x: 6 * 8 - 17, y: 3 * 8 - 17, width: 80 - 31, height: 4 * 8 + 25 - 7))

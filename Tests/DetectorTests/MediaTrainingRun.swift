@@ -4,6 +4,7 @@
 import Foundation
 import MediaIO
 import XCTest
+
 @testable import Detector
 
 final class MediaTrainingRun: XCTestCase {
@@ -14,14 +15,20 @@ final class MediaTrainingRun: XCTestCase {
         let maxSeconds = Double(env["UNMASK_RUN_SECONDS"] ?? "") ?? 600
         let out = env["UNMASK_RUN_DIR"] ?? "/tmp/unmask-detector-run"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let log = FileHandle(forWritingAtPath: out + "/log.txt") ?? {
-            FileManager.default.createFile(atPath: out + "/log.txt", contents: nil); return FileHandle(forWritingAtPath: out + "/log.txt")!
-        }()
+        let log =
+            FileHandle(forWritingAtPath: out + "/log.txt")
+            ?? {
+                FileManager.default.createFile(atPath: out + "/log.txt", contents: nil);
+                return FileHandle(forWritingAtPath: out + "/log.txt")!
+            }()
         func say(_ s: String) { log.write((s + "\n").data(using: .utf8)!); print(s) }
         let t0 = Date()
-        let data = try TrainingData.load(realFolder: folder, fakeFolder: env["UNMASK_FAKE_MEDIA"],
-                                         loader: MediaFolderLoader(framesPerFile: 2, validationFraction: 0.2, minimumSide: 64))
-        say("loaded \(data.real.training.count) training / \(data.real.validation.count) validation files in \(Date().timeIntervalSince(t0)) s; skipped \(data.skipped.count)")
+        let data = try TrainingData.load(
+            realFolder: folder, fakeFolder: env["UNMASK_FAKE_MEDIA"],
+            loader: MediaFolderLoader(framesPerFile: 2, validationFraction: 0.2, minimumSide: 64))
+        say(
+            "loaded \(data.real.training.count) training / \(data.real.validation.count) validation files in \(Date().timeIntervalSince(t0)) s; skipped \(data.skipped.count)"
+        )
         for s in data.skipped.prefix(10) { say("skipped: \(s)") }
         var config = TrainingConfig()
         config.validateEvery = Int(env["UNMASK_RUN_VALIDATE"] ?? "") ?? 250
@@ -29,9 +36,13 @@ final class MediaTrainingRun: XCTestCase {
         trainer.observer = { e in
             switch e {
             case .step(let s) where s.step % 50 == 0:
-                say("step \(s.step) D \(s.discriminatorLoss) adv \(s.adversarialLoss) sup \(s.supervisedLoss) G \(s.generatorLoss.map { "\($0)" } ?? "-") \(String(format: "%.3f", s.seconds)) s/step")
+                say(
+                    "step \(s.step) D \(s.discriminatorLoss) adv \(s.adversarialLoss) sup \(s.supervisedLoss) G \(s.generatorLoss.map { "\($0)" } ?? "-") \(String(format: "%.3f", s.seconds)) s/step"
+                )
             case .validation(let v):
-                say("validation step \(v.step): AUC \(v.auc) by kind \(v.aucByKind.map { "\($0.key.rawValue) \(String(format: "%.3f", $0.value))" }.sorted()) FPR \(v.falsePositiveRate) FNR \(v.falseNegativeRate)")
+                say(
+                    "validation step \(v.step): AUC \(v.auc) by kind \(v.aucByKind.map { "\($0.key.rawValue) \(String(format: "%.3f", $0.value))" }.sorted()) FPR \(v.falsePositiveRate) FNR \(v.falseNegativeRate)"
+                )
             case .rollback(let step, let loss, let restored, let lrD, let lrG):
                 say("rollback at step \(step) (loss \(loss)) to \(restored); lr D \(lrD) G \(lrG)")
             default: break
@@ -42,7 +53,9 @@ final class MediaTrainingRun: XCTestCase {
         try trainer.saveCheckpoint(to: out + "/checkpoint.safetensors")
         let model = try trainer.exportModel(notes: "MediaTrainingRun on \(folder)")
         try model.save(to: out + "/model.safetensors")
-        say("done: \(trainer.step) steps in \(Date().timeIntervalSince(start)) s; final AUC \(model.training.validationAUC ?? .nan) FPR \(model.training.validationFalsePositiveRate ?? .nan); calibration \(model.calibration)")
+        say(
+            "done: \(trainer.step) steps in \(Date().timeIntervalSince(start)) s; final AUC \(model.training.validationAUC ?? .nan) FPR \(model.training.validationFalsePositiveRate ?? .nan); calibration \(model.calibration)"
+        )
     }
 }
 
@@ -60,9 +73,11 @@ final class MediaScoringRun: XCTestCase {
         while let f = try decoder.nextFrame(into: &image) {
             let start = Date()
             let r = try scorer.score(image)
-            print(String(format: "frame %d t=%.2f %dx%d p=%.3f s=%.3f top=%.3f global=%.3f region=(%d,%d %dx%d) %.2f s",
-                         f.index, f.time, image.width, image.height, r.probability, r.score, r.topLogitMean, r.globalLogit,
-                         r.region.x, r.region.y, r.region.width, r.region.height, Date().timeIntervalSince(start)))
+            print(
+                String(
+                    format: "frame %d t=%.2f %dx%d p=%.3f s=%.3f top=%.3f global=%.3f region=(%d,%d %dx%d) %.2f s",
+                    f.index, f.time, image.width, image.height, r.probability, r.score, r.topLogitMean, r.globalLogit,
+                    r.region.x, r.region.y, r.region.width, r.region.height, Date().timeIntervalSince(start)))
         }
     }
 }

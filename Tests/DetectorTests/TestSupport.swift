@@ -3,6 +3,7 @@
 import Foundation
 import MediaIO
 import NeuralNet
+
 @testable import Detector
 
 enum TestSupport {
@@ -14,7 +15,11 @@ enum TestSupport {
         var waves: [(fx: Float, fy: Float, phase: Float, amp: [Float])] = []
         for k in 1...6 {
             let f = Float(k) * rng.uniform(0.02, 0.05), a = rng.uniform(0, Float.pi)
-            waves.append((f * cos(a), f * sin(a), rng.uniform(0, 6.28), (0..<3).map { _ in rng.uniform(0.05, 0.15) / Float(k).squareRoot() }))
+            waves.append(
+                (
+                    f * cos(a), f * sin(a), rng.uniform(0, 6.28),
+                    (0..<3).map { _ in rng.uniform(0.05, 0.15) / Float(k).squareRoot() }
+                ))
         }
         let base = (0..<3).map { _ in rng.uniform(0.3, 0.6) }, slope = (0..<3).map { _ in rng.uniform(-0.2, 0.2) }
         for y in 0..<height {
@@ -46,8 +51,11 @@ enum TestSupport {
                     let x0 = Int(sx), x1 = min(x0 + 1, sw - 1), fx = sx - Float(x0)
                     func v(_ xx: Int, _ yy: Int) -> Float { small.pixels[c * sw * sh + yy * sw + xx] }
                     let checker: Float = ((x + y) % 2 == 0 ? 1 : -1) * checkerboard
-                    out.pixels[c * width * height + y * width + x] = min(max(checker +
-                        (v(x0, y0) * (1 - fx) + v(x1, y0) * fx) * (1 - fy) + (v(x0, y1) * (1 - fx) + v(x1, y1) * fx) * fy, 0), 1)
+                    out.pixels[c * width * height + y * width + x] = min(
+                        max(
+                            checker + (v(x0, y0) * (1 - fx) + v(x1, y0) * fx) * (1 - fy) + (v(x0, y1) * (1 - fx) + v(x1, y1) * fx)
+                                * fy,
+                            0), 1)
                 }
             }
         }
@@ -60,16 +68,25 @@ enum TestSupport {
 
     /// Synthetic real data: `files` training sources and 2 validation sources of 2 frames each.
     static func syntheticData(files: Int = 6, size: Int = 96) -> TrainingData {
-        let train = (0..<files).map { i in source("train\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(100 + 10 * i + $0)) }) }
-        let val = (0..<2).map { i in source("val\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(900 + 10 * i + $0)) }) }
+        let train = (0..<files).map { i in
+            source("train\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(100 + 10 * i + $0)) })
+        }
+        let val = (0..<2).map { i in
+            source("val\(i).png", (0..<2).map { texture(width: size, height: size, seed: UInt64(900 + 10 * i + $0)) })
+        }
         return TrainingData(real: MediaSplit(training: train, validation: val))
     }
 
     /// Synthetic real data plus "fake media" sources of upsampled textures.
     static func syntheticDataWithFakes(files: Int = 6, size: Int = 96) -> TrainingData {
         var data = syntheticData(files: files, size: size)
-        let train = (0..<files).map { i in source("fake\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(5000 + 10 * i + $0)) }) }
-        let val = (0..<2).map { i in source("fakeval\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(9000 + 10 * i + $0)) }) }
+        let train = (0..<files).map { i in
+            source("fake\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(5000 + 10 * i + $0)) })
+        }
+        let val = (0..<2).map { i in
+            source(
+                "fakeval\(i).png", (0..<2).map { upsampledTexture(width: size, height: size, seed: UInt64(9000 + 10 * i + $0)) })
+        }
         data.fake = MediaSplit(training: train, validation: val)
         return data
     }
@@ -78,8 +95,9 @@ enum TestSupport {
     static let tinyGenerator = GeneratorArchitecture(latentSize: 16, baseWidth: 32, minimumWidth: 8, patchSize: 32)
 
     static func tinyConfig(seed: UInt64 = 7) -> TrainingConfig {
-        var c = TrainingConfig(discriminator: tinyDetector, generator: tinyGenerator, realPerBatch: 8, generatedPerBatch: 4,
-                               otherFakesPerBatch: 6, dStepsPerGStep: 2, validateEvery: 0, validationPatches: 48, seed: seed)
+        var c = TrainingConfig(
+            discriminator: tinyDetector, generator: tinyGenerator, realPerBatch: 8, generatedPerBatch: 4,
+            otherFakesPerBatch: 6, dStepsPerGStep: 2, validateEvery: 0, validationPatches: 48, seed: seed)
         c.augmentation.jpeg = 0.1
         c.augmentation.h264 = 0.05
         return c

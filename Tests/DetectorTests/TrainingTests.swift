@@ -4,6 +4,7 @@ import Foundation
 import MediaIO
 import NeuralNet
 import XCTest
+
 @testable import Detector
 
 final class TrainingTests: XCTestCase {
@@ -27,12 +28,17 @@ final class TrainingTests: XCTestCase {
         trainer.train(steps: steps)
         let after = trainer.validate()
         let seconds = Date().timeIntervalSince(start)
-        print("tiny training: AUC \(before.auc) → \(after.auc), by kind \(before.aucByKind) → \(after.aucByKind), FPR \(after.falsePositiveRate), \(seconds) s, augmentations \(trainer.augmenter.counts)")
+        print(
+            "tiny training: AUC \(before.auc) → \(after.auc), by kind \(before.aucByKind) → \(after.aucByKind), FPR \(after.falsePositiveRate), \(seconds) s, augmentations \(trainer.augmenter.counts)"
+        )
         XCTAssertGreaterThan(after.auc, 0.9)
         XCTAssertGreaterThan(after.aucByKind[.media]!, 0.9)
         XCTAssertLessThan(before.aucByKind[.media]!, 0.8)
         XCTAssertLessThan(seconds, 60)
-        XCTAssertEqual(events.filter { if case .step = $0 { return true }; return false }.count, steps)
+        XCTAssertEqual(
+            events.filter {
+                if case .step = $0 { return true }; return false
+            }.count, steps)
         // the exported model scores frames
         let model = try trainer.exportModel()
         XCTAssertEqual(model.training.steps, steps)
@@ -45,7 +51,7 @@ final class TrainingTests: XCTestCase {
         let a = try Trainer(config: TestSupport.tinyConfig(seed: 11), data: data)
         a.train(steps: 3)
         try a.saveCheckpoint(to: dir + "/c.safetensors")
-        a.train(steps: 2)     // crosses a G step
+        a.train(steps: 2)  // crosses a G step
         let b = try Trainer(resumingFrom: dir + "/c.safetensors", data: data)
         XCTAssertEqual(b.step, 3)
         b.train(steps: 2)
@@ -66,7 +72,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(grad.array.allSatisfy { abs($0 - 1 / 32) < 1e-7 })
         // and a G step moves G's weights through D
         let before = trainer.generator.stateDictionary()
-        trainer.train(steps: 2)   // dStepsPerGStep = 2 → one G step
+        trainer.train(steps: 2)  // dStepsPerGStep = 2 → one G step
         let after = trainer.generator.stateDictionary()
         XCTAssertNotEqual(before["out.weight"]!.array, after["out.weight"]!.array)
     }
@@ -219,7 +225,9 @@ final class TrainingDataTests: XCTestCase {
 
     func testCorruptFileAmongGoodOnesIsSkippedAndReported() throws {
         let dir = TestSupport.temporaryFolder("mixed")
-        for i in 0..<4 { try ImageEncoder.write(TestSupport.texture(width: 64, height: 48, seed: UInt64(i)), to: dir + "/img\(i).png") }
+        for i in 0..<4 {
+            try ImageEncoder.write(TestSupport.texture(width: 64, height: 48, seed: UInt64(i)), to: dir + "/img\(i).png")
+        }
         let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/img0.png"))
         try good.prefix(40).write(to: URL(fileURLWithPath: dir + "/broken.png"))
         let split = try loader.load(folder: dir, role: "real")
@@ -231,7 +239,7 @@ final class TrainingDataTests: XCTestCase {
         let again = try loader.load(folder: dir, role: "real")
         XCTAssertEqual(again.validation.map(\.relativePath), split.validation.map(\.relativePath))
         XCTAssertTrue(Set(split.training.map(\.relativePath)).isDisjoint(with: split.validation.map(\.relativePath)))
-        XCTAssertEqual(split.training[0].frames[0].width, 64)   // native size, never resized
+        XCTAssertEqual(split.training[0].frames[0].width, 64)  // native size, never resized
     }
 
     func testVideoFramesAreSampled() throws {
@@ -246,7 +254,9 @@ final class TrainingDataTests: XCTestCase {
 
     func testFakeFolderWithoutReadableFramesIsAnError() throws {
         let real = TestSupport.temporaryFolder("real-ok")
-        for i in 0..<2 { try ImageEncoder.write(TestSupport.texture(width: 64, height: 64, seed: UInt64(i)), to: real + "/r\(i).png") }
+        for i in 0..<2 {
+            try ImageEncoder.write(TestSupport.texture(width: 64, height: 64, seed: UInt64(i)), to: real + "/r\(i).png")
+        }
         let fake = TestSupport.temporaryFolder("fake-bad")
         try "not an image".write(toFile: fake + "/f.jpg", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try TrainingData.load(realFolder: real, fakeFolder: fake, loader: loader)) { e in

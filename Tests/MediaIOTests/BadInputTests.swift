@@ -2,6 +2,7 @@
 // or for damaged-but-partly-readable files, the frames before the damage and then an error or warning.
 import Foundation
 import XCTest
+
 @testable import MediaIO
 
 final class BadInputTests: MediaTestCase {
@@ -99,7 +100,8 @@ final class BadInputTests: MediaTestCase {
     /// Matroska cut in half: the frames before the cut come back, then (FFmpeg reports a plain end of
     /// file) decoding ends cleanly with a warning about the missing frames.
     func testTruncatedMKV() throws {
-        let full = try makeClip("full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
+        let full = try makeClip(
+            "full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
         let cut = try truncatedCopy(of: full, fraction: 0.5, name: "cut.mkv")
         try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
     }
@@ -122,7 +124,8 @@ final class BadInputTests: MediaTestCase {
 
     /// Cut before the first frame is complete: no frame, a clear error rather than a silent empty stream.
     func testTruncatedBeforeFirstFrame() throws {
-        let full = try makeClip("full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
+        let full = try makeClip(
+            "full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
         let cut = try truncatedCopy(of: full, fraction: 0.3, name: "early.mkv")
         var image = RGBImage()
         let decoder = try VideoDecoder(path: cut)
@@ -132,8 +135,9 @@ final class BadInputTests: MediaTestCase {
 
     /// MP4 with the index at the front (faststart) cut in half: frames before the cut, then error/warning.
     func testTruncatedFaststartMP4() throws {
-        let full = try makeClip("fast.mp4", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10,
-                                muxerOptions: ["movflags": "+faststart"])
+        let full = try makeClip(
+            "fast.mp4", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10,
+            muxerOptions: ["movflags": "+faststart"])
         let cut = try truncatedCopy(of: full, fraction: 0.5, name: "fastcut.mp4")
         let decoder = try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
         XCTAssertTrue(decoder.warnings.contains { $0.contains("incomplete packet") }, "\(decoder.warnings)")
@@ -180,8 +184,9 @@ final class BadInputTests: MediaTestCase {
     }
 
     func testErrorDescriptionIsOneLine() {
-        let error = MediaError(kind: .corrupt, path: "clip.mp4", operation: "cannot open", code: -1094995529,
-                               message: "Invalid data found\nwhen processing input")
+        let error = MediaError(
+            kind: .corrupt, path: "clip.mp4", operation: "cannot open", code: -1094995529,
+            message: "Invalid data found\nwhen processing input")
         XCTAssertEqual(error.description, "clip.mp4: cannot open: Invalid data found when processing input")
     }
 }

@@ -2,6 +2,7 @@
 // the same decoder, ImageEncoder's outputs, and the in-memory Reencoder round trips.
 import Foundation
 import XCTest
+
 @testable import MediaIO
 
 final class FormatTests: MediaTestCase {
@@ -49,7 +50,9 @@ final class FormatTests: MediaTestCase {
             ("bars.tiff", "tiff", 0.01), ("bars.webp", "webp", 0.06),
         ]
         for (name, codec, tolerance) in cases {
-            do { try ImageEncoder.write(bars, to: path(name), quality: 95) } catch let error as MediaError where error.kind == .encoder {
+            do { try ImageEncoder.write(bars, to: path(name), quality: 95) } catch let error as MediaError
+                where error.kind == .encoder
+            {
                 continue  // encoder missing in this FFmpeg (webp is optional)
             }
             let info = try probeMedia(path: path(name))

@@ -2,6 +2,7 @@
 // content, clip generation through MediaIO's own VideoEncoder, and byte-level file writers.
 import Foundation
 import XCTest
+
 @testable import MediaIO
 
 /// Eight flat vertical bars (classic colour-bar colours), values in 0...1.
@@ -70,14 +71,17 @@ class MediaTestCase: XCTestCase {
 
     /// Writes `frames` frames of colour bars with `VideoEncoder`; skips the test if the encoder is missing.
     @discardableResult
-    func makeClip(_ name: String, codec: VideoCodecChoice, width: Int = 64, height: Int = 48, frameRate: Int = 10,
-                  frames: Int = 20, gopSize: Int? = nil, rotation: Int = 0, image: RGBImage? = nil,
-                  muxerOptions: [String: String] = [:], pixelFormat: String? = nil) throws -> String {
+    func makeClip(
+        _ name: String, codec: VideoCodecChoice, width: Int = 64, height: Int = 48, frameRate: Int = 10,
+        frames: Int = 20, gopSize: Int? = nil, rotation: Int = 0, image: RGBImage? = nil,
+        muxerOptions: [String: String] = [:], pixelFormat: String? = nil
+    ) throws -> String {
         guard codec.isAvailable else { throw XCTSkip("no \(codec.encoderName) encoder in this FFmpeg") }
         let p = path(name)
-        let encoder = try VideoEncoder(path: p, codec: codec, width: width, height: height, frameRate: frameRate,
-                                       rotationDegrees: rotation, gopSize: gopSize, pixelFormat: pixelFormat,
-                                       muxerOptions: muxerOptions)
+        let encoder = try VideoEncoder(
+            path: p, codec: codec, width: width, height: height, frameRate: frameRate,
+            rotationDegrees: rotation, gopSize: gopSize, pixelFormat: pixelFormat,
+            muxerOptions: muxerOptions)
         var picture = image ?? colourBars(width: width, height: height)
         for i in 0..<frames {
             // A white block moving along the top rows (outside what worstBarError measures), so frames
@@ -95,8 +99,10 @@ class MediaTestCase: XCTestCase {
     }
 
     /// Decodes everything, returning frame descriptions (and the last image).
-    func decodeAll(_ path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
-                   outputSize: OutputSize = .native) throws -> (frames: [DecodedFrame], last: RGBImage) {
+    func decodeAll(
+        _ path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
+        outputSize: OutputSize = .native
+    ) throws -> (frames: [DecodedFrame], last: RGBImage) {
         let decoder = try VideoDecoder(path: path, sampling: sampling, maxFrames: maxFrames, outputSize: outputSize)
         var image = RGBImage()
         var frames: [DecodedFrame] = []
@@ -105,8 +111,10 @@ class MediaTestCase: XCTestCase {
     }
 
     /// Asserts `body` throws a MediaError of `kind` whose description is one line naming the file.
-    func assertMediaError(_ kind: MediaError.Kind, path: String, file: StaticString = #filePath, line: UInt = #line,
-                          _ body: () throws -> Void) {
+    func assertMediaError(
+        _ kind: MediaError.Kind, path: String, file: StaticString = #filePath, line: UInt = #line,
+        _ body: () throws -> Void
+    ) {
         do {
             try body()
             XCTFail("expected MediaError.\(kind) for \(path)", file: file, line: line)

@@ -1,6 +1,7 @@
 // Pixel correctness: decoded colours vs encoded colour bars, odd sizes, rotation from the display
 // matrix, output-size capping, and pixel formats beyond 8-bit 4:2:0 (gray, pal8, rgba, 10-bit).
 import XCTest
+
 @testable import MediaIO
 
 final class PictureTests: MediaTestCase {
@@ -36,14 +37,15 @@ final class PictureTests: MediaTestCase {
     func testRotation() throws {
         // Source 64×48 with a red top-left quadrant. Upright output after clockwise rotation r:
         let expectations: [(Int, Int, Int, (Int, Int))] = [
-            (0, 64, 48, (2, 2)),        // red stays top-left
-            (90, 48, 64, (45, 2)),      // red moves to top-right
-            (180, 64, 48, (61, 45)),    // bottom-right
-            (270, 48, 64, (2, 61)),     // bottom-left
+            (0, 64, 48, (2, 2)),  // red stays top-left
+            (90, 48, 64, (45, 2)),  // red moves to top-right
+            (180, 64, 48, (61, 45)),  // bottom-right
+            (270, 48, 64, (2, 61)),  // bottom-left
         ]
         for (rotation, w, h, red) in expectations {
-            let p = try makeClip("rot\(rotation).mp4", codec: .h264(crf: 18), frames: 2, rotation: rotation,
-                                 image: cornerMarker(width: 64, height: 48))
+            let p = try makeClip(
+                "rot\(rotation).mp4", codec: .h264(crf: 18), frames: 2, rotation: rotation,
+                image: cornerMarker(width: 64, height: 48))
             let info = try probeMedia(path: p)
             XCTAssertEqual(info.rotationDegrees, rotation)
             XCTAssertEqual(info.width, 64)
@@ -63,8 +65,10 @@ final class PictureTests: MediaTestCase {
     /// Cross-check with FFmpeg's own convention: a file with a display matrix must decode to the same
     /// upright picture as `ffmpeg` (autorotate) produces from it.
     func testRotationMatchesFFmpegCLI() throws {
-        try runFFmpeg(["-f", "lavfi", "-i", "color=blue:size=64x48:rate=10", "-vf", "drawbox=x=0:y=0:w=32:h=24:color=red:t=fill",
-                       "-frames:v", "2", "-c:v", "mpeg4", "-q:v", "2", path("plain.mp4")])
+        try runFFmpeg([
+            "-f", "lavfi", "-i", "color=blue:size=64x48:rate=10", "-vf", "drawbox=x=0:y=0:w=32:h=24:color=red:t=fill",
+            "-frames:v", "2", "-c:v", "mpeg4", "-q:v", "2", path("plain.mp4"),
+        ])
         for tag in [90, 180, 270] {
             let tagged = path("cli-rot\(tag).mp4"), upright = path("cli-rot\(tag).png")
             try runFFmpeg(["-i", path("plain.mp4"), "-c", "copy", "-metadata:s:v", "rotate=\(tag)", tagged])
@@ -111,8 +115,12 @@ final class PictureTests: MediaTestCase {
         }
         try runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "pal8", path("pal8.png")])
         try runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "rgba", path("rgba.png")])
-        try runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "yuvj422p", path("j422.jpg")])
-        try runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "rgb48be", path("rgb48.png")])
+        try runFFmpeg([
+            "-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "yuvj422p", path("j422.jpg"),
+        ])
+        try runFFmpeg([
+            "-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", "1", "-pix_fmt", "rgb48be", path("rgb48.png"),
+        ])
         cases += [("pal8.png", "pal8"), ("rgba.png", "rgba"), ("j422.jpg", "yuvj422p"), ("rgb48.png", "rgb48be")]
         for (name, fmt) in cases {
             let info = try probeMedia(path: path(name))
@@ -124,8 +132,11 @@ final class PictureTests: MediaTestCase {
             XCTAssertTrue(image.pixels.allSatisfy { $0 >= 0 && $0 <= 1 }, name)
             if name.hasSuffix(".mkv") {
                 // Encoded from colour bars; gray keeps only luma, so check that it is not all black instead.
-                if fmt == "gray" { XCTAssertGreaterThan(image.pixels.reduce(0, +) / Float(image.pixels.count), 0.1, name) }
-                else { XCTAssertLessThan(worstBarError(image), 0.02, name) }
+                if fmt == "gray" {
+                    XCTAssertGreaterThan(image.pixels.reduce(0, +) / Float(image.pixels.count), 0.1, name)
+                } else {
+                    XCTAssertLessThan(worstBarError(image), 0.02, name)
+                }
             } else {
                 XCTAssertGreaterThan(image.pixels.reduce(0, +) / Float(image.pixels.count), 0.05, name)
             }

@@ -1,6 +1,7 @@
 // Frame counts, timestamps, indices and keyframe flags for each FrameSampling mode, on a generated
 // H.264 clip: 2 s at 10 fps, GOP 5 (keyframes exactly at frames 0, 5, 10, 15), plus streaming reuse.
 import XCTest
+
 @testable import MediaIO
 
 final class SamplingTests: MediaTestCase {

@@ -1,6 +1,7 @@
 // OpenBLAS kernel selection: the kernel in use suits this CPU, a fallback kernel is replaced, and a
 // user's own OPENBLAS_CORETYPE is respected.
 import XCTest
+
 @testable import NeuralNet
 
 final class BLASRuntimeTests: XCTestCase {
@@ -46,13 +47,14 @@ final class BLASRuntimeTests: XCTestCase {
     }
 
     func testKernelChoiceFromCPUFlags() {
-        let xeon = CPUFeatures(cpuinfo: """
-            processor\t: 0
-            vendor_id\t: GenuineIntel
-            flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 avx512f avx512dq avx512cd avx512bw avx512vl
-            processor\t: 1
-            flags\t\t: fpu
-            """)
+        let xeon = CPUFeatures(
+            cpuinfo: """
+                processor\t: 0
+                vendor_id\t: GenuineIntel
+                flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 avx512f avx512dq avx512cd avx512bw avx512vl
+                processor\t: 1
+                flags\t\t: fpu
+                """)
         XCTAssertEqual(xeon.vendor, .intel)
         XCTAssertEqual(xeon.bestOpenBLASKernel, "SkylakeX")
         let cooperlake = CPUFeatures(vendor: .intel, flags: xeon.flags.union(["avx512_bf16"]))

@@ -1,6 +1,7 @@
 // RNG determinism and pinned values, tensor basics, spectral-norm σ tracking, Adam against hand
 // computation, losses (values and finite-difference gradients), state dictionaries.
 import XCTest
+
 @testable import NeuralNet
 
 final class RandomTests: XCTestCase {
@@ -43,7 +44,7 @@ final class RandomTests: XCTestCase {
 
     func testOrthogonalInit() {
         var r = RandomGenerator(seed: 3)
-        let w = Tensor(shape: [4, 2, 3])   // rows 4, cols 6 → orthonormal rows
+        let w = Tensor(shape: [4, 2, 3])  // rows 4, cols 6 → orthonormal rows
         Initializer.orthogonal(w, rng: &r)
         for i in 0..<4 {
             for j in 0..<4 {
@@ -86,7 +87,7 @@ final class SpectralNormTests: XCTestCase {
             for i in 0..<rows { for j in 0..<cols { nv[j] += Double(w.pointer[i * cols + j]) * u[i] } }
             let norm = nv.map { $0 * $0 }.reduce(0, +).squareRoot()
             v = nv.map { $0 / norm }
-            sigma = norm.squareRoot()   // ||WᵀW v|| → σ²
+            sigma = norm.squareRoot()  // ||WᵀW v|| → σ²
         }
         return sigma
     }
@@ -149,8 +150,9 @@ final class AdamTests: XCTestCase {
         // Reference in Double following torch.optim.Adam's algorithm; rtol 1e-5.
         let p = Tensor(shape: [3], data: [0.3, -0.7, 1.2]), g = Tensor(shape: [3])
         let lr = 2e-4, b1 = 0.0, b2 = 0.9, eps = 1e-8, wd = 0.01
-        let adam = Adam(parameters: [NamedParameter(name: "w", value: p, gradient: g)], learningRate: Float(lr),
-                        betas: (Float(b1), Float(b2)), eps: Float(eps), weightDecay: Float(wd))
+        let adam = Adam(
+            parameters: [NamedParameter(name: "w", value: p, gradient: g)], learningRate: Float(lr),
+            betas: (Float(b1), Float(b2)), eps: Float(eps), weightDecay: Float(wd))
         var rp = [0.3, -0.7, 1.2], m = [0.0, 0, 0], v = [0.0, 0, 0]
         let grads: [[Double]] = [[0.1, -0.2, 0.05], [0.3, 0.1, -0.4], [-0.2, 0.0, 0.1]]
         for (t, gr) in grads.enumerated() {
@@ -185,8 +187,10 @@ final class AdamTests: XCTestCase {
 }
 
 final class LossTests: XCTestCase {
-    func lossGradientCheck(_ f: (Tensor, Tensor) -> Float, _ x: Tensor, step: Float, rtol: Double, atol: Double,
-                           file: StaticString = #filePath, line: UInt = #line) {
+    func lossGradientCheck(
+        _ f: (Tensor, Tensor) -> Float, _ x: Tensor, step: Float, rtol: Double, atol: Double,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let d = Tensor(shape: [0]), scratch = Tensor(shape: [0])
         _ = f(x, d)
         for i in 0..<x.count {
@@ -195,8 +199,9 @@ final class LossTests: XCTestCase {
             x.pointer[i] = o - step; let lm = Double(f(x, scratch))
             x.pointer[i] = o
             let n = (lp - lm) / (Double(o + step) - Double(o - step))
-            XCTAssert(isClose(Double(d.pointer[i]), n, rtol: rtol, atol: atol), "[\(i)] \(d.pointer[i]) vs \(n)",
-                      file: file, line: line)
+            XCTAssert(
+                isClose(Double(d.pointer[i]), n, rtol: rtol, atol: atol), "[\(i)] \(d.pointer[i]) vs \(n)",
+                file: file, line: line)
         }
     }
 
@@ -212,8 +217,9 @@ final class LossTests: XCTestCase {
         assertClose(Losses.hingeGenerator(fake: fake, dFake: dg), 0.75, rtol: 1e-6)
         assertClose(dg.array, [-0.5, -0.5], rtol: 1e-6)
         // FD on the D loss, fake side (kink-free points); step 1e-2, rtol 1e-3, atol 1e-5
-        lossGradientCheck({ x, d in Losses.hingeDiscriminator(real: real, fake: x, dReal: Tensor(shape: [0]), dFake: d) },
-                          Tensor(shape: [3], data: [-1.5, 0.3, 2]), step: 1e-2, rtol: 1e-3, atol: 1e-5)
+        lossGradientCheck(
+            { x, d in Losses.hingeDiscriminator(real: real, fake: x, dReal: Tensor(shape: [0]), dFake: d) },
+            Tensor(shape: [3], data: [-1.5, 0.3, 2]), step: 1e-2, rtol: 1e-3, atol: 1e-5)
     }
 
     func testWasserstein() {
@@ -224,8 +230,9 @@ final class LossTests: XCTestCase {
         assertClose(df.array, [0.5, 0.5], rtol: 1e-6)
         let dg = Tensor(shape: [0])
         assertClose(Losses.wassersteinGenerator(fake: fake, dFake: dg), 0.5, rtol: 1e-6)
-        lossGradientCheck({ x, d in Losses.wassersteinGenerator(fake: x, dFake: d) }, randomTensor([5], seed: 1),
-                          step: 1e-2, rtol: 1e-3, atol: 1e-5)
+        lossGradientCheck(
+            { x, d in Losses.wassersteinGenerator(fake: x, dFake: d) }, randomTensor([5], seed: 1),
+            step: 1e-2, rtol: 1e-3, atol: 1e-5)
     }
 
     func testBCEWithLogitsStableAndGradient() {
@@ -237,16 +244,19 @@ final class LossTests: XCTestCase {
         assertClose(l, Float((100 + log(2.0)) / 4), rtol: 1e-6)
         XCTAssert(d.array.allSatisfy { $0.isFinite })
         let target = Tensor(shape: [5], data: [1, 0, 0.3, 1, 0])
-        lossGradientCheck({ x, d in Losses.bceWithLogits(logits: x, targets: target, dLogits: d) },
-                          randomTensor([5], seed: 2, std: 2), step: 1e-2, rtol: 1e-3, atol: 1e-5)
+        lossGradientCheck(
+            { x, d in Losses.bceWithLogits(logits: x, targets: target, dLogits: d) },
+            randomTensor([5], seed: 2, std: 2), step: 1e-2, rtol: 1e-3, atol: 1e-5)
     }
 
     func testMSEAndL1() {
         let target = randomTensor([6], seed: 3)
-        lossGradientCheck({ x, d in Losses.mse(prediction: x, target: target, dPrediction: d) },
-                          randomTensor([6], seed: 4), step: 1e-2, rtol: 1e-3, atol: 1e-5)
-        lossGradientCheck({ x, d in Losses.l1(prediction: x, target: target, dPrediction: d) },
-                          randomTensor([6], seed: 4), step: 1e-3, rtol: 1e-3, atol: 1e-5)
+        lossGradientCheck(
+            { x, d in Losses.mse(prediction: x, target: target, dPrediction: d) },
+            randomTensor([6], seed: 4), step: 1e-2, rtol: 1e-3, atol: 1e-5)
+        lossGradientCheck(
+            { x, d in Losses.l1(prediction: x, target: target, dPrediction: d) },
+            randomTensor([6], seed: 4), step: 1e-3, rtol: 1e-3, atol: 1e-5)
         let a = Tensor(shape: [2], data: [1, 2]), b = Tensor(shape: [2], data: [0, 4]), d = Tensor(shape: [0])
         assertClose(Losses.mse(prediction: a, target: b, dPrediction: d), 2.5, rtol: 1e-6)
         assertClose(Losses.l1(prediction: a, target: b, dPrediction: d), 1.5, rtol: 1e-6)

@@ -1,6 +1,7 @@
 // Finite-difference gradient checks (central differences, Double loss accumulation) for every layer,
 // on inputs and parameters. Tolerances are stated at each call: |a − n| ≤ atol + rtol·max(|a|, |n|).
 import XCTest
+
 @testable import NeuralNet
 
 final class GradientCheckTests: XCTestCase {
@@ -81,7 +82,8 @@ final class GradientCheckTests: XCTestCase {
         Initializer.normal(bn.weight, mean: 1, std: 0.3, rng: &rng)
         Initializer.normal(bn.bias, std: 0.3, rng: &rng)
         // step 1e-2, rtol 2e-2, atol 2e-3 (Float forward, normalized outputs)
-        layerGradientCheck(bn, input: randomTensor([3, 3, 4, 4], seed: 16, std: 2), step: 1e-2, rtol: 2e-2, atol: 2e-3, samples: 25)
+        layerGradientCheck(
+            bn, input: randomTensor([3, 3, 4, 4], seed: 16, std: 2), step: 1e-2, rtol: 2e-2, atol: 2e-3, samples: 25)
     }
 
     func testBatchNormEval() {
@@ -131,18 +133,31 @@ final class GradientCheckTests: XCTestCase {
 final class Im2ColTests: XCTestCase {
     /// im2col against a direct definition, for the contiguous-block fast path and the general path.
     func testIm2ColMatchesDefinition() {
-        for (H, W, k, s, p) in [(5, 5, 3, 1, 1), (4, 6, 3, 1, 1), (6, 5, 4, 2, 1), (7, 7, 3, 2, 0), (5, 5, 5, 1, 2), (3, 3, 1, 1, 0)] {
+        for (H, W, k, s, p) in [
+            (5, 5, 3, 1, 1), (4, 6, 3, 1, 1), (6, 5, 4, 2, 1), (7, 7, 3, 2, 0), (5, 5, 5, 1, 2), (3, 3, 1, 1, 0),
+        ] {
             let B = 2, C = 2
             let Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1, P = Ho * Wo
             let x = randomTensor([B, C, H, W], seed: 60)
             let cols = Tensor(shape: [C * k * k, B * P], repeating: .nan)
-            im2col(input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
-                   outHeight: Ho, outWidth: Wo, columns: cols.pointer)
+            im2col(
+                input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+                outHeight: Ho, outWidth: Wo, columns: cols.pointer)
             var expected = [Float]()
-            for c in 0..<C { for ki in 0..<k { for kj in 0..<k { for n in 0..<B { for oh in 0..<Ho { for ow in 0..<Wo {
-                let ih = oh * s - p + ki, iw = ow * s - p + kj
-                expected.append(ih >= 0 && ih < H && iw >= 0 && iw < W ? x[n, c, ih, iw] : 0)
-            } } } } } }
+            for c in 0..<C {
+                for ki in 0..<k {
+                    for kj in 0..<k {
+                        for n in 0..<B {
+                            for oh in 0..<Ho {
+                                for ow in 0..<Wo {
+                                    let ih = oh * s - p + ki, iw = ow * s - p + kj
+                                    expected.append(ih >= 0 && ih < H && iw >= 0 && iw < W ? x[n, c, ih, iw] : 0)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             XCTAssertEqual(cols.array, expected, "H \(H) W \(W) k \(k) s \(s) p \(p)")
         }
     }
@@ -153,9 +168,11 @@ final class GatherTests: XCTestCase {
         for n in 0..<40 {
             let src = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
             var dst = [Float](repeating: -1, count: n)
-            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
-                gatherStride2(from: s.baseAddress!, to: d.baseAddress!, count: n)
-            } }
+            src.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { d in
+                    gatherStride2(from: s.baseAddress!, to: d.baseAddress!, count: n)
+                }
+            }
             XCTAssertEqual(dst, (0..<n).map { Float(2 * $0) }, "n \(n)")
         }
     }
@@ -166,10 +183,14 @@ final class ScatterTests: XCTestCase {
         for n in 0..<40 {
             let src = (0..<n).map { Float($0) + 0.5 }
             var dst = (0..<(2 * max(n, 1) - 1)).map { Float($0) }
-            let expected = dst.enumerated().map { $0.offset % 2 == 0 && $0.offset / 2 < n ? $0.element + src[$0.offset / 2] : $0.element }
-            src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
-                if n > 0 { scatterAddStride2(from: s.baseAddress!, to: d.baseAddress!, count: n) }
-            } }
+            let expected = dst.enumerated().map {
+                $0.offset % 2 == 0 && $0.offset / 2 < n ? $0.element + src[$0.offset / 2] : $0.element
+            }
+            src.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { d in
+                    if n > 0 { scatterAddStride2(from: s.baseAddress!, to: d.baseAddress!, count: n) }
+                }
+            }
             XCTAssertEqual(dst, expected, "n \(n)")
         }
     }

@@ -1,6 +1,7 @@
 // Reference networks: contract key names, output shapes, state-dictionary round trip and errors,
 // finite-difference gradient checks on small inputs, and a few training steps that lower the loss.
 import XCTest
+
 @testable import NeuralNet
 
 final class NetworkTests: XCTestCase {
@@ -10,9 +11,11 @@ final class NetworkTests: XCTestCase {
         let d = ReferenceDiscriminator(seed: 1)
         let keys = d.namedParameters().map(\.name)
         XCTAssertEqual(keys.first, "block1.conv1.weight")
-        for k in ["block1.conv1.bias", "block1.conv2.weight", "attn.query.weight", "attn.key.weight", "attn.value.weight",
-                  "attn.out.weight", "attn.gamma", "block4.conv1.weight", "patch_logits.weight", "patch_logits.bias",
-                  "global_logit.weight", "global_logit.bias"] {
+        for k in [
+            "block1.conv1.bias", "block1.conv2.weight", "attn.query.weight", "attn.key.weight", "attn.value.weight",
+            "attn.out.weight", "attn.gamma", "block4.conv1.weight", "patch_logits.weight", "patch_logits.bias",
+            "global_logit.weight", "global_logit.bias",
+        ] {
             XCTAssert(keys.contains(k), "missing \(k)")
         }
         XCTAssertFalse(keys.contains("attn.query.bias"))
@@ -35,8 +38,10 @@ final class NetworkTests: XCTestCase {
     func testGeneratorKeysAndShapes() {
         let g = ReferenceGenerator(seed: 3)
         let keys = Set(g.namedParameters().map(\.name)), buffers = Set(g.namedBuffers().map(\.name))
-        for k in ["fc.weight", "fc.bias", "bn0.weight", "bn0.bias", "up1.conv.weight", "up1.conv.bias", "up1.bn.weight",
-                  "up4.bn.bias", "attn.gamma", "attn.query.weight", "out.weight", "out.bias"] {
+        for k in [
+            "fc.weight", "fc.bias", "bn0.weight", "bn0.bias", "up1.conv.weight", "up1.conv.bias", "up1.bn.weight",
+            "up4.bn.bias", "attn.gamma", "attn.query.weight", "out.weight", "out.bias",
+        ] {
             XCTAssert(keys.contains(k), "missing \(k)")
         }
         for k in ["fc.u", "bn0.running_mean", "bn0.running_var", "up3.conv.u", "up2.bn.running_var", "attn.key.u", "out.u"] {
@@ -60,7 +65,8 @@ final class NetworkTests: XCTestCase {
         sd = a.stateDictionary()
         sd["block1.conv1.weight"] = Tensor(shape: [32, 3, 3])
         XCTAssertThrowsError(try b.load(stateDictionary: sd)) {
-            XCTAssertEqual($0 as? NeuralNetError, .shapeMismatch(key: "block1.conv1.weight", expected: [32, 3, 3, 3], got: [32, 3, 3]))
+            XCTAssertEqual(
+                $0 as? NeuralNetError, .shapeMismatch(key: "block1.conv1.weight", expected: [32, 3, 3, 3], got: [32, 3, 3]))
         }
         sd = a.stateDictionary()
         sd["extra"] = Tensor(shape: [1])
@@ -76,9 +82,14 @@ final class NetworkTests: XCTestCase {
         let (p0, g0) = d.forward(x)
         let rp = randomTensor(p0.shape, seed: 10), rg = randomTensor(g0.shape, seed: 11)
         // LeakyReLU kinks and max pools inside: step 1e-3, rtol 5e-2, atol 5e-3; 6 sampled coordinates per tensor.
-        gradientCheck(module: d, input: x, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 6,
-                      loss: { let (p, g) = d.forward(x); return dot(rp, p) + dot(rg, g) },
-                      backward: { _ = d.forward(x); return d.backward(dPatch: rp, dGlobal: rg) })
+        gradientCheck(
+            module: d, input: x, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 6,
+            loss: {
+                let (p, g) = d.forward(x); return dot(rp, p) + dot(rg, g)
+            },
+            backward: {
+                _ = d.forward(x); return d.backward(dPatch: rp, dGlobal: rg)
+            })
     }
 
     func testGeneratorGradientCheckEval() {
@@ -100,10 +111,13 @@ final class NetworkTests: XCTestCase {
         // ReLU kinks and max pools: step 1e-3, rtol 5e-2, atol 5e-3; 4 sampled coordinates per tensor.
         // Biases of the up stages shift a whole channel (up to 8192 ReLU inputs) and hit kinks too, so
         // they are left to the per-layer checks.
-        gradientCheck(module: g, input: z, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 4,
-                      parameterFilter: { !($0.hasPrefix("up") && $0.hasSuffix("bias")) },
-                      loss: { dot(r, g.forward(z)) },
-                      backward: { _ = g.forward(z); return g.backward(r) })
+        gradientCheck(
+            module: g, input: z, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 4,
+            parameterFilter: { !($0.hasPrefix("up") && $0.hasSuffix("bias")) },
+            loss: { dot(r, g.forward(z)) },
+            backward: {
+                _ = g.forward(z); return g.backward(r)
+            })
     }
 
     func testGeneratorUpStageGradientCheckTrain() {
@@ -114,9 +128,12 @@ final class NetworkTests: XCTestCase {
         let x = randomTensor([2, 8, 4, 4], seed: 42)
         let r = randomTensor(stage.forward(x).shape, seed: 43)
         // step 1e-3, rtol 5e-2, atol 5e-3
-        gradientCheck(module: stage, input: x, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 20,
-                      loss: { dot(r, stage.forward(x)) },
-                      backward: { _ = stage.forward(x); return stage.backward(r) })
+        gradientCheck(
+            module: stage, input: x, step: 1e-3, rtol: 5e-2, atol: 5e-3, samples: 20,
+            loss: { dot(r, stage.forward(x)) },
+            backward: {
+                _ = stage.forward(x); return stage.backward(r)
+            })
     }
 
     func testTrainingStepsLowerHingeLoss() {
@@ -133,10 +150,11 @@ final class NetworkTests: XCTestCase {
             let (pf, gf) = d.forward(fake)
             let (pfC, gfC) = (pf.copy(), gf.copy())
             let (pr, gr) = d.forward(real)
-            let l = Losses.hingeDiscriminator(real: pr, fake: pfC, dReal: dr, dFake: df)
+            let l =
+                Losses.hingeDiscriminator(real: pr, fake: pfC, dReal: dr, dFake: df)
                 + Losses.hingeDiscriminator(real: gr, fake: gfC, dReal: dgr, dFake: dgf)
             losses.append(l)
-            _ = d.backward(dPatch: dr, dGlobal: dgr)       // real pass is the live one
+            _ = d.backward(dPatch: dr, dGlobal: dgr)  // real pass is the live one
             _ = d.forward(fake)
             _ = d.backward(dPatch: df, dGlobal: dgf)
             adam.step()

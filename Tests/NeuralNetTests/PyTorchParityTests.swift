@@ -3,6 +3,7 @@
 // compared elementwise with |a − b| ≤ atol + rtol·max(|a|, |b|), rtol 1e-4, atol 1e-5·max|expected|.
 import Foundation
 import XCTest
+
 @testable import NeuralNet
 
 /// One fixture file as tensors by key plus its metadata.
@@ -61,9 +62,11 @@ final class PyTorchParityTests: XCTestCase {
     /// Compares `actual` with `expected` elementwise; logs `PARITY case key maxAbs maxRatio`, where
     /// maxRatio = max |a − b| / (atol + rtol·max(|a|, |b|)) (≤ 1 passes).
     @discardableResult
-    func compare(_ fixture: String, _ key: String, _ actual: Tensor, _ expected: Tensor,
-                 rtol: Double = PyTorchParityTests.rtol, atolScale: Double = PyTorchParityTests.atolScale,
-                 file: StaticString = #filePath, line: UInt = #line) -> Double {
+    func compare(
+        _ fixture: String, _ key: String, _ actual: Tensor, _ expected: Tensor,
+        rtol: Double = PyTorchParityTests.rtol, atolScale: Double = PyTorchParityTests.atolScale,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> Double {
         XCTAssertEqual(actual.count, expected.count, "\(fixture) \(key): element count", file: file, line: line)
         guard actual.count == expected.count else { return .infinity }
         var scale = 0.0
@@ -78,11 +81,15 @@ final class PyTorchParityTests: XCTestCase {
             let ratio = err / allowed
             if !(ratio <= maxRatio) { maxRatio = ratio; worst = i }
         }
-        print(String(format: "PARITY %-15@ %-32@ n %6d  max|Δ| %.3e  scale %.3e  max rel %.3e  ratio %.3f",
-                     fixture as NSString, key as NSString, expected.count, maxAbs, scale,
-                     maxAbs / max(scale, 1e-30), maxRatio))
-        XCTAssertEqual(failures, 0, "\(fixture) \(key): \(failures)/\(expected.count) elements outside rtol \(rtol), atol \(atol); worst [\(worst)] swift \(actual.pointer[worst]) torch \(expected.pointer[worst])",
-                       file: file, line: line)
+        print(
+            String(
+                format: "PARITY %-15@ %-32@ n %6d  max|Δ| %.3e  scale %.3e  max rel %.3e  ratio %.3f",
+                fixture as NSString, key as NSString, expected.count, maxAbs, scale,
+                maxAbs / max(scale, 1e-30), maxRatio))
+        XCTAssertEqual(
+            failures, 0,
+            "\(fixture) \(key): \(failures)/\(expected.count) elements outside rtol \(rtol), atol \(atol); worst [\(worst)] swift \(actual.pointer[worst]) torch \(expected.pointer[worst])",
+            file: file, line: line)
         return maxRatio
     }
 
@@ -94,8 +101,10 @@ final class PyTorchParityTests: XCTestCase {
 
     /// Compares every `grad.<key>` (except `grad.input` and `skipped`, checked by the caller) with the
     /// module's gradient of that name, and checks that every trainable parameter has a fixture gradient.
-    func compareParameterGradients(_ module: Module, _ f: ParityFixture, skipping skipped: Set<String> = [],
-                                   file: StaticString = #filePath, line: UInt = #line) {
+    func compareParameterGradients(
+        _ module: Module, _ f: ParityFixture, skipping skipped: Set<String> = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let params = Dictionary(uniqueKeysWithValues: module.namedParameters().map { ($0.name, $0.gradient) })
         let grads = f.group("grad").filter { $0.key != "input" }
         XCTAssertEqual(Set(grads.keys), Set(params.keys), "\(f.name): gradient keys", file: file, line: line)
@@ -133,7 +142,8 @@ final class PyTorchParityTests: XCTestCase {
 
     func testConv() throws {
         let f = try ParityFixture("conv")
-        XCTAssertEqual(f.numbers("kernel"), [3]); XCTAssertEqual(f.numbers("stride"), [2]); XCTAssertEqual(f.numbers("padding"), [1])
+        XCTAssertEqual(f.numbers("kernel"), [3]); XCTAssertEqual(f.numbers("stride"), [2]);
+        XCTAssertEqual(f.numbers("padding"), [1])
         var rng = RandomGenerator(seed: 0)
         try runLayerCase("conv", Conv2D(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, rng: &rng))
     }
@@ -164,7 +174,7 @@ final class PyTorchParityTests: XCTestCase {
         XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
         for i in 0..<layer.u.count { layer.u.pointer[i] *= Float(i + 1) }
         XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
-        layer.train(); _ = layer.forward(f["input"]); layer.eval()   // power iteration moves u
+        layer.train(); _ = layer.forward(f["input"]); layer.eval()  // power iteration moves u
         XCTAssertEqual(layer.forward(f["input"]).array, try fresh(layer.stateDictionary()).forward(f["input"]).array)
     }
 
@@ -232,8 +242,10 @@ final class PyTorchParityTests: XCTestCase {
             let bound = 1e-5 * reference
             let ours = g.namedParameters().first { $0.name == key }!.gradient.array, theirs = f["grad." + key].array
             let worst = max(ours.map { abs(Double($0)) }.max()!, theirs.map { abs(Double($0)) }.max()!)
-            print(String(format: "PARITY %-15@ %-32@ zero by BN: max|g| %.3e (swift and torch), bound %.3e, ratio %.3f",
-                         "generator", ("grad." + key) as NSString, worst, bound, worst / bound))
+            print(
+                String(
+                    format: "PARITY %-15@ %-32@ zero by BN: max|g| %.3e (swift and torch), bound %.3e, ratio %.3f",
+                    "generator", ("grad." + key) as NSString, worst, bound, worst / bound))
             XCTAssertLessThanOrEqual(worst, bound, "generator grad.\(key): not zero to within \(bound)")
         }
         compareBuffersAfter(g, f)
@@ -272,8 +284,10 @@ final class PyTorchParityTests: XCTestCase {
 
     /// Compares the update Δ = after − before (≈ lr in size, much smaller than the parameters) with
     /// rtol 1e-4 plus 2 ulp of the parameter's magnitude (both sides' after values are rounded to float32).
-    func compareStep(_ label: String, _ key: String, before: Tensor, actual: Tensor, expected: Tensor,
-                     file: StaticString = #filePath, line: UInt = #line) {
+    func compareStep(
+        _ label: String, _ key: String, before: Tensor, actual: Tensor, expected: Tensor,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var failures = 0, maxRatio = 0.0, worst = 0
         for i in 0..<before.count {
             let b = before.pointer[i]
@@ -285,7 +299,8 @@ final class PyTorchParityTests: XCTestCase {
             if ratio > maxRatio { maxRatio = ratio; worst = i }
         }
         print(String(format: "PARITY %-15@ %-32@ step Δ ratio %.3f", label as NSString, (key + " (Δ)") as NSString, maxRatio))
-        XCTAssertEqual(failures, 0, "\(label) \(key): update differs at \(failures) elements; worst [\(worst)]",
-                       file: file, line: line)
+        XCTAssertEqual(
+            failures, 0, "\(label) \(key): update differs at \(failures) elements; worst [\(worst)]",
+            file: file, line: line)
     }
 }

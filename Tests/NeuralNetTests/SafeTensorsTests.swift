@@ -2,6 +2,7 @@
 // written by Python's `safetensors` (committed fixture), and rejection of corrupted or hostile files.
 import Foundation
 import XCTest
+
 @testable import NeuralNet
 
 final class SafeTensorsTests: XCTestCase {
@@ -18,14 +19,17 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     /// Asserts that parsing `bytes` throws a SafeTensorsError whose reason satisfies `matches`.
-    private func assertRejects(_ bytes: [UInt8], _ label: String, file: StaticString = #filePath, line: UInt = #line,
-                               where matches: (SafeTensorsError.Reason) -> Bool) {
+    private func assertRejects(
+        _ bytes: [UInt8], _ label: String, file: StaticString = #filePath, line: UInt = #line,
+        where matches: (SafeTensorsError.Reason) -> Bool
+    ) {
         do {
             let parsed = try SafeTensorsFile(serialized: bytes, sourcePath: "/tmp/\(label).safetensors")
             XCTFail("\(label): accepted, got \(parsed.names)", file: file, line: line)
         } catch let error as SafeTensorsError {
             XCTAssertTrue(matches(error.reason), "\(label): wrong error: \(error)", file: file, line: line)
-            XCTAssertTrue(error.description.hasPrefix("/tmp/\(label).safetensors: "), "\(label): \(error)", file: file, line: line)
+            XCTAssertTrue(
+                error.description.hasPrefix("/tmp/\(label).safetensors: "), "\(label): \(error)", file: file, line: line)
             XCTAssertFalse(error.description.contains("\n"), "\(label): multi-line error", file: file, line: line)
         } catch {
             XCTFail("\(label): unexpected error type \(error)", file: file, line: line)
@@ -84,7 +88,9 @@ final class SafeTensorsTests: XCTestCase {
         let payloadNaN = Float(bitPattern: 0x7FC0_1234)
         let file = SafeTensorsFile(tensors: [("x", try SafeTensorsArray(shape: [3], floats: [.nan, payloadNaN, -.infinity]))])
         let restored = try SafeTensorsFile(serialized: file.serialized())
-        XCTAssertEqual(try restored.array(named: "x").floats().map(\.bitPattern), [Float.nan.bitPattern, 0x7FC0_1234, (-Float.infinity).bitPattern])
+        XCTAssertEqual(
+            try restored.array(named: "x").floats().map(\.bitPattern),
+            [Float.nan.bitPattern, 0x7FC0_1234, (-Float.infinity).bitPattern])
     }
 
     func testMetadataRoundTripIncludingCharactersThatNeedEscaping() throws {
@@ -122,7 +128,8 @@ final class SafeTensorsTests: XCTestCase {
         let file = SafeTensorsFile(
             tensors: [("x", try SafeTensorsArray(shape: [2], floats: [1, -2])), ("n", SafeTensorsArray(scalar: Int64(3)))],
             metadata: ["k": "v"])
-        let header = #"{"__metadata__":{"k":"v"},"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"#
+        let header =
+            #"{"__metadata__":{"k":"v"},"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"#
             + #""x":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
         let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
         let data: [UInt8] = [3, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0]
@@ -146,8 +153,9 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     private func fixtureURL(_ name: String) throws -> URL {
-        try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"),
-                      "missing fixture \(name).safetensors")
+        try XCTUnwrap(
+            Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"),
+            "missing fixture \(name).safetensors")
     }
 
     func testFileWrittenByPythonLoadsWithExactValues() throws {
@@ -167,19 +175,29 @@ final class SafeTensorsTests: XCTestCase {
             "snconv": ["input", "param.weight", "param.u", "output", "grad.input", "grad.weight", "after.u"],
             "snconv_eval": ["input", "param.u", "output", "grad.input", "after.u"],
             "snlinear": ["input", "param.weight", "param.bias", "param.u", "output", "grad.weight", "after.u"],
-            "attention": ["input", "param.query.weight", "param.key.u", "param.value.weight", "param.out.weight",
-                          "param.gamma", "output", "grad.gamma", "grad.input", "after.out.u"],
-            "batchnorm_train": ["input", "param.weight", "param.running_mean", "param.running_var", "output",
-                                "grad.input", "grad.bias", "after.running_mean", "after.running_var"],
+            "attention": [
+                "input", "param.query.weight", "param.key.u", "param.value.weight", "param.out.weight",
+                "param.gamma", "output", "grad.gamma", "grad.input", "after.out.u",
+            ],
+            "batchnorm_train": [
+                "input", "param.weight", "param.running_mean", "param.running_var", "output",
+                "grad.input", "grad.bias", "after.running_mean", "after.running_var",
+            ],
             "batchnorm_eval": ["input", "param.running_var", "output", "grad.input", "after.running_var"],
-            "discriminator": ["input", "param.block1.conv1.weight", "param.attn.gamma", "param.global_logit.u",
-                              "output.patch", "output.global", "grad_output.patch", "grad_output.global",
-                              "grad.input", "grad.block4.conv1.weight", "after.patch_logits.u"],
-            "generator": ["z", "param.fc.weight", "param.bn0.running_mean", "param.up1.conv.u", "param.up4.bn.weight",
-                          "param.attn.gamma", "param.out.weight", "output", "grad_output", "grad.input",
-                          "grad.fc.weight", "after.up3.bn.running_var", "after.attn.query.u"],
-            "adam": ["param.block1.conv1.weight", "grad.attn.gamma", "after.global_logit.bias",
-                     "after_weight_decay.block3.conv2.weight"],
+            "discriminator": [
+                "input", "param.block1.conv1.weight", "param.attn.gamma", "param.global_logit.u",
+                "output.patch", "output.global", "grad_output.patch", "grad_output.global",
+                "grad.input", "grad.block4.conv1.weight", "after.patch_logits.u",
+            ],
+            "generator": [
+                "z", "param.fc.weight", "param.bn0.running_mean", "param.up1.conv.u", "param.up4.bn.weight",
+                "param.attn.gamma", "param.out.weight", "output", "grad_output", "grad.input",
+                "grad.fc.weight", "after.up3.bn.running_var", "after.attn.query.u",
+            ],
+            "adam": [
+                "param.block1.conv1.weight", "grad.attn.gamma", "after.global_logit.bias",
+                "after_weight_decay.block3.conv2.weight",
+            ],
         ]
         for (name, keys) in expectedKeys.sorted(by: { $0.key < $1.key }) {
             let file = try SafeTensorsFile(contentsOf: try fixtureURL(name))
@@ -292,7 +310,9 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testRejectsInvalidJSON() {
-        for (index, header) in [#"{"a": "#, "{'a': 1}", #"{"a":1,}"#, "{} x", #"{"a":1,"a":2}"#, "", "[" + String(repeating: "[", count: 10_000)].enumerated() {
+        for (index, header) in [
+            #"{"a": "#, "{'a': 1}", #"{"a":1,}"#, "{} x", #"{"a":1,"a":2}"#, "", "[" + String(repeating: "[", count: 10_000),
+        ].enumerated() {
             assertRejects(rawFile(header: header), "invalid-json-\(index)") {
                 if case .invalidJSON = $0 { return true }
                 return false
@@ -314,7 +334,8 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testRejectsOverlappingRanges() {
-        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        let header =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         assertRejects(rawFile(header: header, buffer: Array(repeating: 0, count: 12)), "overlap") {
             $0 == .overlappingRanges(first: "a", second: "b")
         }
@@ -325,7 +346,8 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testRejectsGaps() {
-        let middle = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
+        let middle =
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
         assertRejects(rawFile(header: middle, buffer: Array(repeating: 0, count: 12)), "gap") {
             $0 == .gap(before: "b", offset: 4, length: 4)
         }

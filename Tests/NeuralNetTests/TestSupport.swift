@@ -1,6 +1,7 @@
 // Test helpers: approximate equality with explicit tolerances, random tensors, central-difference
 // gradient checks over inputs and parameters, and spectral-norm convergence for FD checks.
 import XCTest
+
 @testable import NeuralNet
 
 /// |a − b| ≤ atol + rtol · max(|a|, |b|).
@@ -8,14 +9,19 @@ func isClose(_ a: Double, _ b: Double, rtol: Double, atol: Double) -> Bool {
     abs(a - b) <= atol + rtol * max(abs(a), abs(b))
 }
 
-func assertClose(_ a: Float, _ b: Float, rtol: Double, atol: Double = 0, _ message: @autoclosure () -> String = "",
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssert(isClose(Double(a), Double(b), rtol: rtol, atol: atol),
-              "\(a) vs \(b) (rtol \(rtol), atol \(atol)) \(message())", file: file, line: line)
+func assertClose(
+    _ a: Float, _ b: Float, rtol: Double, atol: Double = 0, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssert(
+        isClose(Double(a), Double(b), rtol: rtol, atol: atol),
+        "\(a) vs \(b) (rtol \(rtol), atol \(atol)) \(message())", file: file, line: line)
 }
 
-func assertClose(_ a: [Float], _ b: [Float], rtol: Double, atol: Double = 0, _ message: @autoclosure () -> String = "",
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ a: [Float], _ b: [Float], rtol: Double, atol: Double = 0, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, "count mismatch \(message())", file: file, line: line)
     var bad = 0
     for i in 0..<min(a.count, b.count) where !isClose(Double(a[i]), Double(b[i]), rtol: rtol, atol: atol) {
@@ -100,8 +106,9 @@ func gradientCheck(
             if !isClose(a, n, rtol: rtol, atol: atol) {
                 failures += 1
                 if failures <= 8 {
-                    XCTFail("gradient \(name)[\(i)]: analytic \(a) vs numeric \(n) (rtol \(rtol), atol \(atol))",
-                            file: file, line: line)
+                    XCTFail(
+                        "gradient \(name)[\(i)]: analytic \(a) vs numeric \(n) (rtol \(rtol), atol \(atol))",
+                        file: file, line: line)
                 }
             }
         }
@@ -112,11 +119,16 @@ func gradientCheck(
 }
 
 /// Gradient check for a single layer with L = Σ r ⊙ layer(x), r ~ N(0, 1).
-func layerGradientCheck(_ layer: Layer, input: Tensor, step: Float, rtol: Double, atol: Double, samples: Int = 12,
-                        file: StaticString = #filePath, line: UInt = #line) {
+func layerGradientCheck(
+    _ layer: Layer, input: Tensor, step: Float, rtol: Double, atol: Double, samples: Int = 12,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     let y = layer.forward(input)
     let r = randomTensor(y.shape, seed: 4242)
-    gradientCheck(module: layer, input: input, step: step, rtol: rtol, atol: atol, samples: samples,
-                  loss: { dot(r, layer.forward(input)) },
-                  backward: { _ = layer.forward(input); return layer.backward(r) }, file: file, line: line)
+    gradientCheck(
+        module: layer, input: input, step: step, rtol: rtol, atol: atol, samples: samples,
+        loss: { dot(r, layer.forward(input)) },
+        backward: {
+            _ = layer.forward(input); return layer.backward(r)
+        }, file: file, line: line)
 }

@@ -79,11 +79,16 @@ class CLITestCase: XCTestCase {
         return clip
     }
 
-    func assertOneLineError(_ arguments: [String], naming file: String, status: Int32 = 65, file sourceFile: StaticString = #filePath, line: UInt = #line) throws {
+    func assertOneLineError(
+        _ arguments: [String], naming file: String, status: Int32 = 65, file sourceFile: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let run = try unmask(arguments)
         XCTAssertEqual(run.status, status, "exit status for \(arguments): \(run.standardError)", file: sourceFile, line: line)
-        XCTAssertEqual(run.errorLines.count, 1, "expected one line on stderr, got: \(run.standardError)", file: sourceFile, line: line)
-        XCTAssertTrue(run.standardError.contains(file), "stderr should name \(file): \(run.standardError)", file: sourceFile, line: line)
+        XCTAssertEqual(
+            run.errorLines.count, 1, "expected one line on stderr, got: \(run.standardError)", file: sourceFile, line: line)
+        XCTAssertTrue(
+            run.standardError.contains(file), "stderr should name \(file): \(run.standardError)", file: sourceFile, line: line)
         XCTAssertTrue(run.standardError.hasPrefix("unmask: "), run.standardError, file: sourceFile, line: line)
     }
 
@@ -146,13 +151,14 @@ final class CommandLineTests: CLITestCase {
 
         let rate = try unmask(["frames", clip, "--fps", "2", "--max-frames", "3", "--out", path("rate")])
         XCTAssertEqual(rate.status, 0, rate.standardError)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("rate")).sorted(), [
-            "frame-000000-t0.000s.png", "frame-000005-t0.500s.png", "frame-000010-t1.000s.png",
-        ])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: path("rate")).sorted(),
+            [
+                "frame-000000-t0.000s.png", "frame-000005-t0.500s.png", "frame-000010-t1.000s.png",
+            ])
     }
 
     // MARK: Bad input: one line on standard error naming the file, a non-zero exit
-
 
     func testBadInputsGiveOneLineErrorsAndNonZeroExit() throws {
         let missing = path("does-not-exist.mp4")
@@ -166,7 +172,8 @@ final class CommandLineTests: CLITestCase {
 
         let random = path("random.mp4")
         var generator = SystemRandomNumberGenerator()
-        FileManager.default.createFile(atPath: random, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        FileManager.default.createFile(
+            atPath: random, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }))
         try assertOneLineError(["probe", random], naming: random)
 
         let text = path("notes.avi")
@@ -178,7 +185,8 @@ final class CommandLineTests: CLITestCase {
         try assertOneLineError(["frames", huge, "--out", path("huge-out")], naming: huge)
 
         let y4m = path("huge.y4m")
-        FileManager.default.createFile(atPath: y4m, contents: Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096))
+        FileManager.default.createFile(
+            atPath: y4m, contents: Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096))
         try assertOneLineError(["frames", y4m, "--out", path("y4m-out")], naming: y4m)
     }
 

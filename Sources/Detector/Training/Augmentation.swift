@@ -69,8 +69,10 @@ public enum PatchOps {
 
     /// A random native-resolution crop preferring texture: up to `attempts` crops, the first with
     /// gradient energy ≥ `minimumEnergy`, else the most textured one.
-    public static func texturedCrop(_ frame: StoredFrame, size: Int, minimumEnergy: Float, attempts: Int = 6,
-                                    rng: inout RandomGenerator) -> RGBImage {
+    public static func texturedCrop(
+        _ frame: StoredFrame, size: Int, minimumEnergy: Float, attempts: Int = 6,
+        rng: inout RandomGenerator
+    ) -> RGBImage {
         var best = RGBImage(), bestEnergy: Float = -1, p = RGBImage(width: size, height: size)
         for _ in 0..<max(1, attempts) {
             let x0 = Int(rng.next() % UInt64(max(1, frame.width - size + 1)))

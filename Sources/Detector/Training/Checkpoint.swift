@@ -16,17 +16,19 @@ extension Trainer {
             tensors += try safeTensorsEntries(v.stateDictionary(), prefix: "vae.")
             tensors += try safeTensorsEntries(o.stateDictionary(), prefix: "opt_vae.")
         }
-        let file = SafeTensorsFile(tensors: tensors, metadata: [
-            "format": Trainer.checkpointFormat,
-            "config": try jsonString(config),
-            "step": String(step),
-            "rng": rng.state.map(String.init).joined(separator: ","),
-            "lr_d": String(optimizerD.learningRate.bitPattern),
-            "lr_g": String(optimizerG.learningRate.bitPattern),
-            "lr_vae": String((optimizerVAE?.learningRate ?? 0).bitPattern),
-            "augmentation_counts": try jsonString(augmenter.counts),
-            "version": DetectorModel.version,
-        ])
+        let file = SafeTensorsFile(
+            tensors: tensors,
+            metadata: [
+                "format": Trainer.checkpointFormat,
+                "config": try jsonString(config),
+                "step": String(step),
+                "rng": rng.state.map(String.init).joined(separator: ","),
+                "lr_d": String(optimizerD.learningRate.bitPattern),
+                "lr_g": String(optimizerG.learningRate.bitPattern),
+                "lr_vae": String((optimizerVAE?.learningRate ?? 0).bitPattern),
+                "augmentation_counts": try jsonString(augmenter.counts),
+                "version": DetectorModel.version,
+            ])
         do { try file.write(toPath: path) } catch let e as SafeTensorsError {
             throw DetectorError.modelFile(path: path, reason: "cannot save checkpoint: \(e.reason)")
         }
@@ -42,10 +44,12 @@ extension Trainer {
         }
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
-            throw DetectorError.modelFile(path: path, reason: "not a readable checkpoint (corrupt or not safetensors): \(e.reason)")
+            throw DetectorError.modelFile(
+                path: path, reason: "not a readable checkpoint (corrupt or not safetensors): \(e.reason)")
         }
         guard file.metadata["format"] == Trainer.checkpointFormat else {
-            throw DetectorError.modelFile(path: path, reason: "format is '\(file.metadata["format"] ?? "none")', expected '\(Trainer.checkpointFormat)'")
+            throw DetectorError.modelFile(
+                path: path, reason: "format is '\(file.metadata["format"] ?? "none")', expected '\(Trainer.checkpointFormat)'")
         }
         let config: TrainingConfig = try decodeMetadata(file, "config", path: path)
         try self.init(config: config, data: data)
@@ -64,17 +68,21 @@ extension Trainer {
             try optimizerD.load(stateDictionary: optimizerState("opt_d."))
             try optimizerG.load(stateDictionary: optimizerState("opt_g."))
             try optimizerVAE?.load(stateDictionary: optimizerState("opt_vae."))
-            if let bits = file.metadata["lr_vae"].flatMap(UInt32.init), let o = optimizerVAE { o.learningRate = Float(bitPattern: bits) }
+            if let bits = file.metadata["lr_vae"].flatMap(UInt32.init), let o = optimizerVAE {
+                o.learningRate = Float(bitPattern: bits)
+            }
         } catch {
             throw DetectorError.modelFile(path: path, reason: "optimizer state does not match the networks: \(error)")
         }
         guard let s = file.metadata["step"].flatMap(Int.init), s >= 0,
-              let words = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), words.count == 4,
-              let r = try? RandomGenerator(state: words),
-              let lrD = file.metadata["lr_d"].flatMap(UInt32.init), let lrG = file.metadata["lr_g"].flatMap(UInt32.init) else {
+            let words = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), words.count == 4,
+            let r = try? RandomGenerator(state: words),
+            let lrD = file.metadata["lr_d"].flatMap(UInt32.init), let lrG = file.metadata["lr_g"].flatMap(UInt32.init)
+        else {
             throw DetectorError.modelFile(path: path, reason: "missing or invalid step / rng / learning-rate metadata")
         }
-        restore(step: s, rng: r, learningRateD: Float(bitPattern: lrD), learningRateG: Float(bitPattern: lrG),
-                augmentationCounts: (try? decodeMetadata(file, "augmentation_counts", path: path)) ?? [:])
+        restore(
+            step: s, rng: r, learningRateD: Float(bitPattern: lrD), learningRateG: Float(bitPattern: lrG),
+            augmentationCounts: (try? decodeMetadata(file, "augmentation_counts", path: path)) ?? [:])
     }
 }

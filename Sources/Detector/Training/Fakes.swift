@@ -45,8 +45,8 @@ public enum FakeSynthesis {
             for x in 0..<size {
                 let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
                 let u = (dx * ca + dy * sa) / rx, v = (-dx * sa + dy * ca) / ry
-                let r = (u * u + v * v).squareRoot()              // 1 on the ellipse
-                let t = min(max((1.1 - r) / 0.2, 0), 1)            // 1 inside, 0 outside
+                let r = (u * u + v * v).squareRoot()  // 1 on the ellipse
+                let t = min(max((1.1 - r) / 0.2, 0), 1)  // 1 inside, 0 outside
                 mask[y * size + x] = t * t * (3 - 2 * t)
             }
         }
@@ -58,7 +58,9 @@ public enum FakeSynthesis {
         var out = base
         let n = base.width * base.height
         for c in 0..<3 {
-            for i in 0..<n { out.pixels[c * n + i] = base.pixels[c * n + i] * (1 - mask[i]) + overlay.pixels[c * n + i] * mask[i] }
+            for i in 0..<n {
+                out.pixels[c * n + i] = base.pixels[c * n + i] * (1 - mask[i]) + overlay.pixels[c * n + i] * mask[i]
+            }
         }
         return out
     }
@@ -86,7 +88,8 @@ public enum FakeSynthesis {
             PatchOps.gaussianBlur(&blurred, sigma: sigma)
             for i in 0..<copy.pixels.count { copy.pixels[i] += 0.8 * (copy.pixels[i] - blurred.pixels[i]) }
         }
-        PatchOps.zoom(&copy, factor: Double(rng.uniform(0.97, 1.03)), dx: Double(rng.uniform(-2, 2)), dy: Double(rng.uniform(-2, 2)))
+        PatchOps.zoom(
+            &copy, factor: Double(rng.uniform(0.97, 1.03)), dx: Double(rng.uniform(-2, 2)), dy: Double(rng.uniform(-2, 2)))
         PatchOps.clamp(&copy)
         let mask = ellipseMask(size: real.width, rng: &rng)
         return FakePatch(image: blend(base: real, overlay: copy, mask: mask), mask: mask, kind: .selfBlended)

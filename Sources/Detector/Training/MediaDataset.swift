@@ -79,8 +79,11 @@ public struct MediaFolderLoader {
         }
         guard isDirectory.boolValue else { throw DetectorError.trainingData(path: folder, reason: "not a folder") }
         let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath()
-        guard let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                     options: [.skipsHiddenFiles]) else {
+        guard
+            let e = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                options: [.skipsHiddenFiles])
+        else {
             throw DetectorError.trainingData(path: folder, reason: "cannot list folder")
         }
         var files: [String] = []
@@ -120,12 +123,15 @@ public struct MediaFolderLoader {
         }
         guard !sources.isEmpty else {
             let first = skipped.first.map { " (e.g. \($0))" } ?? ""
-            throw DetectorError.trainingData(path: folder, reason: "\(role) folder has no readable media frames among \(files.count) files\(first)")
+            throw DetectorError.trainingData(
+                path: folder, reason: "\(role) folder has no readable media frames among \(files.count) files\(first)")
         }
         var training: [MediaSource] = [], validation: [MediaSource] = []
         for s in sources { if isValidation(s.relativePath) { validation.append(s) } else { training.append(s) } }
         if sources.count >= 2 {
-            let byHash = sources.sorted { MediaFolderLoader.stableHash($0.relativePath) < MediaFolderLoader.stableHash($1.relativePath) }
+            let byHash = sources.sorted {
+                MediaFolderLoader.stableHash($0.relativePath) < MediaFolderLoader.stableHash($1.relativePath)
+            }
             if validation.isEmpty, validationFraction > 0 {
                 validation = [byHash[0]]; training.removeAll { $0.relativePath == byHash[0].relativePath }
             }
@@ -151,7 +157,8 @@ public struct MediaFolderLoader {
         } else {
             sampling = .everyNth(max(1, (info.estimatedFrameCount ?? framesPerFile) / framesPerFile))
         }
-        let decoder = try VideoDecoder(path: path, sampling: sampling, maxFrames: framesPerFile, outputSize: .native, threads: threads)
+        let decoder = try VideoDecoder(
+            path: path, sampling: sampling, maxFrames: framesPerFile, outputSize: .native, threads: threads)
         var image = RGBImage(), frames: [StoredFrame] = []
         while let _ = try decoder.nextFrame(into: &image) {
             if image.width >= minimumSide && image.height >= minimumSide { frames.append(StoredFrame(image)) }

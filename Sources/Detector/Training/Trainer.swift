@@ -48,12 +48,15 @@ public final class Trainer {
     public private(set) var lastValidation: ValidationStatistics?
 
     private let P: Int, m: Int
-    private let batch = Tensor(shape: [0])          // (N, 3, P, P)
-    private let z = Tensor(shape: [0])              // (Ng + partials, Z)
-    private let dPatch = Tensor(shape: [0])         // (N, 1, m, m)
-    private let dGlobal = Tensor(shape: [0])        // (N, 1)
-    private var snapshot: (step: Int, d: [String: Tensor], g: [String: Tensor], optD: [String: Tensor], optG: [String: Tensor],
-                           vae: [String: Tensor]?, optVAE: [String: Tensor]?)?
+    private let batch = Tensor(shape: [0])  // (N, 3, P, P)
+    private let z = Tensor(shape: [0])  // (Ng + partials, Z)
+    private let dPatch = Tensor(shape: [0])  // (N, 1, m, m)
+    private let dGlobal = Tensor(shape: [0])  // (N, 1)
+    private var snapshot:
+        (
+            step: Int, d: [String: Tensor], g: [String: Tensor], optD: [String: Tensor], optG: [String: Tensor],
+            vae: [String: Tensor]?, optVAE: [String: Tensor]?
+        )?
     private var validationSet: (real: [RGBImage], fake: [FakePatch], latents: Tensor)?
     private var lastScores: (fake: [Double], real: [Double]) = ([], [])
 
@@ -109,8 +112,10 @@ public final class Trainer {
         let mix = config.fakeMix
         let media = (data.fake?.training.isEmpty == false) ? mix.media : 0
         let vb = vae != nil ? mix.vaeBlended : 0, vs = vae != nil ? mix.vaeSample : 0
-        let weights: [(FakeKind, Double)] = [(.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
-                                             (.vaeBlended, vb), (.vaeSample, vs)]
+        let weights: [(FakeKind, Double)] = [
+            (.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
+            (.vaeBlended, vb), (.vaeSample, vs),
+        ]
         let total = weights.reduce(0) { $0 + $1.1 }
         guard total > 0 else { return .selfBlended }
         var u = Double(r.uniform()) * total
@@ -125,8 +130,10 @@ public final class Trainer {
 
     /// Writes loss gradients for samples lo..<hi of `logits` (N, k) into `grad`, scaled by `weight`;
     /// `compute` gets a copy of the slice and returns (loss, dSlice).
-    private func sliceLoss(_ logits: Tensor, _ grad: Tensor, _ lo: Int, _ hi: Int, weight: Float,
-                           _ compute: (Tensor, Tensor) -> Float) -> Float {
+    private func sliceLoss(
+        _ logits: Tensor, _ grad: Tensor, _ lo: Int, _ hi: Int, weight: Float,
+        _ compute: (Tensor, Tensor) -> Float
+    ) -> Float {
         let per = logits.count / logits.shape[0]
         let slice = Tensor(shape: [(hi - lo) * per]), d = Tensor(shape: [(hi - lo) * per])
         slice.pointer.update(from: logits.pointer + lo * per, count: slice.count)
@@ -137,24 +144,32 @@ public final class Trainer {
 
     /// D's adversarial loss: logits are "fakeness" (positive = fake), so for hinge real samples are
     /// pushed below −1 and generated ones above +1.
-    private func adversarialLoss(_ logits: Tensor, _ grad: Tensor, real: Range<Int>, generated: Range<Int>, weight: Float) -> Float {
+    private func adversarialLoss(_ logits: Tensor, _ grad: Tensor, real: Range<Int>, generated: Range<Int>, weight: Float)
+        -> Float
+    {
         switch config.loss {
         case .hinge:
-            return sliceLoss(logits, grad, real.lowerBound, real.upperBound, weight: weight) { Losses.hinge($0, isReal: false, dLogits: $1) }
-                + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) { Losses.hinge($0, isReal: true, dLogits: $1) }
+            return sliceLoss(logits, grad, real.lowerBound, real.upperBound, weight: weight) {
+                Losses.hinge($0, isReal: false, dLogits: $1)
+            }
+                + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) {
+                    Losses.hinge($0, isReal: true, dLogits: $1)
+                }
         case .wasserstein:
             // mean(f_real) − mean(f_generated)
             return sliceLoss(logits, grad, real.lowerBound, real.upperBound, weight: weight) { x, d in
                 d.resize(to: x.shape); d.fill(1 / Float(x.count)); return sum(x.pointer, count: x.count) / Float(x.count)
-            } + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) { x, d in
-                d.resize(to: x.shape); d.fill(-1 / Float(x.count)); return -sum(x.pointer, count: x.count) / Float(x.count)
             }
+                + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) { x, d in
+                    d.resize(to: x.shape); d.fill(-1 / Float(x.count)); return -sum(x.pointer, count: x.count) / Float(x.count)
+                }
         case .bce:
             return sliceLoss(logits, grad, real.lowerBound, real.upperBound, weight: weight) { x, d in
                 Losses.bceWithLogits(logits: x, targets: Tensor(shape: x.shape, repeating: 0), dLogits: d)
-            } + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) { x, d in
-                Losses.bceWithLogits(logits: x, targets: Tensor(shape: x.shape, repeating: 1), dLogits: d)
             }
+                + sliceLoss(logits, grad, generated.lowerBound, generated.upperBound, weight: weight) { x, d in
+                    Losses.bceWithLogits(logits: x, targets: Tensor(shape: x.shape, repeating: 1), dLogits: d)
+                }
         }
     }
 
@@ -191,10 +206,10 @@ public final class Trainer {
         // Generator samples (no gradient needed in the D step).
         generator.train()
         generator.sampleLatents(z, count: Ng + partials, rng: &rng)
-        let generated = generator.forward(z)           // (Ng + partials, 3, P, P)
+        let generated = generator.forward(z)  // (Ng + partials, 3, P, P)
 
         batch.resize(to: [N, 3, P, P])
-        let cellTargets = Tensor(shape: [Nr + No, 1, m, m])   // supervised patch targets, real first
+        let cellTargets = Tensor(shape: [Nr + No, 1, m, m])  // supervised patch targets, real first
         let globalTargets = Tensor(shape: [Nr + No, 1])
         for i in 0..<Nr {
             var p = realPatch(data.real.training, &rng)
@@ -211,7 +226,8 @@ public final class Trainer {
             var fake: FakePatch
             switch kind {
             case .partial:
-                fake = FakeSynthesis.partial(real: realPatch(data.real.training, &rng), generated: image(from: generated, index: nextPartial), rng: &rng)
+                fake = FakeSynthesis.partial(
+                    real: realPatch(data.real.training, &rng), generated: image(from: generated, index: nextPartial), rng: &rng)
                 nextPartial += 1
             case .media:
                 fake = FakePatch(image: realPatch(data.fake!.training, &rng), mask: nil, kind: .media)
@@ -230,11 +246,12 @@ public final class Trainer {
         discriminator.train()
         discriminator.needsInputGradient = false
         optimizerD.zeroGradients()
-        let (patch, global) = discriminator.forward(batch)   // (N, 1, m, m), (N, 1)
+        let (patch, global) = discriminator.forward(batch)  // (N, 1, m, m), (N, 1)
         dPatch.resize(to: patch.shape); dPatch.zero()
         dGlobal.resize(to: global.shape); dGlobal.zero()
         let wa = 0.5 * c.adversarialWeight
-        let adv = adversarialLoss(patch, dPatch, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: wa)
+        let adv =
+            adversarialLoss(patch, dPatch, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: wa)
             + adversarialLoss(global, dGlobal, real: 0..<Nr, generated: Nr..<(Nr + Ng), weight: wa)
         var sup: Float = 0
         if No > 0 {
@@ -246,7 +263,8 @@ public final class Trainer {
             (sp.pointer + Nr * m * m).update(from: patch.pointer + (Nr + Ng) * m * m, count: No * m * m)
             sg.pointer.update(from: global.pointer, count: Nr)
             (sg.pointer + Nr).update(from: global.pointer + Nr + Ng, count: No)
-            sup = Losses.bceWithLogits(logits: sp, targets: cellTargets, dLogits: dsp)
+            sup =
+                Losses.bceWithLogits(logits: sp, targets: cellTargets, dLogits: dsp)
                 + Losses.bceWithLogits(logits: sg, targets: globalTargets, dLogits: dsg)
             for i in 0..<(Nr * m * m) { dPatch.pointer[i] += w * dsp.pointer[i] }
             for i in 0..<(No * m * m) { dPatch.pointer[(Nr + Ng) * m * m + i] += w * dsp.pointer[Nr * m * m + i] }
@@ -264,12 +282,12 @@ public final class Trainer {
         if step % c.dStepsPerGStep == 0 {
             optimizerG.zeroGradients()
             generator.sampleLatents(z, count: Ng, rng: &rng)
-            let x = generator.forward(z)                                 // (Ng, 3, P, P)
+            let x = generator.forward(z)  // (Ng, 3, P, P)
             discriminator.needsInputGradient = true
-            let (fp, fg) = discriminator.forward(x)                      // (Ng, 1, m, m), (Ng, 1)
+            let (fp, fg) = discriminator.forward(x)  // (Ng, 1, m, m), (Ng, 1)
             let dfp = Tensor(shape: [0]), dfg = Tensor(shape: [0])
             let l = generatorLoss(fp, dfp, weight: 0.5) * 0.5 + generatorLoss(fg, dfg, weight: 0.5) * 0.5
-            let dx = discriminator.backward(dPatch: dfp, dGlobal: dfg)   // (Ng, 3, P, P)
+            let dx = discriminator.backward(dPatch: dfp, dGlobal: dfg)  // (Ng, 3, P, P)
             _ = generator.backward(dx)
             discriminator.zeroGradients()
             discriminator.needsInputGradient = false
@@ -279,9 +297,10 @@ public final class Trainer {
             if vae != nil { lossVAE = vaeStep(count: Ng) }
         }
         if step % c.snapshotEvery == 0 { takeSnapshot() }
-        let stats = StepStatistics(step: step, discriminatorLoss: lossD, adversarialLoss: adv, supervisedLoss: sup,
-                                   generatorLoss: lossG, vaeLoss: lossVAE, learningRateD: optimizerD.learningRate,
-                                   learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
+        let stats = StepStatistics(
+            step: step, discriminatorLoss: lossD, adversarialLoss: adv, supervisedLoss: sup,
+            generatorLoss: lossG, vaeLoss: lossVAE, learningRateD: optimizerD.learningRate,
+            learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
         observer?(.step(stats))
         if c.validateEvery > 0 && step % c.validateEvery == 0 { _ = validate() }
         return stats
@@ -311,14 +330,14 @@ public final class Trainer {
     private func vaeStep(count: Int) -> Float? {
         guard let v = vae, let opt = optimizerVAE else { return nil }
         let a = v.architecture
-        let x = Tensor(shape: [count, 3, P, P])                      // (N, 3, P, P)
+        let x = Tensor(shape: [count, 3, P, P])  // (N, 3, P, P)
         for i in 0..<count { write(realPatch(data.real.training, &rng), into: x, index: i) }
         opt.zeroGradients()
-        let recon = v.forward(x, rng: &rng)                          // (N, 3, P, P)
+        let recon = v.forward(x, rng: &rng)  // (N, 3, P, P)
         let dRecon = Tensor(shape: [0])
         let l1 = Losses.l1(prediction: recon, target: x, dPrediction: dRecon)
         discriminator.needsInputGradient = true
-        let (fp, fg) = discriminator.forward(recon)                  // (N, 1, m, m), (N, 1)
+        let (fp, fg) = discriminator.forward(recon)  // (N, 1, m, m), (N, 1)
         let dfp = Tensor(shape: [0]), dfg = Tensor(shape: [0])
         let adv = 0.5 * (generatorLoss(fp, dfp, weight: 0.5) + generatorLoss(fg, dfg, weight: 0.5))
         let dx = discriminator.backward(dPatch: dfp, dGlobal: dfg)  // (N, 3, P, P)
@@ -346,9 +365,11 @@ public final class Trainer {
     }
 
     private func takeSnapshot() {
-        snapshot = (step, discriminator.stateDictionary(), generator.stateDictionary(),
-                    optimizerD.stateDictionary(), optimizerG.stateDictionary(),
-                    vae?.stateDictionary(), optimizerVAE?.stateDictionary())
+        snapshot = (
+            step, discriminator.stateDictionary(), generator.stateDictionary(),
+            optimizerD.stateDictionary(), optimizerG.stateDictionary(),
+            vae?.stateDictionary(), optimizerVAE?.stateDictionary()
+        )
     }
 
     private func rollBack(loss: Float, start: Date) -> StepStatistics {
@@ -358,7 +379,8 @@ public final class Trainer {
         try! optimizerD.load(stateDictionary: s.optD)
         try! optimizerG.load(stateDictionary: s.optG)
         if let v = vae, let sv = s.vae, let o = optimizerVAE, let so = s.optVAE {
-            try! v.load(stateDictionary: sv); try! o.load(stateDictionary: so); o.learningRate *= config.rollbackLearningRateFactor
+            try! v.load(stateDictionary: sv); try! o.load(stateDictionary: so);
+            o.learningRate *= config.rollbackLearningRateFactor
         }
         optimizerD.zeroGradients(); optimizerG.zeroGradients()
         discriminator.needsInputGradient = false
@@ -366,11 +388,14 @@ public final class Trainer {
         step = s.step
         optimizerD.learningRate *= config.rollbackLearningRateFactor
         optimizerG.learningRate *= config.rollbackLearningRateFactor
-        observer?(.rollback(step: failedStep, loss: loss, restoredStep: s.step,
-                            learningRateD: optimizerD.learningRate, learningRateG: optimizerG.learningRate))
-        return StepStatistics(step: step, discriminatorLoss: loss, adversarialLoss: .nan, supervisedLoss: .nan,
-                              generatorLoss: nil, vaeLoss: nil, learningRateD: optimizerD.learningRate,
-                              learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
+        observer?(
+            .rollback(
+                step: failedStep, loss: loss, restoredStep: s.step,
+                learningRateD: optimizerD.learningRate, learningRateG: optimizerG.learningRate))
+        return StepStatistics(
+            step: step, discriminatorLoss: loss, adversarialLoss: .nan, supervisedLoss: .nan,
+            generatorLoss: nil, vaeLoss: nil, learningRateD: optimizerD.learningRate,
+            learningRateG: optimizerG.learningRate, seconds: Date().timeIntervalSince(start))
     }
 
     // MARK: Validation
@@ -436,8 +461,11 @@ public final class Trainer {
             switch f.kind {
             case .generated: fakes.append(FakePatch(image: image(from: samples, index: g), mask: nil, kind: .generated)); g += 1
             case .partial:
-                fakes.append(FakePatch(image: FakeSynthesis.blend(base: f.image, overlay: image(from: samples, index: g), mask: f.mask!),
-                                       mask: f.mask, kind: .partial)); g += 1
+                fakes.append(
+                    FakePatch(
+                        image: FakeSynthesis.blend(base: f.image, overlay: image(from: samples, index: g), mask: f.mask!),
+                        mask: f.mask, kind: .partial));
+                g += 1
             case .vaeBlended, .vaeSample:
                 var vr = RandomGenerator(seed: config.seed ^ UInt64(fakes.count + 1))
                 vae?.eval()
@@ -474,7 +502,9 @@ public final class Trainer {
             t.resize(to: [n, 3, P, P])
             for j in 0..<n { write(patches[i + j], into: t, index: j) }
             let (patch, global) = discriminator.forward(t)
-            for j in 0..<n { out.append(Trainer.pooledScore(cells: patch.pointer + j * m * m, count: m * m, global: global.pointer[j])) }
+            for j in 0..<n {
+                out.append(Trainer.pooledScore(cells: patch.pointer + j * m * m, count: m * m, global: global.pointer[j]))
+            }
             i += n
         }
         return out
@@ -547,10 +577,11 @@ public final class Trainer {
         try d.load(stateDictionary: discriminator.stateDictionary())
         let v = validate()
         let calibration = Trainer.fitPlatt(positives: lastScores.fake, negatives: lastScores.real)
-        let summary = TrainingSummary(realFiles: data.real.training.count + data.real.validation.count,
-                                      fakeFiles: (data.fake?.training.count ?? 0) + (data.fake?.validation.count ?? 0),
-                                      steps: step, validationAUC: v.auc, validationFalsePositiveRate: v.falsePositiveRate,
-                                      notes: notes)
+        let summary = TrainingSummary(
+            realFiles: data.real.training.count + data.real.validation.count,
+            fakeFiles: (data.fake?.training.count ?? 0) + (data.fake?.validation.count ?? 0),
+            steps: step, validationAUC: v.auc, validationFalsePositiveRate: v.falsePositiveRate,
+            notes: notes)
         return DetectorModel(discriminator: d, calibration: calibration, threshold: 0.5, training: summary)
     }
 }

@@ -21,7 +21,8 @@ public struct FakeMix: Codable, Equatable, Sendable {
     /// VAE reconstructions blended into real patches, and VAE prior samples (only with a VAE).
     public var vaeBlended: Double
     public var vaeSample: Double
-    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5) {
+    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5)
+    {
         self.partial = partial; self.selfBlended = selfBlended; self.media = media
         self.vaeBlended = vaeBlended; self.vaeSample = vaeSample
     }
@@ -65,13 +66,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var rollbackLearningRateFactor: Float
     public var seed: UInt64
 
-    public init(discriminator: DetectorArchitecture = .standard, generator: GeneratorArchitecture = GeneratorArchitecture(),
-                realPerBatch: Int = 16, generatedPerBatch: Int = 8, otherFakesPerBatch: Int = 8, dStepsPerGStep: Int = 2,
-                learningRateD: Float = 4e-4, learningRateG: Float = 1e-4, beta1: Float = 0, beta2: Float = 0.9,
-                loss: AdversarialLoss = .hinge, supervisedWeight: Float = 1, fakeMix: FakeMix = FakeMix(),
-                augmentation: AugmentationConfig = AugmentationConfig(), minimumTextureEnergy: Float = 0.01,
-                validateEvery: Int = 200, validationPatches: Int = 64, snapshotEvery: Int = 25,
-                divergenceLimit: Float = 1e4, rollbackLearningRateFactor: Float = 0.5, seed: UInt64 = 1) {
+    public init(
+        discriminator: DetectorArchitecture = .standard, generator: GeneratorArchitecture = GeneratorArchitecture(),
+        realPerBatch: Int = 16, generatedPerBatch: Int = 8, otherFakesPerBatch: Int = 8, dStepsPerGStep: Int = 2,
+        learningRateD: Float = 4e-4, learningRateG: Float = 1e-4, beta1: Float = 0, beta2: Float = 0.9,
+        loss: AdversarialLoss = .hinge, supervisedWeight: Float = 1, fakeMix: FakeMix = FakeMix(),
+        augmentation: AugmentationConfig = AugmentationConfig(), minimumTextureEnergy: Float = 0.01,
+        validateEvery: Int = 200, validationPatches: Int = 64, snapshotEvery: Int = 25,
+        divergenceLimit: Float = 1e4, rollbackLearningRateFactor: Float = 0.5, seed: UInt64 = 1
+    ) {
         self.discriminator = discriminator; self.generator = generator
         self.realPerBatch = realPerBatch; self.generatedPerBatch = generatedPerBatch
         self.otherFakesPerBatch = otherFakesPerBatch; self.dStepsPerGStep = dStepsPerGStep
@@ -87,12 +90,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try discriminator.validate()
         try generator.validate()
         guard generator.patchSize == discriminator.patchSize else {
-            throw DetectorError.invalidConfiguration("generator patch size \(generator.patchSize) ≠ detector patch size \(discriminator.patchSize)")
+            throw DetectorError.invalidConfiguration(
+                "generator patch size \(generator.patchSize) ≠ detector patch size \(discriminator.patchSize)")
         }
         if let vae {
             try vae.validate()
             guard vae.patchSize == discriminator.patchSize else {
-                throw DetectorError.invalidConfiguration("VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
+                throw DetectorError.invalidConfiguration(
+                    "VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
             }
         }
         guard realPerBatch >= 1, generatedPerBatch >= 1, otherFakesPerBatch >= 0, dStepsPerGStep >= 1 else {

@@ -3,8 +3,9 @@
 // and the SGEMM peak measured in the same run. Returns plain values; never prints.
 import COpenBLAS
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Throughput measurements of the reference discriminator.
@@ -78,9 +79,11 @@ public enum NeuralNetBenchmark {
     /// image size (first making sure OpenBLAS runs a kernel that suits the CPU).
     /// The training step is forward, hinge loss on both heads (as real), backward without the image
     /// gradient, Adam (SAGAN betas). Each configuration gets a warm-up iteration, then runs for at least `minSeconds`.
-    public static func run(imageSizes: [Int] = [128, 64], inferenceBatches: [Int] = [1, 8, 32],
-                           trainingBatch: Int = 32, minSeconds: Double = 2, sgemmSize: Int = 1024,
-                           seed: UInt64 = 0) -> Result {
+    public static func run(
+        imageSizes: [Int] = [128, 64], inferenceBatches: [Int] = [1, 8, 32],
+        trainingBatch: Int = 32, minSeconds: Double = 2, sgemmSize: Int = 1024,
+        seed: UInt64 = 0
+    ) -> Result {
         BLASRuntime.ensureFastKernel()
         let peak = measureSGEMM(size: sgemmSize, minSeconds: min(minSeconds, 1))
         var rows: [Row] = []
@@ -94,10 +97,12 @@ public enum NeuralNetBenchmark {
                 _ = d.forward(x)
                 let (iterations, seconds, cpu) = timeLoopWithCPU(minSeconds: minSeconds) { _ = d.forward(x) }
                 let perIteration = seconds / Double(iterations)
-                rows.append(Row(mode: "inference", imageSize: size, batch: batch, iterations: iterations,
-                                secondsPerIteration: perIteration, cpuSecondsPerIteration: cpu / Double(iterations),
-                                imagesPerSecond: Double(batch) / perIteration,
-                                gflopsPerSecond: d.forwardFLOPs(inputShape: x.shape) / perIteration / 1e9))
+                rows.append(
+                    Row(
+                        mode: "inference", imageSize: size, batch: batch, iterations: iterations,
+                        secondsPerIteration: perIteration, cpuSecondsPerIteration: cpu / Double(iterations),
+                        imagesPerSecond: Double(batch) / perIteration,
+                        gflopsPerSecond: d.forwardFLOPs(inputShape: x.shape) / perIteration / 1e9))
             }
             if trainingBatch > 0 {
                 let train = ReferenceDiscriminator(seed: seed)
@@ -120,20 +125,24 @@ public enum NeuralNetBenchmark {
                 // forward + dW + dX for every layer except the first (no dX): 3·F − F_first
                 let forward = train.forwardFLOPs(inputShape: x.shape)
                 let first = train.block1Conv1.inner.forwardFLOPs(inputShape: x.shape)
-                rows.append(Row(mode: "training", imageSize: size, batch: trainingBatch, iterations: iterations,
-                                secondsPerIteration: perIteration, cpuSecondsPerIteration: cpu / Double(iterations),
-                                imagesPerSecond: Double(trainingBatch) / perIteration,
-                                gflopsPerSecond: (3 * forward - first) / perIteration / 1e9))
+                rows.append(
+                    Row(
+                        mode: "training", imageSize: size, batch: trainingBatch, iterations: iterations,
+                        secondsPerIteration: perIteration, cpuSecondsPerIteration: cpu / Double(iterations),
+                        imagesPerSecond: Double(trainingBatch) / perIteration,
+                        gflopsPerSecond: (3 * forward - first) / perIteration / 1e9))
             }
         }
-        return Result(blasKernel: BLASRuntime.kernelName, blasThreads: BLASRuntime.threadCount,
-                      sgemmPeakGFLOPS: peak, sgemmSize: sgemmSize, loadAverage: loadAverage(), rows: rows)
+        return Result(
+            blasKernel: BLASRuntime.kernelName, blasThreads: BLASRuntime.threadCount,
+            sgemmPeakGFLOPS: peak, sgemmSize: sgemmSize, loadAverage: loadAverage(), rows: rows)
     }
 
     /// The 1-minute load average from /proc/loadavg (0 when unavailable).
     static func loadAverage() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
-              let first = text.split(separator: " ").first, let value = Double(first) else { return 0 }
+            let first = text.split(separator: " ").first, let value = Double(first)
+        else { return 0 }
         return value
     }
 }

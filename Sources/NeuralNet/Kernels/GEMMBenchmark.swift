@@ -47,7 +47,8 @@ public enum GEMMBenchmark {
 
     /// Measures each shape: one warm-up product, then `runs` timed products (at least `minimumSeconds`
     /// in all per shape, repeating the product within a run when it is short); the median is kept.
-    public static func measure(shapes: [Shape] = standardShapes, runs: Int = 5, minimumSeconds: Double = 0.2) -> [GEMMMeasurement] {
+    public static func measure(shapes: [Shape] = standardShapes, runs: Int = 5, minimumSeconds: Double = 0.2) -> [GEMMMeasurement]
+    {
         shapes.map { shape in
             let a = [Float](repeating: 0.5, count: shape.m * shape.k)  // (M, K)
             let b = [Float](repeating: 0.25, count: shape.k * shape.n)  // (K, N)

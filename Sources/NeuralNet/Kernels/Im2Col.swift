@@ -21,8 +21,9 @@ public func im2col(
     columns: UnsafeMutablePointer<Float>
 ) {
     parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
-        im2colChannels(input: input, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
-                       outHeight: Ho, outWidth: Wo, columns: columns, channelRange: cs)
+        im2colChannels(
+            input: input, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+            outHeight: Ho, outWidth: Wo, columns: columns, channelRange: cs)
     }
 }
 
@@ -41,7 +42,7 @@ func im2colChannels(
                 let (owLo, owHi) = validRange(extent: W, outExtent: Wo, offset: kj - p, stride: s)
                 for n in 0..<B {
                     let src = input + (n * C + c) * H * W
-                    let dstMap = columns + row * ld + n * P            // (Ho, Wo)
+                    let dstMap = columns + row * ld + n * P  // (Ho, Wo)
                     if ohLo > 0 { dstMap.update(repeating: 0, count: ohLo * Wo) }
                     if ohHi < Ho { (dstMap + ohHi * Wo).update(repeating: 0, count: (Ho - ohHi) * Wo) }
                     if ohLo >= ohHi { continue }
@@ -94,8 +95,9 @@ public func col2im(
     output: UnsafeMutablePointer<Float>
 ) {
     parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
-        col2imChannels(columns: columns, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
-                       outHeight: Ho, outWidth: Wo, output: output, channelRange: cs)
+        col2imChannels(
+            columns: columns, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
+            outHeight: Ho, outWidth: Wo, output: output, channelRange: cs)
     }
 }
 
@@ -143,7 +145,7 @@ func col2imChannels(
 @inline(__always)
 func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
     @inline(__always) func block(_ i: Int) {
-        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)   // src[2i ... 2i+15]
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)  // src[2i ... 2i+15]
         UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
     }
     guard n >= 9 else {
@@ -151,8 +153,8 @@ func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<
         return
     }
     var i = 0
-    while i + 9 <= n { block(i); i += 8 }     // 2i+15 ≤ 2(n−1)
-    if i < n - 1 { block(n - 9) }             // covers dst[n−9 ... n−2]
+    while i + 9 <= n { block(i); i += 8 }  // 2i+15 ≤ 2(n−1)
+    if i < n - 1 { block(n - 9) }  // covers dst[n−9 ... n−2]
     dst[n - 1] = src[2 * (n - 1)]
 }
 
@@ -161,7 +163,7 @@ func gatherStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<
 @inline(__always)
 func scatterAddStride2(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count n: Int) {
     var i = 0
-    while i + 9 <= n {   // 2i+15 ≤ 2(n−1)
+    while i + 9 <= n {  // 2i+15 ≤ 2(n−1)
         var v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
         v.evenHalf += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: v, as: SIMD16<Float>.self)

@@ -2,8 +2,9 @@
 // the memory-bound kernels around SGEMM (im2col, col2im) and the worker count Conv2D uses.
 // Falls back to the calling thread for small work.
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Parallelism for non-BLAS kernels and Conv2D's batch workers.
@@ -15,9 +16,9 @@ public enum KernelThreads {
 
     static func onlineProcessorCount() -> Int {
         #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
-        return 1
+            return 1
         #endif
     }
 }

@@ -43,9 +43,11 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: I
     var acc0 = SIMD4<Float>(repeating: 0), acc1 = SIMD4<Float>(repeating: 0)
     var i = 0
     while i + 8 <= n {
-        acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self)
+        acc0 +=
+            UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self)
             * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self)
-        acc1 += UnsafeRawPointer(a + i + 4).loadUnaligned(as: SIMD4<Float>.self)
+        acc1 +=
+            UnsafeRawPointer(a + i + 4).loadUnaligned(as: SIMD4<Float>.self)
             * UnsafeRawPointer(b + i + 4).loadUnaligned(as: SIMD4<Float>.self)
         i += 8
     }

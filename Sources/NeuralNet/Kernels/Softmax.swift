@@ -2,9 +2,9 @@
 // attention softmax is not bound by scalar libm calls. 4 lanes = one SSE register, which the default
 // (non-AVX) target compiles to straight-line vector code. Free functions; no allocation.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// e^x for 4 lanes: x = n·ln2 + r, e^r by a degree-6 polynomial, scaled by 2ⁿ through the exponent
@@ -14,9 +14,9 @@ import Foundation
 public func exp4(_ xIn: SIMD4<Float>) -> SIMD4<Float> {
     let lo = SIMD4<Float>(repeating: -87.3)
     let x = xIn.replacing(with: lo, where: xIn .< lo)
-    let magic = SIMD4<Float>(repeating: 12_582_912)        // 1.5·2²³
+    let magic = SIMD4<Float>(repeating: 12_582_912)  // 1.5·2²³
     let shifted = x * 1.442_695_04 + magic
-    let n = shifted - magic                                // round(x·log2 e)
+    let n = shifted - magic  // round(x·log2 e)
     var r = x - n * 0.693_359_375
     r = r - n * -2.121_944_4e-4
     var p = SIMD4<Float>(repeating: 1.987_569_15e-4)

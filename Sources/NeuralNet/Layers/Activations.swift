@@ -1,9 +1,9 @@
 // Owns the elementwise activations ReLU, LeakyReLU, Tanh, Sigmoid as forward/backward pairs.
 // Any shape; dInput has the input's shape. Each keeps what its backward needs (input or output).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// max(0, x).

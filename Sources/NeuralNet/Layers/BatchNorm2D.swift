@@ -8,17 +8,17 @@ public final class BatchNorm2D: Layer {
     public let eps: Float, momentum: Float
     public var isTraining = true
 
-    public let weight: Tensor        // (C) γ, init 1
-    public let bias: Tensor          // (C) β, init 0
-    public let dWeight: Tensor       // (C)
-    public let dBias: Tensor         // (C)
-    public let runningMean: Tensor   // (C), init 0
-    public let runningVar: Tensor    // (C), init 1
+    public let weight: Tensor  // (C) γ, init 1
+    public let bias: Tensor  // (C) β, init 0
+    public let dWeight: Tensor  // (C)
+    public let dBias: Tensor  // (C)
+    public let runningMean: Tensor  // (C), init 0
+    public let runningVar: Tensor  // (C), init 1
 
-    private let output = Tensor(shape: [0])    // (N, C, H, W)
-    private let dInput = Tensor(shape: [0])    // (N, C, H, W)
-    private let mean = Tensor(shape: [0])      // (C) statistics used by the last forward
-    private let invStd = Tensor(shape: [0])    // (C) 1/√(var + eps) used by the last forward
+    private let output = Tensor(shape: [0])  // (N, C, H, W)
+    private let dInput = Tensor(shape: [0])  // (N, C, H, W)
+    private let mean = Tensor(shape: [0])  // (C) statistics used by the last forward
+    private let invStd = Tensor(shape: [0])  // (C) 1/√(var + eps) used by the last forward
     private var input: Tensor?
     private var lastForwardWasTraining = true
 
@@ -31,15 +31,17 @@ public final class BatchNorm2D: Layer {
     }
 
     public func namedParameters() -> [NamedParameter] {
-        [NamedParameter(name: "weight", value: weight, gradient: dWeight),
-         NamedParameter(name: "bias", value: bias, gradient: dBias)]
+        [
+            NamedParameter(name: "weight", value: weight, gradient: dWeight),
+            NamedParameter(name: "bias", value: bias, gradient: dBias),
+        ]
     }
 
     public func namedBuffers() -> [NamedBuffer] {
         [NamedBuffer(name: "running_mean", value: runningMean), NamedBuffer(name: "running_var", value: runningVar)]
     }
 
-    public func forward(_ x: Tensor) -> Tensor {   // x: (N, C, H, W)
+    public func forward(_ x: Tensor) -> Tensor {  // x: (N, C, H, W)
         x.expect4D("BatchNorm2D.forward")
         precondition(x.shape[1] == channels, "BatchNorm2D.forward: expected \(channels) channels, got shape \(x.shape)")
         let N = x.shape[0], C = channels, P = x.shape[2] * x.shape[3], M = N * P
@@ -82,7 +84,7 @@ public final class BatchNorm2D: Layer {
         return output
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {   // dy: (N, C, H, W)
+    public func backward(_ dy: Tensor) -> Tensor {  // dy: (N, C, H, W)
         guard let x = input else { preconditionFailure("BatchNorm2D.backward before forward") }
         dy.expectShape(x.shape, "BatchNorm2D.backward dOutput")
         let N = x.shape[0], C = channels, P = x.shape[2] * x.shape[3], M = N * P

@@ -24,30 +24,33 @@ public final class Conv2D: WeightedLayer {
     /// meant to be driven from one thread at a time).
     nonisolated(unsafe) public static var workerParallel = true
 
-    public let weight: Tensor      // (O, C, k, k)
-    public let dWeight: Tensor     // (O, C, k, k)
-    public let bias: Tensor?       // (O)
-    public let dBias: Tensor?      // (O)
+    public let weight: Tensor  // (O, C, k, k)
+    public let dWeight: Tensor  // (O, C, k, k)
+    public let bias: Tensor?  // (O)
+    public let dBias: Tensor?  // (O)
 
-    private let output = Tensor(shape: [0])        // (N, O, Ho, Wo)
-    private let dInput = Tensor(shape: [0])        // (N, C, H, W)
+    private let output = Tensor(shape: [0])  // (N, O, Ho, Wo)
+    private let dInput = Tensor(shape: [0])  // (N, C, H, W)
     private var input: Tensor?
 
     /// One worker's scratch: im2col columns (reused for dColumns), SGEMM output / gathered dOutput,
     /// and (workers > 0) partial weight and bias gradients.
     private final class Workspace {
-        let columns = Tensor(shape: [0])   // (K, B*P)
-        let gemmOut = Tensor(shape: [0])   // (O, B*P)
-        let dWeight = Tensor(shape: [0])   // (O, K)
-        let dBias = Tensor(shape: [0])     // (O)
+        let columns = Tensor(shape: [0])  // (K, B*P)
+        let gemmOut = Tensor(shape: [0])  // (O, B*P)
+        let dWeight = Tensor(shape: [0])  // (O, K)
+        let dBias = Tensor(shape: [0])  // (O)
     }
     private var workspaces: [Workspace] = []
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
-    public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = true, rng: inout RandomGenerator) {
-        precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
-                     "Conv2D: invalid configuration")
+    public init(
+        inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, rng: inout RandomGenerator
+    ) {
+        precondition(
+            inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+            "Conv2D: invalid configuration")
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
         weight = Tensor(shape: [outChannels, inChannels, kernelSize, kernelSize])
@@ -120,13 +123,14 @@ public final class Conv2D: WeightedLayer {
         BLASRuntime.setThreadCount(blasThreads)
     }
 
-    public func forward(_ x: Tensor) -> Tensor {   // x: (N, C, H, W)
+    public func forward(_ x: Tensor) -> Tensor {  // x: (N, C, H, W)
         x.expect4D("Conv2D.forward")
         precondition(x.shape[1] == inChannels, "Conv2D.forward: expected \(inChannels) input channels, got shape \(x.shape)")
         let (Ho, Wo) = outputSize(height: x.shape[2], width: x.shape[3])
         precondition(Ho > 0 && Wo > 0, "Conv2D.forward: input \(x.shape) too small for kernel \(kernelSize)")
-        let g = Geometry(N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
-                         P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
+        let g = Geometry(
+            N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
+            P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
         input = x
         output.resize(to: [g.N, g.O, Ho, Wo])
         let (B, T) = plan(g)
@@ -142,14 +146,14 @@ public final class Conv2D: WeightedLayer {
         let O = g.O, P = g.P, K = g.K
         let cols: UnsafePointer<Float>
         if isPointwise {
-            cols = UnsafePointer(x.pointer + n0 * g.C * P)                    // (C, P) of sample n0
+            cols = UnsafePointer(x.pointer + n0 * g.C * P)  // (C, P) of sample n0
         } else {
             unfold(x.pointer + n0 * g.C * g.H * g.W, b, g, into: ws.columns.pointer, nestedParallel: nestedParallel)
-            cols = UnsafePointer(ws.columns.pointer)                         // (K, b*P)
+            cols = UnsafePointer(ws.columns.pointer)  // (K, b*P)
         }
         let w = weight.pointer
         if b == 1 {
-            let yn = output.pointer + n0 * O * P                              // (O, P)
+            let yn = output.pointer + n0 * O * P  // (O, P)
             if let bias {
                 // bias prefill + beta 1: no separate beta-scaling and bias passes
                 for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) }
@@ -157,7 +161,7 @@ public final class Conv2D: WeightedLayer {
             sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
             fusedActivation.apply(yn, count: O * P)
         } else {
-            let go = ws.gemmOut.pointer                                       // (O, b*P)
+            let go = ws.gemmOut.pointer  // (O, b*P)
             sgemm(m: O, n: b * P, k: K, a: w, lda: K, b: cols, ldb: b * P, beta: 0, c: go, ldc: b * P)
             for o in 0..<O {
                 let bo: Float = bias?.pointer[o] ?? 0
@@ -170,17 +174,18 @@ public final class Conv2D: WeightedLayer {
         }
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {   // dy: (N, O, Ho, Wo)
+    public func backward(_ dy: Tensor) -> Tensor {  // dy: (N, O, Ho, Wo)
         guard let x = input else { preconditionFailure("Conv2D.backward before forward") }
         dy.expectShape(output.shape, "Conv2D.backward dOutput")
         let Ho = output.shape[2], Wo = output.shape[3]
-        let g = Geometry(N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
-                         P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
+        let g = Geometry(
+            N: x.shape[0], C: inChannels, H: x.shape[2], W: x.shape[3], O: outChannels, Ho: Ho, Wo: Wo,
+            P: Ho * Wo, K: inChannels * kernelSize * kernelSize)
         let (B, T) = plan(g)
         prepareWorkspaces(g, B: B, T: T, gradients: true)
         if needsInputGradient {
             dInput.resize(to: x.shape)
-            if !isPointwise { dInput.zero() }   // col2im accumulates
+            if !isPointwise { dInput.zero() }  // col2im accumulates
         } else {
             dInput.resize(to: [0])
         }
@@ -200,8 +205,10 @@ public final class Conv2D: WeightedLayer {
 
     /// Backward of samples n0..<n0+b: through the fused activation, dBias, dW += dY·colsᵀ,
     /// dCols = Wᵀ·dY folded back by col2im.
-    private func backwardChunk(_ x: Tensor, _ dy: Tensor, _ g: Geometry, n0: Int, b: Int, workspace ws: Workspace,
-                               dW: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>?, nestedParallel: Bool) {
+    private func backwardChunk(
+        _ x: Tensor, _ dy: Tensor, _ g: Geometry, n0: Int, b: Int, workspace ws: Workspace,
+        dW: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>?, nestedParallel: Bool
+    ) {
         let O = g.O, P = g.P, K = g.K, C = g.C
         // dY for this chunk as (O, b*P), through the fused activation: dPre = dy ⊙ act'(y)
         let dyMat: UnsafePointer<Float>
@@ -212,8 +219,9 @@ public final class Conv2D: WeightedLayer {
             for o in 0..<O {
                 for j in 0..<b {
                     let offset = ((n0 + j) * O + o) * P
-                    fusedActivation.backward(dy.pointer + offset, output: output.pointer + offset,
-                                             into: go + o * b * P + j * P, count: P)
+                    fusedActivation.backward(
+                        dy.pointer + offset, output: output.pointer + offset,
+                        into: go + o * b * P + j * P, count: P)
                 }
             }
             dyMat = UnsafePointer(go)
@@ -231,34 +239,42 @@ public final class Conv2D: WeightedLayer {
         guard needsInputGradient else { return }
         if isPointwise {
             // dX_n (C, P) = Wᵀ (C, O) · dY_n (O, P)
-            sgemm(transA: true, m: C, n: P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: P,
-                  beta: 0, c: dInput.pointer + n0 * C * P, ldc: P)
+            sgemm(
+                transA: true, m: C, n: P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: P,
+                beta: 0, c: dInput.pointer + n0 * C * P, ldc: P)
         } else {
             // dCols (K, b*P) = Wᵀ (K, O) · dY (O, b*P); then fold back
-            sgemm(transA: true, m: K, n: b * P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: b * P,
-                  beta: 0, c: ws.columns.pointer, ldc: b * P)
+            sgemm(
+                transA: true, m: K, n: b * P, k: O, a: weight.pointer, lda: K, b: dyMat, ldb: b * P,
+                beta: 0, c: ws.columns.pointer, ldc: b * P)
             let out = dInput.pointer + n0 * C * g.H * g.W
             if nestedParallel {
-                col2im(columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W, kernel: kernelSize,
-                       stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, output: out)
+                col2im(
+                    columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W, kernel: kernelSize,
+                    stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, output: out)
             } else {
-                col2imChannels(columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W,
-                               kernel: kernelSize, stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo,
-                               output: out, channelRange: 0..<C)
+                col2imChannels(
+                    columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W,
+                    kernel: kernelSize, stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo,
+                    output: out, channelRange: 0..<C)
             }
         }
     }
 
     /// im2col of b samples, split over cores only when not already inside a worker.
-    private func unfold(_ src: UnsafePointer<Float>, _ b: Int, _ g: Geometry, into columns: UnsafeMutablePointer<Float>,
-                        nestedParallel: Bool) {
+    private func unfold(
+        _ src: UnsafePointer<Float>, _ b: Int, _ g: Geometry, into columns: UnsafeMutablePointer<Float>,
+        nestedParallel: Bool
+    ) {
         if nestedParallel {
-            im2col(input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize, stride: stride,
-                   padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns)
+            im2col(
+                input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize, stride: stride,
+                padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns)
         } else {
-            im2colChannels(input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize,
-                           stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns,
-                           channelRange: 0..<g.C)
+            im2colChannels(
+                input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize,
+                stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns,
+                channelRange: 0..<g.C)
         }
     }
 }

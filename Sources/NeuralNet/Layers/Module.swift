@@ -67,7 +67,8 @@ extension Module {
     /// missing or mis-shaped key; with `strict`, also throws on keys the module does not have.
     /// Nothing is modified unless every key checks out.
     public func load(stateDictionary: [String: Tensor], strict: Bool = true) throws {
-        let targets: [(String, Tensor)] = namedParameters().map { ($0.name, $0.value) }
+        let targets: [(String, Tensor)] =
+            namedParameters().map { ($0.name, $0.value) }
             + namedBuffers().map { ($0.name, $0.value) }
         for (name, t) in targets {
             guard let source = stateDictionary[name] else { throw NeuralNetError.missingKey(name) }

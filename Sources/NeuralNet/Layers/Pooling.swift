@@ -8,7 +8,7 @@ public final class AvgPool2x2: Layer {
     private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
     public init() {}
-    public func forward(_ x: Tensor) -> Tensor {   // (N, C, H, W) → (N, C, H/2, W/2)
+    public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, H/2, W/2)
         x.expect4D("AvgPool2x2.forward")
         let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], Ho = H / 2, Wo = W / 2
         if inputShape != x.shape { inputShape = x.shape }
@@ -45,10 +45,10 @@ public final class AvgPool2x2: Layer {
 public final class MaxPool2x2: Layer {
     public var isTraining = true
     private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
-    private var argmax: [Int32] = []    // (N, C, Ho, Wo) offset within the (H, W) plane
+    private var argmax: [Int32] = []  // (N, C, Ho, Wo) offset within the (H, W) plane
     private var inputShape: [Int] = []
     public init() {}
-    public func forward(_ x: Tensor) -> Tensor {   // (N, C, H, W) → (N, C, H/2, W/2)
+    public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, H/2, W/2)
         x.expect4D("MaxPool2x2.forward")
         let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], Ho = H / 2, Wo = W / 2
         if inputShape != x.shape { inputShape = x.shape }
@@ -95,7 +95,7 @@ public final class Upsample2x: Layer {
     private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
     private var inputShape: [Int] = []
     public init() {}
-    public func forward(_ x: Tensor) -> Tensor {   // (N, C, H, W) → (N, C, 2H, 2W)
+    public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, 2H, 2W)
         x.expect4D("Upsample2x.forward")
         let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], W2 = 2 * W
         if inputShape != x.shape { inputShape = x.shape }
@@ -140,7 +140,7 @@ public final class GlobalAvgPool: Layer {
         for m in 0..<NC { output.pointer[m] = sum(x.pointer + m * P, count: P) * inv }
         return output
     }
-    public func backward(_ dy: Tensor) -> Tensor {   // dy: (N, C)
+    public func backward(_ dy: Tensor) -> Tensor {  // dy: (N, C)
         dy.expectShape(output.shape, "GlobalAvgPool.backward dOutput")
         let NC = inputShape[0] * inputShape[1], P = inputShape[2] * inputShape[3]
         dInput.resize(to: inputShape)

@@ -3,9 +3,9 @@
 // Glossary: N batch, C channels, P = H*W query positions, Q = P/4 pooled key positions,
 // C8 = C/8 query/key channels, C2 = C/2 value channels.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Self-attention block; keys `query`, `key`, `value`, `out` (each `.weight`, `.u`) and `gamma` [1].
@@ -16,23 +16,23 @@ public final class SelfAttention: Layer {
     }
     public let query: SNConv2D, key: SNConv2D, value: SNConv2D, out: SNConv2D
     private let keyPool = MaxPool2x2(), valuePool = MaxPool2x2()
-    public let gamma: Tensor     // (1), init 0
-    public let dGamma: Tensor    // (1)
+    public let gamma: Tensor  // (1), init 0
+    public let dGamma: Tensor  // (1)
 
     private var input: Tensor?
-    private var theta: Tensor?                    // (N, C8, H, W) query output
-    private var phi: Tensor?                      // (N, C8, H/2, W/2) pooled keys
-    private var g: Tensor?                        // (N, C2, H/2, W/2) pooled values
-    private var o: Tensor?                        // (N, C, H, W) out conv output
-    private let beta = Tensor(shape: [0])         // (N, P, Q) attention weights
-    private let attended = Tensor(shape: [0])     // (N, C2, H, W) g·βᵀ
-    private let output = Tensor(shape: [0])       // (N, C, H, W)
-    private let dScaled = Tensor(shape: [0])      // (N, C, H, W) γ·dy
-    private let dScores = Tensor(shape: [0])      // (P, Q) per-sample dβ → dS
-    private let dTheta = Tensor(shape: [0])       // (N, C8, H, W)
-    private let dPhi = Tensor(shape: [0])         // (N, C8, H/2, W/2)
-    private let dG = Tensor(shape: [0])           // (N, C2, H/2, W/2)
-    private let dInput = Tensor(shape: [0])       // (N, C, H, W)
+    private var theta: Tensor?  // (N, C8, H, W) query output
+    private var phi: Tensor?  // (N, C8, H/2, W/2) pooled keys
+    private var g: Tensor?  // (N, C2, H/2, W/2) pooled values
+    private var o: Tensor?  // (N, C, H, W) out conv output
+    private let beta = Tensor(shape: [0])  // (N, P, Q) attention weights
+    private let attended = Tensor(shape: [0])  // (N, C2, H, W) g·βᵀ
+    private let output = Tensor(shape: [0])  // (N, C, H, W)
+    private let dScaled = Tensor(shape: [0])  // (N, C, H, W) γ·dy
+    private let dScores = Tensor(shape: [0])  // (P, Q) per-sample dβ → dS
+    private let dTheta = Tensor(shape: [0])  // (N, C8, H, W)
+    private let dPhi = Tensor(shape: [0])  // (N, C8, H/2, W/2)
+    private let dG = Tensor(shape: [0])  // (N, C2, H/2, W/2)
+    private let dInput = Tensor(shape: [0])  // (N, C, H, W)
 
     /// An attention block over `channels` (divisible by 8) with γ = 0.
     public init(channels: Int, rng: inout RandomGenerator) {
@@ -63,16 +63,17 @@ public final class SelfAttention: Layer {
         return convs + 2 * N * P * Q * (C / 8) + 2 * N * (C / 2) * Q * P
     }
 
-    public func forward(_ x: Tensor) -> Tensor {   // x: (N, C, H, W)
+    public func forward(_ x: Tensor) -> Tensor {  // x: (N, C, H, W)
         x.expect4D("SelfAttention.forward")
-        precondition(x.shape[1] == channels && x.shape[2] % 2 == 0 && x.shape[3] % 2 == 0,
-                     "SelfAttention.forward: expected (N, \(channels), even H, even W), got \(x.shape)")
+        precondition(
+            x.shape[1] == channels && x.shape[2] % 2 == 0 && x.shape[3] % 2 == 0,
+            "SelfAttention.forward: expected (N, \(channels), even H, even W), got \(x.shape)")
         let N = x.shape[0], H = x.shape[2], W = x.shape[3], P = H * W, Q = P / 4
         let C8 = channels / 8, C2 = channels / 2
         input = x
-        let th = query.forward(x)                       // (N, C8, H, W)
-        let ph = keyPool.forward(key.forward(x))        // (N, C8, H/2, W/2)
-        let gv = valuePool.forward(value.forward(x))    // (N, C2, H/2, W/2)
+        let th = query.forward(x)  // (N, C8, H, W)
+        let ph = keyPool.forward(key.forward(x))  // (N, C8, H/2, W/2)
+        let gv = valuePool.forward(value.forward(x))  // (N, C2, H/2, W/2)
         theta = th; phi = ph; g = gv
         beta.resize(to: [N, P, Q])
         attended.resize(to: [N, C2, H, W])
@@ -82,10 +83,11 @@ public final class SelfAttention: Layer {
             sgemm(transA: true, m: P, n: Q, k: C8, a: t, lda: P, b: p, ldb: Q, beta: 0, c: b, ldc: Q)
             softmaxRows(b, rows: P, cols: Q)
             // attended (C2, P) = g (C2, Q) · βᵀ (Q, P)
-            sgemm(transB: true, m: C2, n: P, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
-                  beta: 0, c: attended.pointer + n * C2 * P, ldc: P)
+            sgemm(
+                transB: true, m: C2, n: P, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
+                beta: 0, c: attended.pointer + n * C2 * P, ldc: P)
         }
-        let ov = out.forward(attended)                  // (N, C, H, W)
+        let ov = out.forward(attended)  // (N, C, H, W)
         o = ov
         output.resize(to: x.shape)
         let gm = gamma.pointer[0], xs = x.pointer, os = ov.pointer, ys = output.pointer
@@ -93,7 +95,7 @@ public final class SelfAttention: Layer {
         return output
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {   // dy: (N, C, H, W)
+    public func backward(_ dy: Tensor) -> Tensor {  // dy: (N, C, H, W)
         guard let x = input, let th = theta, let ph = phi, let gv = g, let ov = o else {
             preconditionFailure("SelfAttention.backward before forward")
         }
@@ -106,7 +108,7 @@ public final class SelfAttention: Layer {
         dScaled.resize(to: x.shape)
         for i in 0..<x.count { dg += Double(dy.pointer[i]) * Double(ov.pointer[i]); dScaled.pointer[i] = gm * dy.pointer[i] }
         dGamma.pointer[0] += Float(dg)
-        let dAtt = out.backward(dScaled)                // (N, C2, H, W)
+        let dAtt = out.backward(dScaled)  // (N, C2, H, W)
         dTheta.resize(to: th.shape); dPhi.resize(to: ph.shape); dG.resize(to: gv.shape)
         dScores.resize(to: [P, Q])
         for n in 0..<N {
@@ -123,11 +125,13 @@ public final class SelfAttention: Layer {
                 for q in 0..<Q { dr[q] = br[q] * (dr[q] - rowDot) }
             }
             // dθ (C8, P) = φ (C8, Q) · dSᵀ (Q, P)
-            sgemm(transB: true, m: C8, n: P, k: Q, a: ph.pointer + n * C8 * Q, lda: Q, b: ds, ldb: Q,
-                  beta: 0, c: dTheta.pointer + n * C8 * P, ldc: P)
+            sgemm(
+                transB: true, m: C8, n: P, k: Q, a: ph.pointer + n * C8 * Q, lda: Q, b: ds, ldb: Q,
+                beta: 0, c: dTheta.pointer + n * C8 * P, ldc: P)
             // dφ (C8, Q) = θ (C8, P) · dS (P, Q)
-            sgemm(m: C8, n: Q, k: P, a: th.pointer + n * C8 * P, lda: P, b: ds, ldb: Q,
-                  beta: 0, c: dPhi.pointer + n * C8 * Q, ldc: Q)
+            sgemm(
+                m: C8, n: Q, k: P, a: th.pointer + n * C8 * P, lda: P, b: ds, ldb: Q,
+                beta: 0, c: dPhi.pointer + n * C8 * Q, ldc: Q)
         }
         let dxv = value.backward(valuePool.backward(dG))
         dInput.resize(to: x.shape)
@@ -140,4 +144,3 @@ public final class SelfAttention: Layer {
         return dInput
     }
 }
-

@@ -4,9 +4,9 @@
 // Glossary: O output rows of W_mat, K = W.count/O columns (I·kH·kW), σ the spectral-norm estimate.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Spectral normalization around a weighted layer; keys `weight` (unnormalized W), `bias`, `u`.
@@ -15,14 +15,14 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     public let inner: Inner
     public var isTraining = true
     /// The unnormalized weight W (same shape as the inner weight).
-    public let weight: Tensor      // (O, K…)
-    public let dWeight: Tensor     // (O, K…)
+    public let weight: Tensor  // (O, K…)
+    public let dWeight: Tensor  // (O, K…)
     public var bias: Tensor? { inner.bias }
     public var dBias: Tensor? { inner.dBias }
     /// Persistent left singular vector estimate.
-    public let u: Tensor           // (O)
+    public let u: Tensor  // (O)
     /// Right singular vector estimate from the last forward.
-    public let v: Tensor           // (K)
+    public let v: Tensor  // (K)
     /// σ = uᵀ W_mat v from the last forward.
     public private(set) var sigma: Float = 1
     /// Power iterations per training forward (the contract uses 1).
@@ -32,8 +32,8 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     private let rows: Int, cols: Int
     /// Eval-mode cache: W and u as of the last eval recomputation; while both are bitwise unchanged,
     /// v, σ and W_sn (in `inner.weight`) are still exact and the recomputation is skipped.
-    private let evalCachedWeight = Tensor(shape: [0])   // (O·K) copy of W
-    private let evalCachedU = Tensor(shape: [0])        // (O) copy of u
+    private let evalCachedWeight = Tensor(shape: [0])  // (O·K) copy of W
+    private let evalCachedU = Tensor(shape: [0])  // (O) copy of u
     private var evalCacheValid = false
 
     /// Wraps `inner`, taking its current weight as W and drawing u ~ N(0, 1), normalized.
@@ -86,7 +86,8 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     public func updateNormalizedWeight() {
         if !isTraining && evalCacheValid
             && memcmp(weight.pointer, evalCachedWeight.pointer, weight.count * MemoryLayout<Float>.size) == 0
-            && memcmp(u.pointer, evalCachedU.pointer, rows * MemoryLayout<Float>.size) == 0 {
+            && memcmp(u.pointer, evalCachedU.pointer, rows * MemoryLayout<Float>.size) == 0
+        {
             return
         }
         evalCacheValid = false
@@ -122,7 +123,7 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
         inner.dWeight.zero()
         let dx = inner.backward(dy)
         let g = inner.dWeight.pointer, w = weight.pointer, dw = dWeight.pointer
-        let gw = Double(dot(g, w, count: weight.count))     // Σ dW_sn ⊙ W
+        let gw = Double(dot(g, w, count: weight.count))  // Σ dW_sn ⊙ W
         let invSigma = 1 / sigma
         let coef = Float(gw / (Double(sigma) * Double(sigma)))
         let up = u.pointer, vp = v.pointer
@@ -141,10 +142,14 @@ public typealias SNLinear = SpectralNorm<Linear>
 
 extension SpectralNorm where Inner == Conv2D {
     /// An SN convolution (PyTorch default init for W and bias, u ~ N(0,1) normalized).
-    public convenience init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                            bias: Bool = true, rng: inout RandomGenerator) {
-        self.init(Conv2D(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                         padding: padding, bias: bias, rng: &rng), rng: &rng)
+    public convenience init(
+        inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, rng: inout RandomGenerator
+    ) {
+        self.init(
+            Conv2D(
+                inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                padding: padding, bias: bias, rng: &rng), rng: &rng)
     }
 }
 

@@ -2,9 +2,9 @@
 // (Arjovsky et al. 2017), numerically stable BCE-with-logits, MSE, L1. Every loss is a mean over all
 // elements; gradients are written (not accumulated) into caller-provided tensors, resized to match.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Losses returning the scalar value and writing dLoss/dInput.

@@ -30,8 +30,9 @@ public final class ReferenceDiscriminator: Module {
     /// Builds D with weights drawn from `seed` (PyTorch default init, u ~ N(0,1) normalized).
     /// `widths` are the channels of blocks 1–4 (W1…W4); W2 must be divisible by 8 (attention).
     public init(seed: UInt64 = 0, widths: [Int] = ReferenceDiscriminator.referenceWidths) {
-        precondition(widths.count == 4 && widths.allSatisfy { $0 > 0 } && widths[1] % 8 == 0,
-                     "ReferenceDiscriminator: need 4 positive widths with widths[1] divisible by 8, got \(widths)")
+        precondition(
+            widths.count == 4 && widths.allSatisfy { $0 > 0 } && widths[1] % 8 == 0,
+            "ReferenceDiscriminator: need 4 positive widths with widths[1] divisible by 8, got \(widths)")
         self.widths = widths
         var rng = RandomGenerator(seed: seed)
         func conv(_ i: Int, _ o: Int, _ k: Int, _ s: Int, _ p: Int) -> SNConv2D {
@@ -53,10 +54,12 @@ public final class ReferenceDiscriminator: Module {
 
     /// Sub-modules under their contract key prefixes, in forward order.
     public var children: [(String, Module)] {
-        [("block1.conv1", block1Conv1), ("block1.conv2", block1Conv2), ("block2.conv1", block2Conv1),
-         ("block2.conv2", block2Conv2), ("attn", attention), ("block3.conv1", block3Conv1),
-         ("block3.conv2", block3Conv2), ("block4.conv1", block4Conv1), ("patch_logits", patchLogits),
-         ("global_logit", globalLogit)]
+        [
+            ("block1.conv1", block1Conv1), ("block1.conv2", block1Conv2), ("block2.conv1", block2Conv1),
+            ("block2.conv2", block2Conv2), ("attn", attention), ("block3.conv1", block3Conv1),
+            ("block3.conv2", block3Conv2), ("block4.conv1", block4Conv1), ("patch_logits", patchLogits),
+            ("global_logit", globalLogit),
+        ]
     }
 
     public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
@@ -71,19 +74,20 @@ public final class ReferenceDiscriminator: Module {
 
     /// Forward: images (N, 3, H, W) → patch logits (N, 1, H/8, W/8) and global logit (N, 1).
     public func forward(_ x: Tensor) -> (patch: Tensor, global: Tensor) {
-        precondition((try? ReferenceDiscriminator.validate(inputShape: x.shape)) != nil,
-                     "ReferenceDiscriminator.forward: need (N, 3, H, W) with H, W multiples of 8, got \(x.shape)")
+        precondition(
+            (try? ReferenceDiscriminator.validate(inputShape: x.shape)) != nil,
+            "ReferenceDiscriminator.forward: need (N, 3, H, W) with H, W multiples of 8, got \(x.shape)")
         if inputShape != x.shape { inputShape = x.shape }
         // each convN here is SN conv + fused LeakyReLU(0.1)
-        var h = block1Conv1.forward(x)     // (N, W1, H, W)
-        h = block1Conv2.forward(h)         // (N, W1, H/2, W/2)
-        h = block2Conv1.forward(h)         // (N, W2, H/2, W/2)
-        h = block2Conv2.forward(h)         // (N, W2, H/4, W/4)
-        h = attention.forward(h)                           // (N, W2, H/4, W/4)
-        h = block3Conv1.forward(h)         // (N, W3, H/4, W/4)
-        h = block3Conv2.forward(h)         // (N, W3, H/8, W/8)
-        h = block4Conv1.forward(h)         // (N, W4, H/8, W/8)
-        let patch = patchLogits.forward(h)                 // (N, 1, H/8, W/8)
+        var h = block1Conv1.forward(x)  // (N, W1, H, W)
+        h = block1Conv2.forward(h)  // (N, W1, H/2, W/2)
+        h = block2Conv1.forward(h)  // (N, W2, H/2, W/2)
+        h = block2Conv2.forward(h)  // (N, W2, H/4, W/4)
+        h = attention.forward(h)  // (N, W2, H/4, W/4)
+        h = block3Conv1.forward(h)  // (N, W3, H/4, W/4)
+        h = block3Conv2.forward(h)  // (N, W3, H/8, W/8)
+        h = block4Conv1.forward(h)  // (N, W4, H/8, W/8)
+        let patch = patchLogits.forward(h)  // (N, 1, H/8, W/8)
         let global = globalLogit.forward(pool.forward(h))  // (N, 1)
         return (patch, global)
     }
@@ -91,18 +95,18 @@ public final class ReferenceDiscriminator: Module {
     /// Backward from dLoss/dPatch (N, 1, H/8, W/8) and dLoss/dGlobal (N, 1); returns dLoss/dImages
     /// (zero-size when `needsInputGradient` is false). Accumulates into parameter gradients.
     public func backward(dPatch: Tensor, dGlobal: Tensor) -> Tensor {
-        let dPooled = globalLogit.backward(dGlobal)        // (N, W4)
-        let dh = pool.backward(dPooled)                    // (N, W4, H/8, W/8), owned by pool
-        let dhPatch = patchLogits.backward(dPatch)         // (N, W4, H/8, W/8)
+        let dPooled = globalLogit.backward(dGlobal)  // (N, W4)
+        let dh = pool.backward(dPooled)  // (N, W4, H/8, W/8), owned by pool
+        let dhPatch = patchLogits.backward(dPatch)  // (N, W4, H/8, W/8)
         accumulate(dhPatch.pointer, into: dh.pointer, count: dh.count)
         var d = block4Conv1.backward(dh)  // (N, W3, H/8, W/8)
-        d = block3Conv2.backward(d)       // (N, W3, H/4, W/4)
-        d = block3Conv1.backward(d)       // (N, W2, H/4, W/4)
-        d = attention.backward(d)                          // (N, W2, H/4, W/4)
-        d = block2Conv2.backward(d)       // (N, W2, H/2, W/2)
-        d = block2Conv1.backward(d)       // (N, W1, H/2, W/2)
-        d = block1Conv2.backward(d)       // (N, W1, H, W)
-        d = block1Conv1.backward(d)       // (N, 3, H, W)
+        d = block3Conv2.backward(d)  // (N, W3, H/4, W/4)
+        d = block3Conv1.backward(d)  // (N, W2, H/4, W/4)
+        d = attention.backward(d)  // (N, W2, H/4, W/4)
+        d = block2Conv2.backward(d)  // (N, W2, H/2, W/2)
+        d = block2Conv1.backward(d)  // (N, W1, H/2, W/2)
+        d = block1Conv2.backward(d)  // (N, W1, H, W)
+        d = block1Conv1.backward(d)  // (N, 3, H, W)
         return d
     }
 

@@ -43,8 +43,9 @@ public final class ReferenceGenerator: Module {
     /// Builds G with weights drawn from `seed` (PyTorch default init, u ~ N(0,1) normalized).
     /// `widths` = (G0…G4): fc outputs G0·4·4, up_i outputs G_i; G3 must be divisible by 8 (attention).
     public init(seed: UInt64 = 0, widths: [Int] = ReferenceGenerator.referenceWidths) {
-        precondition(widths.count == 5 && widths.allSatisfy { $0 > 0 } && widths[3] % 8 == 0,
-                     "ReferenceGenerator: need 5 positive widths with widths[3] divisible by 8, got \(widths)")
+        precondition(
+            widths.count == 5 && widths.allSatisfy { $0 > 0 } && widths[3] % 8 == 0,
+            "ReferenceGenerator: need 5 positive widths with widths[3] divisible by 8, got \(widths)")
         self.widths = widths
         var rng = RandomGenerator(seed: seed)
         fc = SNLinear(inFeatures: ReferenceGenerator.latentSize, outFeatures: widths[0] * 4 * 4, rng: &rng)
@@ -59,8 +60,10 @@ public final class ReferenceGenerator: Module {
 
     /// Sub-modules under their contract key prefixes, in forward order.
     public var children: [(String, Module)] {
-        [("fc", fc), ("bn0", bn0), ("up1", up1), ("up2", up2), ("up3", up3), ("attn", attention), ("up4", up4),
-         ("out", out)]
+        [
+            ("fc", fc), ("bn0", bn0), ("up1", up1), ("up2", up2), ("up3", up3), ("attn", attention), ("up4", up4),
+            ("out", out),
+        ]
     }
 
     public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
@@ -68,29 +71,30 @@ public final class ReferenceGenerator: Module {
 
     /// Forward: z (N, 128) → images (N, 3, 64, 64) in (−1, 1).
     public func forward(_ z: Tensor) -> Tensor {
-        precondition(z.shape.count == 2 && z.shape[1] == ReferenceGenerator.latentSize,
-                     "ReferenceGenerator.forward: expected (N, 128), got \(z.shape)")
+        precondition(
+            z.shape.count == 2 && z.shape[1] == ReferenceGenerator.latentSize,
+            "ReferenceGenerator.forward: expected (N, 128), got \(z.shape)")
         let N = z.shape[0]
-        let f = fc.forward(z)                      // (N, G0*16)
-        f.reshape(to: [N, widths[0], 4, 4])        // (N, G0, 4, 4) same storage
-        var h = relu0.forward(bn0.forward(f))      // (N, G0, 4, 4)
-        h = up1.forward(h)                         // (N, G1, 8, 8)
-        h = up2.forward(h)                         // (N, G2, 16, 16)
-        h = up3.forward(h)                         // (N, G3, 32, 32)
-        h = attention.forward(h)                   // (N, G3, 32, 32)
-        h = up4.forward(h)                         // (N, G4, 64, 64)
-        return tanh.forward(out.forward(h))        // (N, 3, 64, 64)
+        let f = fc.forward(z)  // (N, G0*16)
+        f.reshape(to: [N, widths[0], 4, 4])  // (N, G0, 4, 4) same storage
+        var h = relu0.forward(bn0.forward(f))  // (N, G0, 4, 4)
+        h = up1.forward(h)  // (N, G1, 8, 8)
+        h = up2.forward(h)  // (N, G2, 16, 16)
+        h = up3.forward(h)  // (N, G3, 32, 32)
+        h = attention.forward(h)  // (N, G3, 32, 32)
+        h = up4.forward(h)  // (N, G4, 64, 64)
+        return tanh.forward(out.forward(h))  // (N, 3, 64, 64)
     }
 
     /// Backward from dLoss/dImages (N, 3, 64, 64); returns dLoss/dz (N, 128).
     public func backward(_ dy: Tensor) -> Tensor {
-        var d = out.backward(tanh.backward(dy))    // (N, G4, 64, 64)
-        d = up4.backward(d)                        // (N, G3, 32, 32)
-        d = attention.backward(d)                  // (N, G3, 32, 32)
-        d = up3.backward(d)                        // (N, G2, 16, 16)
-        d = up2.backward(d)                        // (N, G1, 8, 8)
-        d = up1.backward(d)                        // (N, G0, 4, 4)
-        d = bn0.backward(relu0.backward(d))        // (N, G0, 4, 4)
-        return fc.backward(d)                      // (N, 128)
+        var d = out.backward(tanh.backward(dy))  // (N, G4, 64, 64)
+        d = up4.backward(d)  // (N, G3, 32, 32)
+        d = attention.backward(d)  // (N, G3, 32, 32)
+        d = up3.backward(d)  // (N, G2, 16, 16)
+        d = up2.backward(d)  // (N, G1, 8, 8)
+        d = up1.backward(d)  // (N, G0, 4, 4)
+        d = bn0.backward(relu0.backward(d))  // (N, G0, 4, 4)
+        return fc.backward(d)  // (N, 128)
     }
 }

@@ -11,13 +11,15 @@ public final class Adam {
     public var weightDecay: Float
     /// Steps taken so far.
     public private(set) var stepCount = 0
-    private let expAvg: [Tensor]      // m, one per parameter, same shapes
-    private let expAvgSq: [Tensor]    // v, one per parameter, same shapes
+    private let expAvg: [Tensor]  // m, one per parameter, same shapes
+    private let expAvgSq: [Tensor]  // v, one per parameter, same shapes
 
     /// PyTorch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.
     /// The SAGAN recipe uses betas (0, 0.9).
-    public init(parameters: [NamedParameter], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                eps: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        parameters: [NamedParameter], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+        eps: Float = 1e-8, weightDecay: Float = 0
+    ) {
         precondition(Set(parameters.map(\.name)).count == parameters.count, "Adam: duplicate parameter names")
         self.parameters = parameters
         self.learningRate = learningRate
@@ -28,10 +30,13 @@ public final class Adam {
     }
 
     /// Convenience: optimizes every parameter of `module`.
-    public convenience init(module: Module, learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                            eps: Float = 1e-8, weightDecay: Float = 0) {
-        self.init(parameters: module.namedParameters(), learningRate: learningRate, betas: betas, eps: eps,
-                  weightDecay: weightDecay)
+    public convenience init(
+        module: Module, learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+        eps: Float = 1e-8, weightDecay: Float = 0
+    ) {
+        self.init(
+            parameters: module.namedParameters(), learningRate: learningRate, betas: betas, eps: eps,
+            weightDecay: weightDecay)
     }
 
     /// Sets every gradient to zero.
@@ -93,7 +98,7 @@ public final class Adam {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Foundation
+    import Foundation
 #endif

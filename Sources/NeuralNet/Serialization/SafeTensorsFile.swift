@@ -2,12 +2,13 @@
 // number in the header is checked before it is used to slice or allocate) and a deterministic,
 // atomic writer (sorted layout, contiguous data, header space-padded to 8 bytes, temp file + rename).
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The contents of a safetensors file: named arrays in a stable order plus string metadata.
@@ -181,8 +182,9 @@ extension SafeTensorsFile {
         var file = SafeTensorsFile(metadata: metadata)
         for entry in entries {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[entry.begin..<entry.end])
-            file[entry.name] = SafeTensorsArray(validatedShape: entry.shape,
-                                                data: decode(bytes, as: entry.dtype))
+            file[entry.name] = SafeTensorsArray(
+                validatedShape: entry.shape,
+                data: decode(bytes, as: entry.dtype))
         }
         return file
     }
@@ -195,7 +197,8 @@ extension SafeTensorsFile {
             var metadata: [String: String] = [:]
             for (key, member) in members {
                 guard case .string(let text) = member else {
-                    throw SafeTensorsError(.invalidMetadata("value of \(key.debugDescription) is \(member.kindName), not a string"))
+                    throw SafeTensorsError(
+                        .invalidMetadata("value of \(key.debugDescription) is \(member.kindName), not a string"))
                 }
                 metadata[key] = text
             }
@@ -294,12 +297,12 @@ extension SafeTensorsFile {
         _ bytes: UnsafeRawBufferPointer, count: Int, converting convert: (Word) -> Element
     ) -> [Element] {
         #if _endian(little)
-        return [Element](unsafeUninitializedCapacity: count) { destination, initializedCount in
-            if count > 0 { UnsafeMutableRawBufferPointer(destination).copyMemory(from: bytes) }
-            initializedCount = count
-        }
+            return [Element](unsafeUninitializedCapacity: count) { destination, initializedCount in
+                if count > 0 { UnsafeMutableRawBufferPointer(destination).copyMemory(from: bytes) }
+                initializedCount = count
+            }
         #else
-        return (0..<count).map { convert(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<Word>.size, as: Word.self)) }
+            return (0..<count).map { convert(bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<Word>.size, as: Word.self)) }
         #endif
     }
 }
@@ -369,15 +372,15 @@ extension SafeTensorsFile {
             switch tensors[name]!.data {
             case .f32(let values):
                 #if _endian(little)
-                values.withUnsafeBytes { output.append(contentsOf: $0) }
+                    values.withUnsafeBytes { output.append(contentsOf: $0) }
                 #else
-                for value in values { appendLittleEndian(value.bitPattern, to: &output) }
+                    for value in values { appendLittleEndian(value.bitPattern, to: &output) }
                 #endif
             case .i64(let values):
                 #if _endian(little)
-                values.withUnsafeBytes { output.append(contentsOf: $0) }
+                    values.withUnsafeBytes { output.append(contentsOf: $0) }
                 #else
-                for value in values { appendLittleEndian(UInt64(bitPattern: value), to: &output) }
+                    for value in values { appendLittleEndian(UInt64(bitPattern: value), to: &output) }
                 #endif
             }
         }

@@ -227,7 +227,8 @@ struct SafeTensorsJSONParser {
             let first = try parseHex4()
             if (0xD800...0xDBFF).contains(first) {
                 guard bytes.count - position >= 2, bytes[position] == UInt8(ascii: "\\"),
-                      bytes[position + 1] == UInt8(ascii: "u") else {
+                    bytes[position + 1] == UInt8(ascii: "u")
+                else {
                     throw failure("unpaired surrogate escape")
                 }
                 position += 2

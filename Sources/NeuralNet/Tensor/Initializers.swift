@@ -52,7 +52,7 @@ public enum Initializer {
     public static func orthogonal(_ t: Tensor, gain: Float = 1, rng: inout RandomGenerator) {
         let rows = t.shape[0], cols = t.count / max(rows, 1)
         let transposed = rows > cols
-        let r = transposed ? cols : rows, c = transposed ? rows : cols   // r ≤ c, orthonormalize r vectors of length c
+        let r = transposed ? cols : rows, c = transposed ? rows : cols  // r ≤ c, orthonormalize r vectors of length c
         var m = [Double](repeating: 0, count: r * c)
         for i in 0..<(r * c) { m[i] = Double(rng.normal()) }
         for i in 0..<r {

@@ -76,8 +76,9 @@ public final class Tensor {
 
     /// Reinterprets the same elements with another shape of equal element count.
     public func reshape(to newShape: [Int]) {
-        precondition(Tensor.elementCount(newShape) == count,
-                     "reshape from \(shape) to \(newShape) changes the element count")
+        precondition(
+            Tensor.elementCount(newShape) == count,
+            "reshape from \(shape) to \(newShape) changes the element count")
         resize(to: newShape)
     }
 
@@ -104,8 +105,9 @@ public final class Tensor {
 
     private func flatIndex(_ n: Int, _ c: Int, _ h: Int, _ w: Int) -> Int {
         precondition(shape.count == 4, "4-index subscript on a tensor of shape \(shape)")
-        precondition(n < shape[0] && c < shape[1] && h < shape[2] && w < shape[3] && min(n, c, h, w) >= 0,
-                     "index (\(n), \(c), \(h), \(w)) out of range for shape \(shape)")
+        precondition(
+            n < shape[0] && c < shape[1] && h < shape[2] && w < shape[3] && min(n, c, h, w) >= 0,
+            "index (\(n), \(c), \(h), \(w)) out of range for shape \(shape)")
         return ((n * shape[1] + c) * shape[2] + h) * shape[3] + w
     }
 
