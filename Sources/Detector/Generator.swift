@@ -41,25 +41,8 @@ public final class Generator: Module {
     public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
     public let architecture: GeneratorArchitecture
 
-    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU.
-    public final class UpStage: Layer {
-        public var isTraining = true { didSet { conv.isTraining = isTraining; bn.isTraining = isTraining } }
-        let upsample = Upsample2x()
-        public let conv: SNConv2D
-        public let bn: BatchNorm2D
-        let relu = ReLU()
-        init(_ i: Int, _ o: Int, rng: inout RandomGenerator) {
-            conv = SNConv2D(inChannels: i, outChannels: o, kernelSize: 3, padding: 1, rng: &rng)
-            bn = BatchNorm2D(channels: o)
-        }
-        public func namedParameters() -> [NamedParameter] {
-            prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
-        }
-        public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
-        /// (N, Ci, h, w) → (N, Co, 2h, 2w)
-        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
-        public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
-    }
+    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU (shared with the reference generator).
+    public typealias UpStage = ReferenceGenerator.UpStage
 
     public let fc: SNLinear
     public let bn0: BatchNorm2D
