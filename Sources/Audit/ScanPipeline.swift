@@ -150,7 +150,7 @@ public final class ScanPipeline {
         let assessment = try Aggregator.assess(scores, policy: options.policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
-            path: path, sha256: try FileDigest.sha256Hex(path: path), container: info.container, codec: info.videoCodec,
+            path: path, sha256: try FileDigest.sha256Hex(path: path), container: info.containerName, codec: info.videoCodec,
             sizeBytes: FileDigest.size(path: path), width: info.displayWidth, height: info.displayHeight,
             durationSeconds: info.durationSeconds, frameRate: info.frameRate)
         return ScanReport(

@@ -56,6 +56,14 @@ public struct MediaInfo: Codable, Equatable, Sendable {
     /// Height of the upright picture.
     public var displayHeight: Int { rotationDegrees % 180 == 0 ? height : width }
 
+    /// The container as a person names it. FFmpeg names some demuxers by every format they read
+    /// ("mov,mp4,m4a,3gp,3g2,mj2"); this is the one matching the file's extension, or the first.
+    public var containerName: String {
+        let names = container.split(separator: ",").map(String.init)
+        let fileExtension = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        return names.first { $0 == fileExtension } ?? names.first ?? container
+    }
+
     /// Probes `path` without decoding more than FFmpeg needs to learn the stream parameters.
     public static func probe(path: String, maxPixels: Int = 1 << 28) throws -> MediaInfo {
         try MediaInput(path: path, maxPixels: maxPixels).info

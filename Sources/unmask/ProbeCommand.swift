@@ -46,7 +46,7 @@ struct ProbeCommand: ParsableCommand {
         let rows = infos.map { info -> [String] in
             [
                 info.path,
-                displayName(container: info.container, path: info.path),
+                info.containerName,
                 info.videoCodec,
                 "\(info.displayWidth)×\(info.displayHeight)",
                 "\(info.rotationDegrees)°",
@@ -60,14 +60,6 @@ struct ProbeCommand: ParsableCommand {
         }
         return TextTable.render(header: header, rows: rows)
     }
-}
-
-/// FFmpeg names some demuxers by all the formats they read ("mov,mp4,m4a,3gp,3g2,mj2"); show the
-/// one that matches the file's extension, or the first.
-func displayName(container: String, path: String) -> String {
-    let names = container.split(separator: ",").map(String.init)
-    let fileExtension = (path as NSString).pathExtension.lowercased()
-    return names.first { $0 == fileExtension } ?? names.first ?? container
 }
 
 /// Left-aligned text columns separated by two spaces.

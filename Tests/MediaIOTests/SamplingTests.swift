@@ -13,6 +13,7 @@ final class SamplingTests: MediaTestCase {
         let info = try probeMedia(path: try clip())
         XCTAssertEqual(info.videoCodec, "h264")
         XCTAssertTrue(info.container.contains("mp4"), info.container)
+        XCTAssertEqual(info.containerName, "mp4")
         XCTAssertEqual(info.width, 64)
         XCTAssertEqual(info.height, 48)
         XCTAssertEqual(info.frameRate ?? 0, 10, accuracy: 0.01)
