@@ -103,9 +103,7 @@ struct DecodeBenchCommand: ParsableCommand {
                 ratioOursToFFmpeg: ratios.isEmpty ? nil : median(ratios),
                 conversionMillisecondsPerFrame: (median(convertSeconds) - median(decodeSeconds)) / Double(max(frames, 1)) * 1000)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                StandardOutput.print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try StandardOutput.printJSON(result)
             } else {
                 StandardOutput.print(
                     """
@@ -189,9 +187,7 @@ struct GEMMBenchCommand: ParsableCommand {
             if let previousSetting { setenv("OPENBLAS_CORETYPE", previousSetting, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            StandardOutput.print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try StandardOutput.printJSON(result)
             return
         }
         var header = ["shape", "M", "N", "K", "\(kernel) GFLOP/s"]

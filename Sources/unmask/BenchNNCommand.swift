@@ -153,9 +153,7 @@ struct BenchNNCommand: ParsableCommand {
             pytorchLoadAverages: theirs.isEmpty ? nil : theirs.map(\.load_average_after),
             weights: saveWeights, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            StandardOutput.print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try StandardOutput.printJSON(result)
             return
         }
         let loads = result.loadAverages.map { String(format: "%.2f", $0) }.joined(separator: ", ")

@@ -28,10 +28,7 @@ struct ProbeCommand: ParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            StandardOutput.print(String(decoding: try encoder.encode(probed), as: UTF8.self))
+            try StandardOutput.printJSON(probed, snakeCaseKeys: true)
         } else if !probed.isEmpty {
             StandardOutput.print(Self.table(probed))
         }

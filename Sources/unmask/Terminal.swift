@@ -64,4 +64,12 @@ enum StandardOutput {
     static func print(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
+
+    /// Prints `value` as pretty, key-sorted JSON (keys in snake_case when asked).
+    static func printJSON<Value: Encodable>(_ value: Value, snakeCaseKeys: Bool = false) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if snakeCaseKeys { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
 }
