@@ -17,10 +17,7 @@ enum Terminal {
 
     /// Writes one line to standard error (fd 2 directly: the global `stderr` is not concurrency-safe).
     static func writeError(_ line: String) {
-        let text = line.hasSuffix("\n") ? line : line + "\n"
-        text.utf8CString.withUnsafeBufferPointer { buffer in
-            _ = write(2, buffer.baseAddress, buffer.count - 1)
-        }
+        writeRaw(line.hasSuffix("\n") ? line : line + "\n")
     }
 
     /// Writes text to standard error as it is (no newline added).
