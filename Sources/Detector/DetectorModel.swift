@@ -119,7 +119,11 @@ public final class DetectorModel {
     /// Loads a model file. Errors name the file: missing or unreadable, corrupt, not an
     /// `unmask.model/1` file (for example a training checkpoint), or weights that do not fit the
     /// architecture the metadata declares. With `expecting`, a different architecture is an error too.
-    public static func load(path: String, expecting: DetectorArchitecture? = nil) throws -> DetectorModel {
+    /// With `allowCheckpoint`, a training checkpoint loads as its discriminator with identity calibration
+    /// and threshold 0.5 (to evaluate or calibrate a run in progress).
+    public static func load(path: String, expecting: DetectorArchitecture? = nil, allowCheckpoint: Bool = false) throws
+        -> DetectorModel
+    {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DetectorError.modelFile(path: path, reason: "model file does not exist")
         }
@@ -130,6 +134,15 @@ public final class DetectorModel {
         }
         guard let format = file.metadata["format"] else {
             throw DetectorError.modelFile(path: path, reason: "no 'format' metadata; not an Unmask model file")
+        }
+        if allowCheckpoint && format == Trainer.checkpointFormat {
+            let config: TrainingConfig = try decodeMetadata(file, "config", path: path)
+            let d = Discriminator(architecture: config.discriminator)
+            try loadState(d, from: file, prefix: "d.", path: path)
+            let step = file.metadata["step"].flatMap(Int.init) ?? 0
+            return DetectorModel(
+                discriminator: d, calibration: .identity, threshold: 0.5,
+                training: TrainingSummary(steps: step, notes: "from checkpoint \((path as NSString).lastPathComponent)"))
         }
         guard format == DetectorModel.format else {
             let hint = format.hasPrefix("unmask.checkpoint") ? " (a training checkpoint; export a model from it first)" : ""

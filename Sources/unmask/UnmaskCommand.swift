@@ -14,7 +14,11 @@ struct UnmaskCommand: ParsableCommand {
             could not be written; 1 any other failure.
             """,
         version: "0.1.0",
-        subcommands: [ScanCommand.self, ProbeCommand.self, FramesCommand.self, BenchCommand.self]
+        subcommands: [
+            ScanCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, ForgeCommand.self,
+            ProbeCommand.self,
+            FramesCommand.self, BenchCommand.self,
+        ]
     )
 
     static func main() {

@@ -148,6 +148,73 @@ final class FrameScorerTests: XCTestCase {
     }
 }
 
+final class FramePoolingTests: XCTestCase {
+    func testFrameScoreIsTheMostSuspicious64PixelAreaNotASingleCell() {
+        // 30 × 40 cells of 0; one isolated cell at 10 (noise) and an 8 × 8 block of 2 (a manipulation).
+        var values = [Float](repeating: 0, count: 30 * 40)
+        values[2 * 40 + 3] = 10
+        for r in 20..<28 { for c in 30..<38 { values[r * 40 + c] = 2 } }
+        values[24 * 40 + 33] = 3
+        let area = FrameScorer.mostSuspiciousArea(ScoreGrid(rows: 30, columns: 40, values: values), side: 8)
+        XCTAssertEqual(area.mean, (63 * 2 + 3) / 64, accuracy: 1e-9)
+        XCTAssertTrue(area.peak == (24, 33), "peak \(area.peak)")
+    }
+
+    func testAreaSkipsUnscoredCellsAndShrinksToSmallMaps() {
+        var values = [Float](repeating: .nan, count: 3 * 5)
+        values[7] = 4; values[8] = 2
+        let area = FrameScorer.mostSuspiciousArea(ScoreGrid(rows: 3, columns: 5, values: values), side: 8)
+        XCTAssertEqual(area.mean, 3, accuracy: 1e-9)
+        XCTAssertTrue(area.peak == (1, 2), "peak \(area.peak)")
+    }
+
+    func testForgedRegionChangesOnlyTheRegionAndThresholdKeepsFalsePositivesWithinTarget() {
+        var rng = RandomGenerator(seed: 3)
+        let g = Generator(architecture: GeneratorArchitecture(latentSize: 8, baseWidth: 16, minimumWidth: 8, patchSize: 16))
+        let image = RGBImage(width: 100, height: 80, pixels: [Float](repeating: 0.5, count: 3 * 100 * 80))
+        let region = FrameForgery.randomRegion(width: 100, height: 80, rng: &rng)
+        XCTAssertTrue(region.x >= 0 && region.y >= 0 && region.x + region.width <= 100 && region.y + region.height <= 80)
+        var forged = image
+        FrameForgery.blend(FrameForgery.samples(for: region, generator: g, rng: &rng), into: &forged, region: region)
+        var inside = 0
+        for y in 0..<80 {
+            for x in 0..<100 where forged.pixels[y * 100 + x] != 0.5 {
+                XCTAssertTrue(FrameEvaluation.overlaps(PixelRegion(x: x, y: y, width: 1, height: 1), region))
+                inside += 1
+            }
+        }
+        XCTAssertGreaterThan(inside, region.width * region.height / 3)
+
+        // 100 real probabilities 0.00 … 0.99: at most 2 may reach the threshold.
+        let real = (0..<100).map { Double($0) / 100 }
+        let t = FrameEvaluation.threshold(forFalsePositiveRate: 0.02, realGroups: [real, [0.1, 0.2]])
+        XCTAssertEqual(real.filter { $0 >= t }.count, 2)
+        XCTAssertEqual(FrameEvaluation.threshold(forFalsePositiveRate: 0.02, realGroups: [[0.1, 0.2]]), 0.5)
+    }
+
+    func testGeneratorFileRoundTripAndErrorsNameTheFile() throws {
+        let folder = NSTemporaryDirectory() + "unmask-generator-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let g = Generator(
+            architecture: GeneratorArchitecture(latentSize: 8, baseWidth: 16, minimumWidth: 8, patchSize: 16), seed: 5)
+        g.eval()
+        try g.save(to: folder + "/g.safetensors")
+        let h = try Generator.load(path: folder + "/g.safetensors")
+        var r1 = RandomGenerator(seed: 1), r2 = RandomGenerator(seed: 1)
+        let z1 = Tensor(shape: [0]), z2 = Tensor(shape: [0])
+        g.sampleLatents(z1, count: 2, rng: &r1); h.sampleLatents(z2, count: 2, rng: &r2)
+        XCTAssertEqual(g.forward(z1).array, h.forward(z2).array)
+        XCTAssertThrowsError(try Generator.load(path: folder + "/missing.safetensors")) {
+            XCTAssertTrue("\($0)".contains("missing.safetensors"))
+        }
+        try DetectorModel(architecture: .standard, seed: 1).save(to: folder + "/model.safetensors")
+        XCTAssertThrowsError(try Generator.load(path: folder + "/model.safetensors")) {
+            XCTAssertTrue("\($0)".contains("model.safetensors") && "\($0)".contains("unmask.model/1"))
+        }
+    }
+}
+
 final class ModelFileTests: XCTestCase {
     func testSaveLoadRoundTripGivesIdenticalScores() throws {
         let dir = TestSupport.temporaryFolder("model")

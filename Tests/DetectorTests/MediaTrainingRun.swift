@@ -76,7 +76,7 @@ final class MediaScoringRun: XCTestCase {
             print(
                 String(
                     format: "frame %d t=%.2f %dx%d p=%.3f s=%.3f top=%.3f global=%.3f region=(%d,%d %dx%d) %.2f s",
-                    f.index, f.time, image.width, image.height, r.probability, r.score, r.topLogitMean, r.globalLogit,
+                    f.index, f.time, image.width, image.height, r.probability, r.score, r.areaLogit, r.globalLogit,
                     r.region.x, r.region.y, r.region.width, r.region.height, Date().timeIntervalSince(start)))
         }
     }

@@ -58,6 +58,8 @@ public final class Trainer {
             vae: [String: Tensor]?, optVAE: [String: Tensor]?
         )?
     private var validationSet: (real: [RGBImage], fake: [FakePatch], latents: Tensor)?
+    /// The same kind of set drawn from the training files (for the train/validation gap).
+    private var trainingProbeSet: (real: [RGBImage], fake: [FakePatch], latents: Tensor)?
     private var lastScores: (fake: [Double], real: [Double]) = ([], [])
 
     /// A new run from `config` (weights seeded from `config.seed`).
@@ -409,17 +411,19 @@ public final class Trainer {
         return 0.5 * (top + Double(global))
     }
 
-    private func buildValidationSet() -> (real: [RGBImage], fake: [FakePatch], latents: Tensor) {
-        var r = RandomGenerator(seed: config.seed ^ 0x5EED_0F0A_11D8)
+    private func buildValidationSet(training: Bool = false) -> (real: [RGBImage], fake: [FakePatch], latents: Tensor) {
+        var r = RandomGenerator(seed: config.seed ^ (training ? 0x7EA1_4A1D : 0x5EED_0F0A_11D8))
+        let realSources = training ? data.real.training : data.real.validation
+        let fakeSources = training ? data.fake?.training : data.fake?.validation
         let n = config.validationPatches
-        let real = (0..<n).map { _ in realPatch(data.real.validation, &r) }
+        let real = (0..<n).map { _ in realPatch(realSources, &r) }
         var fake: [FakePatch] = []
         // the kinds trained on: generated always, the others when their mix weight is positive
         let mix = config.fakeMix
         var kinds: [FakeKind] = [.generated]
         if mix.partial > 0 && config.otherFakesPerBatch > 0 { kinds.append(.partial) }
         if mix.selfBlended > 0 && config.otherFakesPerBatch > 0 { kinds.append(.selfBlended) }
-        if mix.media > 0 && config.otherFakesPerBatch > 0 && data.fake?.validation.isEmpty == false { kinds.append(.media) }
+        if mix.media > 0 && config.otherFakesPerBatch > 0 && fakeSources?.isEmpty == false { kinds.append(.media) }
         if vae != nil && config.otherFakesPerBatch > 0 {
             if mix.vaeBlended > 0 { kinds.append(.vaeBlended) }
             if mix.vaeSample > 0 { kinds.append(.vaeSample) }
@@ -427,15 +431,15 @@ public final class Trainer {
         for i in 0..<n {
             let kind = kinds[i % kinds.count]
             switch kind {
-            case .selfBlended: fake.append(FakeSynthesis.selfBlended(real: realPatch(data.real.validation, &r), rng: &r))
-            case .media: fake.append(FakePatch(image: realPatch(data.fake!.validation, &r), mask: nil, kind: .media))
+            case .selfBlended: fake.append(FakeSynthesis.selfBlended(real: realPatch(realSources, &r), rng: &r))
+            case .media: fake.append(FakePatch(image: realPatch(fakeSources!, &r), mask: nil, kind: .media))
             case .generated: fake.append(FakePatch(image: RGBImage(), mask: nil, kind: .generated))
             case .vaeBlended, .vaeSample:
                 // the VAE output is drawn at validation time; keep the real base now
-                fake.append(FakePatch(image: realPatch(data.real.validation, &r), mask: nil, kind: kind))
+                fake.append(FakePatch(image: realPatch(realSources, &r), mask: nil, kind: kind))
             case .partial:
                 // the generated overlay is drawn at validation time; keep the base and mask now
-                let base = realPatch(data.real.validation, &r)
+                let base = realPatch(realSources, &r)
                 fake.append(FakePatch(image: base, mask: FakeSynthesis.ellipseMask(size: P, rng: &r), kind: .partial))
             }
         }
@@ -446,14 +450,41 @@ public final class Trainer {
     }
 
     /// Scores the held-out patches with D in eval mode: AUC (overall and per kind) and error rates at
-    /// score 0. Generated fakes come from G (eval mode) with fixed latents. Reports `.validation`.
+    /// score 0; the same AUC on patches from the training files; generator diversity. Generated fakes
+    /// come from G (eval mode) with fixed latents. Reports `.validation`.
     @discardableResult
     public func validate() -> ValidationStatistics {
         if validationSet == nil { validationSet = buildValidationSet() }
-        let set = validationSet!
+        if trainingProbeSet == nil { trainingProbeSet = buildValidationSet(training: true) }
         discriminator.eval(); generator.eval()
         defer { discriminator.train(); generator.train() }
         discriminator.needsInputGradient = false
+        let (fakes, fakeScores, realScores) = scoreSet(validationSet!)
+        let probe = scoreSet(trainingProbeSet!)
+        lastScores = (fakeScores, realScores)
+        var byKind: [FakeKind: Double] = [:]
+        for kind in FakeKind.allCases {
+            let s = zip(fakes, fakeScores).filter { $0.0.kind == kind }.map(\.1)
+            if !s.isEmpty { byKind[kind] = Trainer.auc(positives: s, negatives: realScores) }
+        }
+        let generated = fakes.filter { $0.kind == .generated }.map(\.image)
+        let diversity = Trainer.meanPairwiseDistance(generated) / max(1e-12, Trainer.meanPairwiseDistance(validationSet!.real))
+        let stats = ValidationStatistics(
+            step: step, auc: Trainer.auc(positives: fakeScores, negatives: realScores), aucByKind: byKind,
+            falsePositiveRate: Double(realScores.filter { $0 >= 0 }.count) / Double(realScores.count),
+            falseNegativeRate: Double(fakeScores.filter { $0 < 0 }.count) / Double(max(1, fakeScores.count)),
+            realCount: realScores.count, fakeCount: fakeScores.count,
+            trainingAUC: Trainer.auc(positives: probe.fakeScores, negatives: probe.realScores), diversity: diversity)
+        lastValidation = stats
+        observer?(.validation(stats))
+        return stats
+    }
+
+    /// Materializes a validation-style set's fakes (generated, partial and VAE ones drawn now) and
+    /// scores them and its real patches.
+    private func scoreSet(_ set: (real: [RGBImage], fake: [FakePatch], latents: Tensor)) -> (
+        fakes: [FakePatch], fakeScores: [Double], realScores: [Double]
+    ) {
         let samples = set.latents.shape[0] > 0 ? generator.forward(set.latents) : Tensor(shape: [0, 3, P, P])
         var fakes: [FakePatch] = []
         var g = 0
@@ -474,22 +505,21 @@ public final class Trainer {
             default: fakes.append(f)
             }
         }
-        let realScores = scores(set.real)
-        let fakeScores = scores(fakes.map(\.image))
-        lastScores = (fakeScores, realScores)
-        var byKind: [FakeKind: Double] = [:]
-        for kind in FakeKind.allCases {
-            let s = zip(fakes, fakeScores).filter { $0.0.kind == kind }.map(\.1)
-            if !s.isEmpty { byKind[kind] = Trainer.auc(positives: s, negatives: realScores) }
+        return (fakes, scores(fakes.map(\.image)), scores(set.real))
+    }
+
+    /// Mean L2 distance over all pairs of images (0 for fewer than two).
+    static func meanPairwiseDistance(_ images: [RGBImage]) -> Double {
+        guard images.count >= 2 else { return 0 }
+        var total = 0.0, pairs = 0
+        for i in 0..<images.count {
+            for j in (i + 1)..<images.count {
+                var d = 0.0
+                for (a, b) in zip(images[i].pixels, images[j].pixels) { d += Double((a - b) * (a - b)) }
+                total += d.squareRoot(); pairs += 1
+            }
         }
-        let stats = ValidationStatistics(
-            step: step, auc: Trainer.auc(positives: fakeScores, negatives: realScores), aucByKind: byKind,
-            falsePositiveRate: Double(realScores.filter { $0 >= 0 }.count) / Double(realScores.count),
-            falseNegativeRate: Double(fakeScores.filter { $0 < 0 }.count) / Double(max(1, fakeScores.count)),
-            realCount: realScores.count, fakeCount: fakeScores.count)
-        lastValidation = stats
-        observer?(.validation(stats))
-        return stats
+        return total / Double(pairs)
     }
 
     /// Pooled D scores of patches, in batches.

@@ -135,6 +135,12 @@ public struct ValidationStatistics: Sendable {
     /// Fraction of fake patches with score < 0.
     public var falseNegativeRate: Double
     public var realCount: Int, fakeCount: Int
+    /// The same AUC on a fixed set of patches from the training files: a growing gap to `auc` is
+    /// overfitting.
+    public var trainingAUC: Double
+    /// Generator sample diversity: mean pairwise distance between generated validation samples over
+    /// the same measure between real validation patches (≈ 1 healthy; a fall towards 0 is mode collapse).
+    public var diversity: Double
 }
 
 /// What a training run reports (the library never prints).

@@ -1,0 +1,233 @@
+// Owns frame-level evaluation and calibration: fakes at frame scale (generator samples blended into a
+// region of a real frame through a soft mask, as a face swap composites its output), scoring whole
+// frames at native resolution (optionally after an H.264 round trip), metrics (AUC, accuracy,
+// false-positive and true-positive rates at a threshold, region hits), Platt scaling on frame scores
+// and the threshold that keeps the false-positive rate within a target.
+// Glossary: P generator patch side, FPR false-positive rate (real frames called fake), TPR true-positive rate.
+import Foundation
+import MediaIO
+import NeuralNet
+
+/// Fakes at frame scale made with the project's generator.
+public enum FrameForgery {
+    /// A square region of side 64…min(192, frame side) placed uniformly inside the frame.
+    public static func randomRegion(width: Int, height: Int, rng: inout RandomGenerator) -> PixelRegion {
+        let maxSide = max(16, min(192, width, height))
+        let side = min(maxSide, 64 + Int(rng.next() % UInt64(max(1, maxSide - 63))))
+        let x = Int(rng.next() % UInt64(width - side + 1)), y = Int(rng.next() % UInt64(height - side + 1))
+        return PixelRegion(x: x, y: y, width: side, height: side)
+    }
+
+    /// Generator samples for a region: a mosaic of ⌈w/P⌉ × ⌈h/P⌉ patches (row-major), drawn from `rng`.
+    public static func samples(for region: PixelRegion, generator: Generator, rng: inout RandomGenerator) -> Tensor {
+        let P = generator.architecture.patchSize
+        let count = ((region.width + P - 1) / P) * ((region.height + P - 1) / P)
+        let z = Tensor(shape: [0])
+        generator.eval()
+        generator.sampleLatents(z, count: count, rng: &rng)
+        let out = generator.forward(z)  // (count, 3, P, P)
+        return Tensor(shape: out.shape, data: out.array)
+    }
+
+    /// Blends `samples` (from `samples(for:)`) into `image` over `region` through a soft elliptical mask
+    /// that fills the region (smoothstep edge over its outer 20 %), scaled by `strength` (0…1).
+    public static func blend(
+        _ samples: Tensor, into image: inout RGBImage, region: PixelRegion, strength: Float = 1
+    ) {
+        let P = samples.shape[2], tilesX = (region.width + P - 1) / P
+        let W = image.width, H = image.height, n = W * H
+        let cx = Float(region.width) / 2, cy = Float(region.height) / 2
+        for y in 0..<region.height where region.y + y < H {
+            for x in 0..<region.width where region.x + x < W {
+                let u = (Float(x) + 0.5 - cx) / cx, v = (Float(y) + 0.5 - cy) / cy
+                let t = min(max((1 - (u * u + v * v).squareRoot()) / 0.2, 0), 1)
+                let m = strength * t * t * (3 - 2 * t)
+                guard m > 0 else { continue }
+                let tile = (y / P) * tilesX + x / P
+                let s = samples.pointer + tile * 3 * P * P + (y % P) * P + x % P
+                let i = (region.y + y) * W + region.x + x
+                for c in 0..<3 {
+                    image.pixels[c * n + i] = image.pixels[c * n + i] * (1 - m) + s[c * P * P] * m
+                }
+            }
+        }
+    }
+}
+
+/// A frame to score in an evaluation.
+public struct EvaluationFrame {
+    /// The file it came from (the per-source breakdown key).
+    public var source: String
+    public var isFake: Bool
+    /// "real", "partial" (generated region), "media" (a frame of a fake file).
+    public var kind: String
+    /// "original" or "h264-crf<N>".
+    public var variant: String
+    public var image: RGBImage
+    /// Where the frame was manipulated, when known.
+    public var region: PixelRegion?
+    public init(
+        source: String, isFake: Bool, kind: String, variant: String, image: RGBImage, region: PixelRegion? = nil
+    ) {
+        self.source = source; self.isFake = isFake; self.kind = kind; self.variant = variant
+        self.image = image; self.region = region
+    }
+}
+
+/// One scored evaluation frame.
+public struct ScoredFrame: Codable, Sendable {
+    public var source: String
+    public var isFake: Bool
+    public var kind: String
+    public var variant: String
+    public var width: Int, height: Int
+    /// Raw frame score (before calibration) and the model's probability.
+    public var score: Double
+    public var probability: Double
+    /// For frames with a known manipulated region: whether the reported region overlaps it.
+    public var regionHit: Bool?
+}
+
+/// Classification metrics at one threshold.
+public struct FrameMetrics: Codable, Sendable {
+    public var realFrames: Int, fakeFrames: Int
+    /// ROC AUC of the score (fake positive); NaN without both classes.
+    public var auc: Double
+    public var accuracy: Double
+    public var falsePositiveRate: Double
+    public var truePositiveRate: Double
+    /// Fraction of fake frames with a known region whose reported region overlaps it.
+    public var regionHitRate: Double?
+}
+
+public enum FrameEvaluation {
+    /// Scores every frame with `scorer` (its model's calibration and threshold).
+    public static func score(_ frames: [EvaluationFrame], scorer: FrameScorer, progress: ((Int) -> Void)? = nil) throws
+        -> [ScoredFrame]
+    {
+        var out: [ScoredFrame] = []
+        for (i, f) in frames.enumerated() {
+            let r = try scorer.score(f.image)
+            let hit = f.region.map { overlaps($0, r.region) }
+            out.append(
+                ScoredFrame(
+                    source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
+                    height: f.image.height, score: r.score, probability: r.probability, regionHit: hit))
+            progress?(i + 1)
+        }
+        return out
+    }
+
+    static func overlaps(_ a: PixelRegion, _ b: PixelRegion) -> Bool {
+        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+    }
+
+    /// Metrics of `frames` at `threshold` on their probabilities.
+    public static func metrics(_ frames: [ScoredFrame], threshold: Double) -> FrameMetrics {
+        let real = frames.filter { !$0.isFake }, fake = frames.filter(\.isFake)
+        let fp = real.filter { $0.probability >= threshold }.count, tp = fake.filter { $0.probability >= threshold }.count
+        let withRegion = fake.compactMap(\.regionHit)
+        return FrameMetrics(
+            realFrames: real.count, fakeFrames: fake.count,
+            auc: Trainer.auc(positives: fake.map(\.score), negatives: real.map(\.score)),
+            accuracy: frames.isEmpty ? .nan : Double(tp + real.count - fp) / Double(frames.count),
+            falsePositiveRate: real.isEmpty ? .nan : Double(fp) / Double(real.count),
+            truePositiveRate: fake.isEmpty ? .nan : Double(tp) / Double(fake.count),
+            regionHitRate: withRegion.isEmpty ? nil : Double(withRegion.filter { $0 }.count) / Double(withRegion.count))
+    }
+
+    /// Platt scaling on frame scores (all variants together).
+    public static func fitCalibration(_ frames: [ScoredFrame]) -> Calibration {
+        Trainer.fitPlatt(positives: frames.filter(\.isFake).map(\.score), negatives: frames.filter { !$0.isFake }.map(\.score))
+    }
+
+    /// The smallest threshold ≥ `minimum` at which, in every group of real probabilities, at most
+    /// ⌊target·n⌋ frames reach it (a probability equal to the threshold counts as fake).
+    public static func threshold(forFalsePositiveRate target: Double, realGroups: [[Double]], minimum: Double = 0.5)
+        -> Double
+    {
+        var t = minimum
+        for group in realGroups where !group.isEmpty {
+            let sorted = group.sorted(by: >)
+            let allowed = Int((target * Double(sorted.count)).rounded(.down))
+            if allowed < sorted.count { t = max(t, sorted[allowed].nextUp) }
+        }
+        return min(t, 1)
+    }
+}
+
+/// Which files of a folder an evaluation uses. The validation split (files the trainer held out) is
+/// halved by a second hash of the path: calibration fits on one half and is reported on the other.
+public enum EvaluationSplit: String, CaseIterable, Codable, Sendable {
+    case all, validation, calibration, test
+
+    /// The sources of `split` in this folder split.
+    public func sources(_ s: MediaSplit) -> [MediaSource] {
+        switch self {
+        case .all: return s.training + s.validation
+        case .validation: return s.validation
+        case .calibration: return s.validation.filter { EvaluationSplit.isCalibrationHalf($0.relativePath) }
+        case .test: return s.validation.filter { !EvaluationSplit.isCalibrationHalf($0.relativePath) }
+        }
+    }
+
+    static func isCalibrationHalf(_ relativePath: String) -> Bool {
+        MediaFolderLoader.stableHash("calibration:" + relativePath) % 2 == 0
+    }
+}
+
+/// Produces evaluation frames one at a time (frames can be large; nothing is kept): each real frame,
+/// a copy with a generated region blended in (when there is a generator), each fake-media frame, and
+/// each of those again after an H.264 round trip at every CRF in `crfs`.
+public struct EvaluationFrames {
+    public var generator: Generator?
+    public var crfs: [Int]
+    public var seed: UInt64
+
+    public init(generator: Generator? = nil, crfs: [Int] = [], seed: UInt64 = 7) {
+        self.generator = generator; self.crfs = crfs; self.seed = seed
+    }
+
+    public func forEach(real: [MediaSource], fake: [MediaSource], _ body: (EvaluationFrame) throws -> Void) throws {
+        var rng = RandomGenerator(seed: seed)
+        func emit(_ f: EvaluationFrame) throws {
+            try body(f)
+            for crf in crfs {
+                var g = f
+                g.image = try Reencoder.h264RoundTrip(f.image, crf: crf)
+                g.variant = "h264-crf\(crf)"
+                try body(g)
+            }
+        }
+        for s in real {
+            for stored in s.frames {
+                let image = stored.rgbImage
+                try emit(EvaluationFrame(source: s.relativePath, isFake: false, kind: "real", variant: "original", image: image))
+                if let generator {
+                    var forged = image
+                    let region = FrameForgery.randomRegion(width: image.width, height: image.height, rng: &rng)
+                    FrameForgery.blend(
+                        FrameForgery.samples(for: region, generator: generator, rng: &rng), into: &forged, region: region)
+                    try emit(
+                        EvaluationFrame(
+                            source: s.relativePath, isFake: true, kind: "partial", variant: "original", image: forged,
+                            region: region))
+                }
+            }
+        }
+        for s in fake {
+            for stored in s.frames {
+                try emit(
+                    EvaluationFrame(
+                        source: s.relativePath, isFake: true, kind: "media", variant: "original", image: stored.rgbImage))
+            }
+        }
+    }
+}
+
+extension StoredFrame {
+    /// The frame as 0…1 planar floats.
+    public var rgbImage: RGBImage {
+        RGBImage(width: width, height: height, pixels: bytes.map { Float($0) * (1 / 255) })
+    }
+}

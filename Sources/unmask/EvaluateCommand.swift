@@ -1,0 +1,263 @@
+// `unmask evaluate` and `unmask calibrate`: whole frames at native resolution scored by a model,
+// against real media, fake media and frames with a generated region blended in; metrics overall, per
+// variant (original, after H.264) and per source file; calibration of the frame probability and of the
+// threshold for a false-positive-rate target on held-out files.
+import ArgumentParser
+import Audit
+import Detector
+import Foundation
+import MediaIO
+import NeuralNet
+
+/// Options both commands share: where frames come from.
+struct EvaluationInputs: ParsableArguments {
+    @Option(help: "Detector model file or training checkpoint (default: Models/unmask-v1.safetensors, or $UNMASK_MODEL).")
+    var model: String?
+
+    @Option(help: "Folder of real images and videos.")
+    var real: String
+
+    @Option(help: "Folder of fake images and videos.")
+    var fake: String?
+
+    @Option(help: "Generator (generator.safetensors or a training checkpoint): adds a forged copy of each real frame.")
+    var generator: String?
+
+    @Option(help: ArgumentHelp("Also score every frame after an H.264 round trip at this CRF (repeatable).", valueName: "crf"))
+    var h264Crf: [Int] = []
+
+    @Option(help: "Frames sampled from each video.")
+    var framesPerFile: Int = 2
+
+    @Option(help: "Seed for forged regions and generator samples.")
+    var seed: UInt64 = 7
+
+    func check() throws {
+        if framesPerFile < 1 { throw ValidationError("--frames-per-file must be 1 or more.") }
+        for crf in h264Crf where !(0...51).contains(crf) { throw ValidationError("--h264-crf must be 0…51 (got \(crf)).") }
+    }
+
+    /// Loads the model (exit 66 on failure), the generator and the media of `split`.
+    func load(split: EvaluationSplit) throws -> (
+        model: DetectorModel, modelPath: String, frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource]
+    ) {
+        let modelPath = ModelLocator.path(explicit: model)
+        let detector: DetectorModel
+        let gen: Generator?
+        do {
+            detector = try DetectorModel.load(path: modelPath, allowCheckpoint: true)
+            gen = try generator.map { try Generator.load(path: $0) }
+        } catch {
+            Terminal.writeError("unmask: \(error)")
+            throw ExitCode(66)
+        }
+        let loader = MediaFolderLoader(framesPerFile: framesPerFile)
+        let data: TrainingData
+        do {
+            data = try TrainingData.load(realFolder: real, fakeFolder: fake, loader: loader)
+        } catch {
+            Terminal.writeError("unmask: \(error)")
+            throw Terminal.Exit.badMedia
+        }
+        for line in data.skipped { Terminal.warn("skipped \(line)") }
+        let realSources = split.sources(data.real), fakeSources = data.fake.map { split.sources($0) } ?? []
+        guard !realSources.isEmpty else {
+            Terminal.writeError("unmask: \(real): no files in the '\(split.rawValue)' split")
+            throw Terminal.Exit.badMedia
+        }
+        return (detector, modelPath, EvaluationFrames(generator: gen, crfs: h264Crf, seed: seed), realSources, fakeSources)
+    }
+
+    /// Scores every frame, with a progress line on a terminal.
+    func score(_ frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource], scorer: FrameScorer, quiet: Bool) throws
+        -> [ScoredFrame]
+    {
+        var scored: [ScoredFrame] = []
+        let total =
+            (real.reduce(0) { $0 + $1.frames.count } * (frames.generator == nil ? 1 : 2) + fake.reduce(0) { $0 + $1.frames.count })
+            * (1 + frames.crfs.count)
+        let showProgress = !quiet && Terminal.standardErrorIsTerminal
+        try frames.forEach(real: real, fake: fake) { frame in
+            scored += try FrameEvaluation.score([frame], scorer: scorer)
+            if showProgress { Terminal.writeRaw("\r\u{1B}[Kscoring frame \(scored.count) of \(total)") }
+        }
+        if showProgress { Terminal.writeRaw("\r\u{1B}[K") }
+        return scored
+    }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure a model on real and fake media: AUC, accuracy and false-positive rate, per source.",
+        discussion: """
+            Every frame is scored whole at native resolution, as `scan` does. Fakes come from --fake and, \
+            with --generator, from each real frame with a generated region blended in (the report says \
+            whether the reported region overlaps it). --split picks the files of a training folder: \
+            validation = the files `unmask train` held out, calibration / test = its two halves \
+            (`unmask calibrate` fits on calibration; report on test).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var inputs: EvaluationInputs
+
+    @Option(help: "Which files: all, validation, calibration or test.")
+    var split: EvaluationSplit = .all
+
+    @Option(help: "Write the full results (metrics, per source, per frame) as JSON to this file.")
+    var json: String?
+
+    @Flag(name: .shortAndLong, help: "No progress line.")
+    var quiet = false
+
+    func validate() throws { try inputs.check() }
+
+    func run() throws {
+        global.apply()
+        let (model, modelPath, frames, real, fake) = try inputs.load(split: split)
+        if fake.isEmpty && frames.generator == nil {
+            Terminal.warn("no fakes (--fake or --generator): AUC and TPR are undefined")
+        }
+        let scorer = FrameScorer(model: model)
+        let scored = try inputs.score(frames, real: real, fake: fake, scorer: scorer, quiet: quiet)
+        let result = EvaluationResult(
+            model: modelPath, threshold: model.threshold, split: split.rawValue, scored: scored)
+        StandardOutput.print(result.table())
+        if let json {
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                try ReportWriter.write(try encoder.encode(result), to: json)
+            } catch {
+                throw Terminal.report(OutputError(path: json, cause: "\(error)"))
+            }
+        }
+    }
+}
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit a model's frame probability and threshold on held-out frames of a training folder.",
+        discussion: """
+            Uses the calibration half of the files `unmask train` held out (never training files): real \
+            frames, the same frames with a generated region blended in (--generator), and frames of \
+            --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
+            scaling is fitted on the frame scores; the threshold is the smallest at or above 0.5 that \
+            keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
+            model with the new calibration to --out; then report on the other half with \
+            `unmask evaluate --split test`.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var inputs: EvaluationInputs
+
+    @Option(help: "Write the calibrated model here.")
+    var out: String
+
+    @Option(help: "Largest false-positive rate allowed on real frames at the threshold.")
+    var fpr: Double = 0.02
+
+    @Flag(name: .shortAndLong, help: "No progress line.")
+    var quiet = false
+
+    func validate() throws {
+        try inputs.check()
+        if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
+        if inputs.generator == nil && inputs.fake == nil {
+            throw ValidationError("Calibration needs fakes: give --generator, --fake or both.")
+        }
+    }
+
+    func run() throws {
+        global.apply()
+        var inputs = self.inputs
+        if inputs.h264Crf.isEmpty { inputs.h264Crf = [28] }
+        let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
+        var scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
+        let calibration = FrameEvaluation.fitCalibration(scored)
+        for i in scored.indices { scored[i].probability = calibration.probability(score: scored[i].score) }
+        let variants = Set(scored.map(\.variant)).sorted()
+        let threshold = FrameEvaluation.threshold(
+            forFalsePositiveRate: fpr,
+            realGroups: variants.map { v in scored.filter { !$0.isFake && $0.variant == v }.map(\.probability) })
+        model.calibration = calibration
+        model.threshold = threshold
+        model.training.notes +=
+            (model.training.notes.isEmpty ? "" : "; ")
+            + "frame calibration on \(real.count) held-out real files (FPR ≤ \(fpr), variants \(variants.joined(separator: ", ")))"
+        do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
+        let result = EvaluationResult(model: out, threshold: threshold, split: "calibration", scored: scored)
+        StandardOutput.print(result.table(perSource: false))
+        StandardOutput.print(
+            String(format: "Calibration a %.4f, b %.4f; threshold %.4f. Wrote %@", calibration.a, calibration.b, threshold, out))
+    }
+}
+
+extension EvaluationSplit: ExpressibleByArgument {}
+
+/// What `evaluate --json` writes, and the tables it prints.
+struct EvaluationResult: Encodable {
+    struct Source: Encodable {
+        var source: String
+        var frames: Int
+        var isFake: Bool
+        var meanProbability: Double
+        var flagged: Int
+    }
+
+    var model: String
+    var threshold: Double
+    var split: String
+    var overall: FrameMetrics
+    var byVariant: [String: FrameMetrics]
+    var byKind: [String: FrameMetrics]
+    var sources: [Source]
+    var frames: [ScoredFrame]
+
+    init(model: String, threshold: Double, split: String, scored: [ScoredFrame]) {
+        self.model = model; self.threshold = threshold; self.split = split; frames = scored
+        overall = FrameEvaluation.metrics(scored, threshold: threshold)
+        byVariant = Dictionary(grouping: scored, by: \.variant).mapValues { FrameEvaluation.metrics($0, threshold: threshold) }
+        // each fake kind against all real frames
+        let real = scored.filter { !$0.isFake }
+        byKind = Dictionary(grouping: scored.filter(\.isFake), by: \.kind).mapValues {
+            FrameEvaluation.metrics($0 + real, threshold: threshold)
+        }
+        let groups = Dictionary(grouping: scored, by: { "\($0.isFake ? "fake" : "real")\u{0}\($0.source)" })
+        sources = groups.values.map { group -> Source in
+            let mean = group.reduce(0.0) { $0 + $1.probability } / Double(group.count)
+            return Source(
+                source: group[0].source, frames: group.count, isFake: group[0].isFake, meanProbability: mean,
+                flagged: group.filter { $0.probability >= threshold }.count)
+        }.sorted { ($0.isFake ? 1 : 0, $0.source) < ($1.isFake ? 1 : 0, $1.source) }
+    }
+
+    func table(perSource: Bool = true) -> String {
+        func f(_ x: Double?) -> String { x.map { $0.isNaN ? "-" : String(format: "%.3f", $0) } ?? "-" }
+        func row(_ name: String, _ m: FrameMetrics) -> String {
+            let rates: [Double] = [m.auc, m.accuracy, m.falsePositiveRate, m.truePositiveRate]
+            let cells: String = rates.map { f($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
+            let counts = String(format: "%6d %6d  ", m.realFrames, m.fakeFrames)
+            return name.padding(toLength: 22, withPad: " ", startingAt: 0) + counts + cells + f(m.regionHitRate)
+        }
+        var lines = [
+            "Model \(model), threshold \(String(format: "%.4f", threshold)), split \(split)",
+            "".padding(toLength: 22, withPad: " ", startingAt: 0) + "  real   fake  AUC     acc     FPR     TPR     region hits",
+            row("all", overall),
+        ]
+        for (v, m) in byVariant.sorted(by: { $0.key < $1.key }) { lines.append(row("variant " + v, m)) }
+        for (k, m) in byKind.sorted(by: { $0.key < $1.key }) { lines.append(row("fake kind " + k, m)) }
+        if perSource {
+            lines.append("")
+            lines.append("Per source (frames, mean probability, frames at or above the threshold):")
+            for s in sources {
+                lines.append("  \(s.isFake ? "fake" : "real")  \(s.source)  \(s.frames)  \(f(s.meanProbability))  \(s.flagged)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

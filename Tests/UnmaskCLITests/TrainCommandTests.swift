@@ -1,0 +1,120 @@
+// `unmask train`, `evaluate` and `calibrate` as a user runs them, on a small folder of textured
+// images: the files a run leaves, its JSONL log, resuming, evaluation tables and JSON, a calibrated
+// model, and one clear line with the documented exit code for each bad input.
+import Detector
+import Foundation
+import MediaIO
+import NeuralNet
+import XCTest
+
+final class TrainCommandTests: CLITestCase {
+    /// `count` textured 128×96 PNGs (smooth gradients plus seeded noise) in a new folder.
+    func makeRealFolder(_ name: String = "real", count: Int = 8) throws -> String {
+        let folder = path(name)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var rng = RandomGenerator(seed: 11)
+        for i in 0..<count {
+            var image = RGBImage(width: 128, height: 96)
+            let n = 128 * 96
+            for p in 0..<n {
+                let x = Float(p % 128) / 128, y = Float(p / 128) / 96
+                for c in 0..<3 {
+                    let base = 0.3 + 0.4 * (c == i % 3 ? x : y)
+                    image.pixels[c * n + p] = min(1, max(0, base + 0.08 * rng.normal()))
+                }
+            }
+            try ImageEncoder.write(image, to: folder + "/photo\(i).png")
+        }
+        return folder
+    }
+
+    struct LogLine: Decodable { var event: String; var step: Double? }
+
+    func logEvents(_ folder: String) throws -> [LogLine] {
+        let text = try String(contentsOfFile: folder + "/log.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(LogLine.self, from: Data($0.utf8)) }
+    }
+
+    func testTrainWritesModelGeneratorCheckpointAndLogThenResumes() throws {
+        let real = try makeRealFolder()
+        let out = path("run")
+        let run = try unmask(["train", "--real", real, "--out", out, "--steps", "4", "--validate-every", "2", "--quiet"])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        for file in ["model.safetensors", "generator.safetensors", "checkpoint.safetensors", "log.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+        }
+        let model = try DetectorModel.load(path: out + "/model.safetensors")
+        XCTAssertEqual(model.training.steps, 4)
+        XCTAssertNotNil(model.training.validationAUC)
+        let events = try logEvents(out).map(\.event)
+        XCTAssertEqual(events.first, "start")
+        XCTAssertEqual(events.filter { $0 == "validation" }.count, 3, "\(events)")  // steps 2, 4 and the export
+        XCTAssertTrue(events.contains("stop") && events.last == "model", "\(events)")
+        _ = try Generator.load(path: out + "/generator.safetensors")
+
+        // Resuming continues the step count and appends to the log.
+        let resumed = try unmask([
+            "train", "--real", real, "--out", out, "--steps", "6", "--validate-every", "2", "--quiet",
+            "--resume", out + "/checkpoint.safetensors",
+        ])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertEqual(try DetectorModel.load(path: out + "/model.safetensors").training.steps, 6)
+        XCTAssertEqual(try logEvents(out).filter { $0.event == "start" }.count, 2)
+    }
+
+    func testEvaluateAndCalibrateWithTheRunsGenerator() throws {
+        let real = try makeRealFolder()
+        let out = path("run")
+        XCTAssertEqual(try unmask(["train", "--real", real, "--out", out, "--steps", "2", "--quiet"]).status, 0)
+        let json = path("evaluation.json")
+        let evaluation = try unmask([
+            "evaluate", "--model", out + "/model.safetensors", "--real", real, "--generator", out + "/generator.safetensors",
+            "--h264-crf", "28", "--json", json, "--quiet",
+        ])
+        XCTAssertEqual(evaluation.status, 0, evaluation.standardError)
+        XCTAssertTrue(evaluation.standardOutput.contains("variant h264-crf28"), evaluation.standardOutput)
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let frames = result["frames"] as! [[String: Any]]
+        // 8 real frames and 8 forged copies, each also after the H.264 round trip.
+        XCTAssertEqual(frames.count, 32)
+        XCTAssertEqual(frames.filter { $0["is_fake"] as! Bool }.count, 16)
+        XCTAssertEqual((result["sources"] as! [Any]).count, 16)  // each photo as a real and as a fake source
+
+        let calibrated = path("calibrated.safetensors")
+        let calibration = try unmask([
+            "calibrate", "--model", out + "/model.safetensors", "--real", real, "--generator", out + "/generator.safetensors",
+            "--out", calibrated, "--quiet",
+        ])
+        XCTAssertEqual(calibration.status, 0, calibration.standardError)
+        let model = try DetectorModel.load(path: calibrated)
+        XCTAssertGreaterThanOrEqual(model.threshold, 0.5)
+        XCTAssertTrue(model.training.notes.contains("frame calibration"), model.training.notes)
+    }
+
+    func testTrainingBadInputsAreOneLineWithTheirExitCodes() throws {
+        let empty = path("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        try assertOneLineError(["train", "--real", empty, "--out", path("o1"), "--steps", "1"], naming: empty, status: 65)
+
+        let text = path("text")
+        try FileManager.default.createDirectory(atPath: text, withIntermediateDirectories: true)
+        try Data("not media".utf8).write(to: URL(fileURLWithPath: text + "/notes.mp4"))
+        let run = try unmask(["train", "--real", text, "--out", path("o2"), "--steps", "1"])
+        XCTAssertEqual(run.status, 65, run.standardError)
+        XCTAssertTrue(run.standardError.contains(text), run.standardError)
+
+        let real = try makeRealFolder()
+        let corrupt = path("corrupt.safetensors")
+        try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: corrupt))
+        try assertOneLineError(
+            ["train", "--real", real, "--out", path("o3"), "--steps", "1", "--resume", corrupt], naming: corrupt, status: 66)
+        let other = path("other.safetensors")
+        try DetectorModel(architecture: DetectorArchitecture(widths: [8, 16, 32]), seed: 1).save(to: other)
+        try assertOneLineError(
+            ["train", "--real", real, "--out", path("o4"), "--steps", "1", "--base-model", other], naming: other, status: 66)
+        try assertOneLineError(["evaluate", "--model", corrupt, "--real", real], naming: corrupt, status: 66)
+
+        XCTAssertEqual(try unmask(["train", "--real", real, "--out", path("o5")]).status, 64)  // no bound
+        XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
+    }
+}
