@@ -33,7 +33,8 @@ public final class Trainer {
     public let config: TrainingConfig
     public let data: TrainingData
     public let discriminator: Discriminator
-    public let generator: Generator
+    /// The generator kind `config.generatorKind` names (the upsampling `Generator` when nil).
+    public let generator: any PatchGenerator
     public let optimizerD: Adam
     public let optimizerG: Adam
     /// The optional face-swap-like VAE (config.vae) and its optimizer (lr = G's, same betas).
@@ -73,7 +74,7 @@ public final class Trainer {
         P = config.discriminator.patchSize
         m = P / DetectorArchitecture.stride
         discriminator = Discriminator(architecture: config.discriminator, seed: config.seed &+ 1)
-        generator = Generator(architecture: config.generator, seed: config.seed &+ 2)
+        generator = (config.generatorKind ?? .upsampling).make(architecture: config.generator, seed: config.seed &+ 2)
         optimizerD = Adam(module: discriminator, learningRate: config.learningRateD, betas: (config.beta1, config.beta2))
         optimizerG = Adam(module: generator, learningRate: config.learningRateG, betas: (config.beta1, config.beta2))
         if let a = config.vae {

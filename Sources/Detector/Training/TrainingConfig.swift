@@ -32,6 +32,9 @@ public struct FakeMix: Codable, Equatable, Sendable {
 public struct TrainingConfig: Codable, Equatable, Sendable {
     public var discriminator: DetectorArchitecture
     public var generator: GeneratorArchitecture
+    /// Which generator architecture G is; nil means `.upsampling`. Optional so that configurations
+    /// saved before the field existed (checkpoints of running trainings) still decode, unchanged.
+    public var generatorKind: GeneratorKind? = nil
     /// The face-swap-like VAE whose outputs are extra fakes; nil = no VAE (the default, cheaper).
     public var vae: VAEArchitecture? = nil
     /// Real patches per D step.
