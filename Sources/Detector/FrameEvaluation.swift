@@ -19,7 +19,7 @@ public enum FrameForgery {
     }
 
     /// Generator samples for a region: a mosaic of ⌈w/P⌉ × ⌈h/P⌉ patches (row-major), drawn from `rng`.
-    public static func samples(for region: PixelRegion, generator: Generator, rng: inout RandomGenerator) -> Tensor {
+    public static func samples(for region: PixelRegion, generator: any PatchGenerator, rng: inout RandomGenerator) -> Tensor {
         let P = generator.architecture.patchSize
         let count = ((region.width + P - 1) / P) * ((region.height + P - 1) / P)
         let z = Tensor(shape: [0])
@@ -180,11 +180,11 @@ public enum EvaluationSplit: String, CaseIterable, Codable, Sendable {
 /// a copy with a generated region blended in (when there is a generator), each fake-media frame, and
 /// each of those again after an H.264 round trip at every CRF in `crfs`.
 public struct EvaluationFrames {
-    public var generator: Generator?
+    public var generator: (any PatchGenerator)?
     public var crfs: [Int]
     public var seed: UInt64
 
-    public init(generator: Generator? = nil, crfs: [Int] = [], seed: UInt64 = 7) {
+    public init(generator: (any PatchGenerator)? = nil, crfs: [Int] = [], seed: UInt64 = 7) {
         self.generator = generator; self.crfs = crfs; self.seed = seed
     }
 

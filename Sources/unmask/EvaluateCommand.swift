@@ -43,10 +43,10 @@ struct EvaluationInputs: ParsableArguments {
     ) {
         let modelPath = ModelLocator.path(explicit: model)
         let detector: DetectorModel
-        let gen: Generator?
+        let gen: (any PatchGenerator)?
         do {
             detector = try DetectorModel.load(path: modelPath, allowCheckpoint: true)
-            gen = try generator.map { try Generator.load(path: $0) }
+            gen = try generator.map { try GeneratorFile.load(path: $0) }
         } catch {
             Terminal.writeError("unmask: \(error)")
             throw ExitCode(66)

@@ -60,8 +60,8 @@ struct ForgeCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let g: Generator
-        do { g = try Generator.load(path: generator) } catch {
+        let g: any PatchGenerator
+        do { g = try GeneratorFile.load(path: generator) } catch {
             Terminal.writeError("unmask: \(error)")
             throw ExitCode(66)
         }

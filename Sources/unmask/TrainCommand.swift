@@ -59,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Discriminator steps per generator step.")
     var dSteps: Int = 2
 
+    @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
+    var generatorKind: GeneratorKind = .upsampling
+
     @Flag(help: "Also train the face-swap-like VAE and learn from its reconstructions and samples.")
     var vae = false
 
@@ -96,6 +99,7 @@ struct TrainCommand: ParsableCommand {
             dStepsPerGStep: dSteps, learningRateD: lrD, learningRateG: lrG, loss: loss, validateEvery: validateEvery,
             seed: seed)
         if vae { c.vae = VAEArchitecture() }
+        if generatorKind != .upsampling { c.generatorKind = generatorKind }
         // 192 patches per class keep the AUC's sampling noise near ±0.02, so early stopping follows the
         // model rather than the draw; self-blended fakes are the hardest and least certain labels, so they
         // get half the weight of the generator's partial fakes.
@@ -207,8 +211,23 @@ struct TrainCommand: ParsableCommand {
         }
         let model = try trainer.exportModel(
             notes: "unmask train, \(stopReason), best validation at step \(best?.step ?? trainer.step)")
-        try save { try trainer.generator.save(to: out + "/generator.safetensors") }
+        try save { try GeneratorFile.save(trainer.generator, to: out + "/generator.safetensors") }
         let auc = model.training.validationAUC ?? .nan
+        let summary: [(key: String, value: String)] = [
+            ("Command", CommandLine.arguments.joined(separator: " ")), ("Data", fileCounts),
+            ("Steps", "\(trainer.step) (\(stopReason)); this invocation \(format(duration / 60)) min"),
+            ("Best validation", "AUC \(format(best?.auc ?? final.auc)) at step \(best?.step ?? trainer.step)"),
+            (
+                "Exported model",
+                "validation AUC \(format(auc)), FPR \(format(model.training.validationFalsePositiveRate ?? .nan))"
+            ),
+            ("Detector", "\(trainer.config.discriminator)"),
+            ("Generator", "\(trainer.config.generatorKind ?? .upsampling) \(trainer.config.generator)"),
+        ]
+        try save {
+            try TrainingReportBuilder.report(logPath: log.path, summary: summary, generator: trainer.generator)
+                .write(to: out + "/report.html")
+        }
         if let base, !(auc >= base.auc) {
             try save { try model.save(to: out + "/model.rejected.safetensors") }
             try log.write(event: "rejected", ["auc": .number(auc), "base_auc": .number(base.auc)])
@@ -405,5 +424,73 @@ final class TrainingDisplay {
         let t = Int(s.rounded())
         return t >= 3600
             ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
+
+extension GeneratorKind: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "upsampling": self = .upsampling
+        case "transposed-conv", "transposedconv": self = .transposedConv
+        default: return nil
+        }
+    }
+    public static var allValueStrings: [String] { ["upsampling", "transposed-conv"] }
+}
+
+/// The HTML training report, built from the whole JSONL log (so a resumed run shows its full history)
+/// and 16 samples of the generator in eval mode.
+enum TrainingReportBuilder {
+    static func report(logPath: String, summary: [(key: String, value: String)], generator: any PatchGenerator) throws
+        -> TrainingReport
+    {
+        var dLoss: [(x: Double, y: Double)] = [], gLoss: [(x: Double, y: Double)] = []
+        var auc: [String: [(x: Double, y: Double)]] = [:]
+        var fpr: [(x: Double, y: Double)] = [], diversity: [(x: Double, y: Double)] = []
+        let text = try String(contentsOfFile: logPath, encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let event = object["event"] as? String, let step = object["step"] as? Double
+            else { continue }
+            func value(_ key: String) -> Double? { object[key] as? Double }
+            switch event {
+            case "step":
+                if let d = value("d_loss") { dLoss.append((step, d)) }
+                if let g = value("g_loss") { gLoss.append((step, g)) }
+            case "validation":
+                if let a = value("auc") { auc["all", default: []].append((step, a)) }
+                if let a = value("training_auc") { auc["training files", default: []].append((step, a)) }
+                for (kind, a) in (object["auc_by_kind"] as? [String: Double]) ?? [:] { auc[kind, default: []].append((step, a)) }
+                if let f = value("false_positive_rate") { fpr.append((step, f)) }
+                if let d = value("diversity") { diversity.append((step, d)) }
+            default: continue
+            }
+        }
+        let aucOrder = ["all", "training files"] + auc.keys.filter { $0 != "all" && $0 != "training files" }.sorted()
+        let charts = [
+            TrainingReport.Chart(
+                title: "Losses", yLabel: "loss",
+                series: [.init(name: "discriminator", points: dLoss), .init(name: "generator", points: gLoss)]),
+            TrainingReport.Chart(
+                title: "Validation AUC (held-out files; per fake kind)", yLabel: "AUC",
+                series: aucOrder.compactMap { k in auc[k].map { .init(name: k, points: $0) } }, yRange: 0...1),
+            TrainingReport.Chart(
+                title: "False-positive rate of real validation patches at score 0", yLabel: "FPR",
+                series: [.init(name: "FPR", points: fpr)], yRange: 0...1),
+            TrainingReport.Chart(
+                title: "Generator diversity (generated / real pairwise distance)", yLabel: "ratio",
+                series: [.init(name: "diversity", points: diversity)]),
+        ]
+        var rng = RandomGenerator(seed: 99)
+        let z = Tensor(shape: [0])
+        generator.eval()
+        generator.sampleLatents(z, count: 16, rng: &rng)
+        let images = generator.forward(z)  // (16, 3, P, P)
+        let P = generator.architecture.patchSize, n = 3 * P * P
+        let samples = (0..<16).map { i in
+            TrainingReport.Sample(
+                image: RGBImage(width: P, height: P, pixels: Array(UnsafeBufferPointer(start: images.pointer + i * n, count: n))))
+        }
+        return TrainingReport(title: "Unmask training run", summary: summary, charts: charts, samples: samples, createdAt: Date())
     }
 }

@@ -199,17 +199,17 @@ final class FramePoolingTests: XCTestCase {
         let g = Generator(
             architecture: GeneratorArchitecture(latentSize: 8, baseWidth: 16, minimumWidth: 8, patchSize: 16), seed: 5)
         g.eval()
-        try g.save(to: folder + "/g.safetensors")
-        let h = try Generator.load(path: folder + "/g.safetensors")
+        try GeneratorFile.save(g, to: folder + "/g.safetensors")
+        let h = try GeneratorFile.load(path: folder + "/g.safetensors")
         var r1 = RandomGenerator(seed: 1), r2 = RandomGenerator(seed: 1)
         let z1 = Tensor(shape: [0]), z2 = Tensor(shape: [0])
         g.sampleLatents(z1, count: 2, rng: &r1); h.sampleLatents(z2, count: 2, rng: &r2)
         XCTAssertEqual(g.forward(z1).array, h.forward(z2).array)
-        XCTAssertThrowsError(try Generator.load(path: folder + "/missing.safetensors")) {
+        XCTAssertThrowsError(try GeneratorFile.load(path: folder + "/missing.safetensors")) {
             XCTAssertTrue("\($0)".contains("missing.safetensors"))
         }
         try DetectorModel(architecture: .standard, seed: 1).save(to: folder + "/model.safetensors")
-        XCTAssertThrowsError(try Generator.load(path: folder + "/model.safetensors")) {
+        XCTAssertThrowsError(try GeneratorFile.load(path: folder + "/model.safetensors")) {
             XCTAssertTrue("\($0)".contains("model.safetensors") && "\($0)".contains("unmask.model/1"))
         }
     }

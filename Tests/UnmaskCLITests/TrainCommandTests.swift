@@ -40,7 +40,7 @@ final class TrainCommandTests: CLITestCase {
         let out = path("run")
         let run = try unmask(["train", "--real", real, "--out", out, "--steps", "4", "--validate-every", "2", "--quiet"])
         XCTAssertEqual(run.status, 0, run.standardError)
-        for file in ["model.safetensors", "generator.safetensors", "checkpoint.safetensors", "log.jsonl"] {
+        for file in ["model.safetensors", "generator.safetensors", "checkpoint.safetensors", "log.jsonl", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
         }
         let model = try DetectorModel.load(path: out + "/model.safetensors")
@@ -50,7 +50,7 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(events.first, "start")
         XCTAssertEqual(events.filter { $0 == "validation" }.count, 3, "\(events)")  // steps 2, 4 and the export
         XCTAssertTrue(events.contains("stop") && events.last == "model", "\(events)")
-        _ = try Generator.load(path: out + "/generator.safetensors")
+        _ = try GeneratorFile.load(path: out + "/generator.safetensors")
 
         // Resuming continues the step count and appends to the log.
         let resumed = try unmask([
