@@ -30,10 +30,13 @@ lint:
 	swift format lint --strict -r Sources Tests Package.swift
 
 demo: build
-	$(UNMASK) probe Samples/*.mp4
-	$(UNMASK) frames Samples/city.mp4 --fps 1 --out demo-out/frames
-	@echo "Frames as the detector sees them: demo-out/frames/. No trained default model ships yet, so the demo"
-	@echo "stops short of 'unmask scan' (which takes --model FILE until Models/unmask-v1.safetensors exists)."
+	@mkdir -p demo-out
+	$(UNMASK) probe Samples/city.mp4 Samples/city-manipulated.mp4
+	$(UNMASK) scan Samples/city.mp4 --output demo-out/city.html --output demo-out/city.json
+	$(UNMASK) scan Samples/city-manipulated.mp4 --output demo-out/city-manipulated.html --output demo-out/city-manipulated.json
+	@echo
+	@echo "HTML reports: demo-out/city.html (the real clip) and demo-out/city-manipulated.html (a generated"
+	@echo "region blended into the central tower from 2.5 s to 5.5 s by Scripts/make-manipulated-sample.sh)."
 
 clean:
 	rm -rf .build demo-out
