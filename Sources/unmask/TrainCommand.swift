@@ -50,14 +50,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adversarial loss: hinge, wasserstein or bce.")
     var loss: AdversarialLoss = .hinge
 
-    @Option(help: "Discriminator learning rate.")
-    var lrD: Float = 4e-4
+    @Option(help: "Discriminator learning rate (default 4e-4; with --resume, replaces the checkpoint's).")
+    var lrD: Float?
 
-    @Option(help: "Generator learning rate.")
-    var lrG: Float = 1e-4
+    @Option(help: "Generator learning rate (default 1e-4; with --resume, replaces the checkpoint's).")
+    var lrG: Float?
 
-    @Option(help: "Discriminator steps per generator step.")
-    var dSteps: Int = 2
+    @Option(help: "Discriminator steps per generator step (default 2; with --resume, replaces the checkpoint's).")
+    var dSteps: Int?
 
     @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
     var generatorKind: GeneratorKind = .upsampling
@@ -87,8 +87,8 @@ struct TrainCommand: ParsableCommand {
         if steps == nil && minutes == nil { throw ValidationError("Give --steps or --minutes (or both) to bound the run.") }
         if let steps, steps < 1 { throw ValidationError("--steps must be 1 or more (got \(steps)).") }
         if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive (got \(minutes)).") }
-        if !(lrD > 0 && lrG > 0) { throw ValidationError("Learning rates must be positive.") }
-        if dSteps < 1 || framesPerFile < 1 || validateEvery < 1 || patience < 0 {
+        if !((lrD ?? 1) > 0 && (lrG ?? 1) > 0) { throw ValidationError("Learning rates must be positive.") }
+        if (dSteps ?? 1) < 1 || framesPerFile < 1 || validateEvery < 1 || patience < 0 {
             throw ValidationError("--d-steps, --frames-per-file and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
@@ -96,8 +96,8 @@ struct TrainCommand: ParsableCommand {
 
     func configuration() -> TrainingConfig {
         var c = TrainingConfig(
-            dStepsPerGStep: dSteps, learningRateD: lrD, learningRateG: lrG, loss: loss, validateEvery: validateEvery,
-            seed: seed)
+            dStepsPerGStep: dSteps ?? 2, learningRateD: lrD ?? 4e-4, learningRateG: lrG ?? 1e-4, loss: loss,
+            validateEvery: validateEvery, seed: seed)
         if vae { c.vae = VAEArchitecture() }
         if generatorKind != .upsampling { c.generatorKind = generatorKind }
         // 192 patches per class keep the AUC's sampling noise near ±0.02, so early stopping follows the
@@ -135,6 +135,7 @@ struct TrainCommand: ParsableCommand {
         do {
             if let resume {
                 trainer = try Trainer(resumingFrom: resume, data: data)
+                trainer.adjustSchedule(learningRateD: lrD, learningRateG: lrG, dStepsPerGStep: dSteps)
             } else {
                 trainer = try Trainer(config: configuration(), data: data)
                 if let baseModel {

@@ -55,9 +55,12 @@ final class TrainCommandTests: CLITestCase {
         // Resuming continues the step count and appends to the log.
         let resumed = try unmask([
             "train", "--real", real, "--out", out, "--steps", "6", "--validate-every", "2", "--quiet",
-            "--resume", out + "/checkpoint.safetensors",
+            "--resume", out + "/checkpoint.safetensors", "--d-steps", "3",
         ])
         XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        // A second phase may change the schedule; the new one is logged and saved in the checkpoint.
+        let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.split(separator: "\n").last { $0.contains("\"start\"") }!.contains("dStepsPerGStep\\\":3"), log)
         XCTAssertEqual(try DetectorModel.load(path: out + "/model.safetensors").training.steps, 6)
         XCTAssertEqual(try logEvents(out).filter { $0.event == "start" }.count, 2)
     }

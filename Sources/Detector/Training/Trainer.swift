@@ -30,7 +30,7 @@ public struct TrainingData: Sendable {
 public final class Trainer {
     public static let checkpointFormat = "unmask.checkpoint/1"
 
-    public let config: TrainingConfig
+    public private(set) var config: TrainingConfig
     public let data: TrainingData
     public let discriminator: Discriminator
     /// The generator kind `config.generatorKind` names (the upsampling `Generator` when nil).
@@ -307,6 +307,15 @@ public final class Trainer {
         observer?(.step(stats))
         if c.validateEvery > 0 && step % c.validateEvery == 0 { _ = validate() }
         return stats
+    }
+
+    /// Changes the schedule of a run in progress (for a second phase after `init(resumingFrom:)`, e.g.
+    /// a lower discriminator learning rate with rare generator steps); the change is saved in later
+    /// checkpoints.
+    public func adjustSchedule(learningRateD: Float? = nil, learningRateG: Float? = nil, dStepsPerGStep: Int? = nil) {
+        if let lr = learningRateD, lr > 0 { optimizerD.learningRate = lr; config.learningRateD = lr }
+        if let lr = learningRateG, lr > 0 { optimizerG.learningRate = lr; config.learningRateG = lr }
+        if let n = dStepsPerGStep, n >= 1 { config.dStepsPerGStep = n }
     }
 
     /// Runs `steps` D steps.
