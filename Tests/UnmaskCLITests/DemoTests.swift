@@ -1,0 +1,54 @@
+// What `make demo` promises, checked with the shipped model on the bundled clips: the real clip comes
+// out `real`; the manipulated one (a generated region blended into 320,140 128×128 from 2.5 s to 5.5 s
+// by Scripts/make-manipulated-sample.sh) comes out `fake`, with a suspicious segment inside the
+// manipulated seconds and the flagged frames' regions on the manipulated area.
+import Foundation
+import XCTest
+
+final class DemoTests: CLITestCase {
+    struct Report: Decodable {
+        struct Segment: Decodable { var start: Double; var end: Double }
+        struct Frame: Decodable {
+            struct Region: Decodable { var x: Int; var y: Int; var w: Int; var h: Int }
+            var time: Double
+            var fake_probability: Double
+            var region: Region
+        }
+        var verdict: String
+        var segments: [Segment]
+        var frames: [Frame]
+    }
+
+    func scan(_ sample: String) throws -> Report {
+        let root = Self.repositoryRoot
+        let run = try unmask([
+            "scan", root.appendingPathComponent("Samples/\(sample)").path, "--model",
+            root.appendingPathComponent("Models/unmask-v1.safetensors").path, "--format", "json",
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        return try JSONDecoder().decode(Report.self, from: Data(run.standardOutput.utf8))
+    }
+
+    func testRealSampleIsReal() throws {
+        let report = try scan("city.mp4")
+        XCTAssertEqual(report.verdict, "real")
+        XCTAssertTrue(report.segments.isEmpty, "\(report.segments)")
+    }
+
+    func testManipulatedSampleIsFakeWhereAndWhenItWasManipulated() throws {
+        let report = try scan("city-manipulated.mp4")
+        XCTAssertEqual(report.verdict, "fake")
+        XCTAssertFalse(report.segments.isEmpty)
+        // Segments lie within the manipulated seconds (one sampled frame, 0.5 s, of tolerance).
+        for s in report.segments { XCTAssertTrue(s.start >= 2.0 && s.end <= 6.0, "segment \(s.start)–\(s.end)") }
+        // The frames the model flags inside the manipulation point at the manipulated area.
+        let flagged = report.frames.filter { $0.time >= 2.5 && $0.time < 5.5 && $0.fake_probability >= 0.5 }
+        XCTAssertFalse(flagged.isEmpty)
+        for f in flagged {
+            let r = f.region
+            XCTAssertTrue(
+                r.x < 320 + 128 && 320 < r.x + r.w && r.y < 140 + 128 && 140 < r.y + r.h,
+                "frame at \(f.time) s: region \(r) misses 320,140 128×128")
+        }
+    }
+}
