@@ -93,7 +93,8 @@ struct ScanBenchCommand: ParsableCommand {
                 ratios.append(scan / decode)
                 if !json {
                     Terminal.writeError(
-                        String(format: "run %d/%d: scan %.2f s, decode %.2f s, ratio %.2f×", run, runs, scan, decode, scan / decode))
+                        String(
+                            format: "run %d/%d: scan %.2f s, decode %.2f s, ratio %.2f×", run, runs, scan, decode, scan / decode))
                 }
             }
             let scan = median(scanSeconds), decode = median(decodeSeconds), score = median(scoreSeconds)

@@ -146,6 +146,41 @@ final class FrameScorerTests: XCTestCase {
         }
     }
 
+    /// Opt-in (UNMASK_SCORER_TIMING=1): wall and CPU seconds per 1920×1080 frame for one lane with
+    /// NeuralNet's per-layer parallelism (the previous scorer) against lanes, alternating in one
+    /// process, medians of 3; printed, not asserted (speed is for benchmarks, not tests).
+    func testLanesAgainstOneLaneTiming() throws {
+        guard ProcessInfo.processInfo.environment["UNMASK_SCORER_TIMING"] != nil else {
+            throw XCTSkip("set UNMASK_SCORER_TIMING=1 to time the scorer")
+        }
+        let model = DetectorModel(architecture: .standard, seed: 1)
+        let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
+        let configurations = [(threads: 1, batch: 4), (threads: 2, batch: 2), (threads: 2, batch: 4), (threads: 2, batch: 8)]
+        let scorers = configurations.map { FrameScorer(model: model, batchSize: $0.batch, threads: $0.threads) }
+        for scorer in scorers { _ = try scorer.score(image) }
+        func cpuSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        var wall = [[Double]](repeating: [], count: scorers.count), cpu = wall
+        for _ in 0..<3 {
+            for (i, scorer) in scorers.enumerated() {
+                let start = Date(), startCPU = cpuSeconds()
+                _ = try scorer.score(image)
+                wall[i].append(Date().timeIntervalSince(start))
+                cpu[i].append(cpuSeconds() - startCPU)
+            }
+        }
+        for (i, c) in configurations.enumerated() {
+            print(
+                String(
+                    format: "1920×1080, %d lane(s), batch %d: %.3f s wall, %.3f s CPU per frame", c.threads, c.batch,
+                    wall[i].sorted()[1], cpu[i].sorted()[1]))
+        }
+    }
+
     /// The pre-optimization scoring path, kept deliberately simple as the reference.
     static func referenceScore(
         model: DetectorModel, image: RGBImage, coverage: Double = 1

@@ -27,7 +27,7 @@ final class ScanCommandTests: CLITestCase {
         let report = try XCTUnwrap(object as? [String: Any])
         XCTAssertEqual(report["schema"] as? String, "unmask.report/1")
         XCTAssertEqual(report["verdict"] as? String, "fake")
-        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 2 per second plus keyframes.
+        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 1 per second plus keyframes.
         let frames = try XCTUnwrap(report["frames"] as? [[String: Any]])
         XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 5, 10, 15])
         XCTAssertTrue(run.standardError.isEmpty, "no progress bar when stderr is not a terminal: \(run.standardError)")
