@@ -59,6 +59,8 @@ public struct FrameScoreResult: Sendable {
 /// kernels on whole batches of windows and taking the next batch when it is done. That keeps both
 /// cores busy through every layer (attention and softmax included, which otherwise run on one), with
 /// no barrier per layer, and a lane slowed by another thread (the decoder) just takes fewer batches.
+/// While lanes run, NeuralNet's process-wide thread settings are set to 1 and then restored, so run
+/// one multi-lane scorer at a time (the scan pipeline scores from one thread).
 public final class FrameScorer {
     public let model: DetectorModel
     /// Windows per forward batch, per lane.
