@@ -26,6 +26,12 @@ struct ScanBenchCommand: ParsableCommand {
     @Option(help: "Number of runs of each; the median is reported.")
     var runs = 3
 
+    @Option(
+        help: ArgumentHelp(
+            "Sample this many frames per second plus every keyframe instead of scan's default (to price another rate).",
+            valueName: "rate"))
+    var fps: Double?
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -55,6 +61,7 @@ struct ScanBenchCommand: ParsableCommand {
     func run() throws {
         global.apply()
         guard runs >= 1 else { throw ValidationError("--runs must be 1 or more.") }
+        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
         let modelPath = ModelLocator.path(explicit: model)
         let detector: DetectorModel
         do {
@@ -64,6 +71,7 @@ struct ScanBenchCommand: ParsableCommand {
             throw ExitCode(66)
         }
         var options = ScanOptions()  // exactly what `unmask scan FILE` uses
+        if let fps { options.sampling = .rateWithKeyframes(fps) }
         options.policy.threshold = detector.threshold
         do {
             let info = try MediaInfo.probe(path: file)
@@ -116,7 +124,7 @@ struct ScanBenchCommand: ParsableCommand {
                 """
                 \(file): \(info.videoCodec) \(info.width)×\(info.height), \(framesDecoded) frames, \
                 \(info.durationSeconds.map { String(format: "%.1f s", $0) } ?? "unknown duration"), median of \(runs) runs
-                  scan (default sampling, \(framesAnalysed) frames analysed) \(String(format: "%8.2f s", scan))  \
+                  scan (\(fps.map { "\($0) fps + keyframes" } ?? "default sampling"), \(framesAnalysed) frames analysed) \(String(format: "%8.2f s", scan))  \
                 \(String(format: "%.2f", result.analysedFramesPerSecond)) frames/s  \(perMinute(result.scanSecondsPerMinuteOfVideo))
                     of which scoring \(String(format: "%8.2f s", score))  \(String(format: "%.3f", result.scoreSecondsPerFrame)) s/frame
                   decode only (all \(framesDecoded) frames)       \(String(format: "%8.2f s", decode))  \

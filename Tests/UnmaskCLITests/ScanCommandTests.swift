@@ -117,6 +117,11 @@ final class ScanCommandTests: CLITestCase {
         XCTAssertEqual(table.status, 0, table.standardError)
         XCTAssertTrue(table.standardOutput.contains("scan / decode"), table.standardOutput)
         XCTAssertTrue(table.standardOutput.contains("4 frames analysed"), table.standardOutput)
+
+        let denser = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1", "--fps", "5", "--json"])
+        XCTAssertEqual(denser.status, 0, denser.standardError)
+        let dense = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(denser.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(dense["framesAnalysed"] as? Int, 12, "frames 0, 2, …, 18 by time, and keyframes 5 and 15")
     }
 
     func testBenchScanBadInputsAreOneLineErrors() throws {
@@ -130,5 +135,6 @@ final class ScanCommandTests: CLITestCase {
         let noModel = path("no-model.safetensors")
         try assertOneLineError(["bench", "scan", clip, "--model", noModel], naming: noModel, status: 66)
         XCTAssertEqual(try unmask(["bench", "scan", clip, "--model", model, "--runs", "0"]).status, 64)
+        XCTAssertEqual(try unmask(["bench", "scan", clip, "--model", model, "--fps", "0"]).status, 64)
     }
 }
