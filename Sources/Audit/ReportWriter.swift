@@ -95,7 +95,8 @@ public enum ReportWriter {
 
     /// The report as CSV: a header row, then one row per analysed frame in time order (UTF-8, LF
     /// line ends, RFC 4180 quoting by CSV.swift's `CSVWriter`). `heatmap_max` is empty when a frame
-    /// has no heatmap.
+    /// has no heatmap. Text that comes from the file (the path) is passed through
+    /// `spreadsheetSafe(_:)` first.
     public static func csv(_ report: ScanReport) throws -> Data {
         let stream = OutputStream(toMemory: ())
         stream.open()
@@ -105,7 +106,7 @@ public enum ReportWriter {
             try writer.write(row: csvHeader)
             for (frame, smoothed) in zip(report.frames, report.assessment.smoothed) {
                 try writer.write(row: [
-                    report.file.path,
+                    spreadsheetSafe(report.file.path),
                     String(frame.index),
                     numberText(JSONRounding.time(frame.time)),
                     numberText(JSONRounding.probability(frame.fakeProbability)),
@@ -125,6 +126,15 @@ public enum ReportWriter {
         }
         data.append(0x0A)
         return data
+    }
+
+    /// Neutralizes CSV formula injection (OWASP): a cell starting with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return can run as a formula when a spreadsheet opens the CSV, and a path or tag comes
+    /// from an untrusted file, so such text gets a leading single quote, which spreadsheets show as
+    /// text. Anything else is returned unchanged.
+    public static func spreadsheetSafe(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
+        return "'" + text
     }
 
     /// The report as one self-contained HTML page (no external resources).

@@ -3,6 +3,8 @@
 // Platt calibration, a report heatmap and the most suspicious region in frame pixels.
 // Glossary: H/W frame size, Hp/Wp padded size (multiples of 16, ≥ window), S = 8 output stride,
 // rows = ⌈H/8⌉, columns = ⌈W/8⌉ map cells, B windows per batch.
+import Dispatch
+import Foundation
 import MediaIO
 import NeuralNet
 
@@ -55,24 +57,47 @@ public struct FrameScoreResult: Sendable {
 }
 
 /// Scores frames with a detector model; reuses its buffers, so one scorer per thread.
+///
+/// The windows of a frame are independent (each has its own zero padding and its own attention), so
+/// they are spread over `threads` lanes, each lane a copy of the network running single-threaded
+/// kernels on whole batches of windows and taking the next batch when it is done. That keeps both
+/// cores busy through every layer (attention and softmax included, which otherwise run on one), with
+/// no barrier per layer, and a lane slowed by another thread (the decoder) just takes fewer batches.
+/// While lanes run, NeuralNet's process-wide thread settings are set to 1 and then restored, so run
+/// one multi-lane scorer at a time (the scan pipeline scores from one thread).
 public final class FrameScorer {
     public let model: DetectorModel
-    /// Windows per forward batch.
+    /// Windows per forward batch, per lane.
     public var batchSize: Int
+    /// Lanes scoring windows at the same time (1 = the calling thread only, with NeuralNet's own
+    /// per-layer parallelism).
+    public var threads: Int
     /// Side, in cells, of the square area whose mean logit is the frame score (8 cells = 64 pixels).
     public static let areaCells = 8
     public static let stride = DetectorArchitecture.stride
 
-    private let batch = Tensor(shape: [0])  // (B, 3, window, window)
+    /// One lane: a network (lane 0 is the model's own) and its window batch.
+    private final class Lane {
+        let network: Discriminator
+        let batch = Tensor(shape: [0])  // (B, 3, window, window)
+        init(network: Discriminator) {
+            self.network = network
+            network.eval()
+            network.needsInputGradient = false
+        }
+    }
+    private var lanes: [Lane] = []
+    private let windowLogits = Tensor(shape: [0])  // (windows, m, m) patch logits of this frame's scored windows
+    private let windowGlobals = Tensor(shape: [0])  // (windows) global logits
     private var sums: [Float] = [], counts: [Float] = []  // (rowsP × colsP) stitched logits
     private var rowIndex: [Int] = [], columnIndex: [Int] = []  // padded → frame coordinates (reflect)
     private var tableSize = (0, 0)  // (H, W) the index tables were built for
 
-    public init(model: DetectorModel, batchSize: Int = 4) {
+    public init(model: DetectorModel, batchSize: Int = 4, threads: Int = KernelThreads.count) {
         self.model = model
         self.batchSize = max(1, batchSize)
-        model.discriminator.eval()
-        model.discriminator.needsInputGradient = false
+        self.threads = max(1, threads)
+        lanes = [Lane(network: model.discriminator)]
     }
 
     /// Padded size of a frame side: a multiple of 16, at least one window.
@@ -137,41 +162,21 @@ public final class FrameScorer {
             tableSize = (H, W)
         }
         let rowsP = Hp / S, colsP = Wp / S, m = n / S
+        runWindows(image, chosen: chosen, origins: chosen.map { (ys[$0 / xs.count], xs[$0 % xs.count]) })
+        // Stitch in window order, so the result does not depend on which lane scored what.
         if sums.count != rowsP * colsP {
             sums = [Float](repeating: 0, count: rowsP * colsP); counts = sums
         } else {
             for i in 0..<sums.count { sums[i] = 0; counts[i] = 0 }
         }
         var globalSum = 0.0
-        let d = model.discriminator
-        var start = 0
-        while start < chosen.count {
-            let group = Array(chosen[start..<min(start + batchSize, chosen.count)])
-            start += group.count
-            batch.resize(to: [group.count, 3, n, n])
-            image.pixels.withUnsafeBufferPointer { px in
-                for (b, w) in group.enumerated() {
-                    let y0 = ys[w / xs.count], x0 = xs[w % xs.count]
-                    for c in 0..<3 {
-                        let plane = px.baseAddress! + c * H * W
-                        let dst = batch.pointer + (b * 3 + c) * n * n
-                        for y in 0..<n {
-                            let src = plane + rowIndex[y0 + y] * W, row = dst + y * n
-                            for x in 0..<n { row[x] = src[columnIndex[x0 + x]] }
-                        }
-                    }
-                }
-            }
-            let (patch, global) = d.forward(batch)  // (B, 1, m, m), (B, 1)
-            for (b, w) in group.enumerated() {
-                globalSum += Double(global.pointer[b])
-                let r0 = ys[w / xs.count] / S, c0 = xs[w % xs.count] / S
-                let map = patch.pointer + b * m * m
-                for r in 0..<m {
-                    for c in 0..<m {
-                        sums[(r0 + r) * colsP + c0 + c] += map[r * m + c]
-                        counts[(r0 + r) * colsP + c0 + c] += 1
-                    }
+        for (j, w) in chosen.enumerated() {
+            globalSum += Double(windowGlobals.pointer[j])
+            let r0 = ys[w / xs.count] / S, c0 = xs[w % xs.count] / S
+            for r in 0..<m {
+                for c in 0..<m {
+                    sums[(r0 + r) * colsP + c0 + c] += windowLogits.pointer[(j * m + r) * m + c]
+                    counts[(r0 + r) * colsP + c0 + c] += 1
                 }
             }
         }
@@ -237,6 +242,79 @@ public final class FrameScorer {
         return (best.mean, peak)
     }
 
+    /// Runs the network over the given windows (origins in padded coordinates), filling
+    /// `windowLogits` and `windowGlobals` in the order of `chosen`.
+    private func runWindows(_ image: RGBImage, chosen: [Int], origins: [(y: Int, x: Int)]) {
+        let n = model.architecture.window, m = n / FrameScorer.stride
+        let batches = (chosen.count + batchSize - 1) / batchSize
+        let laneCount = min(threads, batches)
+        prepareLanes(laneCount)
+        windowLogits.resize(to: [chosen.count, m, m])
+        windowGlobals.resize(to: [chosen.count])
+        let logits = windowLogits.pointer, globals = windowGlobals.pointer
+        let H = image.height, W = image.width, B = batchSize
+        image.pixels.withUnsafeBufferPointer { px in
+            rowIndex.withUnsafeBufferPointer { rowIndex in
+                columnIndex.withUnsafeBufferPointer { columnIndex in
+                    // Scores batch `index` (windows index·B ..< …) on `lane`; lanes write disjoint outputs.
+                    let scoreBatch = { (lane: Lane, index: Int) in
+                        let first = index * B, count = min(B, chosen.count - first)
+                        lane.batch.resize(to: [count, 3, n, n])
+                        for b in 0..<count {
+                            let (y0, x0) = origins[first + b]
+                            for c in 0..<3 {
+                                let plane = px.baseAddress! + c * H * W
+                                let dst = lane.batch.pointer + (b * 3 + c) * n * n
+                                for y in 0..<n {
+                                    let src = plane + rowIndex[y0 + y] * W, row = dst + y * n
+                                    for x in 0..<n { row[x] = src[columnIndex[x0 + x]] }
+                                }
+                            }
+                        }
+                        let (patch, global) = lane.network.forward(lane.batch)  // (b, 1, m, m), (b, 1)
+                        (logits + first * m * m).update(from: patch.pointer, count: count * m * m)
+                        (globals + first).update(from: global.pointer, count: count)
+                    }
+                    if laneCount == 1 {
+                        for index in 0..<batches { scoreBatch(lanes[0], index) }
+                        return
+                    }
+                    FrameScorer.withSingleThreadedKernels {
+                        let next = BatchCounter()
+                        DispatchQueue.concurrentPerform(iterations: laneCount) { t in
+                            while let index = next.take(below: batches) { scoreBatch(self.lanes[t], index) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes `count` lanes whose networks hold the model's current weights (copied on every frame:
+    /// a few hundred kilobytes, and the model may have changed since the last one).
+    private func prepareLanes(_ count: Int) {
+        let source = model.discriminator
+        while lanes.count < count { lanes.append(Lane(network: Discriminator(architecture: source.architecture))) }
+        let sourceTensors = source.namedParameters().map(\.value) + source.namedBuffers().map(\.value)
+        for lane in lanes[1..<count] {
+            let network = lane.network
+            let tensors = network.namedParameters().map(\.value) + network.namedBuffers().map(\.value)
+            for (to, from) in zip(tensors, sourceTensors) { to.copy(from: from) }
+            network.isTraining = false
+        }
+    }
+
+    /// Runs `body` with NeuralNet's kernels single-threaded (im2col, per-layer workers, OpenBLAS), as
+    /// each lane is one thread of its own; the previous settings are restored afterwards.
+    private static func withSingleThreadedKernels(_ body: () -> Void) {
+        let kernelThreads = KernelThreads.count, blasThreads = BLASRuntime.threadCount
+        KernelThreads.count = 1
+        BLASRuntime.setThreadCount(1)
+        body()
+        KernelThreads.count = kernelThreads
+        BLASRuntime.setThreadCount(blasThreads)
+    }
+
     /// Block-maximum downsampling to at most maxRows × maxColumns (NaN cells ignored; NaN if a block has none).
     public static func downsample(_ g: ScoreGrid, maxRows: Int, maxColumns: Int) -> ScoreGrid {
         let rows = min(g.rows, maxRows), columns = min(g.columns, maxColumns)
@@ -295,4 +373,19 @@ extension DetectorArchitecture {
 extension Discriminator {
     /// Padding used for kernel size k (4 → 1, 3 → 1, 1 → 0).
     static func padding(_ k: Int) -> Int { k == 1 ? 0 : 1 }
+}
+
+/// The next batch index for whichever lane asks first.
+private final class BatchCounter: @unchecked Sendable {
+    // Safe to share: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
 }

@@ -8,8 +8,8 @@ import NeuralNet
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure decoding, SGEMM and network speed on this machine (build with -c release).",
-        subcommands: [DecodeBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
+        abstract: "Measure decoding, scanning, SGEMM and network speed on this machine (build with -c release).",
+        subcommands: [DecodeBenchCommand.self, ScanBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
 }
 
 /// Median of a non-empty list.

@@ -11,7 +11,7 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan a video or image and report, frame by frame, how likely it is to be fake.",
         discussion: """
-            By default 2 frames per second plus every keyframe are analysed, each over its whole area at \
+            By default 1 frame per second plus every keyframe is analysed, each over its whole area at \
             native resolution, and a short summary is printed. --output writes reports (the format \
             follows the extension: .json, .csv, .html, .txt); --format json with no --output writes the \
             JSON report, and nothing else, to standard output.

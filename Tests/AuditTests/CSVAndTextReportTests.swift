@@ -1,5 +1,6 @@
-// AuditTests — the CSV report (rows, header, quoting of hostile paths, read back with CSV.swift's
-// reader) and the terminal summary (content, ASCII safety, colour only when asked).
+// AuditTests — the CSV report (rows, header, quoting of hostile paths, neutralized formula-like paths,
+// read back with CSV.swift's reader) and the terminal summary (content, ASCII safety, colour only when
+// asked).
 import CSV
 import XCTest
 
@@ -46,6 +47,21 @@ final class CSVReportTests: XCTestCase {
         XCTAssertEqual(rows.count, report.frames.count + 1, "a newline inside quotes is not a row break")
         XCTAssertTrue(rows.dropFirst().allSatisfy { $0[0] == path })
         XCTAssertTrue(text.hasSuffix("\n"))
+    }
+
+    /// OWASP CSV injection: a path a spreadsheet would run as a formula gets a leading quote; others
+    /// are untouched.
+    func testFormulaLikePathsAreNeutralized() throws {
+        for path in ["=HYPERLINK(\"http://x\",\"y\").mp4", "+1.mp4", "-2+3.mp4", "@SUM(A1).mp4", "\tx.mp4", "\rx.mp4"] {
+            let rows = try rows(try ReportWriter.csv(try Fixtures.sampleReport(path: path)))
+            XCTAssertTrue(rows.dropFirst().allSatisfy { $0[0] == "'" + path }, "\(path.debugDescription): \(rows[1][0])")
+        }
+        for path in ["/cases/=a.mp4", "clip.mp4", "'quoted.mp4", ""] {
+            XCTAssertEqual(ReportWriter.spreadsheetSafe(path), path)
+        }
+        // Numbers stay numbers: only text from the file is touched.
+        let rows = try rows(try ReportWriter.csv(try Fixtures.sampleReport(path: "-x.mp4")))
+        XCTAssertNotNil(Double(rows[1][3]))
     }
 
     func testEmptyHeatmapGivesEmptyCell() throws {

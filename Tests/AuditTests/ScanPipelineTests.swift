@@ -112,11 +112,15 @@ final class ScanPipelineTests: XCTestCase {
         XCTAssertEqual(csvRows.count, 41, "header + one row per frame")
     }
 
-    func testDefaultSamplingIsTwoPerSecondPlusKeyframes() throws {
+    func testDefaultSamplingIsOnePerSecondPlusKeyframes() throws {
         let clip = try makeClip()
         let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
-        // 2 per second gives 0, 5, 10, …, 35; keyframes every 10 frames are already among them.
-        XCTAssertEqual(report.frames.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35])
+        // 1 per second gives 0, 10, 20, 30; the keyframes (every 10 frames) are the same frames.
+        XCTAssertEqual(report.frames.map(\.index), [0, 10, 20, 30])
+        var twice = ScanOptions()
+        twice.sampling = .rateWithKeyframes(2)
+        let denser = try ScanPipeline(scorer: RedBlockScorer(), options: twice).scan(path: clip)
+        XCTAssertEqual(denser.frames.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35])
     }
 
     func testSamplingOptionsChooseTheFrames() throws {

@@ -117,6 +117,116 @@ final class FrameScorerTests: XCTestCase {
         XCTAssertThrowsError(try scorer.score(RGBImage()))
     }
 
+    /// The scorer against the straightforward path it replaced: every window cut out on its own
+    /// (reflect padding), one `Discriminator.forward` per window, overlapping cells averaged, the
+    /// frame score from the stitched map. A random standard model with attention switched on
+    /// (γ = 0.5) and a calibration; a frame whose windows overlap in both directions and whose edges
+    /// are padded. Tolerance: 1e-4 relative on cell logits, 1e-4 absolute on the score and
+    /// probability (different batching changes SGEMM summation order, nothing else).
+    func testMatchesOneWindowAtATimeReference() throws {
+        let model = DetectorModel(architecture: .standard, seed: 11)
+        model.discriminator.attention.gamma.pointer[0] = 0.5
+        model.calibration = Calibration(a: 0.7, b: -0.2)
+        let image = TestSupport.texture(width: 530, height: 300, seed: 9)
+        let reference = try Self.referenceScore(model: model, image: image)
+        for batchSize in [1, 3, 64] {
+            let scorer = FrameScorer(model: model, batchSize: batchSize)
+            for coverage in [1.0, 0.5] {
+                let r = try scorer.score(image, coverage: coverage)
+                let expected = coverage == 1 ? reference : try Self.referenceScore(model: model, image: image, coverage: coverage)
+                XCTAssertEqual(r.logits.values.count, expected.logits.count)
+                for (a, b) in zip(r.logits.values, expected.logits) {
+                    if b.isNaN { XCTAssertTrue(a.isNaN); continue }
+                    XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b)), "batch \(batchSize), coverage \(coverage)")
+                }
+                XCTAssertEqual(r.score, expected.score, accuracy: 1e-4, "batch \(batchSize), coverage \(coverage)")
+                XCTAssertEqual(r.probability, expected.probability, accuracy: 1e-4)
+                XCTAssertEqual(r.windowsScored, expected.windows)
+            }
+        }
+    }
+
+    /// Opt-in (UNMASK_SCORER_TIMING=1): wall and CPU seconds per 1920×1080 frame for one lane with
+    /// NeuralNet's per-layer parallelism (the previous scorer) against lanes, alternating in one
+    /// process, medians of 3; printed, not asserted (speed is for benchmarks, not tests).
+    func testLanesAgainstOneLaneTiming() throws {
+        guard ProcessInfo.processInfo.environment["UNMASK_SCORER_TIMING"] != nil else {
+            throw XCTSkip("set UNMASK_SCORER_TIMING=1 to time the scorer")
+        }
+        let model = DetectorModel(architecture: .standard, seed: 1)
+        let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
+        let configurations = [(threads: 1, batch: 4), (threads: 2, batch: 2), (threads: 2, batch: 4), (threads: 2, batch: 8)]
+        let scorers = configurations.map { FrameScorer(model: model, batchSize: $0.batch, threads: $0.threads) }
+        for scorer in scorers { _ = try scorer.score(image) }
+        func cpuSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        }
+        var wall = [[Double]](repeating: [], count: scorers.count), cpu = wall
+        for _ in 0..<3 {
+            for (i, scorer) in scorers.enumerated() {
+                let start = Date(), startCPU = cpuSeconds()
+                _ = try scorer.score(image)
+                wall[i].append(Date().timeIntervalSince(start))
+                cpu[i].append(cpuSeconds() - startCPU)
+            }
+        }
+        for (i, c) in configurations.enumerated() {
+            print(
+                String(
+                    format: "1920×1080, %d lane(s), batch %d: %.3f s wall, %.3f s CPU per frame", c.threads, c.batch,
+                    wall[i].sorted()[1], cpu[i].sorted()[1]))
+        }
+    }
+
+    /// The pre-optimization scoring path, kept deliberately simple as the reference.
+    static func referenceScore(
+        model: DetectorModel, image: RGBImage, coverage: Double = 1
+    ) throws -> (logits: [Float], score: Double, probability: Double, windows: Int) {
+        let H = image.height, W = image.width, n = model.architecture.window, S = 8
+        let Hp = FrameScorer.paddedSide(H, window: n), Wp = FrameScorer.paddedSide(W, window: n)
+        let ys = FrameScorer.windowOrigins(paddedSide: Hp, window: n)
+        let xs = FrameScorer.windowOrigins(paddedSide: Wp, window: n)
+        let chosen = FrameScorer.scoredWindowIndices(total: ys.count * xs.count, coverage: coverage)
+        let colsP = Wp / S, m = n / S
+        var sums = [Float](repeating: 0, count: Hp / S * colsP), counts = sums
+        var globalSum = 0.0
+        let window = Tensor(shape: [1, 3, n, n])
+        for w in chosen {
+            let y0 = ys[w / xs.count], x0 = xs[w % xs.count]
+            for c in 0..<3 {
+                for y in 0..<n {
+                    for x in 0..<n {
+                        let sy = FrameScorer.reflect(y0 + y, H), sx = FrameScorer.reflect(x0 + x, W)
+                        window.pointer[(c * n + y) * n + x] = image.pixels[(c * H + sy) * W + sx]
+                    }
+                }
+            }
+            let (patch, global) = model.discriminator.forward(window)
+            globalSum += Double(global.pointer[0])
+            for r in 0..<m {
+                for c in 0..<m {
+                    sums[(y0 / S + r) * colsP + x0 / S + c] += patch.pointer[r * m + c]
+                    counts[(y0 / S + r) * colsP + x0 / S + c] += 1
+                }
+            }
+        }
+        let rows = (H + S - 1) / S, columns = (W + S - 1) / S
+        var logits = [Float](repeating: .nan, count: rows * columns)
+        for r in 0..<rows {
+            for c in 0..<columns where counts[r * colsP + c] > 0 {
+                logits[r * columns + c] = sums[r * colsP + c] / counts[r * colsP + c]
+            }
+        }
+        let scored = logits.filter { !$0.isNaN }.sorted(by: >)
+        let k = max(1, Int((0.1 * Double(scored.count)).rounded(.up)))
+        let top = scored.prefix(k).reduce(0.0) { $0 + Double($1) } / Double(min(k, scored.count))
+        let score = 0.5 * (top + globalSum / Double(chosen.count))
+        return (logits, score, model.calibration.probability(score: score), chosen.count)
+    }
+
     /// Full-HD frame at full coverage with the standard architecture: map size and wall time (printed).
     func testFullHDFrame() throws {
         let model = DetectorModel(architecture: .standard, seed: 1)
@@ -276,5 +386,16 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try DetectorModel.load(path: ckpt)) { e in
             XCTAssertTrue("\(e)".contains(ckpt) && "\(e)".contains("checkpoint"), "\(e)")
         }
+    }
+
+    /// Opt-in (UNMASK_WRITE_UNTRAINED_MODEL=PATH): writes an untrained model of the standard
+    /// architecture, for `unmask bench scan --model PATH` before a trained model exists (the cost of
+    /// scoring does not depend on the weights).
+    func testWriteUntrainedModelForBenchmarks() throws {
+        guard let path = ProcessInfo.processInfo.environment["UNMASK_WRITE_UNTRAINED_MODEL"] else {
+            throw XCTSkip("set UNMASK_WRITE_UNTRAINED_MODEL to a path to write the model")
+        }
+        try DetectorModel(discriminator: Discriminator(architecture: .standard, seed: 1)).save(to: path)
+        XCTAssertEqual(try DetectorModel.load(path: path).architecture, .standard)
     }
 }

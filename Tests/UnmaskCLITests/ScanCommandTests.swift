@@ -27,7 +27,7 @@ final class ScanCommandTests: CLITestCase {
         let report = try XCTUnwrap(object as? [String: Any])
         XCTAssertEqual(report["schema"] as? String, "unmask.report/1")
         XCTAssertEqual(report["verdict"] as? String, "fake")
-        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 2 per second plus keyframes.
+        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 1 per second plus keyframes.
         let frames = try XCTUnwrap(report["frames"] as? [[String: Any]])
         XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 5, 10, 15])
         XCTAssertTrue(run.standardError.isEmpty, "no progress bar when stderr is not a terminal: \(run.standardError)")
@@ -94,5 +94,47 @@ final class ScanCommandTests: CLITestCase {
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--format", "json", "--format", "csv"]).status, 64)
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--fps", "2", "--keyframes"]).status, 64)
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--output", path("report.pdf")]).status, 64)
+    }
+
+    // MARK: bench scan
+
+    func testBenchScanComparesScanWithDecodeOnTheSameFile() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 0)
+        let run = try unmask(["bench", "scan", clip, "--model", model, "--runs", "2", "--json"])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(result["framesDecoded"] as? Int, 20)
+        // what `unmask scan` analyses by default on this clip: frames 0, 5, 10 and 15
+        XCTAssertEqual(result["framesAnalysed"] as? Int, 4)
+        let scan = try XCTUnwrap(result["scanSeconds"] as? Double), decode = try XCTUnwrap(result["decodeSeconds"] as? Double)
+        XCTAssertGreaterThan(scan, 0)
+        XCTAssertGreaterThan(decode, 0)
+        XCTAssertNotNil(result["ratioScanToDecode"] as? Double)
+        XCTAssertNotNil(result["scanSecondsPerMinuteOfVideo"] as? Double)
+
+        let table = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1"])
+        XCTAssertEqual(table.status, 0, table.standardError)
+        XCTAssertTrue(table.standardOutput.contains("scan / decode"), table.standardOutput)
+        XCTAssertTrue(table.standardOutput.contains("4 frames analysed"), table.standardOutput)
+
+        let denser = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1", "--fps", "5", "--json"])
+        XCTAssertEqual(denser.status, 0, denser.standardError)
+        let dense = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(denser.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(dense["framesAnalysed"] as? Int, 12, "frames 0, 2, …, 18 by time, and keyframes 5 and 15")
+    }
+
+    func testBenchScanBadInputsAreOneLineErrors() throws {
+        let model = try makeModel(bias: 0)
+        let missing = path("gone.mp4")
+        try assertOneLineError(["bench", "scan", missing, "--model", model], naming: missing, status: 65)
+        let text = path("notes.mp4")
+        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "plain text\n", count: 50).utf8))
+        try assertOneLineError(["bench", "scan", text, "--model", model], naming: text, status: 65)
+        let clip = try makeClip()
+        let noModel = path("no-model.safetensors")
+        try assertOneLineError(["bench", "scan", clip, "--model", noModel], naming: noModel, status: 66)
+        XCTAssertEqual(try unmask(["bench", "scan", clip, "--model", model, "--runs", "0"]).status, 64)
+        XCTAssertEqual(try unmask(["bench", "scan", clip, "--model", model, "--fps", "0"]).status, 64)
     }
 }

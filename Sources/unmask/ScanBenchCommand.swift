@@ -1,0 +1,145 @@
+// `unmask bench scan`: the end-to-end time of `unmask scan FILE` at its default settings against
+// decoding the same whole file with our decoder, measured in the same run (runs alternate, median).
+import ArgumentParser
+import Audit
+import Detector
+import Foundation
+import MediaIO
+
+struct ScanBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Time `unmask scan FILE` at default settings against decoding FILE alone.",
+        discussion: """
+            Each run decodes the whole file with our decoder (no conversion, no scoring) and scans it as \
+            `unmask scan FILE` does by default (sampling, decoding thread, scoring, aggregation, file \
+            digest, thumbnails; writing the report is excluded). The two alternate, the order flipping \
+            every run, and the medians are reported. Without a trained model, pass an untrained one with \
+            --model: the cost does not depend on the weights.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Detector model file (default: Models/unmask-v1.safetensors, or $UNMASK_MODEL).")
+    var model: String?
+
+    @Option(help: "Number of runs of each; the median is reported.")
+    var runs = 3
+
+    @Option(
+        help: ArgumentHelp(
+            "Sample this many frames per second plus every keyframe instead of scan's default (to price another rate).",
+            valueName: "rate"))
+    var fps: Double?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Argument(help: "A video file (for the README's figure: 60 s of 1080p30 H.264).")
+    var file: String
+
+    struct Result: Codable {
+        var file: String
+        var model: String
+        var runs: Int
+        var sampling: String
+        var durationSeconds: Double?
+        var framesDecoded: Int
+        var framesAnalysed: Int
+        var scanSeconds: Double
+        var decodeSeconds: Double
+        /// Median over runs of scan / decode, each pair measured back to back.
+        var ratioScanToDecode: Double
+        var analysedFramesPerSecond: Double
+        /// Median time the scan spent scoring (the rest is decoding, waiting and aggregation).
+        var scoreSeconds: Double
+        var scoreSecondsPerFrame: Double
+        var scanSecondsPerMinuteOfVideo: Double?
+        var decodeSecondsPerMinuteOfVideo: Double?
+    }
+
+    func run() throws {
+        global.apply()
+        guard runs >= 1 else { throw ValidationError("--runs must be 1 or more.") }
+        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
+        let modelPath = ModelLocator.path(explicit: model)
+        let detector: DetectorModel
+        do {
+            detector = try DetectorModel.load(path: modelPath)
+        } catch {
+            Terminal.writeError("unmask: \(error)")
+            throw ExitCode(66)
+        }
+        var options = ScanOptions()  // exactly what `unmask scan FILE` uses
+        if let fps { options.sampling = .rateWithKeyframes(fps) }
+        options.policy.threshold = detector.threshold
+        do {
+            let info = try MediaInfo.probe(path: file)
+            let scorer = DetectorScoring(model: detector, modelPath: modelPath)
+            var scanSeconds: [Double] = [], decodeSeconds: [Double] = [], scoreSeconds: [Double] = [], ratios: [Double] = []
+            var framesDecoded = 0, framesAnalysed = 0
+            for run in 1...runs {
+                var scan = 0.0, decode = 0.0
+                // Alternate which goes first, so neither always meets a warmer cache or a quieter machine.
+                for step in (run % 2 == 1 ? [0, 1] : [1, 0]) {
+                    if step == 0 {
+                        var count = 0
+                        decode = try timed {
+                            let decoder = try VideoDecoder(path: file, threads: options.decoderThreads)
+                            while try decoder.nextFrameWithoutConversion() != nil { count += 1 }
+                        }
+                        framesDecoded = count
+                    } else {
+                        var report: ScanReport?
+                        scan = try timed { report = try ScanPipeline(scorer: scorer, options: options).scan(path: file) }
+                        framesAnalysed = report?.frames.count ?? 0
+                        scoreSeconds.append(report?.timings.scoreSeconds ?? 0)
+                    }
+                }
+                scanSeconds.append(scan)
+                decodeSeconds.append(decode)
+                ratios.append(scan / decode)
+                if !json {
+                    Terminal.writeError(
+                        String(
+                            format: "run %d/%d: scan %.2f s, decode %.2f s, ratio %.2f×", run, runs, scan, decode, scan / decode))
+                }
+            }
+            let scan = median(scanSeconds), decode = median(decodeSeconds), score = median(scoreSeconds)
+            let minutes = info.durationSeconds.flatMap { $0 > 0 ? $0 / 60 : nil }
+            let result = Result(
+                file: file, model: (modelPath as NSString).lastPathComponent, runs: runs,
+                sampling: String(describing: options.sampling), durationSeconds: info.durationSeconds,
+                framesDecoded: framesDecoded, framesAnalysed: framesAnalysed, scanSeconds: scan, decodeSeconds: decode,
+                ratioScanToDecode: median(ratios), analysedFramesPerSecond: Double(framesAnalysed) / scan,
+                scoreSeconds: score, scoreSecondsPerFrame: score / Double(max(framesAnalysed, 1)),
+                scanSecondsPerMinuteOfVideo: minutes.map { scan / $0 },
+                decodeSecondsPerMinuteOfVideo: minutes.map { decode / $0 })
+            if json {
+                try StandardOutput.printJSON(result)
+                return
+            }
+            let perMinute = { (value: Double?) in value.map { String(format: "%.1f s per minute of video", $0) } ?? "" }
+            StandardOutput.print(
+                """
+                \(file): \(info.videoCodec) \(info.width)×\(info.height), \(framesDecoded) frames, \
+                \(info.durationSeconds.map { String(format: "%.1f s", $0) } ?? "unknown duration"), median of \(runs) runs
+                  scan (\(fps.map { "\($0) fps + keyframes" } ?? "default sampling"), \(framesAnalysed) frames analysed) \(String(format: "%8.2f s", scan))  \
+                \(String(format: "%.2f", result.analysedFramesPerSecond)) frames/s  \(perMinute(result.scanSecondsPerMinuteOfVideo))
+                    of which scoring \(String(format: "%8.2f s", score))  \(String(format: "%.3f", result.scoreSecondsPerFrame)) s/frame
+                  decode only (all \(framesDecoded) frames)       \(String(format: "%8.2f s", decode))  \
+                \(String(format: "%.1f", Double(framesDecoded) / decode)) frames/s  \(perMinute(result.decodeSecondsPerMinuteOfVideo))
+                  scan / decode                                \(String(format: "%8.2f×", result.ratioScanToDecode))
+                """)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch let error as ScanError {
+            Terminal.writeError("unmask: \(error)")
+            throw Terminal.Exit.badMedia
+        } catch {
+            throw Terminal.report(error)
+        }
+    }
+}
