@@ -205,19 +205,31 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(130)
         }
 
-        // The exported detector is the best one seen by validation AUC (the current one if none was better).
+        // Export the better of the final detector and the best one seen. Validation fakes come from the
+        // generator of the moment, so an AUC measured at an earlier step was against an easier (or other)
+        // generator: the best earlier state is scored again against the final generator before it can win.
         let final = trainer.lastValidation?.step == trainer.step ? trainer.lastValidation! : trainer.validate()
-        if let best, best.auc > final.auc {
+        var exportedStep = trainer.step
+        if let best, best.step != trainer.step {
+            let finalState = trainer.discriminator.stateDictionary()
             try trainer.discriminator.load(stateDictionary: best.state)
+            if trainer.validate().auc > final.auc {
+                exportedStep = best.step
+            } else {
+                try trainer.discriminator.load(stateDictionary: finalState)
+            }
         }
         let model = try trainer.exportModel(
-            notes: "unmask train, \(stopReason), best validation at step \(best?.step ?? trainer.step)")
+            notes: "unmask train, \(stopReason), detector of step \(exportedStep)")
         try save { try GeneratorFile.save(trainer.generator, to: out + "/generator.safetensors") }
         let auc = model.training.validationAUC ?? .nan
         let summary: [(key: String, value: String)] = [
             ("Command", CommandLine.arguments.joined(separator: " ")), ("Data", fileCounts),
             ("Steps", "\(trainer.step) (\(stopReason)); this invocation \(format(duration / 60)) min"),
-            ("Best validation", "AUC \(format(best?.auc ?? final.auc)) at step \(best?.step ?? trainer.step)"),
+            (
+                "Exported detector",
+                "from step \(exportedStep) (final generator's validation AUC \(format(final.auc)) at step \(trainer.step))"
+            ),
             (
                 "Exported model",
                 "validation AUC \(format(auc)), FPR \(format(model.training.validationFalsePositiveRate ?? .nan))"

