@@ -10,19 +10,7 @@ enum HTMLReport {
         let title = "Unmask report: \(report.file.fileName)"
         let html = HTML(
             .lang(.english),
-            .head(
-                .meta(.charset(.utf8)),
-                // Defence in depth: even if something slipped through escaping, no script runs
-                // and nothing is fetched from anywhere.
-                .meta(
-                    .attribute(named: "http-equiv", value: "Content-Security-Policy"),
-                    .attribute(
-                        named: "content",
-                        value: "default-src 'none'; img-src data:; style-src 'unsafe-inline'")),
-                .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
-                .element(named: "title", nodes: [Node<HTML.HeadContext>.raw(Markup.escape(title))]),
-                .style(stylesheet)
-            ),
+            HTMLReport.head(title: title, stylesheet: stylesheet),
             .body(
                 banner(report),
                 warningsSection(report),
@@ -281,6 +269,19 @@ enum HTMLReport {
     static func format(_ value: Double, _ places: Int) -> String {
         guard value.isFinite else { return "n/a" }
         return String(format: "%.\(places)f", value)
+    }
+
+    /// The page head both HTML reports share. A Content-Security-Policy as defence in depth: even if
+    /// something slipped through escaping, no script runs and nothing is fetched from anywhere.
+    static func head(title: String, stylesheet: String) -> Node<HTML.DocumentContext> {
+        .head(
+            .meta(.charset(.utf8)),
+            .meta(
+                .attribute(named: "http-equiv", value: "Content-Security-Policy"),
+                .attribute(named: "content", value: "default-src 'none'; img-src data:; style-src 'unsafe-inline'")),
+            .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
+            .element(named: "title", nodes: [Node<HTML.HeadContext>.raw(Markup.escape(title))]),
+            .style(stylesheet))
     }
 
     static let stylesheet = """

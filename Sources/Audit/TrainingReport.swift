@@ -79,18 +79,7 @@ public struct TrainingReport: Sendable {
     public func html() -> String {
         let page = HTML(
             .lang(.english),
-            .head(
-                .meta(.charset(.utf8)),
-                // As in the scan report: even if something slipped through escaping, nothing runs or loads.
-                .meta(
-                    .attribute(named: "http-equiv", value: "Content-Security-Policy"),
-                    .attribute(
-                        named: "content",
-                        value: "default-src 'none'; img-src data:; style-src 'unsafe-inline'")),
-                .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
-                .element(named: "title", nodes: [Node<HTML.HeadContext>.raw(Markup.escape(title))]),
-                .style(HTMLReport.stylesheet + Self.stylesheet)
-            ),
+            HTMLReport.head(title: title, stylesheet: HTMLReport.stylesheet + Self.stylesheet),
             .body(
                 .h1(.class("run-title"), HTMLReport.untrusted(title)),
                 summary.isEmpty

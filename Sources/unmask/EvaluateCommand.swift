@@ -41,11 +41,9 @@ struct EvaluationInputs: ParsableArguments {
     func load(split: EvaluationSplit) throws -> (
         model: DetectorModel, modelPath: String, frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource]
     ) {
-        let modelPath = ModelLocator.path(explicit: model)
-        let detector: DetectorModel
+        let (detector, modelPath) = try ModelLocator.load(explicit: model, allowCheckpoint: true)
         let gen: (any PatchGenerator)?
         do {
-            detector = try DetectorModel.load(path: modelPath, allowCheckpoint: true)
             gen = try generator.map { try GeneratorFile.load(path: $0) }
         } catch {
             Terminal.writeError("unmask: \(error)")

@@ -62,14 +62,7 @@ struct ScanBenchCommand: ParsableCommand {
         global.apply()
         guard runs >= 1 else { throw ValidationError("--runs must be 1 or more.") }
         if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
-        let modelPath = ModelLocator.path(explicit: model)
-        let detector: DetectorModel
-        do {
-            detector = try DetectorModel.load(path: modelPath)
-        } catch {
-            Terminal.writeError("unmask: \(error)")
-            throw ExitCode(66)
-        }
+        let (detector, modelPath) = try ModelLocator.load(explicit: model)
         var options = ScanOptions()  // exactly what `unmask scan FILE` uses
         if let fps { options.sampling = .rateWithKeyframes(fps) }
         options.policy.threshold = detector.threshold

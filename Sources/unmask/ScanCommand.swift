@@ -124,14 +124,7 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let modelPath = ModelLocator.path(explicit: model)
-        let detector: DetectorModel
-        do {
-            detector = try DetectorModel.load(path: modelPath)
-        } catch {
-            Terminal.writeError("unmask: \(error)")
-            throw ExitCode(66)
-        }
+        let (detector, modelPath) = try ModelLocator.load(explicit: model)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
         var options = scanOptions()
         options.policy.threshold = detector.threshold
@@ -192,6 +185,17 @@ enum ModelLocator {
                 .deletingLastPathComponent().appendingPathComponent("../../Models/\(fileName)").standardizedFileURL.path,
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }
+
+    /// Loads the model `path(explicit:)` names; an unusable file is one line and exit code 66.
+    static func load(explicit: String?, allowCheckpoint: Bool = false) throws -> (DetectorModel, String) {
+        let modelPath = path(explicit: explicit)
+        do {
+            return (try DetectorModel.load(path: modelPath, allowCheckpoint: allowCheckpoint), modelPath)
+        } catch {
+            Terminal.writeError("unmask: \(error)")
+            throw ExitCode(66)
+        }
     }
 }
 
