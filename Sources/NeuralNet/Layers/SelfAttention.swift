@@ -2,8 +2,8 @@
 // key, value, out convs (no bias), 2×2 max-pooled keys/values, softmax over keys, y = x + γ·o.
 // Glossary: N batch, C channels, P = H*W query positions, Q = P/4 pooled key positions,
 // C8 = C/8 query/key channels, C2 = C/2 value channels, T workers.
-// With a batch, the per-sample products and softmax run on one worker per core (single-threaded
-// SGEMMs), as Conv2D's chunks do: one sample's products are too small for OpenBLAS's threads.
+// The per-sample products and softmax run on one worker per core (single-threaded SGEMMs), as
+// Conv2D's chunks do: one sample's products are too small for OpenBLAS's threads.
 #if canImport(Glibc)
     import Glibc
 #else
@@ -85,15 +85,22 @@ public final class SelfAttention: Layer {
         theta = th; phi = ph; g = gv
         beta.resize(to: [N, P, Q])
         attended.resize(to: [N, C2, H, W])
-        forEachOnWorkers(N, workers: workers(batch: N)) { n, _ in
-            let t = th.pointer + n * C8 * P, p = ph.pointer + n * C8 * Q, b = beta.pointer + n * P * Q
-            // S (P, Q) = θᵀ (P, C8) · φ (C8, Q)
-            sgemm(transA: true, m: P, n: Q, k: C8, a: t, lda: P, b: p, ldb: Q, beta: 0, c: b, ldc: Q)
-            softmaxRows(b, rows: P, cols: Q)
-            // attended (C2, P) = g (C2, Q) · βᵀ (Q, P)
+        // Work items are samples; with fewer samples than cores (a single image) each sample's query
+        // positions are split in blocks instead: rows of S, their softmax and columns of the
+        // attended map depend on their own query positions only.
+        let threads = Conv2D.workerParallel ? KernelThreads.count : 1
+        let blocks = max(1, threads / N), items = N * blocks
+        forEachOnWorkers(items, workers: min(threads, items)) { item, _ in
+            let n = item / blocks, block = item % blocks
+            let p0 = P * block / blocks, rows = P * (block + 1) / blocks - p0
+            let t = th.pointer + n * C8 * P + p0, p = ph.pointer + n * C8 * Q, b = beta.pointer + (n * P + p0) * Q
+            // S rows (rows, Q) = θᵀ (rows, C8) · φ (C8, Q)
+            sgemm(transA: true, m: rows, n: Q, k: C8, a: t, lda: P, b: p, ldb: Q, beta: 0, c: b, ldc: Q)
+            softmaxRows(b, rows: rows, cols: Q)
+            // attended columns (C2, rows) = g (C2, Q) · βᵀ (Q, rows)
             sgemm(
-                transB: true, m: C2, n: P, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
-                beta: 0, c: attended.pointer + n * C2 * P, ldc: P)
+                transB: true, m: C2, n: rows, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
+                beta: 0, c: attended.pointer + n * C2 * P + p0, ldc: P)
         }
         let ov = out.forward(attended)  // (N, C, H, W)
         o = ov
