@@ -128,6 +128,27 @@ final class GradientCheckTests: XCTestCase {
         // Max pools inside: step 1e-3; rtol 3e-2, atol 3e-3.
         layerGradientCheck(attn, input: randomTensor([2, 16, 4, 4], seed: 25), step: 1e-3, rtol: 3e-2, atol: 3e-3, samples: 12)
     }
+
+    func testSelfAttentionWorkersAgree() {
+        // Serial, one worker per sample, and a single image's query positions split in (uneven)
+        // blocks over 2 or 3 workers all give the same forward/backward. rtol 1e-5, atol 1e-5.
+        let saved = (Conv2D.workerParallel, KernelThreads.count)
+        defer { (Conv2D.workerParallel, KernelThreads.count) = saved }
+        for batch in [1, 2, 3] {
+            var results: [[Float]] = []
+            for (workers, threads) in [(false, 1), (true, 2), (true, 3)] {
+                Conv2D.workerParallel = workers; KernelThreads.count = threads
+                var rng = RandomGenerator(seed: 26)
+                let attn = SelfAttention(channels: 16, rng: &rng)
+                attn.gamma.pointer[0] = 0.5
+                let x = randomTensor([batch, 16, 2, 10], seed: 27)
+                let y = attn.forward(x).array
+                let dx = attn.backward(randomTensor(x.shape, seed: 28)).array
+                results.append(y + dx + attn.namedParameters().flatMap { $0.gradient.array })
+            }
+            for r in results.dropFirst() { assertClose(results[0], r, rtol: 1e-5, atol: 1e-5, "batch \(batch)") }
+        }
+    }
 }
 
 final class Im2ColTests: XCTestCase {

@@ -1,6 +1,7 @@
-// Owns the tiny fork–join helper that splits a loop over the CPU cores (GCD concurrentPerform) for
-// the memory-bound kernels around SGEMM (im2col, col2im) and the worker count Conv2D uses.
-// Falls back to the calling thread for small work.
+// Owns the tiny fork–join helpers that split a loop over the CPU cores (GCD concurrentPerform): one
+// for the memory-bound kernels around SGEMM (im2col, col2im), falling back to the calling thread for
+// small work, and one that spreads the samples of a batch over workers with single-threaded SGEMMs
+// (Conv2D's chunks, SelfAttention's per-sample products).
 import Dispatch
 
 #if canImport(Glibc)
@@ -35,4 +36,23 @@ func parallelRanges(_ n: Int, minimumWork: Int, _ body: (Range<Int>) -> Void) {
         let lo = n * t / threads, hi = n * (t + 1) / threads
         if lo < hi { body(lo..<hi) }
     }
+}
+
+/// Runs body(item, worker) for every item in 0..<items. With workers T = 1 everything runs on the
+/// calling thread as worker 0 and SGEMMs inside use OpenBLAS's threads. With T > 1, worker t takes
+/// items t, t+T, … on its own thread, and OpenBLAS runs single-threaded for the duration (its thread
+/// count is restored after): many small SGEMMs side by side keep the cores busy, while threaded
+/// ones would make OpenBLAS's threads spin-wait for each other between calls.
+func forEachOnWorkers(_ items: Int, workers T: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+    if T <= 1 {
+        for i in 0..<items { body(i, 0) }
+        return
+    }
+    let blasThreads = BLASRuntime.threadCount
+    BLASRuntime.setThreadCount(1)
+    DispatchQueue.concurrentPerform(iterations: T) { t in
+        var i = t
+        while i < items { body(i, t); i += T }
+    }
+    BLASRuntime.setThreadCount(blasThreads)
 }

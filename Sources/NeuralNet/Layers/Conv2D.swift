@@ -3,7 +3,6 @@
 // its own workspace and a single-threaded SGEMM); a single image uses OpenBLAS's threads instead.
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
 // P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
-import Dispatch
 
 /// 2-D convolution (cross-correlation, PyTorch layout) with stride and zero padding.
 public final class Conv2D: WeightedLayer {
@@ -109,18 +108,7 @@ public final class Conv2D: WeightedLayer {
     /// Runs body(n0, b, worker) over chunks of B samples: serially on worker 0 (SGEMM threaded by
     /// OpenBLAS) when T = 1, else worker t takes chunks t, t+T, … with single-threaded SGEMMs.
     private func forEachChunk(N: Int, B: Int, T: Int, _ body: (Int, Int, Int) -> Void) {
-        let chunks = (N + B - 1) / B
-        if T == 1 {
-            for c in 0..<chunks { body(c * B, min(B, N - c * B), 0) }
-            return
-        }
-        let blasThreads = BLASRuntime.threadCount
-        BLASRuntime.setThreadCount(1)
-        DispatchQueue.concurrentPerform(iterations: T) { t in
-            var c = t
-            while c < chunks { body(c * B, min(B, N - c * B), t); c += T }
-        }
-        BLASRuntime.setThreadCount(blasThreads)
+        forEachOnWorkers((N + B - 1) / B, workers: T) { c, t in body(c * B, min(B, N - c * B), t) }
     }
 
     public func forward(_ x: Tensor) -> Tensor {  // x: (N, C, H, W)

@@ -1,7 +1,9 @@
 // Owns SAGAN self-attention (Zhang et al. 2018, BigGAN-PyTorch `Attention` layout): SN 1×1 query,
 // key, value, out convs (no bias), 2×2 max-pooled keys/values, softmax over keys, y = x + γ·o.
 // Glossary: N batch, C channels, P = H*W query positions, Q = P/4 pooled key positions,
-// C8 = C/8 query/key channels, C2 = C/2 value channels.
+// C8 = C/8 query/key channels, C2 = C/2 value channels, T workers.
+// The per-sample products and softmax run on one worker per core (single-threaded SGEMMs), as
+// Conv2D's chunks do: one sample's products are too small for OpenBLAS's threads.
 #if canImport(Glibc)
     import Glibc
 #else
@@ -28,7 +30,7 @@ public final class SelfAttention: Layer {
     private let attended = Tensor(shape: [0])  // (N, C2, H, W) g·βᵀ
     private let output = Tensor(shape: [0])  // (N, C, H, W)
     private let dScaled = Tensor(shape: [0])  // (N, C, H, W) γ·dy
-    private let dScores = Tensor(shape: [0])  // (P, Q) per-sample dβ → dS
+    private let dScores = Tensor(shape: [0])  // (T, P, Q) per-worker dβ → dS
     private let dTheta = Tensor(shape: [0])  // (N, C8, H, W)
     private let dPhi = Tensor(shape: [0])  // (N, C8, H/2, W/2)
     private let dG = Tensor(shape: [0])  // (N, C2, H/2, W/2)
@@ -56,6 +58,12 @@ public final class SelfAttention: Layer {
             + prefixed("value", value.namedBuffers()) + prefixed("out", out.namedBuffers())
     }
 
+    /// Workers for the per-sample products of a batch of N: spread over the cores like Conv2D's
+    /// chunks (the products of one sample are too small to keep OpenBLAS's threads busy).
+    private func workers(batch N: Int) -> Int {
+        Conv2D.workerParallel && N >= 2 ? min(KernelThreads.count, N) : 1
+    }
+
     /// FLOPs of one forward for input shape (N, C, H, W): four 1×1 convs and two batched products.
     public func forwardFLOPs(inputShape s: [Int]) -> Double {
         let N = Double(s[0]), C = Double(channels), P = Double(s[2] * s[3]), Q = P / 4
@@ -77,15 +85,22 @@ public final class SelfAttention: Layer {
         theta = th; phi = ph; g = gv
         beta.resize(to: [N, P, Q])
         attended.resize(to: [N, C2, H, W])
-        for n in 0..<N {
-            let t = th.pointer + n * C8 * P, p = ph.pointer + n * C8 * Q, b = beta.pointer + n * P * Q
-            // S (P, Q) = θᵀ (P, C8) · φ (C8, Q)
-            sgemm(transA: true, m: P, n: Q, k: C8, a: t, lda: P, b: p, ldb: Q, beta: 0, c: b, ldc: Q)
-            softmaxRows(b, rows: P, cols: Q)
-            // attended (C2, P) = g (C2, Q) · βᵀ (Q, P)
+        // Work items are samples; with fewer samples than cores (a single image) each sample's query
+        // positions are split in blocks instead: rows of S, their softmax and columns of the
+        // attended map depend on their own query positions only.
+        let threads = Conv2D.workerParallel ? KernelThreads.count : 1
+        let blocks = max(1, threads / N), items = N * blocks
+        forEachOnWorkers(items, workers: min(threads, items)) { item, _ in
+            let n = item / blocks, block = item % blocks
+            let p0 = P * block / blocks, rows = P * (block + 1) / blocks - p0
+            let t = th.pointer + n * C8 * P + p0, p = ph.pointer + n * C8 * Q, b = beta.pointer + (n * P + p0) * Q
+            // S rows (rows, Q) = θᵀ (rows, C8) · φ (C8, Q)
+            sgemm(transA: true, m: rows, n: Q, k: C8, a: t, lda: P, b: p, ldb: Q, beta: 0, c: b, ldc: Q)
+            softmaxRows(b, rows: rows, cols: Q)
+            // attended columns (C2, rows) = g (C2, Q) · βᵀ (Q, rows)
             sgemm(
-                transB: true, m: C2, n: P, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
-                beta: 0, c: attended.pointer + n * C2 * P, ldc: P)
+                transB: true, m: C2, n: rows, k: Q, a: gv.pointer + n * C2 * Q, lda: Q, b: b, ldb: Q,
+                beta: 0, c: attended.pointer + n * C2 * P + p0, ldc: P)
         }
         let ov = out.forward(attended)  // (N, C, H, W)
         o = ov
@@ -110,10 +125,11 @@ public final class SelfAttention: Layer {
         dGamma.pointer[0] += Float(dg)
         let dAtt = out.backward(dScaled)  // (N, C2, H, W)
         dTheta.resize(to: th.shape); dPhi.resize(to: ph.shape); dG.resize(to: gv.shape)
-        dScores.resize(to: [P, Q])
-        for n in 0..<N {
+        let T = workers(batch: N)
+        dScores.resize(to: [T, P, Q])
+        forEachOnWorkers(N, workers: T) { n, worker in
             let da = dAtt.pointer + n * C2 * P, b = beta.pointer + n * P * Q
-            let gn = gv.pointer + n * C2 * Q, ds = dScores.pointer
+            let gn = gv.pointer + n * C2 * Q, ds = dScores.pointer + worker * P * Q
             // dg (C2, Q) = dAtt (C2, P) · β (P, Q)
             sgemm(m: C2, n: Q, k: P, a: da, lda: P, b: b, ldb: Q, beta: 0, c: dG.pointer + n * C2 * Q, ldc: Q)
             // dβ (P, Q) = dAttᵀ (P, C2) · g (C2, Q)
