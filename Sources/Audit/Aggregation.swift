@@ -7,13 +7,16 @@ import Foundation
 public struct AggregationPolicy: Equatable, Sendable {
     /// Calibrated decision threshold: a score at or above it leans fake.
     public var threshold: Double = 0.5
-    /// Half-width of the uncertain band around `threshold`: scores with |p − threshold| < margin are uncertain.
+    /// Half-width of the uncertain band, stated at threshold 0.5 (margin 0.1 → 0.4…0.6) and kept the
+    /// same width in log-odds at any other threshold (threshold 0.89 → 0.85…0.93): a calibrated threshold
+    /// far from 0.5 must not push "fake" to the edge of 0…1.
     public var uncertainMargin: Double = 0.1
     /// Width in seconds of the centred moving-median window (frames within ± half of it are used).
     public var smoothingWindowSeconds: Double = 1.0
     /// The smoothing window always reaches at least this many neighbouring frames on each side.
     public var minimumSmoothingRadiusFrames: Int = 1
-    /// A smoothed score strictly above this counts as a confidently fake frame.
+    /// A smoothed score strictly above this (or above the uncertain band's upper edge, when that is
+    /// higher) counts as a confidently fake frame.
     public var confidentFakeProbability: Double = 0.8
     /// Confident frames decide the file score when they make up at least this fraction of all frames …
     public var minimumConfidentFraction: Double = 0.25
@@ -45,12 +48,29 @@ public struct AggregationPolicy: Equatable, Sendable {
         self.minimumSegmentFrames = minimumSegmentFrames
     }
 
-    /// The verdict for one probability: uncertain when |p − threshold| < uncertainMargin,
-    /// otherwise fake when p ≥ threshold and real when p < threshold.
+    /// The verdict for one probability: uncertain inside the band (|logit p − logit threshold| <
+    /// logit(0.5 + uncertainMargin)), otherwise fake when p ≥ threshold and real when p < threshold.
     public func verdict(for probability: Double) -> Verdict {
-        if abs(probability - threshold) < uncertainMargin { return .uncertain }
+        if abs(Self.logit(probability) - Self.logit(threshold)) < Self.logit(0.5 + uncertainMargin) { return .uncertain }
         return probability >= threshold ? .fake : .real
     }
+
+    /// The uncertain band's edges in probability.
+    public var uncertainBand: ClosedRange<Double> {
+        let t = Self.logit(threshold), d = Self.logit(0.5 + uncertainMargin)
+        return Self.sigmoid(t - d)...Self.sigmoid(t + d)
+    }
+
+    /// The smoothed score above which a frame is confidently fake.
+    public var confidentLevel: Double { max(confidentFakeProbability, uncertainBand.upperBound) }
+
+    /// log(p / (1 − p)), with p kept 1e-9 inside 0…1 so that the ends stay finite.
+    static func logit(_ p: Double) -> Double {
+        let q = min(max(p, 1e-9), 1 - 1e-9)
+        return log(q / (1 - q))
+    }
+
+    static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
     /// Problems that make the policy unusable; empty when it is valid.
     public var violations: [String] {
@@ -171,12 +191,13 @@ public enum AggregationError: Error, Equatable, CustomStringConvertible {
 ///    `minimumSmoothingRadiusFrames` neighbours on each side (where they exist). The median of
 ///    an even count is the mean of the two middle values. An isolated spike among low
 ///    neighbours therefore disappears; a run longer than half the window survives.
-/// 3. **File score.** C = frames with s_i > confidentFakeProbability. If |C| ≥ minimumConfidentFrames
+/// 3. **File score.** C = frames with s_i > max(confidentFakeProbability, upper edge of the uncertain
+///    band). If |C| ≥ minimumConfidentFrames
 ///    or |C| ≥ minimumConfidentFraction × n, the score is the mean of s_i over C (rule
 ///    `confident_frames`); otherwise it is the mean of s_i over all frames (rule `smoothed_mean`).
 ///    A single frame's score is its own probability.
-/// 4. **Verdict.** `uncertain` when |score − threshold| < uncertainMargin, else `fake` when
-///    score ≥ threshold, else `real`.
+/// 4. **Verdict.** `uncertain` when |logit(score) − logit(threshold)| < logit(0.5 + uncertainMargin)
+///    (at threshold 0.5: |score − 0.5| < uncertainMargin), else `fake` when score ≥ threshold, else `real`.
 /// 5. **Segments.** Maximal runs of consecutive frames with s_i > threshold; two runs are merged
 ///    when the time from the last frame of one to the first frame of the next is ≤
 ///    segmentMergeGapSeconds (the frames between count towards `frameCount`). Segments with fewer
@@ -196,7 +217,7 @@ public enum Aggregator {
         ordered.sort { ($0.time, $0.index) < ($1.time, $1.index) }
 
         let smoothed = smooth(ordered, policy: policy)
-        let confident = smoothed.filter { $0 > policy.confidentFakeProbability }
+        let confident = smoothed.filter { $0 > policy.confidentLevel }
         let confidentEnough =
             !confident.isEmpty
             && (confident.count >= policy.minimumConfidentFrames

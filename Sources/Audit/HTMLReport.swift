@@ -60,7 +60,7 @@ enum HTMLReport {
         case .confidentFrames:
             rule =
                 "Mean of \(assessment.confidentFrameCount) confidently fake frames "
-                + "(smoothed score > \(format(policy.confidentFakeProbability, 2)))."
+                + "(smoothed score > \(format(policy.confidentLevel, 2)))."
         case .smoothedMean:
             rule =
                 "Mean smoothed score of all \(report.frames.count) frames "
@@ -75,7 +75,8 @@ enum HTMLReport {
             .div(
                 .class("detail"),
                 .text(
-                    "Threshold \(format(policy.threshold, 2)) ± \(format(policy.uncertainMargin, 2)) (uncertain band). "
+                    "Threshold \(format(policy.threshold, 2)), uncertain band \(format(policy.uncertainBand.lowerBound, 2))–"
+                        + "\(format(policy.uncertainBand.upperBound, 2)). "
                         + rule + " " + counted(report.frames.count, "frame") + " analysed, "
                         + (assessment.segments.isEmpty ? "no" : String(assessment.segments.count)) + " suspicious segment"
                         + (assessment.segments.count == 1 ? "." : "s."))),
@@ -343,7 +344,7 @@ enum TimelineSVG {
         svg.append(rect(x: left, y: top, width: plotWidth, height: plotHeight, attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
 
         // Uncertain band, then suspicious segments (under the data).
-        let bandTop = y(policy.threshold + policy.uncertainMargin), bandBottom = y(policy.threshold - policy.uncertainMargin)
+        let bandTop = y(policy.uncertainBand.upperBound), bandBottom = y(policy.uncertainBand.lowerBound)
         svg.append(
             rect(
                 x: left, y: bandTop, width: plotWidth, height: bandBottom - bandTop,
@@ -485,7 +486,7 @@ enum ScoreScaleSVG {
             TimelineSVG.rect(
                 x: left, y: barTop, width: scaleWidth, height: barHeight,
                 attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
-        let bandStart = x(policy.threshold - policy.uncertainMargin), bandEnd = x(policy.threshold + policy.uncertainMargin)
+        let bandStart = x(policy.uncertainBand.lowerBound), bandEnd = x(policy.uncertainBand.upperBound)
         svg.append(
             TimelineSVG.rect(
                 x: bandStart, y: barTop, width: bandEnd - bandStart, height: barHeight,

@@ -13,7 +13,8 @@ enum TextReport {
         let shownVerdict = color ? colored(verdictWord, for: assessment.verdict) : verdictWord
         lines.append(
             "Verdict:  \(shownVerdict) - fake probability \(fixed(assessment.fakeProbability, 3))"
-                + " (threshold \(fixed(policy.threshold, 2)) +/- \(fixed(policy.uncertainMargin, 2)))")
+                + " (threshold \(fixed(policy.threshold, 2)), uncertain \(fixed(policy.uncertainBand.lowerBound, 2))"
+                + "-\(fixed(policy.uncertainBand.upperBound, 2)))")
         lines.append("File:     \(terminalSafe(report.file.path))")
 
         var framesLine = "Frames:   \(report.frames.count) analysed"
@@ -29,7 +30,7 @@ enum TextReport {
         case .confidentFrames:
             lines.append(
                 "Rule:     mean of \(assessment.confidentFrameCount) confidently fake frames"
-                    + " (smoothed > \(fixed(policy.confidentFakeProbability, 2)))")
+                    + " (smoothed > \(fixed(policy.confidentLevel, 2)))")
         case .smoothedMean:
             lines.append(
                 "Rule:     mean of smoothed frame scores"

@@ -87,6 +87,28 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(noBand.verdict(for: 0.4999), .real)
     }
 
+    /// A calibrated threshold far from 0.5 keeps the band's width in log-odds: at 0.89 the band is
+    /// about 0.845…0.924 (not 0.79…0.99), and "confidently fake" starts at its upper edge.
+    func testBandAtAHighThresholdKeepsItsLogOddsWidth() throws {
+        let policy = AggregationPolicy(threshold: 0.89, uncertainMargin: 0.1)
+        XCTAssertEqual(policy.uncertainBand.lowerBound, 0.8446, accuracy: 1e-3)
+        XCTAssertEqual(policy.uncertainBand.upperBound, 0.9239, accuracy: 1e-3)
+        XCTAssertEqual(policy.verdict(for: 0.84), .real)
+        XCTAssertEqual(policy.verdict(for: 0.90), .uncertain)
+        XCTAssertEqual(policy.verdict(for: 0.93), .fake)
+        XCTAssertEqual(policy.confidentLevel, policy.uncertainBand.upperBound)
+        // Six real frames near 0.8 (below the threshold) and four at 0.97: the confident frames are
+        // the four, and they decide.
+        let frames = (0..<10).map { i in
+            FrameScore(
+                index: i, time: Double(i), fakeProbability: i < 6 ? 0.8 : 0.97, region: Region(x: 0, y: 0, w: 1, h: 1))
+        }
+        let assessment = try Aggregator.assess(frames, policy: policy)
+        XCTAssertEqual(assessment.rule, .confidentFrames)
+        XCTAssertEqual(assessment.verdict, .fake)
+        XCTAssertEqual(assessment.fakeProbability, 0.97, accuracy: 1e-9)
+    }
+
     func testSingleFrameImageInput() throws {
         let fake = try Aggregator.assess([
             FrameScore(index: 0, time: 0, fakeProbability: 0.9, region: Region(x: 0, y: 0, w: 10, h: 10))
