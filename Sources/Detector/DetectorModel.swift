@@ -124,14 +124,7 @@ public final class DetectorModel {
     public static func load(path: String, expecting: DetectorArchitecture? = nil, allowCheckpoint: Bool = false) throws
         -> DetectorModel
     {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DetectorError.modelFile(path: path, reason: "model file does not exist")
-        }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
-            throw DetectorError.modelFile(
-                path: path, reason: "not a readable model file (corrupt or not safetensors): \(e.reason)")
-        }
+        let file = try openSafeTensors(path, kind: "model file")
         guard let format = file.metadata["format"] else {
             throw DetectorError.modelFile(path: path, reason: "no 'format' metadata; not an Unmask model file")
         }
@@ -170,6 +163,17 @@ public final class DetectorModel {
 }
 
 // MARK: - Helpers shared with checkpoints
+
+/// Opens a safetensors file of the given kind ("model file", "checkpoint", …); errors name the file:
+/// missing, or unreadable / corrupt / not safetensors.
+func openSafeTensors(_ path: String, kind: String) throws -> SafeTensorsFile {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw DetectorError.modelFile(path: path, reason: "\(kind) does not exist")
+    }
+    do { return try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
+        throw DetectorError.modelFile(path: path, reason: "not a readable \(kind) (corrupt or not safetensors): \(e.reason)")
+    }
+}
 
 func jsonString<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()

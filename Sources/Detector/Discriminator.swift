@@ -186,14 +186,3 @@ public final class Discriminator: Module {
         return forwardFLOPs(inputShape: [1, 3, n, n]) / Double(n * n)
     }
 }
-
-/// Prefixes local names with "<prefix>." (NeuralNet's helper is internal to that module).
-@inline(__always)
-func prefixed(_ prefix: String, _ list: [NamedParameter]) -> [NamedParameter] {
-    list.map { NamedParameter(name: prefix + "." + $0.name, value: $0.value, gradient: $0.gradient) }
-}
-
-@inline(__always)
-func prefixed(_ prefix: String, _ list: [NamedBuffer]) -> [NamedBuffer] {
-    list.map { NamedBuffer(name: prefix + "." + $0.name, value: $0.value) }
-}

@@ -115,10 +115,4 @@ public final class Generator: Module {
         d = bn0.backward(relu0.backward(d))  // (N, C0, 4, 4)
         return fc.backward(d)  // (N, Z)
     }
-
-    /// Draws N latents z ~ N(0, 1) into `z` (N, Z).
-    public func sampleLatents(_ z: Tensor, count: Int, rng: inout RandomGenerator) {
-        z.resize(to: [count, architecture.latentSize])
-        for i in 0..<z.count { z.pointer[i] = rng.normal() }
-    }
 }

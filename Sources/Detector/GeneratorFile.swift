@@ -25,13 +25,7 @@ public enum GeneratorFile {
     /// Loads a generator file, or the generator of a training checkpoint, in eval mode. Errors name
     /// the file (missing, corrupt, neither a generator file nor a checkpoint, weights that do not fit).
     public static func load(path: String) throws -> any PatchGenerator {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DetectorError.modelFile(path: path, reason: "generator file does not exist")
-        }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
-            throw DetectorError.modelFile(path: path, reason: "not a readable generator file: \(e.reason)")
-        }
+        let file = try openSafeTensors(path, kind: "generator file")
         let architecture: GeneratorArchitecture, kind: GeneratorKind, prefix: String
         switch file.metadata["format"] {
         case format:

@@ -15,6 +15,13 @@ public protocol PatchGenerator: Module {
     func sampleLatents(_ z: Tensor, count: Int, rng: inout RandomGenerator)
 }
 
+extension PatchGenerator {
+    public func sampleLatents(_ z: Tensor, count: Int, rng: inout RandomGenerator) {
+        z.resize(to: [count, architecture.latentSize])
+        for i in 0..<z.count { z.pointer[i] = rng.normal() }
+    }
+}
+
 extension Generator: PatchGenerator {}
 
 /// The generator architectures a run can train against.

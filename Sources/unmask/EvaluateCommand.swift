@@ -123,9 +123,7 @@ struct EvaluateCommand: ParsableCommand {
         StandardOutput.print(result.table())
         if let json {
             do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.keyEncodingStrategy = .convertToSnakeCase
+                let encoder = JSON.encoder(pretty: true, snakeCaseKeys: true)
                 encoder.nonConformingFloatEncodingStrategy = .convertToString(
                     positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
                 try ReportWriter.write(try encoder.encode(result), to: json)

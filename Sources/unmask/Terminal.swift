@@ -64,9 +64,16 @@ enum StandardOutput {
 
     /// Prints `value` as pretty, key-sorted JSON (keys in snake_case when asked).
     static func printJSON<Value: Encodable>(_ value: Value, snakeCaseKeys: Bool = false) throws {
+        print(String(decoding: try JSON.encoder(pretty: true, snakeCaseKeys: snakeCaseKeys).encode(value), as: UTF8.self))
+    }
+}
+
+/// The command line's JSON: keys sorted (stable output), pretty for people, one line for logs.
+enum JSON {
+    static func encoder(pretty: Bool = false, snakeCaseKeys: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
         if snakeCaseKeys { encoder.keyEncodingStrategy = .convertToSnakeCase }
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return encoder
     }
 }

@@ -154,7 +154,8 @@ struct TrainCommand: ParsableCommand {
             event: "start",
             [
                 "command": .string(CommandLine.arguments.joined(separator: " ")), "files": .string(fileCounts),
-                "step": .number(Double(trainer.step)), "config": .string((try? jsonText(trainer.config)) ?? ""),
+                "step": .number(Double(trainer.step)),
+                "config": .string((try? JSON.encoder().encode(trainer.config)).map { String(decoding: $0, as: UTF8.self) } ?? ""),
             ])
         if let base { try log.write(event: "base_model", ["auc": .number(base.auc)]) }
 
@@ -272,12 +273,6 @@ struct TrainCommand: ParsableCommand {
 private func seconds(since date: Date) -> String { String(format: "%.1f", Date().timeIntervalSince(date)) }
 private func format(_ x: Double) -> String { String(format: "%.3f", x) }
 
-private func jsonText<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
 extension AdversarialLoss: ExpressibleByArgument {}
 
 /// The run's JSONL log: one JSON object per line (`event`, `time`, then the event's fields).
@@ -315,9 +310,7 @@ final class TrainingLog {
         var object = fields
         object["event"] = .string(event)
         object["time"] = .number(Date().timeIntervalSince1970)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try handle.write(contentsOf: try encoder.encode(object) + Data("\n".utf8))
+        try handle.write(contentsOf: try JSON.encoder().encode(object) + Data("\n".utf8))
     }
 
     /// Steps are logged every 10th step (and every step with a generator loss that is not finite).

@@ -39,14 +39,7 @@ extension Trainer {
     /// uninterrupted run would have taken. Errors name the file (missing, corrupt, not a checkpoint,
     /// or weights that do not fit the configuration it declares).
     public convenience init(resumingFrom path: String, data: TrainingData) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DetectorError.modelFile(path: path, reason: "checkpoint file does not exist")
-        }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
-            throw DetectorError.modelFile(
-                path: path, reason: "not a readable checkpoint (corrupt or not safetensors): \(e.reason)")
-        }
+        let file = try openSafeTensors(path, kind: "checkpoint file")
         guard file.metadata["format"] == Trainer.checkpointFormat else {
             throw DetectorError.modelFile(
                 path: path, reason: "format is '\(file.metadata["format"] ?? "none")', expected '\(Trainer.checkpointFormat)'")

@@ -85,14 +85,14 @@ extension Module {
     }
 }
 
-/// Prefixes local names with "<prefix>." (helper for containers).
+/// Prefixes local names with "<prefix>." (helper for containers, here and in modules built on NeuralNet).
 @inline(__always)
-func prefixed(_ prefix: String, _ list: [NamedParameter]) -> [NamedParameter] {
+public func prefixed(_ prefix: String, _ list: [NamedParameter]) -> [NamedParameter] {
     list.map { NamedParameter(name: prefix + "." + $0.name, value: $0.value, gradient: $0.gradient) }
 }
 
 @inline(__always)
-func prefixed(_ prefix: String, _ list: [NamedBuffer]) -> [NamedBuffer] {
+public func prefixed(_ prefix: String, _ list: [NamedBuffer]) -> [NamedBuffer] {
     list.map { NamedBuffer(name: prefix + "." + $0.name, value: $0.value) }
 }
 
