@@ -119,6 +119,8 @@ def main():
             median, rates = time_operation(infer, batch, args.warmup, args.runs, args.min_run_seconds)
             results.append({"size": size, "mode": "inference", "batch": batch, "images_per_second": median,
                             "runs": rates})
+        if args.train_batch <= 0:  # inference rows only
+            continue
         model.train()
         batch = args.train_batch
         images = torch.randn(batch, 3, size, size)

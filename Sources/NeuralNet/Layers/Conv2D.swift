@@ -4,6 +4,12 @@
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
 // P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
 
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// 2-D convolution (cross-correlation, PyTorch layout) with stride and zero padding.
 public final class Conv2D: WeightedLayer {
     public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int
@@ -22,6 +28,12 @@ public final class Conv2D: WeightedLayer {
     /// (OpenBLAS's thread count is set to 1 for the duration and restored; NeuralNet networks are
     /// meant to be driven from one thread at a time).
     nonisolated(unsafe) public static var workerParallel = true
+    /// Forward passes of 3×3, stride-1, padding-1 convolutions with at least this many input channels
+    /// use Winograd F(2×2, 3×3) (2.25× fewer multiplies; see `Winograd`) instead of im2col + SGEMM;
+    /// backward always uses im2col. 16 (not lower): the reference discriminator at 128 px batch 32 and
+    /// the detector's 16-channel conv2 gain, a 3-channel first layer would not (`unmask bench nn`,
+    /// `unmask bench scan`, numbers in the README). `Int.max` turns Winograd off.
+    nonisolated(unsafe) public static var winogradMinimumChannels = 16
 
     public let weight: Tensor  // (O, C, k, k)
     public let dWeight: Tensor  // (O, C, k, k)
@@ -39,8 +51,13 @@ public final class Conv2D: WeightedLayer {
         let gemmOut = Tensor(shape: [0])  // (O, B*P)
         let dWeight = Tensor(shape: [0])  // (O, K)
         let dBias = Tensor(shape: [0])  // (O)
+        let tilesIn = Tensor(shape: [0])  // (16, C, B·tiles) Winograd-transformed input
+        let tilesOut = Tensor(shape: [0])  // (16, O, B·tiles) Winograd products
+        let scratch = Tensor(shape: [0])  // rows for the Winograd transforms
     }
     private var workspaces: [Workspace] = []
+    private let winogradWeight = Tensor(shape: [0])  // (16, O, C) U = G g Gᵀ
+    private let winogradSource = Tensor(shape: [0])  // (O, C, 3, 3) the weight U was computed from
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
     public init(
@@ -77,6 +94,9 @@ public final class Conv2D: WeightedLayer {
     }
 
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
+    private var usesWinograd: Bool {
+        kernelSize == 3 && stride == 1 && padding == 1 && inChannels >= Conv2D.winogradMinimumChannels
+    }
 
     /// Sizes of the current call.
     private struct Geometry { var N, C, H, W, O, Ho, Wo, P, K: Int }
@@ -123,10 +143,82 @@ public final class Conv2D: WeightedLayer {
         output.resize(to: [g.N, g.O, Ho, Wo])
         let (B, T) = plan(g)
         prepareWorkspaces(g, B: B, T: T, gradients: false)
+        if usesWinograd {
+            winogradForward(x, g, B: B, T: T)
+            return output
+        }
         forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
             self.forwardChunk(x, g, n0: n0, b: b, workspace: self.workspaces[t], nestedParallel: T == 1)
         }
         return output
+    }
+
+    /// Forward by Winograd F(2×2, 3×3): U from the weight (recomputed only when the weight changed),
+    /// then per chunk of samples: input tiles V, 16 SGEMMs M[ξ] = U[ξ]·V[ξ], output tiles + bias +
+    /// activation. With one worker (a single image) the transforms split channels over the cores and
+    /// the 16 SGEMMs run side by side single-threaded.
+    private func winogradForward(_ x: Tensor, _ g: Geometry, B: Int, T: Int) {
+        if winogradSource.shape != weight.shape
+            || memcmp(winogradSource.pointer, weight.pointer, weight.count * MemoryLayout<Float>.size) != 0
+        {
+            winogradSource.resize(to: weight.shape)
+            winogradSource.copy(from: weight)
+            winogradWeight.resize(to: [16, g.O, g.C])
+            Winograd.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
+        }
+        let (Th, Tw) = Winograd.tiles(height: g.H, width: g.W)
+        let tiles = Th * Tw
+        let threads = KernelThreads.count
+        let scratchCount = Winograd.scratchCount(width: g.W)
+        for t in 0..<max(T, 1) {
+            let ws = workspaces[t]
+            ws.tilesIn.resize(to: [16, g.C, B * tiles])
+            ws.tilesOut.resize(to: [16, g.O, B * tiles])
+        }
+        while workspaces.count < threads { workspaces.append(Workspace()) }
+        for ws in workspaces { ws.scratch.resize(to: [scratchCount]) }
+        let u = UnsafePointer(winogradWeight.pointer)
+        forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
+            let ws = self.workspaces[t]
+            let ld = B * tiles, v = ws.tilesIn.pointer, m = ws.tilesOut.pointer
+            let nested = T == 1 && threads > 1
+            // V: input tiles of the b samples
+            self.splitOrRun(nested ? threads : 1, g.C) { cs, worker in
+                let scratch = self.workspaces[nested ? worker : t].scratch.pointer
+                for j in 0..<b {
+                    Winograd.transformInput(
+                        x.pointer + (n0 + j) * g.C * g.H * g.W, channels: g.C, height: g.H, width: g.W,
+                        channelRange: cs, into: v, ld: ld, tileOffset: j * tiles, scratch: scratch)
+                }
+            }
+            // M[ξ] (O, b·tiles) = U[ξ] (O, C) · V[ξ] (C, b·tiles)
+            forEachOnWorkers(16, workers: nested ? threads : 1) { xi, _ in
+                sgemm(
+                    m: g.O, n: b * tiles, k: g.C, a: u + xi * g.O * g.C, lda: g.C, b: v + xi * g.C * ld, ldb: ld,
+                    beta: 0, c: m + xi * g.O * ld, ldc: ld)
+            }
+            // Y: output tiles, bias, activation
+            self.splitOrRun(nested ? threads : 1, g.O) { os, worker in
+                let scratch = self.workspaces[nested ? worker : t].scratch.pointer
+                for j in 0..<b {
+                    Winograd.transformOutput(
+                        m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld,
+                        tileOffset: j * tiles, bias: self.bias.map { UnsafePointer($0.pointer) },
+                        activation: self.fusedActivation, into: self.output.pointer + (n0 + j) * g.O * g.H * g.W,
+                        scratch: scratch)
+                }
+            }
+        }
+    }
+
+    /// body(range, worker) over `parts` disjoint ranges of 0..<n on as many threads (1: the caller, worker 0).
+    private func splitOrRun(_ parts: Int, _ n: Int, _ body: (Range<Int>, Int) -> Void) {
+        if parts <= 1 || n < 2 {
+            body(0..<n, 0)
+            return
+        }
+        let p = min(parts, n)
+        DispatchQueue.concurrentPerform(iterations: p) { t in body(n * t / p..<n * (t + 1) / p, t) }
     }
 
     /// Forward of samples n0..<n0+b: im2col, SGEMM, bias, fused activation.
