@@ -13,8 +13,11 @@ enum Winograd {
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 1) / 2, (W + 1) / 2) }
 
-    /// Scratch floats `transformInput` and `transformOutput` need for a plane of width W.
-    static func scratchCount(width W: Int) -> Int { 10 * ((W + 1) / 2 + 1) }
+    /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane.
+    static func scratchCount(height H: Int, width W: Int) -> Int {
+        let (Th, Tw) = tiles(height: H, width: W)
+        return (2 * Th + 2) * (2 * (Tw + 1) + 4 * Tw)
+    }
 
     /// U (16, O, C) = G g Gᵀ for every 3×3 kernel g of weights (O, C, 3, 3).
     static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, into u: UnsafeMutablePointer<Float>) {
@@ -38,43 +41,56 @@ enum Winograd {
         }
     }
 
-    /// V[ξ, c, tileOffset + th·Tw + tw] = (Bᵀ d B)[ξ] for channels `channels` of one sample x (C, H, W);
-    /// `ld` is the row length T of V. `scratch` holds `scratchCount(width:)` floats.
+    /// V[ξ, c, tileOffset + (th − th0)·Tw + tw] = (Bᵀ d B)[ξ] for channels `channelRange` and tile rows
+    /// `tileRows` (th0 its first; all by default) of one sample x (C, H, W); `ld` is the row length T of
+    /// V. `scratch` holds `scratchCount(height:width:)` floats.
+    /// Per channel: B over the columns of every padded row once (each input row is read once, not once
+    /// per tile row it belongs to), then Bᵀ over rows for all tiles of a column component at a time.
     static func transformInput(
         _ x: UnsafePointer<Float>, channels C: Int, height H: Int, width W: Int, channelRange: Range<Int>,
-        into v: UnsafeMutablePointer<Float>, ld: Int, tileOffset: Int, scratch: UnsafeMutablePointer<Float>
+        tileRows: Range<Int>? = nil, into v: UnsafeMutablePointer<Float>, ld: Int, tileOffset: Int,
+        scratch: UnsafeMutablePointer<Float>
     ) {
-        let (Th, Tw) = tiles(height: H, width: W)
-        let n = Tw + 1  // even / odd columns of the padded row: E[q] = x[2q − 1], O[q] = x[2q]
-        let padded = scratch  // 2n: a zero-padded input row
-        let even = scratch + 2 * n, odd = even + 4 * n  // 4 rows × n each
+        let (allRows, Tw) = tiles(height: H, width: W)
+        let th0 = tileRows?.lowerBound ?? 0, Th = tileRows?.count ?? allRows
+        let rows = 2 * Th + 2  // padded rows 2·th0 + r, r < rows: padded row R is input row R − 1
+        let n = Tw + 1  // even / odd columns of a padded row: E[q] = x[2q − 1], O[q] = x[2q]
+        let even = scratch, odd = scratch + n
+        let columnParts = scratch + 2 * n  // (4, rows, Tw): B over columns of each padded row
+        let part = rows * Tw
+        let evenCount = min(n - 1, W / 2), oddCount = min(n, (W + 1) / 2)
         for c in channelRange {
             let plane = x + c * H * W
-            for th in 0..<Th {
-                for i in 0..<4 {
-                    let ih = 2 * th - 1 + i
-                    padded.update(repeating: 0, count: 2 * n)
-                    if ih >= 0 && ih < H { (padded + 1).update(from: plane + ih * W, count: W) }
-                    gatherStride2(from: padded, to: even + i * n, count: n)
-                    gatherStride2(from: padded + 1, to: odd + i * n, count: n)
+            for r in 0..<rows {
+                let ih = 2 * th0 + r - 1
+                if ih < 0 || ih >= H {
+                    even.update(repeating: 0, count: n); odd.update(repeating: 0, count: n)
+                } else {
+                    let src = plane + ih * W
+                    even[0] = 0
+                    gatherStride2(from: src + 1, to: even + 1, count: evenCount)
+                    for q in (1 + evenCount)..<n { even[q] = 0 }
+                    gatherStride2(from: src, to: odd, count: oddCount)
+                    for q in oddCount..<n { odd[q] = 0 }
                 }
-                // Bᵀ over rows, in place per parity: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
-                for parity in 0..<2 {
-                    let d0 = parity == 0 ? even : odd, d1 = d0 + n, d2 = d0 + 2 * n, d3 = d0 + 3 * n
-                    for q in 0..<n {
-                        let a = d0[q], b = d1[q], cc = d2[q], d = d3[q]
-                        d0[q] = a - cc; d1[q] = b + cc; d2[q] = cc - b; d3[q] = b - d
-                    }
+                // columns c0 = E[i], c1 = O[i], c2 = E[i+1], c3 = O[i+1] of each tile
+                let p0 = columnParts + r * Tw, p1 = p0 + part, p2 = p1 + part, p3 = p2 + part
+                for i in 0..<Tw {
+                    let e0 = even[i], e1 = even[i + 1], o0 = odd[i], o1 = odd[i + 1]
+                    p0[i] = e0 - e1; p1[i] = o0 + e1; p2[i] = e1 - o0; p3[i] = o0 - o1
                 }
-                // B over columns: c0 = E[i], c1 = O[i], c2 = E[i+1], c3 = O[i+1]
-                let row = tileOffset + th * Tw
-                for k in 0..<4 {
-                    let e = even + k * n, o = odd + k * n
-                    let v0 = v + ((4 * k + 0) * C + c) * ld + row, v1 = v + ((4 * k + 1) * C + c) * ld + row
-                    let v2 = v + ((4 * k + 2) * C + c) * ld + row, v3 = v + ((4 * k + 3) * C + c) * ld + row
+            }
+            // rows d0…d3 of tile row th are padded rows 2th…2th+3: Bᵀ gives d0 − d2, d1 + d2, d2 − d1, d1 − d3
+            for k in 0..<4 {
+                let p = columnParts + k * part
+                let v0 = v + ((0 + k) * C + c) * ld + tileOffset, v1 = v + ((4 + k) * C + c) * ld + tileOffset
+                let v2 = v + ((8 + k) * C + c) * ld + tileOffset, v3 = v + ((12 + k) * C + c) * ld + tileOffset
+                for th in 0..<Th {
+                    let d0 = p + 2 * th * Tw, d1 = d0 + Tw, d2 = d1 + Tw, d3 = d2 + Tw
+                    let t = th * Tw
                     for i in 0..<Tw {
-                        let e0 = e[i], e1 = e[i + 1], o0 = o[i], o1 = o[i + 1]
-                        v0[i] = e0 - e1; v1[i] = o0 + e1; v2[i] = e1 - o0; v3[i] = o0 - o1
+                        let a = d0[i], b = d1[i], cc = d2[i], d = d3[i]
+                        v0[t + i] = a - cc; v1[t + i] = b + cc; v2[t + i] = cc - b; v3[t + i] = b - d
                     }
                 }
             }
@@ -82,61 +98,125 @@ enum Winograd {
     }
 
     /// y[o] (H, W) of one sample = Aᵀ M A per tile, plus bias, through `activation`, for output channels
-    /// `channelRange`; M is (16, O, ld) with this sample's tiles at `tileOffset`.
+    /// `channelRange` and tile rows `tileRows` (all by default); M is (16, O, ld) with the first of those
+    /// tiles at `tileOffset`. All tiles of a channel
+    /// are one contiguous run per ξ, so the transform runs over them four at a time (SIMD4), into four
+    /// planes of tile outputs that are then interleaved into the output rows.
     static func transformOutput(
         _ m: UnsafePointer<Float>, outChannels O: Int, height H: Int, width W: Int, channelRange: Range<Int>,
-        ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,
-        into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        tileRows: Range<Int>? = nil, ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?,
+        activation: FusedActivation, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
-        let (Th, Tw) = tiles(height: H, width: W)
-        let top = scratch, bottom = scratch + 2 * Tw  // two output rows of 2·Tw
+        let (allRows, Tw) = tiles(height: H, width: W)
+        let th0 = tileRows?.lowerBound ?? 0, Th = tileRows?.count ?? allRows
+        let count = Th * Tw
+        let y00 = scratch, y01 = y00 + count, y10 = y01 + count, y11 = y10 + count  // (Th, Tw) each
+        let xiStride = O * ld
         for o in channelRange {
             let b = bias?[o] ?? 0
+            let base = m + o * ld + tileOffset
+            @inline(__always) func mp(_ xi: Int) -> UnsafePointer<Float> { base + xi * xiStride }
+            let m00 = mp(0), m01 = mp(1), m02 = mp(2), m03 = mp(3)
+            let m10 = mp(4), m11 = mp(5), m12 = mp(6), m13 = mp(7)
+            let m20 = mp(8), m21 = mp(9), m22 = mp(10), m23 = mp(11)
+            let m30 = mp(12), m31 = mp(13), m32 = mp(14), m33 = mp(15)
+            // Aᵀ over rows: s = m0 + m1 + m2, d = m1 − m2 − m3 (per column j); then A over columns.
+            let bv = SIMD4<Float>(repeating: b)
+            var i = 0
+            while i + 4 <= count {
+                @inline(__always) func ld4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+                    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
+                }
+                @inline(__always) func st4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+                    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD4<Float>.self)
+                }
+                let s0 = ld4(m00) + ld4(m10) + ld4(m20), s1 = ld4(m01) + ld4(m11) + ld4(m21)
+                let s2 = ld4(m02) + ld4(m12) + ld4(m22), s3 = ld4(m03) + ld4(m13) + ld4(m23)
+                let d0 = ld4(m10) - ld4(m20) - ld4(m30), d1 = ld4(m11) - ld4(m21) - ld4(m31)
+                let d2 = ld4(m12) - ld4(m22) - ld4(m32), d3 = ld4(m13) - ld4(m23) - ld4(m33)
+                st4(s0 + s1 + s2 + bv, y00); st4(s1 - s2 - s3 + bv, y01)
+                st4(d0 + d1 + d2 + bv, y10); st4(d1 - d2 - d3 + bv, y11)
+                i += 4
+            }
+            while i < count {
+                let s0 = m00[i] + m10[i] + m20[i], s1 = m01[i] + m11[i] + m21[i]
+                let s2 = m02[i] + m12[i] + m22[i], s3 = m03[i] + m13[i] + m23[i]
+                let d0 = m10[i] - m20[i] - m30[i], d1 = m11[i] - m21[i] - m31[i]
+                let d2 = m12[i] - m22[i] - m32[i], d3 = m13[i] - m23[i] - m33[i]
+                y00[i] = s0 + s1 + s2 + b; y01[i] = s1 - s2 - s3 + b
+                y10[i] = d0 + d1 + d2 + b; y11[i] = d1 - d2 - d3 + b
+                i += 1
+            }
+            // interleave tile columns into output rows 2th (y00, y01) and 2th + 1 (y10, y11)
             let plane = y + o * H * W
+            let pairs = W / 2
             for th in 0..<Th {
-                let row = tileOffset + th * Tw
-                @inline(__always) func mp(_ xi: Int) -> UnsafePointer<Float> { m + (xi * O + o) * ld + row }
-                let m00 = mp(0), m01 = mp(1), m02 = mp(2), m03 = mp(3)
-                let m10 = mp(4), m11 = mp(5), m12 = mp(6), m13 = mp(7)
-                let m20 = mp(8), m21 = mp(9), m22 = mp(10), m23 = mp(11)
-                let m30 = mp(12), m31 = mp(13), m32 = mp(14), m33 = mp(15)
-                // Aᵀ over rows: s = m0 + m1 + m2, d = m1 − m2 − m3 (per column j); then A over
-                // columns. Four tiles at a time in SIMD4 lanes; the tile pairs are interleaved on store.
-                let bv = SIMD4<Float>(repeating: b)
+                for half in 0..<2 where 2 * (th0 + th) + half < H {
+                    let dst = plane + (2 * (th0 + th) + half) * W
+                    let a = (half == 0 ? y00 : y10) + th * Tw, bb = (half == 0 ? y01 : y11) + th * Tw
+                    for j in 0..<pairs { dst[2 * j] = a[j]; dst[2 * j + 1] = bb[j] }
+                    if W % 2 == 1 { dst[W - 1] = a[Tw - 1] }
+                    activation.apply(dst, count: W)
+                }
+            }
+        }
+    }
+
+    /// M[ξ] (O4, ld) = U[ξ] (O4, C) · V[ξ] (C, ld) for ξ < 16, in Swift SIMD for layers too narrow for
+    /// SGEMM to pay (16 channels: a k = 16 SGEMM spends more time packing and zeroing than multiplying).
+    /// `u4` holds every weight broadcast to four lanes (`broadcastWeights`); O4 and `count` are
+    /// multiples of 4 and 8; lanes past the real tiles compute values nobody reads.
+    static func multiplyNarrow(
+        _ u4: UnsafePointer<Float>, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>,
+        inChannels C: Int, outChannels4 O4: Int, ld: Int, count n: Int
+    ) {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        @inline(__always) func store(_ x: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD4<Float>.self)
+        }
+        for xi in 0..<16 {
+            let vx = v + xi * C * ld, mx = m + xi * O4 * ld, ux = u4 + 4 * xi * O4 * C
+            var ob = 0
+            while ob < O4 {
+                let w0 = ux + 4 * ob * C, w1 = w0 + 4 * C, w2 = w1 + 4 * C, w3 = w2 + 4 * C
                 var i = 0
-                while i < Tw {
-                    if i + 4 > Tw { i = max(Tw - 4, 0) }  // last block overlaps (recomputes) the previous one
-                    if Tw < 4 { break }
-                    @inline(__always) func ld(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-                        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
+                while i < n {  // 4 outputs × 8 tiles in 8 accumulators
+                    var a0 = SIMD4<Float>(), b0 = SIMD4<Float>(), a1 = SIMD4<Float>(), b1 = SIMD4<Float>()
+                    var a2 = SIMD4<Float>(), b2 = SIMD4<Float>(), a3 = SIMD4<Float>(), b3 = SIMD4<Float>()
+                    var p = vx + i
+                    for c in 0..<C {
+                        let x0 = load(p), x1 = load(p + 4)
+                        let u0 = load(w0 + 4 * c), u1 = load(w1 + 4 * c), u2 = load(w2 + 4 * c), u3 = load(w3 + 4 * c)
+                        a0 += u0 * x0; b0 += u0 * x1
+                        a1 += u1 * x0; b1 += u1 * x1
+                        a2 += u2 * x0; b2 += u2 * x1
+                        a3 += u3 * x0; b3 += u3 * x1
+                        p += ld
                     }
-                    let s0 = ld(m00) + ld(m10) + ld(m20), s1 = ld(m01) + ld(m11) + ld(m21)
-                    let s2 = ld(m02) + ld(m12) + ld(m22), s3 = ld(m03) + ld(m13) + ld(m23)
-                    let d0 = ld(m10) - ld(m20) - ld(m30), d1 = ld(m11) - ld(m21) - ld(m31)
-                    let d2 = ld(m12) - ld(m22) - ld(m32), d3 = ld(m13) - ld(m23) - ld(m33)
-                    let y00 = s0 + s1 + s2 + bv, y01 = s1 - s2 - s3 + bv
-                    let y10 = d0 + d1 + d2 + bv, y11 = d1 - d2 - d3 + bv
-                    UnsafeMutableRawPointer(top + 2 * i).storeBytes(
-                        of: SIMD8(y00[0], y01[0], y00[1], y01[1], y00[2], y01[2], y00[3], y01[3]), as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(bottom + 2 * i).storeBytes(
-                        of: SIMD8(y10[0], y11[0], y10[1], y11[1], y10[2], y11[2], y10[3], y11[3]), as: SIMD8<Float>.self)
-                    i += 4
+                    let out = mx + ob * ld + i
+                    store(a0, out); store(b0, out + 4)
+                    store(a1, out + ld); store(b1, out + ld + 4)
+                    store(a2, out + 2 * ld); store(b2, out + 2 * ld + 4)
+                    store(a3, out + 3 * ld); store(b3, out + 3 * ld + 4)
+                    i += 8
                 }
-                if Tw < 4 {
-                    for i in 0..<Tw {
-                        let s0 = m00[i] + m10[i] + m20[i], s1 = m01[i] + m11[i] + m21[i]
-                        let s2 = m02[i] + m12[i] + m22[i], s3 = m03[i] + m13[i] + m23[i]
-                        let d0 = m10[i] - m20[i] - m30[i], d1 = m11[i] - m21[i] - m31[i]
-                        let d2 = m12[i] - m22[i] - m32[i], d3 = m13[i] - m23[i] - m33[i]
-                        top[2 * i] = s0 + s1 + s2 + b; top[2 * i + 1] = s1 - s2 - s3 + b
-                        bottom[2 * i] = d0 + d1 + d2 + b; bottom[2 * i + 1] = d1 - d2 - d3 + b
-                    }
-                }
-                activation.apply(top, count: W)
-                (plane + 2 * th * W).update(from: top, count: W)
-                if 2 * th + 1 < H {
-                    activation.apply(bottom, count: W)
-                    (plane + (2 * th + 1) * W).update(from: bottom, count: W)
+                ob += 4
+            }
+        }
+    }
+
+    /// u4 (16, O4, C, 4) = U (16, O, C) with every value repeated in four lanes; rows O…O4−1 zero.
+    static func broadcastWeights(
+        _ u: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, outChannels4 O4: Int,
+        into u4: UnsafeMutablePointer<Float>
+    ) {
+        for xi in 0..<16 {
+            for o in 0..<O4 {
+                for c in 0..<C {
+                    let value = o < O ? u[(xi * O + o) * C + c] : 0
+                    for lane in 0..<4 { u4[((xi * O4 + o) * C + c) * 4 + lane] = value }
                 }
             }
         }
