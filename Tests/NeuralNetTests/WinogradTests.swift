@@ -25,19 +25,17 @@ final class WinogradTests: XCTestCase {
     }
 
     func testMatchesIm2colForward() {
-        let saved = (Conv2D.workerParallel, KernelThreads.count, Conv2D.narrowWinogradChannels)
-        defer { (Conv2D.workerParallel, KernelThreads.count, Conv2D.narrowWinogradChannels) = saved }
+        let saved = (Conv2D.workerParallel, KernelThreads.count)
+        defer { (Conv2D.workerParallel, KernelThreads.count) = saved }
         let shapes: [(n: Int, c: Int, o: Int, h: Int, w: Int)] = [
             (1, 1, 1, 1, 1), (1, 3, 5, 7, 9), (2, 8, 4, 6, 10), (3, 16, 8, 5, 5), (4, 32, 24, 16, 16),
             (1, 20, 12, 33, 18), (5, 16, 16, 130, 66), (2, 7, 13, 21, 3),
         ]
         for (i, s) in shapes.enumerated() {
-            // narrow 16: layers of ≤ 16 channels multiply in Swift SIMD; 0: every layer through SGEMM
-            for (workers, threads, narrow) in [(false, 1, 16), (true, 2, 16), (false, 2, 16), (true, 2, 0), (false, 2, 0)] {
+            for (workers, threads) in [(false, 1), (true, 2), (false, 2)] {
                 for activation in [FusedActivation.none, .leakyReLU(0.1)] {
                     for hasBias in [true, false] {
                         Conv2D.workerParallel = workers; KernelThreads.count = threads
-                        Conv2D.narrowWinogradChannels = narrow
                         var rng = RandomGenerator(seed: UInt64(40 + i))
                         let conv = Conv2D(
                             inChannels: s.c, outChannels: s.o, kernelSize: 3, stride: 1, padding: 1, bias: hasBias,
@@ -48,7 +46,7 @@ final class WinogradTests: XCTestCase {
                         let fast = forward(conv, x, winograd: true)
                         let e = relativeError(fast, reference)
                         XCTAssertLessThan(
-                            e, 1e-5, "shape \(s) workers \(workers) threads \(threads) narrow \(narrow) \(activation) bias \(hasBias)")
+                            e, 1e-5, "shape \(s) workers \(workers) threads \(threads) \(activation) bias \(hasBias)")
                     }
                 }
             }

@@ -41,19 +41,16 @@ enum Winograd {
         }
     }
 
-    /// V[ξ, c, tileOffset + (th − th0)·Tw + tw] = (Bᵀ d B)[ξ] for channels `channelRange` and tile rows
-    /// `tileRows` (th0 its first; all by default) of one sample x (C, H, W); `ld` is the row length T of
-    /// V. `scratch` holds `scratchCount(height:width:)` floats.
+    /// V[ξ, c, tileOffset + th·Tw + tw] = (Bᵀ d B)[ξ] for channels `channelRange` of one sample
+    /// x (C, H, W); `ld` is the row length T of V. `scratch` holds `scratchCount(height:width:)` floats.
     /// Per channel: B over the columns of every padded row once (each input row is read once, not once
     /// per tile row it belongs to), then Bᵀ over rows for all tiles of a column component at a time.
     static func transformInput(
         _ x: UnsafePointer<Float>, channels C: Int, height H: Int, width W: Int, channelRange: Range<Int>,
-        tileRows: Range<Int>? = nil, into v: UnsafeMutablePointer<Float>, ld: Int, tileOffset: Int,
-        scratch: UnsafeMutablePointer<Float>
+        into v: UnsafeMutablePointer<Float>, ld: Int, tileOffset: Int, scratch: UnsafeMutablePointer<Float>
     ) {
-        let (allRows, Tw) = tiles(height: H, width: W)
-        let th0 = tileRows?.lowerBound ?? 0, Th = tileRows?.count ?? allRows
-        let rows = 2 * Th + 2  // padded rows 2·th0 + r, r < rows: padded row R is input row R − 1
+        let (Th, Tw) = tiles(height: H, width: W)
+        let rows = 2 * Th + 2  // padded rows: padded row r is input row r − 1
         let n = Tw + 1  // even / odd columns of a padded row: E[q] = x[2q − 1], O[q] = x[2q]
         let even = scratch, odd = scratch + n
         let columnParts = scratch + 2 * n  // (4, rows, Tw): B over columns of each padded row
@@ -62,7 +59,7 @@ enum Winograd {
         for c in channelRange {
             let plane = x + c * H * W
             for r in 0..<rows {
-                let ih = 2 * th0 + r - 1
+                let ih = r - 1
                 if ih < 0 || ih >= H {
                     even.update(repeating: 0, count: n); odd.update(repeating: 0, count: n)
                 } else {
@@ -98,17 +95,15 @@ enum Winograd {
     }
 
     /// y[o] (H, W) of one sample = Aᵀ M A per tile, plus bias, through `activation`, for output channels
-    /// `channelRange` and tile rows `tileRows` (all by default); M is (16, O, ld) with the first of those
-    /// tiles at `tileOffset`. All tiles of a channel
+    /// `channelRange`; M is (16, O, ld) with this sample's tiles at `tileOffset`. All tiles of a channel
     /// are one contiguous run per ξ, so the transform runs over them four at a time (SIMD4), into four
     /// planes of tile outputs that are then interleaved into the output rows.
     static func transformOutput(
         _ m: UnsafePointer<Float>, outChannels O: Int, height H: Int, width W: Int, channelRange: Range<Int>,
-        tileRows: Range<Int>? = nil, ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?,
-        activation: FusedActivation, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,
+        into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
-        let (allRows, Tw) = tiles(height: H, width: W)
-        let th0 = tileRows?.lowerBound ?? 0, Th = tileRows?.count ?? allRows
+        let (Th, Tw) = tiles(height: H, width: W)
         let count = Th * Tw
         let y00 = scratch, y01 = y00 + count, y10 = y01 + count, y11 = y10 + count  // (Th, Tw) each
         let xiStride = O * ld
@@ -151,72 +146,12 @@ enum Winograd {
             let plane = y + o * H * W
             let pairs = W / 2
             for th in 0..<Th {
-                for half in 0..<2 where 2 * (th0 + th) + half < H {
-                    let dst = plane + (2 * (th0 + th) + half) * W
+                for half in 0..<2 where 2 * th + half < H {
+                    let dst = plane + (2 * th + half) * W
                     let a = (half == 0 ? y00 : y10) + th * Tw, bb = (half == 0 ? y01 : y11) + th * Tw
                     for j in 0..<pairs { dst[2 * j] = a[j]; dst[2 * j + 1] = bb[j] }
                     if W % 2 == 1 { dst[W - 1] = a[Tw - 1] }
                     activation.apply(dst, count: W)
-                }
-            }
-        }
-    }
-
-    /// M[ξ] (O4, ld) = U[ξ] (O4, C) · V[ξ] (C, ld) for ξ < 16, in Swift SIMD for layers too narrow for
-    /// SGEMM to pay (16 channels: a k = 16 SGEMM spends more time packing and zeroing than multiplying).
-    /// `u4` holds every weight broadcast to four lanes (`broadcastWeights`); O4 and `count` are
-    /// multiples of 4 and 8; lanes past the real tiles compute values nobody reads.
-    static func multiplyNarrow(
-        _ u4: UnsafePointer<Float>, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>,
-        inChannels C: Int, outChannels4 O4: Int, ld: Int, count n: Int
-    ) {
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-            UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-        }
-        @inline(__always) func store(_ x: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD4<Float>.self)
-        }
-        for xi in 0..<16 {
-            let vx = v + xi * C * ld, mx = m + xi * O4 * ld, ux = u4 + 4 * xi * O4 * C
-            var ob = 0
-            while ob < O4 {
-                let w0 = ux + 4 * ob * C, w1 = w0 + 4 * C, w2 = w1 + 4 * C, w3 = w2 + 4 * C
-                var i = 0
-                while i < n {  // 4 outputs × 8 tiles in 8 accumulators
-                    var a0 = SIMD4<Float>(), b0 = SIMD4<Float>(), a1 = SIMD4<Float>(), b1 = SIMD4<Float>()
-                    var a2 = SIMD4<Float>(), b2 = SIMD4<Float>(), a3 = SIMD4<Float>(), b3 = SIMD4<Float>()
-                    var p = vx + i
-                    for c in 0..<C {
-                        let x0 = load(p), x1 = load(p + 4)
-                        let u0 = load(w0 + 4 * c), u1 = load(w1 + 4 * c), u2 = load(w2 + 4 * c), u3 = load(w3 + 4 * c)
-                        a0 += u0 * x0; b0 += u0 * x1
-                        a1 += u1 * x0; b1 += u1 * x1
-                        a2 += u2 * x0; b2 += u2 * x1
-                        a3 += u3 * x0; b3 += u3 * x1
-                        p += ld
-                    }
-                    let out = mx + ob * ld + i
-                    store(a0, out); store(b0, out + 4)
-                    store(a1, out + ld); store(b1, out + ld + 4)
-                    store(a2, out + 2 * ld); store(b2, out + 2 * ld + 4)
-                    store(a3, out + 3 * ld); store(b3, out + 3 * ld + 4)
-                    i += 8
-                }
-                ob += 4
-            }
-        }
-    }
-
-    /// u4 (16, O4, C, 4) = U (16, O, C) with every value repeated in four lanes; rows O…O4−1 zero.
-    static func broadcastWeights(
-        _ u: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, outChannels4 O4: Int,
-        into u4: UnsafeMutablePointer<Float>
-    ) {
-        for xi in 0..<16 {
-            for o in 0..<O4 {
-                for c in 0..<C {
-                    let value = o < O ? u[(xi * O + o) * C + c] : 0
-                    for lane in 0..<4 { u4[((xi * O4 + o) * C + c) * 4 + lane] = value }
                 }
             }
         }

@@ -34,10 +34,6 @@ public final class Conv2D: WeightedLayer {
     /// the detector's 16-channel conv2 gain, a 3-channel first layer would not (`unmask bench nn`,
     /// `unmask bench scan`, numbers in the README). `Int.max` turns Winograd off.
     nonisolated(unsafe) public static var winogradMinimumChannels = 16
-    /// Winograd layers with at most this many input and output channels multiply their tiles in Swift
-    /// SIMD, a few tile rows at a time so the tiles stay in cache (`Winograd.multiplyNarrow`), instead
-    /// of 16 SGEMMs over the whole chunk. 0 turns it off.
-    nonisolated(unsafe) public static var narrowWinogradChannels = 16
 
     public let weight: Tensor  // (O, C, k, k)
     public let dWeight: Tensor  // (O, C, k, k)
@@ -62,7 +58,6 @@ public final class Conv2D: WeightedLayer {
     private var workspaces: [Workspace] = []
     private let winogradWeight = Tensor(shape: [0])  // (16, O, C) U = G g Gᵀ
     private let winogradSource = Tensor(shape: [0])  // (O, C, 3, 3) the weight U was computed from
-    private let winogradBroadcast = Tensor(shape: [0])  // (16, O4, C, 4) U in SIMD4 lanes (narrow layers)
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
     public init(
@@ -170,15 +165,6 @@ public final class Conv2D: WeightedLayer {
             winogradSource.copy(from: weight)
             winogradWeight.resize(to: [16, g.O, g.C])
             Winograd.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
-            let O4 = (g.O + 3) / 4 * 4
-            winogradBroadcast.resize(to: [16, O4, g.C, 4])
-            Winograd.broadcastWeights(
-                winogradWeight.pointer, outChannels: g.O, inChannels: g.C, outChannels4: O4,
-                into: winogradBroadcast.pointer)
-        }
-        if g.C <= Conv2D.narrowWinogradChannels && g.O <= Conv2D.narrowWinogradChannels {
-            narrowWinogradForward(x, g, B: B, T: T)
-            return
         }
         let (Th, Tw) = Winograd.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
@@ -221,52 +207,6 @@ public final class Conv2D: WeightedLayer {
                         activation: self.fusedActivation, into: self.output.pointer + (n0 + j) * g.O * g.H * g.W,
                         scratch: scratch)
                 }
-            }
-        }
-    }
-
-    /// Winograd for narrow layers: per sample and block of tile rows (V and M together ≲ 256 KB),
-    /// input tiles, the Swift SIMD multiply, output tiles. Blocks are spread over the workers (chunks of
-    /// samples) or, for a single image, over the cores.
-    private func narrowWinogradForward(_ x: Tensor, _ g: Geometry, B: Int, T: Int) {
-        let (Th, Tw) = Winograd.tiles(height: g.H, width: g.W)
-        let O4 = (g.O + 3) / 4 * 4
-        let R = max(1, min(Th, 128 / Tw))  // tile rows per block
-        let ld = (R * Tw + 7) / 8 * 8
-        let threads = KernelThreads.count
-        let scratchCount = Winograd.scratchCount(height: 2 * R, width: g.W)
-        while workspaces.count < max(T, threads) { workspaces.append(Workspace()) }
-        for ws in workspaces {
-            ws.tilesIn.resize(to: [16, g.C, ld])
-            ws.tilesOut.resize(to: [16, O4, ld])
-            ws.scratch.resize(to: [scratchCount])
-        }
-        let blocks = (Th + R - 1) / R
-        let u4 = UnsafePointer(winogradBroadcast.pointer)
-        let bias = self.bias.map { UnsafePointer($0.pointer) }
-        func run(sample n: Int, block: Int, workspace ws: Workspace) {
-            let rows = block * R..<min(Th, (block + 1) * R)
-            let src = x.pointer + n * g.C * g.H * g.W
-            Winograd.transformInput(
-                src, channels: g.C, height: g.H, width: g.W, channelRange: 0..<g.C, tileRows: rows,
-                into: ws.tilesIn.pointer, ld: ld, tileOffset: 0, scratch: ws.scratch.pointer)
-            Winograd.multiplyNarrow(
-                u4, ws.tilesIn.pointer, into: ws.tilesOut.pointer, inChannels: g.C, outChannels4: O4, ld: ld,
-                count: (rows.count * Tw + 7) / 8 * 8)
-            Winograd.transformOutput(
-                ws.tilesOut.pointer, outChannels: O4, height: g.H, width: g.W, channelRange: 0..<g.O,
-                tileRows: rows, ld: ld, tileOffset: 0, bias: bias, activation: fusedActivation,
-                into: output.pointer + n * g.O * g.H * g.W, scratch: ws.scratch.pointer)
-        }
-        if T > 1 {
-            forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
-                for n in n0..<n0 + b { for block in 0..<blocks { run(sample: n, block: block, workspace: self.workspaces[t]) } }
-            }
-        } else {
-            // one worker: every (sample, block) pair, spread over the cores
-            let items = g.N * blocks
-            splitOrRun(threads, items) { range, worker in
-                for item in range { run(sample: item / blocks, block: item % blocks, workspace: self.workspaces[worker]) }
             }
         }
     }
