@@ -74,3 +74,39 @@ final class WinogradTests: XCTestCase {
         }
     }
 }
+
+/// The 4×4 stride-2 im2col (split even / odd columns, contiguous copies) against the definition
+/// columns[(c,ki,kj), (n,oh,ow)] = x[n, c, 2oh−1+ki, 2ow−1+kj] (0 outside), on even and odd sizes.
+final class Im2ColKernel4Stride2Tests: XCTestCase {
+    func testMatchesDefinition() {
+        for (B, C, H, W) in [(1, 1, 2, 2), (2, 3, 8, 6), (1, 2, 7, 9), (3, 2, 5, 4), (1, 4, 33, 17), (2, 1, 3, 3)] {
+            let Ho = (H + 2 - 4) / 2 + 1, Wo = (W + 2 - 4) / 2 + 1, P = Ho * Wo
+            let x = randomTensor([B, C, H, W], seed: UInt64(H * 100 + W))
+            var expected = [Float](repeating: 0, count: C * 16 * B * P)
+            for c in 0..<C {
+                for ki in 0..<4 {
+                    for kj in 0..<4 {
+                        for n in 0..<B {
+                            for oh in 0..<Ho {
+                                for ow in 0..<Wo {
+                                    let ih = 2 * oh - 1 + ki, iw = 2 * ow - 1 + kj
+                                    let inside = ih >= 0 && ih < H && iw >= 0 && iw < W
+                                    expected[((c * 4 + ki) * 4 + kj) * B * P + n * P + oh * Wo + ow] =
+                                        inside ? x.pointer[((n * C + c) * H + ih) * W + iw] : 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // NaN-filled output: every entry must be written
+            var columns = [Float](repeating: .nan, count: expected.count)
+            columns.withUnsafeMutableBufferPointer { out in
+                im2col(
+                    input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: 4, stride: 2, padding: 1,
+                    outHeight: Ho, outWidth: Wo, columns: out.baseAddress!)
+            }
+            XCTAssertEqual(columns, expected, "B \(B) C \(C) H \(H) W \(W)")
+        }
+    }
+}

@@ -13,6 +13,53 @@ func validRange(extent: Int, outExtent: Int, offset: Int, stride s: Int) -> (Int
     return (min(lo, hi), hi)
 }
 
+/// im2col for the 4×4, stride-2, padding-1 convolutions (every downsampling layer here). Each input row
+/// is split once into its even and odd columns, E[j] = x[2j] and D[j] = x[2j − 1] (zero outside the
+/// row); the four kernel columns kj = 0…3 of output row oh are then the contiguous runs D[0..<Wo],
+/// E[0..<Wo], D[1...Wo], E[1...Wo]. Every column entry is written once, by plain copies, instead of
+/// one strided gather per (kernel tap, output row).
+func im2colKernel4Stride2(
+    input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
+    outHeight Ho: Int, outWidth Wo: Int, columns: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+) {
+    let P = Ho * Wo, ld = B * P
+    let evenCount = min(Wo + 1, (W + 1) / 2), oddCount = min(Wo, W / 2)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (Wo + 1)) { buffer in
+        let even = buffer.baseAddress!, odd = even + (Wo + 1)
+        for c in channelRange {
+            for n in 0..<B {
+                let plane = input + (n * C + c) * H * W
+                let out = columns + n * P
+                // input row ih feeds output rows oh with ki = ih + 1 − 2·oh in 0…3; rows −1 and H are zero
+                for ih in -1...min(H, 2 * Ho) {
+                    let inside = ih >= 0 && ih < H
+                    if inside {
+                        let row = plane + ih * W
+                        gatherStride2(from: row, to: even, count: evenCount)
+                        for j in evenCount..<(Wo + 1) { even[j] = 0 }
+                        odd[0] = 0
+                        gatherStride2(from: row + 1, to: odd + 1, count: oddCount)
+                        for j in (oddCount + 1)..<(Wo + 1) { odd[j] = 0 }
+                    }
+                    for ki in stride(from: (ih + 1) % 2, through: 3, by: 2) {
+                        let oh = (ih + 1 - ki) / 2
+                        guard oh >= 0 && oh < Ho else { continue }
+                        let base = out + ((c * 4 + ki) * 4) * ld + oh * Wo
+                        if inside {
+                            (base).update(from: odd, count: Wo)
+                            (base + ld).update(from: even, count: Wo)
+                            (base + 2 * ld).update(from: odd + 1, count: Wo)
+                            (base + 3 * ld).update(from: even + 1, count: Wo)
+                        } else {
+                            for kj in 0..<4 { (base + kj * ld).update(repeating: 0, count: Wo) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Unfolds B samples (B, C, H, W) into columns (K, B*P): columns[(c,ki,kj), (n,oh,ow)] =
 /// x[n, c, oh*s−p+ki, ow*s−p+kj] or 0 outside the image.
 public func im2col(
@@ -33,6 +80,12 @@ func im2colChannels(
     kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
     columns: UnsafeMutablePointer<Float>, channelRange: Range<Int>
 ) {
+    if k == 4 && s == 2 && p == 1 {
+        im2colKernel4Stride2(
+            input: input, batch: B, channels: C, height: H, width: W, outHeight: Ho, outWidth: Wo, columns: columns,
+            channelRange: channelRange)
+        return
+    }
     let P = Ho * Wo, ld = B * P
     for c in channelRange {
         for ki in 0..<k {
