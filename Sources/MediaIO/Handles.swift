@@ -32,6 +32,11 @@ final class Packet {
     func unref() { av_packet_unref(pointer) }
     var streamIndex: Int32 { pointer.pointee.stream_index }
     var isKey: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+    /// Presentation timestamp in stream ticks, or nil when the demuxer gives none.
+    var presentationTimestamp: Int64? {
+        let ts = pointer.pointee.pts
+        return ts == unmask_av_nopts_value() ? nil : ts
+    }
     /// The demuxer marked the packet incomplete (e.g. MP4 "partial file" at a cut).
     var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
     var size: Int { Int(pointer.pointee.size) }

@@ -10,6 +10,8 @@ public enum FrameSampling: Equatable, Sendable {
     /// Frames 0, n, 2n, … in presentation order.
     case everyNth(Int)
     /// About `fps` frames per second, chosen by timestamp: the first frame in each 1/fps slot.
+    /// Non-reference frames (most B-frames) that cannot be the first of their slot are not decoded
+    /// at all (see `VideoDecoder.skipsUnsampledNonReferenceFrames`).
     case rate(Double)
     /// About `fps` frames per second as in `.rate`, plus every keyframe (scene cuts and encoder
     /// decisions often fall on keyframes, and they are the least degraded frames of a stream).
@@ -32,8 +34,8 @@ public enum OutputSize: Equatable, Sendable {
 /// Where a returned frame sits in its stream.
 public struct DecodedFrame: Equatable, Sendable {
     /// 0-based position of the frame in presentation order (the decoder's output order). In
-    /// `.keyframesOnly` and `.timestamps` modes, where frames are skipped, it is estimated as
-    /// round(time × frame rate).
+    /// `.keyframesOnly` and `.timestamps` modes, and in rate modes when non-reference frames are
+    /// skipped, it is estimated as round(time × frame rate).
     public var index: Int
     /// Presentation time in seconds, relative to the stream's start time.
     public var time: Double
@@ -66,8 +68,22 @@ public final class VideoDecoder {
     public let path: String
     /// Problems that did not stop decoding (skipped packets, missing frames), at most 100 kept.
     public private(set) var warnings: [String] = []
-    /// Frames decoded so far (returned or skipped by sampling), in presentation order.
+    /// Frames decoded so far (returned or skipped by sampling), in presentation order. Frames the
+    /// decoder was told not to decode (`skipsUnsampledNonReferenceFrames`) are not counted.
     public var decodedFrameCount: Int { outputCount }
+    /// In `.rate` and `.rateWithKeyframes` sampling of a stream with a known frame rate, the packets
+    /// of frames that cannot be sampled are decoded with AVDISCARD_NONREF: if nothing is predicted
+    /// from such a frame (most B-frames), the decoder drops it without decoding. A packet is kept when
+    /// it is a keyframe, has no timestamp, or lies within 1.5 frame durations after the start of its
+    /// 1/fps slot or of the start time (it may be the slot's first frame). On a constant-rate stream
+    /// the returned frames are exactly those of a full decode; an H.264 stream with B-frames then
+    /// costs about half the decoding work (`ffmpeg -skip_frame noref` on a 60-s 1080p x264 clip:
+    /// 7.1 vs 13.3 CPU-seconds).
+    public let skipsUnsampledNonReferenceFrames: Bool
+    private let samplingRate: Double
+    private let frameDuration: Double
+    private var discardsNonReference = false
+    private var sentPackets = 0
 
     private let input: MediaInput
     private let codec: CodecContext
@@ -142,6 +158,13 @@ public final class VideoDecoder {
         frame = try Frame()
         converter = try FrameToRGB(path: path)
 
+        switch sampling {
+        case .rate(let fps), .rateWithKeyframes(let fps): samplingRate = fps
+        default: samplingRate = 0
+        }
+        let streamRate = info.frameRate ?? 0
+        frameDuration = streamRate > 0 ? 1 / streamRate : 0
+        skipsUnsampledNonReferenceFrames = samplingRate > 0 && streamRate > 0 && !info.isStillImage
         let keyOnly = sampling == .keyframesOnly
         try input.withStream { stream in
             try codec.withPointer { c in
@@ -265,7 +288,7 @@ public final class VideoDecoder {
         } else {
             time = rate > 0 ? Double(position) / rate : 0
         }
-        if startTime > 0 && !isTimestampSampling {
+        if (startTime > 0 && !isTimestampSampling) || skipsUnsampledNonReferenceFrames {
             return (time, rate > 0 ? Int((time * rate).rounded().clamped(to: 0...1e15)) : position)
         }
         switch sampling {
@@ -289,10 +312,13 @@ public final class VideoDecoder {
                 message: "no decodable video frame (file truncated or damaged?)")
         }
         // Every frame was decoded (not keyframes only): compare with what the container declares.
-        if sampling != .keyframesOnly, !info.isStillImage, let declared = info.estimatedFrameCount,
-            outputCount < declared * 9 / 10
+        // (With non-reference frames skipped, the packets sent stand for the frames; after a seek to
+        // the start time, part of the file was never read, so there is nothing to compare.)
+        let seen = skipsUnsampledNonReferenceFrames ? sentPackets : outputCount
+        if sampling != .keyframesOnly, !info.isStillImage, startTime == 0, let declared = info.estimatedFrameCount,
+            seen < declared * 9 / 10
         {
-            warn("decoded \(outputCount) of about \(declared) declared frames (file truncated?)")
+            warn("decoded \(seen) of about \(declared) declared frames (file truncated?)")
         }
         return nil
     }
@@ -335,6 +361,8 @@ public final class VideoDecoder {
                 guard packet.streamIndex == input.streamIndex else { continue }
                 if sampling == .keyframesOnly && !packet.isKey { continue }
                 if packet.isCorrupt { warn("an incomplete packet at frame \(outputCount) (file truncated?)") }
+                if skipsUnsampledNonReferenceFrames { discardNonReference(!mayBeSampled(packet)) }
+                sentPackets += 1
                 if try !codec.send(packet) {
                     skippedPackets += 1
                     warn("skipped an invalid packet (\(skippedPackets) so far)")
@@ -359,6 +387,25 @@ public final class VideoDecoder {
                 return
             }
         }
+    }
+
+    /// Whether the packet's frame could be returned by rate sampling (see
+    /// `skipsUnsampledNonReferenceFrames`).
+    private func mayBeSampled(_ packet: Packet) -> Bool {
+        guard !packet.isKey, let pts = packet.presentationTimestamp else { return true }
+        let time = input.seconds(ticks: pts)
+        if time < startTime - 1e-4 || time > endTime + 1e-4 { return false }
+        let margin = 1.5 * frameDuration
+        if time - startTime < margin { return true }  // the first frame at or after the start is taken
+        let slotStart = (time * samplingRate + 1e-6).rounded(.down) / samplingRate
+        return time - slotStart < margin
+    }
+
+    /// Sets the decoder's skip_frame for the next packet: AVDISCARD_NONREF or AVDISCARD_DEFAULT.
+    private func discardNonReference(_ discard: Bool) {
+        guard discard != discardsNonReference else { return }
+        discardsNonReference = discard
+        codec.withPointer { $0.pointee.skip_frame = discard ? AVDISCARD_NONREF : AVDISCARD_DEFAULT }
     }
 
     private func warn(_ message: String) {

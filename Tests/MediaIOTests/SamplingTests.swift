@@ -130,4 +130,44 @@ final class SamplingTests: MediaTestCase {
         XCTAssertEqual(decoder.decodedFrameCount, 300)
         XCTAssertTrue(decoder.warnings.isEmpty, "\(decoder.warnings)")
     }
+
+    /// Rate sampling tells the decoder to drop non-reference frames that cannot be sampled
+    /// (`skipsUnsampledNonReferenceFrames`): on a constant-rate H.264 clip with B-frames it must return
+    /// exactly the frames the documented rule picks from a full decode (times, indices, keyframe
+    /// flags), with and without a start time, while decoding fewer frames.
+    func testRateSamplingSkipsNonReferenceFramesButReturnsTheSameFrames() throws {
+        let p = try makeClip("bframes.mp4", codec: .h264(crf: 23), frameRate: 25, frames: 100, gopSize: 30)
+        var image = RGBImage()
+        let full = try VideoDecoder(path: p, sampling: .everyFrame)
+        var frames: [DecodedFrame] = []
+        while let f = try full.nextFrame(into: &image) { frames.append(f) }
+        XCTAssertEqual(frames.count, 100)
+        let cases: [(FrameSampling, Double?)] = [
+            (.rate(1), nil), (.rate(2), nil), (.rate(7), nil), (.rateWithKeyframes(1), nil),
+            (.rateWithKeyframes(3), nil), (.rate(2), 0.7), (.rateWithKeyframes(1), 1.3),
+        ]
+        for (sampling, start) in cases {
+            let fps: Double
+            switch sampling {
+            case .rate(let r), .rateWithKeyframes(let r): fps = r
+            default: fps = 0
+            }
+            var expected: [DecodedFrame] = []
+            var nextRateTime = -Double.infinity
+            for f in frames where f.time >= (start ?? 0) - 1e-4 {
+                let onRate = f.time >= nextRateTime - 1e-6
+                if onRate { nextRateTime = ((f.time * fps + 1e-6).rounded(.down) + 1) / fps }
+                var keyframes = false
+                if case .rateWithKeyframes = sampling { keyframes = true }
+                if onRate || (keyframes && f.isKeyframe) { expected.append(f) }
+            }
+            let decoder = try VideoDecoder(path: p, sampling: sampling, startTime: start)
+            var returned: [DecodedFrame] = []
+            while let f = try decoder.nextFrame(into: &image) { returned.append(f) }
+            XCTAssertTrue(decoder.skipsUnsampledNonReferenceFrames)
+            XCTAssertEqual(returned, expected, "\(sampling) start \(start ?? 0)")
+            XCTAssertLessThan(decoder.decodedFrameCount, start == nil ? 100 : 90, "\(sampling): no frame was skipped")
+            XCTAssertTrue(decoder.warnings.isEmpty, "\(decoder.warnings)")
+        }
+    }
 }
