@@ -1,6 +1,8 @@
 // Owns Conv2D: square kernels, stride, zero padding, optional bias, computed as im2col + one SGEMM
 // per chunk of samples. With a batch, chunks are spread over the cores (one worker per core, each with
 // its own workspace and a single-threaded SGEMM); a single image uses OpenBLAS's threads instead.
+// The forward pass of 3×3 stride-1 convolutions with ≥ 16 input channels uses Winograd F(2×2, 3×3)
+// instead (Kernels/Winograd.swift); backward is always im2col-based.
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
 // P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
 
