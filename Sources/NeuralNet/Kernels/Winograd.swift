@@ -20,7 +20,9 @@ enum Winograd {
     }
 
     /// U (16, O, C) = G g Gᵀ for every 3×3 kernel g of weights (O, C, 3, 3).
-    static func transformWeights(_ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, into u: UnsafeMutablePointer<Float>) {
+    static func transformWeights(
+        _ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, into u: UnsafeMutablePointer<Float>
+    ) {
         let plane = O * C
         for oc in 0..<plane {
             let g = w + 9 * oc
