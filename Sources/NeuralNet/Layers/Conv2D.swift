@@ -32,9 +32,10 @@ public final class Conv2D: WeightedLayer {
     nonisolated(unsafe) public static var workerParallel = true
     /// Forward passes of 3×3, stride-1, padding-1 convolutions with at least this many input channels
     /// use Winograd F(2×2, 3×3) (2.25× fewer multiplies; see `Winograd`) instead of im2col + SGEMM;
-    /// backward always uses im2col. 16 (not lower): the reference discriminator at 128 px batch 32 and
-    /// the detector's 16-channel conv2 gain, a 3-channel first layer would not (`unmask bench nn`,
-    /// `unmask bench scan`, numbers in the README). `Int.max` turns Winograd off.
+    /// backward always uses im2col. At 16, the reference discriminator (128 px batch 32) and the
+    /// detector's 16-channel conv2 measured faster than without (`unmask bench nn`, `unmask bench
+    /// scan`, README "Performance"); 3-channel first layers were not tried (their 16 products would be
+    /// k = 3 SGEMMs). `Int.max` turns Winograd off.
     nonisolated(unsafe) public static var winogradMinimumChannels = 16
 
     public let weight: Tensor  // (O, C, k, k)
