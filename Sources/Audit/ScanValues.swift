@@ -47,7 +47,8 @@ public struct Heatmap: Codable, Equatable, Sendable {
 
 /// The detector's output for one analysed frame.
 public struct FrameScore: Equatable, Sendable {
-    /// Index of the frame in decode order (0-based), as the decoder numbered it.
+    /// Index of the frame in presentation order (0-based), as the decoder numbered it (estimated as
+    /// round(time × frame rate) where frames were not decoded; see `DecodedFrame.index`).
     public var index: Int
     /// Presentation time of the frame in seconds from the start of the stream.
     public var time: Double
