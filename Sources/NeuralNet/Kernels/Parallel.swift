@@ -27,15 +27,19 @@ public enum KernelThreads {
 /// Runs body over disjoint sub-ranges covering 0..<n, in parallel when `minimumWork` is large enough.
 @inline(__always)
 func parallelRanges(_ n: Int, minimumWork: Int, _ body: (Range<Int>) -> Void) {
-    let threads = min(KernelThreads.count, n)
-    if threads <= 1 || minimumWork < KernelThreads.minimumParallelWork {
-        body(0..<n)
+    let parts = minimumWork < KernelThreads.minimumParallelWork ? 1 : KernelThreads.count
+    splitRanges(n, parts: parts) { range, _ in body(range) }
+}
+
+/// Runs body(range, part) over min(parts, n) disjoint, non-empty sub-ranges covering 0..<n, one
+/// thread each; with one part, on the calling thread as part 0. `part` indexes per-thread scratch.
+func splitRanges(_ n: Int, parts: Int, _ body: (Range<Int>, Int) -> Void) {
+    let p = min(parts, n)
+    if p <= 1 {
+        body(0..<n, 0)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        let lo = n * t / threads, hi = n * (t + 1) / threads
-        if lo < hi { body(lo..<hi) }
-    }
+    DispatchQueue.concurrentPerform(iterations: p) { t in body(n * t / p..<n * (t + 1) / p, t) }
 }
 
 /// Runs body(item, worker) for every item in 0..<items. With workers T = 1 everything runs on the

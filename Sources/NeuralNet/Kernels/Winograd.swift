@@ -13,7 +13,12 @@ enum Winograd {
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 1) / 2, (W + 1) / 2) }
 
-    /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane.
+    /// Floats a product buffer M needs past its 16·O·ld values: `transformOutput` reads each channel's
+    /// tiles four at a time, so it may read up to 3 beyond the last one (those lanes are never used).
+    static let outputSlack = 3
+
+    /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane (the output's
+    /// four planes of ⌈Th·Tw/4⌉·4 floats fit in it too).
     static func scratchCount(height H: Int, width W: Int) -> Int {
         let (Th, Tw) = tiles(height: H, width: W)
         return (2 * Th + 2) * (2 * (Tw + 1) + 4 * Tw)
@@ -97,17 +102,18 @@ enum Winograd {
     }
 
     /// y[o] (H, W) of one sample = Aᵀ M A per tile, plus bias, through `activation`, for output channels
-    /// `channelRange`; M is (16, O, ld) with this sample's tiles at `tileOffset`. All tiles of a channel
-    /// are one contiguous run per ξ, so the transform runs over them four at a time (SIMD4), into four
-    /// planes of tile outputs that are then interleaved into the output rows.
+    /// `channelRange`; M is (16, O, ld) with this sample's tiles at `tileOffset`, followed by
+    /// `outputSlack` floats. All tiles of a channel are one contiguous run per ξ, so the transform runs
+    /// over them four at a time (SIMD4; the last block's extra lanes are ignored), into four planes of
+    /// tile outputs that are then interleaved into the output rows.
     static func transformOutput(
         _ m: UnsafePointer<Float>, outChannels O: Int, height H: Int, width W: Int, channelRange: Range<Int>,
         ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,
         into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
         let (Th, Tw) = tiles(height: H, width: W)
-        let count = Th * Tw
-        let y00 = scratch, y01 = y00 + count, y10 = y01 + count, y11 = y10 + count  // (Th, Tw) each
+        let count = Th * Tw, lanes = (count + 3) / 4 * 4
+        let y00 = scratch, y01 = y00 + lanes, y10 = y01 + lanes, y11 = y10 + lanes  // (Th, Tw) each
         let xiStride = O * ld
         for o in channelRange {
             let b = bias?[o] ?? 0
@@ -120,7 +126,7 @@ enum Winograd {
             // Aᵀ over rows: s = m0 + m1 + m2, d = m1 − m2 − m3 (per column j); then A over columns.
             let bv = SIMD4<Float>(repeating: b)
             var i = 0
-            while i + 4 <= count {
+            while i < count {
                 @inline(__always) func ld4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
                     UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
                 }
@@ -134,15 +140,6 @@ enum Winograd {
                 st4(s0 + s1 + s2 + bv, y00); st4(s1 - s2 - s3 + bv, y01)
                 st4(d0 + d1 + d2 + bv, y10); st4(d1 - d2 - d3 + bv, y11)
                 i += 4
-            }
-            while i < count {
-                let s0 = m00[i] + m10[i] + m20[i], s1 = m01[i] + m11[i] + m21[i]
-                let s2 = m02[i] + m12[i] + m22[i], s3 = m03[i] + m13[i] + m23[i]
-                let d0 = m10[i] - m20[i] - m30[i], d1 = m11[i] - m21[i] - m31[i]
-                let d2 = m12[i] - m22[i] - m32[i], d3 = m13[i] - m23[i] - m33[i]
-                y00[i] = s0 + s1 + s2 + b; y01[i] = s1 - s2 - s3 + b
-                y10[i] = d0 + d1 + d2 + b; y11[i] = d1 - d2 - d3 + b
-                i += 1
             }
             // interleave tile columns into output rows 2th (y00, y01) and 2th + 1 (y10, y11)
             let plane = y + o * H * W

@@ -6,8 +6,6 @@
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
 // P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
 
-import Dispatch
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -79,12 +77,6 @@ public final class Conv2D: WeightedLayer {
         Initializer.pytorchDefault(weight: weight, bias: self.bias, rng: &rng)
     }
 
-    public func namedParameters() -> [NamedParameter] {
-        var list = [NamedParameter(name: "weight", value: weight, gradient: dWeight)]
-        if let bias, let dBias { list.append(NamedParameter(name: "bias", value: bias, gradient: dBias)) }
-        return list
-    }
-
     /// Output size for an input size.
     public func outputSize(height: Int, width: Int) -> (Int, Int) {
         ((height + 2 * padding - kernelSize) / stride + 1, (width + 2 * padding - kernelSize) / stride + 1)
@@ -145,11 +137,11 @@ public final class Conv2D: WeightedLayer {
         input = x
         output.resize(to: [g.N, g.O, Ho, Wo])
         let (B, T) = plan(g)
-        prepareWorkspaces(g, B: B, T: T, gradients: false)
         if usesWinograd {
             winogradForward(x, g, B: B, T: T)
             return output
         }
+        prepareWorkspaces(g, B: B, T: T, gradients: false)
         forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
             self.forwardChunk(x, g, n0: n0, b: b, workspace: self.workspaces[t], nestedParallel: T == 1)
         }
@@ -172,21 +164,22 @@ public final class Conv2D: WeightedLayer {
         let (Th, Tw) = Winograd.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
         let threads = KernelThreads.count
-        let scratchCount = Winograd.scratchCount(height: g.H, width: g.W)
-        for t in 0..<max(T, 1) {
-            let ws = workspaces[t]
-            ws.tilesIn.resize(to: [16, g.C, B * tiles])
-            ws.tilesOut.resize(to: [16, g.O, B * tiles])
+        // one workspace per chunk worker (tiles) and per thread (transform scratch)
+        while workspaces.count < max(T, threads) { workspaces.append(Workspace()) }
+        for t in 0..<T {
+            workspaces[t].tilesIn.resize(to: [16, g.C, B * tiles])
+            workspaces[t].tilesOut.resize(to: [16 * g.O * B * tiles + Winograd.outputSlack])
         }
-        while workspaces.count < threads { workspaces.append(Workspace()) }
+        let scratchCount = Winograd.scratchCount(height: g.H, width: g.W)
         for ws in workspaces { ws.scratch.resize(to: [scratchCount]) }
         let u = UnsafePointer(winogradWeight.pointer)
+        let bias = self.bias.map { UnsafePointer($0.pointer) }
         forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
             let ws = self.workspaces[t]
             let ld = B * tiles, v = ws.tilesIn.pointer, m = ws.tilesOut.pointer
             let nested = T == 1 && threads > 1
             // V: input tiles of the b samples
-            self.splitOrRun(nested ? threads : 1, g.C) { cs, worker in
+            splitRanges(g.C, parts: nested ? threads : 1) { cs, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
                     Winograd.transformInput(
@@ -201,27 +194,17 @@ public final class Conv2D: WeightedLayer {
                     beta: 0, c: m + xi * g.O * ld, ldc: ld)
             }
             // Y: output tiles, bias, activation
-            self.splitOrRun(nested ? threads : 1, g.O) { os, worker in
+            splitRanges(g.O, parts: nested ? threads : 1) { os, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
                     Winograd.transformOutput(
                         m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld,
-                        tileOffset: j * tiles, bias: self.bias.map { UnsafePointer($0.pointer) },
+                        tileOffset: j * tiles, bias: bias,
                         activation: self.fusedActivation, into: self.output.pointer + (n0 + j) * g.O * g.H * g.W,
                         scratch: scratch)
                 }
             }
         }
-    }
-
-    /// body(range, worker) over `parts` disjoint ranges of 0..<n on as many threads (1: the caller, worker 0).
-    private func splitOrRun(_ parts: Int, _ n: Int, _ body: (Range<Int>, Int) -> Void) {
-        if parts <= 1 || n < 2 {
-            body(0..<n, 0)
-            return
-        }
-        let p = min(parts, n)
-        DispatchQueue.concurrentPerform(iterations: p) { t in body(n * t / p..<n * (t + 1) / p, t) }
     }
 
     /// Forward of samples n0..<n0+b: im2col, SGEMM, bias, fused activation.

@@ -40,12 +40,6 @@ public final class ConvTranspose2D: WeightedLayer {
         Initializer.pytorchDefault(weight: weight, bias: self.bias, rng: &rng)
     }
 
-    public func namedParameters() -> [NamedParameter] {
-        var list = [NamedParameter(name: "weight", value: weight, gradient: dWeight)]
-        if let bias, let dBias { list.append(NamedParameter(name: "bias", value: bias, gradient: dBias)) }
-        return list
-    }
-
     /// Output size for an input size: (H − 1)·s − 2p + k.
     public func outputSize(height: Int, width: Int) -> (Int, Int) {
         ((height - 1) * stride - 2 * padding + kernelSize, (width - 1) * stride - 2 * padding + kernelSize)

@@ -28,12 +28,6 @@ public final class Linear: WeightedLayer {
         Initializer.pytorchDefault(weight: weight, bias: self.bias, rng: &rng)
     }
 
-    public func namedParameters() -> [NamedParameter] {
-        var list = [NamedParameter(name: "weight", value: weight, gradient: dWeight)]
-        if let bias, let dBias { list.append(NamedParameter(name: "bias", value: bias, gradient: dBias)) }
-        return list
-    }
-
     /// 2·N·I·O.
     public func forwardFLOPs(batch: Int) -> Double { 2 * Double(batch * inFeatures * outFeatures) }
 

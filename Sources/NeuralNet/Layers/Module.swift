@@ -105,3 +105,12 @@ public protocol WeightedLayer: Layer {
     var bias: Tensor? { get }
     var dBias: Tensor? { get }
 }
+
+extension WeightedLayer {
+    /// `weight`, then `bias` if there is one (PyTorch's state-dictionary names).
+    public func namedParameters() -> [NamedParameter] {
+        var list = [NamedParameter(name: "weight", value: weight, gradient: dWeight)]
+        if let bias, let dBias { list.append(NamedParameter(name: "bias", value: bias, gradient: dBias)) }
+        return list
+    }
+}

@@ -49,12 +49,6 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
         normalize(u.pointer, rows)
     }
 
-    public func namedParameters() -> [NamedParameter] {
-        var list = [NamedParameter(name: "weight", value: weight, gradient: dWeight)]
-        if let b = inner.bias, let db = inner.dBias { list.append(NamedParameter(name: "bias", value: b, gradient: db)) }
-        return list
-    }
-
     public func namedBuffers() -> [NamedBuffer] { [NamedBuffer(name: "u", value: u)] }
 
     private func normalize(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
