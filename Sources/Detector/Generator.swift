@@ -52,9 +52,7 @@ public final class Generator: Module {
     /// Index of the stage after which attention runs (output side P/2).
     public let attentionAfter: Int
     public let out: SNConv2D
-    private let tanh = Tanh()
-    private let image = Tensor(shape: [0])  // (N, 3, P, P) in 0…1
-    private let dTanh = Tensor(shape: [0])  // (N, 3, P, P)
+    private let toImage = UnitTanh()
 
     public init(architecture: GeneratorArchitecture = GeneratorArchitecture(), seed: UInt64 = 1) {
         precondition((try? architecture.validate()) != nil, "Generator: invalid architecture \(architecture)")
@@ -97,17 +95,12 @@ public final class Generator: Module {
             h = s.forward(h)  // (N, Cs, 2^(s+3), 2^(s+3))
             if i == attentionAfter { h = attention.forward(h) }  // (N, Cs, P/2, P/2)
         }
-        let t = tanh.forward(out.forward(h))  // (N, 3, P, P) in (−1, 1)
-        image.resize(to: t.shape)
-        for i in 0..<t.count { image.pointer[i] = 0.5 * (t.pointer[i] + 1) }
-        return image
+        return toImage.forward(out.forward(h))  // (N, 3, P, P) in 0…1
     }
 
     /// Backward from dLoss/dImages (N, 3, P, P); returns dLoss/dz (N, Z).
     public func backward(_ dy: Tensor) -> Tensor {
-        dTanh.resize(to: dy.shape)
-        for i in 0..<dy.count { dTanh.pointer[i] = 0.5 * dy.pointer[i] }
-        var d = out.backward(tanh.backward(dTanh))  // (N, C_last, P, P)
+        var d = out.backward(toImage.backward(dy))  // (N, C_last, P, P)
         for i in stride(from: stages.count - 1, through: 0, by: -1) {
             if i == attentionAfter { d = attention.backward(d) }
             d = stages[i].backward(d)

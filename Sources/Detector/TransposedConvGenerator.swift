@@ -38,9 +38,7 @@ public final class TransposedConvGenerator: PatchGenerator {
     public let stages: [UpStage]
     /// The last up stage, straight to RGB.
     public let out: ConvTranspose2D
-    private let tanh = Tanh()
-    private let image = Tensor(shape: [0])  // (N, 3, P, P) in 0…1
-    private let dTanh = Tensor(shape: [0])  // (N, 3, P, P)
+    private let toImage = UnitTanh()
 
     public init(architecture: GeneratorArchitecture = GeneratorArchitecture(), seed: UInt64 = 1) {
         precondition((try? architecture.validate()) != nil, "TransposedConvGenerator: invalid architecture \(architecture)")
@@ -75,17 +73,12 @@ public final class TransposedConvGenerator: PatchGenerator {
         f.reshape(to: [N, architecture.baseWidth, 4, 4])  // (N, C0, 4, 4)
         var h = relu0.forward(bn0.forward(f))  // (N, C0, 4, 4)
         for s in stages { h = s.forward(h) }  // (N, Cs, 2^(s+3), 2^(s+3))
-        let t = tanh.forward(out.forward(h))  // (N, 3, P, P) in (−1, 1)
-        image.resize(to: t.shape)
-        for i in 0..<t.count { image.pointer[i] = 0.5 * (t.pointer[i] + 1) }
-        return image
+        return toImage.forward(out.forward(h))  // (N, 3, P, P) in 0…1
     }
 
     /// Backward from dLoss/dImages (N, 3, P, P); returns dLoss/dz (N, Z).
     public func backward(_ dy: Tensor) -> Tensor {
-        dTanh.resize(to: dy.shape)
-        for i in 0..<dy.count { dTanh.pointer[i] = 0.5 * dy.pointer[i] }
-        var d = out.backward(tanh.backward(dTanh))  // (N, C_last, P/2, P/2)
+        var d = out.backward(toImage.backward(dy))  // (N, C_last, P/2, P/2)
         for s in stages.reversed() { d = s.backward(d) }  // (N, C0, 4, 4)
         d = bn0.backward(relu0.backward(d))  // (N, C0, 4, 4)
         return fc.backward(d)  // (N, Z)
