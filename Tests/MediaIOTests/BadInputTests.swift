@@ -106,6 +106,16 @@ final class BadInputTests: MediaTestCase {
         try checkTruncated(cut, expectAtLeast: 3, atMost: 49)
     }
 
+    /// The same cut file under rate sampling, where non-reference frames are not decoded: the missing
+    /// half is still reported (the warning counts packets, not decoded frames).
+    func testTruncatedMKVUnderRateSampling() throws {
+        let full = try makeClip(
+            "full.mkv", codec: .h264(crf: 18), width: 160, height: 120, frameRate: 25, frames: 50, gopSize: 10)
+        let cut = try truncatedCopy(of: full, fraction: 0.5, name: "cut.mkv")
+        let decoder = try checkTruncated(cut, sampling: .rateWithKeyframes(4), expectAtLeast: 2, atMost: 12)
+        XCTAssertTrue(decoder.skipsUnsampledNonReferenceFrames)
+    }
+
     /// A demuxer error mid-file (a YUV4MPEG2 frame header overwritten): frames before it, then `.corrupt` once.
     func testDemuxerErrorMidFile() throws {
         var bytes = Array("YUV4MPEG2 W16 H16 F25:1 Ip C420jpeg\n".utf8)
@@ -152,8 +162,10 @@ final class BadInputTests: MediaTestCase {
 
     /// Decodes `path` expecting some frames, then either a thrown `.truncated`/`.corrupt` or a warning.
     @discardableResult
-    private func checkTruncated(_ path: String, expectAtLeast low: Int, atMost high: Int) throws -> VideoDecoder {
-        let decoder = try VideoDecoder(path: path)
+    private func checkTruncated(
+        _ path: String, sampling: FrameSampling = .everyFrame, expectAtLeast low: Int, atMost high: Int
+    ) throws -> VideoDecoder {
+        let decoder = try VideoDecoder(path: path, sampling: sampling)
         var image = RGBImage()
         var count = 0
         var thrown: MediaError?
