@@ -14,6 +14,12 @@ public struct PixelRegion: Equatable, Sendable {
     public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
 }
 
+/// A rectangle of the padded frame scored as one network input (its own zero padding and attention).
+public struct Window: Equatable, Sendable {
+    public var y: Int, x: Int, height: Int, width: Int
+    public init(y: Int, x: Int, height: Int, width: Int) { self.y = y; self.x = x; self.height = height; self.width = width }
+}
+
 /// A row-major grid of values (rows × columns).
 public struct ScoreGrid: Equatable, Sendable {
     public var rows: Int, columns: Int
@@ -79,7 +85,7 @@ public final class FrameScorer {
     /// One lane: a network (lane 0 is the model's own) and its window batch.
     private final class Lane {
         let network: Discriminator
-        let batch = Tensor(shape: [0])  // (B, 3, window, window)
+        let batch = Tensor(shape: [0])  // (B, 3, window height, window width)
         init(network: Discriminator) {
             self.network = network
             network.eval()
@@ -87,9 +93,8 @@ public final class FrameScorer {
         }
     }
     private var lanes: [Lane] = []
-    private let windowLogits = Tensor(shape: [0])  // (windows, m, m) patch logits of this frame's scored windows
+    private let windowLogits = Tensor(shape: [0])  // the scored windows' patch logit maps, one after another
     private let windowGlobals = Tensor(shape: [0])  // (windows) global logits
-    private var sums: [Float] = [], counts: [Float] = []  // (rowsP × colsP) stitched logits
     private var rowIndex: [Int] = [], columnIndex: [Int] = []  // padded → frame coordinates (reflect)
     private var tableSize = (0, 0)  // (H, W) the index tables were built for
 
@@ -103,27 +108,41 @@ public final class FrameScorer {
     /// Padded size of a frame side: a multiple of 16, at least one window.
     public static func paddedSide(_ n: Int, window: Int) -> Int { max(window, (n + 15) / 16 * 16) }
 
-    /// Window origins along a padded side: exact tiling from 0 in steps of `window`, the last window
-    /// moved back to end at the padded edge (so it overlaps its neighbour).
-    public static func windowOrigins(paddedSide p: Int, window: Int) -> [Int] {
-        if p <= window { return [0] }
-        var origins = Array(Swift.stride(from: 0, to: p - window, by: window))
-        origins.append(p - window)
-        return origins
+    /// Windows along a padded side, as (origin, size): full windows from 0 in steps of `window`, and
+    /// the remainder (a multiple of 16) as a narrower last window, or, if it is narrower than
+    /// `minimumEdge` (the training patch size), added to the last full window. The windows tile the
+    /// side exactly: no pixel is scored twice. (The first scorer moved a full last window back over its
+    /// neighbour instead; at 1920×1080 that scored 40 windows of 256², 25 % more pixels than the frame.)
+    public static func windowSpans(paddedSide p: Int, window: Int, minimumEdge: Int) -> [(origin: Int, size: Int)] {
+        let full = max(1, p / window), remainder = p - full * window
+        var spans = (0..<full).map { (origin: $0 * window, size: window) }
+        if remainder >= minimumEdge {
+            spans.append((full * window, remainder))
+        } else if remainder > 0 {
+            spans[full - 1].size += remainder
+        }
+        return spans
+    }
+
+    /// The windows of an H × W frame in row-major order, as padded-frame rectangles.
+    public static func windows(height: Int, width: Int, architecture arch: DetectorArchitecture) -> [Window] {
+        let n = arch.window
+        let ys = windowSpans(paddedSide: paddedSide(height, window: n), window: n, minimumEdge: arch.patchSize)
+        let xs = windowSpans(paddedSide: paddedSide(width, window: n), window: n, minimumEdge: arch.patchSize)
+        return ys.flatMap { y in xs.map { x in Window(y: y.origin, x: x.origin, height: y.size, width: x.size) } }
     }
 
     /// Windows needed to cover a frame fully.
-    public static func windowCount(height: Int, width: Int, window: Int) -> Int {
-        windowOrigins(paddedSide: paddedSide(height, window: window), window: window).count
-            * windowOrigins(paddedSide: paddedSide(width, window: window), window: window).count
+    public static func windowCount(height: Int, width: Int, architecture: DetectorArchitecture) -> Int {
+        windows(height: height, width: width, architecture: architecture).count
     }
 
-    /// Analytic FLOPs of scoring a height × width frame at `coverage`: scored windows × window FLOPs.
+    /// Analytic FLOPs of scoring a height × width frame at `coverage`: the scored windows' FLOPs.
     public func flops(height: Int, width: Int, coverage: Double = 1) -> Double {
-        let n = model.architecture.window
-        let total = FrameScorer.windowCount(height: height, width: width, window: n)
-        let scored = FrameScorer.scoredWindowIndices(total: total, coverage: coverage).count
-        return Double(scored) * model.discriminator.forwardFLOPs(inputShape: [1, 3, n, n])
+        let all = FrameScorer.windows(height: height, width: width, architecture: model.architecture)
+        return FrameScorer.scoredWindowIndices(total: all.count, coverage: coverage).reduce(0) {
+            $0 + model.discriminator.forwardFLOPs(inputShape: [1, 3, all[$1].height, all[$1].width])
+        }
     }
 
     /// Evenly spaced window indices for `coverage` in (0, 1] (at least one).
@@ -151,50 +170,35 @@ public final class FrameScorer {
             throw DetectorError.invalidInput("frame of \(W)×\(H) with \(image.pixels.count) values cannot be scored")
         }
         let arch = model.architecture, n = arch.window, S = FrameScorer.stride
-        let Hp = FrameScorer.paddedSide(H, window: n), Wp = FrameScorer.paddedSide(W, window: n)
-        let ys = FrameScorer.windowOrigins(paddedSide: Hp, window: n)
-        let xs = FrameScorer.windowOrigins(paddedSide: Wp, window: n)
-        let total = ys.count * xs.count
-        let chosen = FrameScorer.scoredWindowIndices(total: total, coverage: coverage)
+        let all = FrameScorer.windows(height: H, width: W, architecture: arch)
+        let windows = FrameScorer.scoredWindowIndices(total: all.count, coverage: coverage).map { all[$0] }
         if tableSize != (H, W) {
-            rowIndex = (0..<Hp).map { FrameScorer.reflect($0, H) }
-            columnIndex = (0..<Wp).map { FrameScorer.reflect($0, W) }
+            rowIndex = (0..<FrameScorer.paddedSide(H, window: n)).map { FrameScorer.reflect($0, H) }
+            columnIndex = (0..<FrameScorer.paddedSide(W, window: n)).map { FrameScorer.reflect($0, W) }
             tableSize = (H, W)
         }
-        let rowsP = Hp / S, colsP = Wp / S, m = n / S
-        runWindows(image, chosen: chosen, origins: chosen.map { (ys[$0 / xs.count], xs[$0 % xs.count]) })
-        // Stitch in window order, so the result does not depend on which lane scored what.
-        if sums.count != rowsP * colsP {
-            sums = [Float](repeating: 0, count: rowsP * colsP); counts = sums
-        } else {
-            for i in 0..<sums.count { sums[i] = 0; counts[i] = 0 }
-        }
-        var globalSum = 0.0
-        for (j, w) in chosen.enumerated() {
-            globalSum += Double(windowGlobals.pointer[j])
-            let r0 = ys[w / xs.count] / S, c0 = xs[w % xs.count] / S
-            for r in 0..<m {
-                for c in 0..<m {
-                    sums[(r0 + r) * colsP + c0 + c] += windowLogits.pointer[(j * m + r) * m + c]
-                    counts[(r0 + r) * colsP + c0 + c] += 1
-                }
-            }
-        }
-        // Crop the stitched map to the frame's cells.
+        let offsets = runWindows(image, windows: windows)
+        // Place each window's map (windows do not overlap), cropped to the frame's cells.
         let rows = (H + S - 1) / S, columns = (W + S - 1) / S
         var logits = [Float](repeating: .nan, count: rows * columns)
         var probabilities = logits
+        var globalSum = 0.0
         let cal = model.calibration
-        for r in 0..<rows {
-            for c in 0..<columns where counts[r * colsP + c] > 0 {
-                let v = sums[r * colsP + c] / counts[r * colsP + c]
-                logits[r * columns + c] = v
-                probabilities[r * columns + c] = Float(cal.probability(score: Double(v)))
+        for (j, w) in windows.enumerated() {
+            globalSum += Double(windowGlobals.pointer[j])
+            let r0 = w.y / S, c0 = w.x / S, mw = w.width / S
+            let map = windowLogits.pointer + offsets[j]
+            for r in 0..<min(w.height / S, rows - r0) {
+                for c in 0..<min(mw, columns - c0) {
+                    let v = map[r * mw + c]
+                    logits[(r0 + r) * columns + c0 + c] = v
+                    probabilities[(r0 + r) * columns + c0 + c] = Float(cal.probability(score: Double(v)))
+                }
             }
         }
         let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
-        let globalMean = globalSum / Double(chosen.count)
+        let globalMean = globalSum / Double(windows.count)
         let s = area.mean
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
@@ -207,7 +211,7 @@ public final class FrameScorer {
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
             areaLogit: area.mean, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
-            region: region, peakCell: area.peak, windowsScored: chosen.count, windowsTotal: total)
+            region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: all.count)
     }
 
     /// The side × side block of scored cells (NaN cells skipped; blocks clipped to the grid) with the
@@ -242,52 +246,75 @@ public final class FrameScorer {
         return (best.mean, peak)
     }
 
-    /// Runs the network over the given windows (origins in padded coordinates), filling
-    /// `windowLogits` and `windowGlobals` in the order of `chosen`.
-    private func runWindows(_ image: RGBImage, chosen: [Int], origins: [(y: Int, x: Int)]) {
-        let n = model.architecture.window, m = n / FrameScorer.stride
-        let batches = (chosen.count + batchSize - 1) / batchSize
-        let laneCount = min(threads, batches)
+    /// Runs the network over `windows`, filling `windowGlobals` in their order and `windowLogits` with
+    /// their maps one after another; returns where each window's map starts. Windows of the same size
+    /// are batched together (up to `batchSize`), the largest first, so the lanes end together.
+    private func runWindows(_ image: RGBImage, windows: [Window]) -> [Int] {
+        let S = FrameScorer.stride
+        var offsets: [Int] = [], total = 0
+        for w in windows {
+            offsets.append(total)
+            total += (w.height / S) * (w.width / S)
+        }
+        var batches: [[Int]] = []
+        let sizes = Set(windows.map { SIMD2($0.height, $0.width) }).sorted { ($0.x * $0.y, $0.x) > ($1.x * $1.y, $1.x) }
+        for size in sizes {
+            let members = windows.indices.filter { SIMD2(windows[$0].height, windows[$0].width) == size }
+            for first in Swift.stride(from: 0, to: members.count, by: batchSize) {
+                batches.append(Array(members[first..<min(first + batchSize, members.count)]))
+            }
+        }
+        let laneCount = min(threads, batches.count)
         prepareLanes(laneCount)
-        windowLogits.resize(to: [chosen.count, m, m])
-        windowGlobals.resize(to: [chosen.count])
+        windowLogits.resize(to: [total])
+        windowGlobals.resize(to: [windows.count])
         let logits = windowLogits.pointer, globals = windowGlobals.pointer
-        let H = image.height, W = image.width, B = batchSize
+        let H = image.height, W = image.width
         image.pixels.withUnsafeBufferPointer { px in
             rowIndex.withUnsafeBufferPointer { rowIndex in
                 columnIndex.withUnsafeBufferPointer { columnIndex in
-                    // Scores batch `index` (windows index·B ..< …) on `lane`; lanes write disjoint outputs.
+                    // Scores batch `index` on `lane`; lanes write disjoint outputs.
                     let scoreBatch = { (lane: Lane, index: Int) in
-                        let first = index * B, count = min(B, chosen.count - first)
-                        lane.batch.resize(to: [count, 3, n, n])
-                        for b in 0..<count {
-                            let (y0, x0) = origins[first + b]
+                        let members = batches[index]
+                        let h = windows[members[0]].height, w = windows[members[0]].width
+                        lane.batch.resize(to: [members.count, 3, h, w])
+                        for (b, i) in members.enumerated() {
+                            let (y0, x0) = (windows[i].y, windows[i].x)
+                            let inside = x0 + w <= W  // no reflected columns: rows are plain copies
                             for c in 0..<3 {
                                 let plane = px.baseAddress! + c * H * W
-                                let dst = lane.batch.pointer + (b * 3 + c) * n * n
-                                for y in 0..<n {
-                                    let src = plane + rowIndex[y0 + y] * W, row = dst + y * n
-                                    for x in 0..<n { row[x] = src[columnIndex[x0 + x]] }
+                                let dst = lane.batch.pointer + (b * 3 + c) * h * w
+                                for y in 0..<h {
+                                    let src = plane + rowIndex[y0 + y] * W, row = dst + y * w
+                                    if inside {
+                                        row.update(from: src + x0, count: w)
+                                    } else {
+                                        for x in 0..<w { row[x] = src[columnIndex[x0 + x]] }
+                                    }
                                 }
                             }
                         }
-                        let (patch, global) = lane.network.forward(lane.batch)  // (b, 1, m, m), (b, 1)
-                        (logits + first * m * m).update(from: patch.pointer, count: count * m * m)
-                        (globals + first).update(from: global.pointer, count: count)
+                        let (patch, global) = lane.network.forward(lane.batch)  // (b, 1, h/S, w/S), (b, 1)
+                        let cells = (h / S) * (w / S)
+                        for (b, i) in members.enumerated() {
+                            (logits + offsets[i]).update(from: patch.pointer + b * cells, count: cells)
+                            globals[i] = global.pointer[b]
+                        }
                     }
                     if laneCount == 1 {
-                        for index in 0..<batches { scoreBatch(lanes[0], index) }
+                        for index in batches.indices { scoreBatch(lanes[0], index) }
                         return
                     }
                     FrameScorer.withSingleThreadedKernels {
                         let next = BatchCounter()
                         DispatchQueue.concurrentPerform(iterations: laneCount) { t in
-                            while let index = next.take(below: batches) { scoreBatch(self.lanes[t], index) }
+                            while let index = next.take(below: batches.count) { scoreBatch(self.lanes[t], index) }
                         }
                     }
                 }
             }
         }
+        return offsets
     }
 
     /// Makes `count` lanes whose networks hold the model's current weights (copied on every frame:

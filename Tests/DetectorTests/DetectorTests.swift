@@ -15,10 +15,36 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertLessThanOrEqual(flops, 15e9, "full-coverage 1920×1080 costs \(flops / 1e9) GFLOP")
         // per window pixel (attention included) within the ≈ 7,200 FLOP/pixel budget
         XCTAssertLessThanOrEqual(model.discriminator.flopsPerPixel, 7200)
-        XCTAssertEqual(FrameScorer.windowCount(height: 1080, width: 1920, window: 256), 40)
+        // 1088 × 1920 padded: rows 4 × 256 + 64, columns 7 × 256 + 128, no pixel scored twice
+        XCTAssertEqual(FrameScorer.windowCount(height: 1080, width: 1920, architecture: .standard), 40)
         // by hand: 6 (input scale) + 384 + 1152 + 1024 + 1024 + 480 (attention) + 1152 + 2 + global ≈ 5224
         XCTAssertEqual(model.discriminator.flopsPerPixel, 5224, accuracy: 2)
-        XCTAssertEqual(scorer.flops(height: 1080, width: 1920, coverage: 0.25), flops / 4, accuracy: flops * 0.01)
+        // the padded frame's pixels at ≈ 5224 FLOP each (narrow windows have cheaper attention)
+        XCTAssertEqual(flops, 1088 * 1920 * 5224, accuracy: 1088 * 1920 * 100)
+        XCTAssertLessThan(flops, 1088 * 1920 * 5224)
+        let quarter = scorer.flops(height: 1080, width: 1920, coverage: 0.25)
+        XCTAssertGreaterThan(quarter, flops / 5); XCTAssertLessThan(quarter, flops / 3)
+    }
+
+    /// Windows tile the padded side exactly; a remainder narrower than the training patch joins the
+    /// last full window.
+    func testWindowSpansTileTheSideExactly() {
+        func spans(_ p: Int) -> [[Int]] {
+            FrameScorer.windowSpans(paddedSide: p, window: 256, minimumEdge: 64).map { [$0.origin, $0.size] }
+        }
+        XCTAssertEqual(spans(256), [[0, 256]])
+        XCTAssertEqual(spans(1088), [[0, 256], [256, 256], [512, 256], [768, 256], [1024, 64]])
+        XCTAssertEqual(spans(1920), (0..<7).map { [256 * $0, 256] } + [[1792, 128]])
+        XCTAssertEqual(spans(720), [[0, 256], [256, 256], [512, 208]])
+        XCTAssertEqual(spans(304), [[0, 304]])  // 48 < 64: one wider window
+        XCTAssertEqual(spans(560), [[0, 256], [256, 304]])
+        for p in Swift.stride(from: 256, through: 4096, by: 16) {
+            let s = FrameScorer.windowSpans(paddedSide: p, window: 256, minimumEdge: 64)
+            XCTAssertEqual(s.first?.origin, 0)
+            XCTAssertEqual(s.last.map { $0.origin + $0.size }, p, "side \(p)")
+            for (a, b) in zip(s, s.dropFirst()) { XCTAssertEqual(a.origin + a.size, b.origin, "side \(p)") }
+            XCTAssertTrue(s.allSatisfy { $0.size >= 64 && $0.size < 320 && $0.size % 16 == 0 }, "side \(p)")
+        }
     }
 
     func testReceptiveField() {
@@ -118,17 +144,18 @@ final class FrameScorerTests: XCTestCase {
     }
 
     /// The scorer against the straightforward path it replaced: every window cut out on its own
-    /// (reflect padding), one `Discriminator.forward` per window, overlapping cells averaged, the
-    /// frame score from the stitched map. A random standard model with attention switched on
-    /// (γ = 0.5) and a calibration; a frame whose windows overlap in both directions and whose edges
-    /// are padded. Tolerance: 1e-4 relative on cell logits, 1e-4 absolute on the score and
+    /// (reflect padding), one `Discriminator.forward` per window, cells placed (and checked not to
+    /// overlap), the frame score from the stitched map. A random standard model with attention switched
+    /// on (γ = 0.5) and a calibration; a 600 × 330 frame, padded to 608 × 336 and tiled into six
+    /// windows of four sizes (columns 256, 256, 96; rows 256, 80), with reflected edges. Tolerance: 1e-4 relative on cell logits, 1e-4 absolute on the score and
     /// probability (different batching changes SGEMM summation order, nothing else).
     func testMatchesOneWindowAtATimeReference() throws {
         let model = DetectorModel(architecture: .standard, seed: 11)
         model.discriminator.attention.gamma.pointer[0] = 0.5
         model.calibration = Calibration(a: 0.7, b: -0.2)
-        let image = TestSupport.texture(width: 530, height: 300, seed: 9)
+        let image = TestSupport.texture(width: 600, height: 330, seed: 9)
         let reference = try Self.referenceScore(model: model, image: image)
+        XCTAssertEqual(reference.windows, 6)
         for batchSize in [1, 3, 64] {
             let scorer = FrameScorer(model: model, batchSize: batchSize)
             for coverage in [1.0, 0.5] {
@@ -187,30 +214,30 @@ final class FrameScorerTests: XCTestCase {
     ) throws -> (logits: [Float], score: Double, probability: Double, windows: Int) {
         let H = image.height, W = image.width, n = model.architecture.window, S = 8
         let Hp = FrameScorer.paddedSide(H, window: n), Wp = FrameScorer.paddedSide(W, window: n)
-        let ys = FrameScorer.windowOrigins(paddedSide: Hp, window: n)
-        let xs = FrameScorer.windowOrigins(paddedSide: Wp, window: n)
-        let chosen = FrameScorer.scoredWindowIndices(total: ys.count * xs.count, coverage: coverage)
-        let colsP = Wp / S, m = n / S
+        let windows = FrameScorer.windows(height: H, width: W, architecture: model.architecture)
+        let chosen = FrameScorer.scoredWindowIndices(total: windows.count, coverage: coverage)
+        let colsP = Wp / S
         var sums = [Float](repeating: 0, count: Hp / S * colsP), counts = sums
-        let window = Tensor(shape: [1, 3, n, n])
-        for w in chosen {
-            let y0 = ys[w / xs.count], x0 = xs[w % xs.count]
+        for w in chosen.map({ windows[$0] }) {
+            let window = Tensor(shape: [1, 3, w.height, w.width])
             for c in 0..<3 {
-                for y in 0..<n {
-                    for x in 0..<n {
-                        let sy = FrameScorer.reflect(y0 + y, H), sx = FrameScorer.reflect(x0 + x, W)
-                        window.pointer[(c * n + y) * n + x] = image.pixels[(c * H + sy) * W + sx]
+                for y in 0..<w.height {
+                    for x in 0..<w.width {
+                        let sy = FrameScorer.reflect(w.y + y, H), sx = FrameScorer.reflect(w.x + x, W)
+                        window.pointer[(c * w.height + y) * w.width + x] = image.pixels[(c * H + sy) * W + sx]
                     }
                 }
             }
             let (patch, _) = model.discriminator.forward(window)
-            for r in 0..<m {
-                for c in 0..<m {
-                    sums[(y0 / S + r) * colsP + x0 / S + c] += patch.pointer[r * m + c]
-                    counts[(y0 / S + r) * colsP + x0 / S + c] += 1
+            let mh = w.height / S, mw = w.width / S
+            for r in 0..<mh {
+                for c in 0..<mw {
+                    sums[(w.y / S + r) * colsP + w.x / S + c] += patch.pointer[r * mw + c]
+                    counts[(w.y / S + r) * colsP + w.x / S + c] += 1
                 }
             }
         }
+        XCTAssertTrue(counts.allSatisfy { $0 <= 1 }, "windows overlap")
         let rows = (H + S - 1) / S, columns = (W + S - 1) / S
         var logits = [Float](repeating: .nan, count: rows * columns)
         for r in 0..<rows {
