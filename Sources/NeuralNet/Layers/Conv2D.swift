@@ -1,8 +1,9 @@
 // Owns Conv2D: square kernels, stride, zero padding, optional bias, computed as im2col + one SGEMM
 // per chunk of samples. With a batch, chunks are spread over the cores (one worker per core, each with
 // its own workspace and a single-threaded SGEMM); a single image uses OpenBLAS's threads instead.
-// The forward pass of 3×3 stride-1 convolutions with ≥ 16 input channels uses Winograd F(2×2, 3×3)
-// instead (Kernels/Winograd.swift); backward is always im2col-based.
+// The forward pass of 3×3 stride-1 convolutions with ≥ 16 input channels uses Winograd F(4×4, 3×3)
+// instead (Kernels/Winograd4.swift; F(2×2, 3×3) in Kernels/Winograd.swift on request); backward is
+// always im2col-based.
 // Glossary: N batch, C input channels, O output channels, H/W input size, Ho/Wo output size,
 // P = Ho*Wo, K = C*k*k, B samples per chunk, T workers.
 
@@ -29,12 +30,15 @@ public final class Conv2D: WeightedLayer {
     /// meant to be driven from one thread at a time).
     nonisolated(unsafe) public static var workerParallel = true
     /// Forward passes of 3×3, stride-1, padding-1 convolutions with at least this many input channels
-    /// use Winograd F(2×2, 3×3) (2.25× fewer multiplies; see `Winograd`) instead of im2col + SGEMM;
-    /// backward always uses im2col. At 16, the reference discriminator (128 px batch 32) and the
+    /// use Winograd (see `winogradOutputTile`) instead of im2col + SGEMM; backward always uses
+    /// im2col. At 16 (measured with F(2×2, 3×3)), the reference discriminator (128 px batch 32) and the
     /// detector's 16-channel conv2 measured faster than without (`unmask bench nn`, `unmask bench
     /// scan`, README "Performance"); 3-channel first layers were not tried (their 16 products would be
     /// k = 3 SGEMMs). `Int.max` turns Winograd off.
     nonisolated(unsafe) public static var winogradMinimumChannels = 16
+    /// Output tile of the Winograd path: 4 for F(4×4, 3×3) (`Winograd4`, 36 products, 4× fewer
+    /// multiplies than direct), 2 for F(2×2, 3×3) (`Winograd`, 16 products, 2.25× fewer).
+    nonisolated(unsafe) public static var winogradOutputTile = 4
 
     public let weight: Tensor  // (O, C, k, k)
     public let dWeight: Tensor  // (O, C, k, k)
@@ -148,29 +152,37 @@ public final class Conv2D: WeightedLayer {
         return output
     }
 
-    /// Forward by Winograd F(2×2, 3×3): U from the weight (recomputed only when the weight changed),
-    /// then per chunk of samples: input tiles V, 16 SGEMMs M[ξ] = U[ξ]·V[ξ], output tiles + bias +
-    /// activation. With one worker (a single image) the transforms split channels over the cores and
-    /// the 16 SGEMMs run side by side single-threaded.
+    /// Forward by Winograd F(4×4, 3×3) or F(2×2, 3×3) (`winogradOutputTile`): U from the weight
+    /// (recomputed only when the weight or the tile size changed), then per chunk of samples: input
+    /// tiles V, one SGEMM M[ξ] = U[ξ]·V[ξ] per tile element (36 or 16), output tiles + bias + activation.
+    /// With one worker (a single image) the transforms split channels over the cores and the SGEMMs run
+    /// side by side single-threaded.
     private func winogradForward(_ x: Tensor, _ g: Geometry, B: Int, T: Int) {
-        if winogradSource.shape != weight.shape
+        let four = Conv2D.winogradOutputTile == 4
+        let E = four ? 36 : 16  // tile elements ξ: one SGEMM each
+        if winogradSource.shape != weight.shape || winogradWeight.shape != [E, g.O, g.C]
             || memcmp(winogradSource.pointer, weight.pointer, weight.count * MemoryLayout<Float>.size) != 0
         {
             winogradSource.resize(to: weight.shape)
             winogradSource.copy(from: weight)
-            winogradWeight.resize(to: [16, g.O, g.C])
-            Winograd.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
+            winogradWeight.resize(to: [E, g.O, g.C])
+            if four {
+                Winograd4.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
+            } else {
+                Winograd.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
+            }
         }
-        let (Th, Tw) = Winograd.tiles(height: g.H, width: g.W)
+        let (Th, Tw) = four ? Winograd4.tiles(height: g.H, width: g.W) : Winograd.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
         let threads = KernelThreads.count
         // one workspace per chunk worker (tiles) and per thread (transform scratch)
         while workspaces.count < max(T, threads) { workspaces.append(Workspace()) }
         for t in 0..<T {
-            workspaces[t].tilesIn.resize(to: [16, g.C, B * tiles])
-            workspaces[t].tilesOut.resize(to: [16 * g.O * B * tiles + Winograd.outputSlack])
+            workspaces[t].tilesIn.resize(to: [E, g.C, B * tiles])
+            workspaces[t].tilesOut.resize(to: [E * g.O * B * tiles + Winograd.outputSlack])
         }
-        let scratchCount = Winograd.scratchCount(height: g.H, width: g.W)
+        let scratchCount =
+            four ? Winograd4.scratchCount(height: g.H, width: g.W) : Winograd.scratchCount(height: g.H, width: g.W)
         for ws in workspaces { ws.scratch.resize(to: [scratchCount]) }
         let u = UnsafePointer(winogradWeight.pointer)
         let bias = self.bias.map { UnsafePointer($0.pointer) }
@@ -182,13 +194,20 @@ public final class Conv2D: WeightedLayer {
             splitRanges(g.C, parts: nested ? threads : 1) { cs, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
-                    Winograd.transformInput(
-                        x.pointer + (n0 + j) * g.C * g.H * g.W, channels: g.C, height: g.H, width: g.W,
-                        channelRange: cs, into: v, ld: ld, tileOffset: j * tiles, scratch: scratch)
+                    let xj = x.pointer + (n0 + j) * g.C * g.H * g.W
+                    if four {
+                        Winograd4.transformInput(
+                            xj, channels: g.C, height: g.H, width: g.W, channelRange: cs, into: v, ld: ld,
+                            tileOffset: j * tiles, scratch: scratch)
+                    } else {
+                        Winograd.transformInput(
+                            xj, channels: g.C, height: g.H, width: g.W, channelRange: cs, into: v, ld: ld,
+                            tileOffset: j * tiles, scratch: scratch)
+                    }
                 }
             }
             // M[ξ] (O, b·tiles) = U[ξ] (O, C) · V[ξ] (C, b·tiles)
-            forEachOnWorkers(16, workers: nested ? threads : 1) { xi, _ in
+            forEachOnWorkers(E, workers: nested ? threads : 1) { xi, _ in
                 sgemm(
                     m: g.O, n: b * tiles, k: g.C, a: u + xi * g.O * g.C, lda: g.C, b: v + xi * g.C * ld, ldb: ld,
                     beta: 0, c: m + xi * g.O * ld, ldc: ld)
@@ -197,11 +216,16 @@ public final class Conv2D: WeightedLayer {
             splitRanges(g.O, parts: nested ? threads : 1) { os, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
-                    Winograd.transformOutput(
-                        m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld,
-                        tileOffset: j * tiles, bias: bias,
-                        activation: self.fusedActivation, into: self.output.pointer + (n0 + j) * g.O * g.H * g.W,
-                        scratch: scratch)
+                    let yj = self.output.pointer + (n0 + j) * g.O * g.H * g.W
+                    if four {
+                        Winograd4.transformOutput(
+                            m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld, tileOffset: j * tiles,
+                            bias: bias, activation: self.fusedActivation, into: yj, scratch: scratch)
+                    } else {
+                        Winograd.transformOutput(
+                            m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld, tileOffset: j * tiles,
+                            bias: bias, activation: self.fusedActivation, into: yj, scratch: scratch)
+                    }
                 }
             }
         }
