@@ -55,8 +55,20 @@ final class ArchitectureTests: XCTestCase {
     }
 
     /// Empirical check of the conv receptive field: with attention γ = 0 (its initial value),
-    /// perturbing one input pixel changes exactly the logit cells whose field covers it.
+    /// perturbing one input pixel changes exactly the logit cells whose field covers it. "Changes"
+    /// means by more than 1e-4 of the largest change: Winograd computes a whole 4×4 output tile from
+    /// one 6×6 input tile, so the cells next to the field move by float rounding (2.4e-5 of it here)
+    /// though they do not depend on the pixel. The same check runs with Winograd off, at 1e-7 absolute.
     func testReceptiveFieldEmpirically() {
+        let saved = Conv2D.winogradMinimumChannels
+        defer { Conv2D.winogradMinimumChannels = saved }
+        for winograd in [true, false] {
+            Conv2D.winogradMinimumChannels = winograd ? saved : Int.max
+            checkReceptiveField(relativeThreshold: winograd ? 1e-4 : nil)
+        }
+    }
+
+    private func checkReceptiveField(relativeThreshold: Float?) {
         let d = Discriminator(architecture: .standard, seed: 3)
         d.eval()
         let n = 128
@@ -68,13 +80,18 @@ final class ArchitectureTests: XCTestCase {
         x[0, 1, py, px] += 1
         let moved = d.forward(x).patch.array
         let m = n / 8
+        let largest = zip(moved, base).map { abs($0 - $1) }.max()!
+        let threshold = relativeThreshold.map { $0 * largest } ?? 1e-7
+        var outsideLargest: Float = 0
         for r in 0..<m {
             for c in 0..<m {
                 let inside = (8 * c - 17...8 * c + 24).contains(px) && (8 * r - 17...8 * r + 24).contains(py)
-                let changed = abs(moved[r * m + c] - base[r * m + c]) > 1e-7
-                XCTAssertEqual(changed, inside, "cell (\(r), \(c))")
+                let change = abs(moved[r * m + c] - base[r * m + c])
+                if !inside { outsideLargest = max(outsideLargest, change) }
+                XCTAssertEqual(change > threshold, inside, "cell (\(r), \(c)), threshold \(threshold)")
             }
         }
+        print("receptive field: largest change \(largest), largest outside the field \(outsideLargest)")
     }
 
     func testDiscriminatorShapesAndGradient() {

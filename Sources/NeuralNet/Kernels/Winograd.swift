@@ -13,8 +13,9 @@ enum Winograd {
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 1) / 2, (W + 1) / 2) }
 
-    /// Floats a product buffer M needs past its 16·O·ld values: `transformOutput` reads each channel's
-    /// tiles four at a time, so it may read up to 3 beyond the last one (those lanes are never used).
+    /// Floats a product buffer M needs past its 16·O·ld (F(4×4): 36·O·ld) values: both
+    /// `transformOutput`s read each channel's tiles four at a time, so they may read up to 3 beyond the
+    /// last one (those lanes are never used).
     static let outputSlack = 3
 
     /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane (the output's
@@ -24,26 +25,28 @@ enum Winograd {
         return (2 * Th + 2) * (2 * (Tw + 1) + 4 * Tw)
     }
 
-    /// U (16, O, C) = G g Gᵀ for every 3×3 kernel g of weights (O, C, 3, 3).
+    /// G's rows for F(2×2, 3×3); `Winograd4.g` for F(4×4, 3×3).
+    static let g: [(Float, Float, Float)] = [(1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1)]
+
+    /// U (n², O, C) = G g Gᵀ for every 3×3 kernel g of weights (O, C, 3, 3), G given by its n rows
+    /// (`Winograd.g` or `Winograd4.g`); U[n·i + j] is element (i, j) of the n × n transformed kernel.
     static func transformWeights(
-        _ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, into u: UnsafeMutablePointer<Float>
+        _ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, g G: [(Float, Float, Float)],
+        into u: UnsafeMutablePointer<Float>
     ) {
-        let plane = O * C
+        let plane = O * C, n = G.count
         for oc in 0..<plane {
-            let g = w + 9 * oc
-            for i in 0..<4 {
+            let k = w + 9 * oc
+            for i in 0..<n {
                 // row i of G·g (G's row i applied to g's three rows), then that row times Gᵀ
-                let a0: Float, a1: Float, a2: Float
-                switch i {
-                case 0: (a0, a1, a2) = (g[0], g[1], g[2])
-                case 1: (a0, a1, a2) = (0.5 * (g[0] + g[3] + g[6]), 0.5 * (g[1] + g[4] + g[7]), 0.5 * (g[2] + g[5] + g[8]))
-                case 2: (a0, a1, a2) = (0.5 * (g[0] - g[3] + g[6]), 0.5 * (g[1] - g[4] + g[7]), 0.5 * (g[2] - g[5] + g[8]))
-                default: (a0, a1, a2) = (g[6], g[7], g[8])
+                let (a, b, c) = G[i]
+                let r0 = a * k[0] + b * k[3] + c * k[6]
+                let r1 = a * k[1] + b * k[4] + c * k[7]
+                let r2 = a * k[2] + b * k[5] + c * k[8]
+                for j in 0..<n {
+                    let (p, q, s) = G[j]
+                    u[(n * i + j) * plane + oc] = p * r0 + q * r1 + s * r2
                 }
-                u[(4 * i + 0) * plane + oc] = a0
-                u[(4 * i + 1) * plane + oc] = 0.5 * (a0 + a1 + a2)
-                u[(4 * i + 2) * plane + oc] = 0.5 * (a0 - a1 + a2)
-                u[(4 * i + 3) * plane + oc] = a2
             }
         }
     }

@@ -17,10 +17,6 @@ enum Winograd4 {
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 3) / 4, (W + 3) / 4) }
 
-    /// Floats a product buffer M needs past its 36·O·ld values: `transformOutput` reads each channel's
-    /// tiles four at a time, so it may read up to 3 beyond the last one (those lanes are never used).
-    static let outputSlack = 3
-
     /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane: a padded row
     /// (with 16 floats of slack for vector loads), its four phases (each with 4 floats of slack) and
     /// six column parts per padded row; or the output's 16 planes of ⌈Th·Tw/4⌉·4 floats.
@@ -30,32 +26,11 @@ enum Winograd4 {
         return max(input, 16 * ((Th * Tw + 3) / 4 * 4))
     }
 
-    /// G's rows: U = G g Gᵀ.
-    private static let g: [(Float, Float, Float)] = [
+    /// G's rows: U = G g Gᵀ (computed by `Winograd.transformWeights`).
+    static let g: [(Float, Float, Float)] = [
         (1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
         (1 / 24, 1 / 12, 1 / 6), (1 / 24, -1 / 12, 1 / 6), (0, 0, 1),
     ]
-
-    /// U (36, O, C) = G g Gᵀ for every 3×3 kernel g of weights (O, C, 3, 3).
-    static func transformWeights(
-        _ w: UnsafePointer<Float>, outChannels O: Int, inChannels C: Int, into u: UnsafeMutablePointer<Float>
-    ) {
-        let plane = O * C
-        for oc in 0..<plane {
-            let k = w + 9 * oc
-            for i in 0..<6 {
-                // row i of G·g, then that row times Gᵀ
-                let (a, b, c) = g[i]
-                let r0 = a * k[0] + b * k[3] + c * k[6]
-                let r1 = a * k[1] + b * k[4] + c * k[7]
-                let r2 = a * k[2] + b * k[5] + c * k[8]
-                for j in 0..<6 {
-                    let (p, q, s) = g[j]
-                    u[(6 * i + j) * plane + oc] = p * r0 + q * r1 + s * r2
-                }
-            }
-        }
-    }
 
     /// out_k[i] = (Bᵀ (d0[i], …, d5[i]))_k for i < count, four at a time; writes only out_k[0 ..< count].
     @inline(__always)
@@ -154,9 +129,10 @@ enum Winograd4 {
 
     /// y[o] (H, W) of one sample = Aᵀ M A per tile, plus bias, through `activation`, for output channels
     /// `channelRange`; M is (36, O, ld) with this sample's tiles at `tileOffset`, followed by
-    /// `outputSlack` floats. All tiles of a channel are one contiguous run per ξ, so the transform runs
-    /// over them four at a time (SIMD4; the last block's extra lanes are ignored), into 16 planes of
-    /// tile outputs that are then interleaved into the output rows.
+    /// `Winograd.outputSlack` floats. All tiles of a channel are one contiguous run per ξ, so the
+    /// transform runs over them four at a time (SIMD4; the last block's extra lanes are ignored). When
+    /// the plane is whole tiles in rows of a multiple of four, each block is written straight into the
+    /// output rows; otherwise into 16 planes of tile outputs that are then interleaved into the rows.
     static func transformOutput(
         _ m: UnsafePointer<Float>, outChannels O: Int, height H: Int, width W: Int, channelRange: Range<Int>,
         ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,

@@ -166,11 +166,9 @@ public final class Conv2D: WeightedLayer {
             winogradSource.resize(to: weight.shape)
             winogradSource.copy(from: weight)
             winogradWeight.resize(to: [E, g.O, g.C])
-            if four {
-                Winograd4.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
-            } else {
-                Winograd.transformWeights(weight.pointer, outChannels: g.O, inChannels: g.C, into: winogradWeight.pointer)
-            }
+            Winograd.transformWeights(
+                weight.pointer, outChannels: g.O, inChannels: g.C, g: four ? Winograd4.g : Winograd.g,
+                into: winogradWeight.pointer)
         }
         let (Th, Tw) = four ? Winograd4.tiles(height: g.H, width: g.W) : Winograd.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
