@@ -61,7 +61,7 @@ public final class Conv2D: WeightedLayer {
         let scratch = Tensor(shape: [0])  // rows for the Winograd transforms
     }
     private var workspaces: [Workspace] = []
-    private let winogradWeight = Tensor(shape: [0])  // (16, O, C) U = G g Gᵀ
+    private let winogradWeight = Tensor(shape: [0])  // (36 or 16, O, C) U = G g Gᵀ
     private let winogradSource = Tensor(shape: [0])  // (O, C, 3, 3) the weight U was computed from
 
     /// A convolution with PyTorch's default init (U(±1/√fan_in) for weight and bias).
