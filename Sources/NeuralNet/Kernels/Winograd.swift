@@ -7,8 +7,35 @@
 // Glossary: C input / O output channels, H/W the plane (output is the same size), Th = ⌈H/2⌉,
 // Tw = ⌈W/2⌉ tiles per column / row, T tiles in a chunk of samples (ld of V and M), ξ tile element.
 
+/// One Winograd algorithm F(m×m, 3×3) for 3×3, stride-1, padding-1 convolutions: its tiling, its G
+/// (n = m + 2 rows; n² tile elements, one SGEMM each) and its input and output transforms. `Conv2D`
+/// runs either through one generic forward; the weight transform is shared (`Winograd.transformWeights`).
+protocol WinogradAlgorithm {
+    /// G's rows: U = G g Gᵀ.
+    static var g: [(Float, Float, Float)] { get }
+    /// Tiles of one H × W plane.
+    static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int)
+    /// Scratch floats `transformInput` and `transformOutput` need for an H × W plane.
+    static func scratchCount(height H: Int, width W: Int) -> Int
+    /// V[ξ, c, tileOffset + th·Tw + tw] = (Bᵀ d B)[ξ] for channels `channelRange` of one sample x (C, H, W).
+    static func transformInput(
+        _ x: UnsafePointer<Float>, channels C: Int, height H: Int, width W: Int, channelRange: Range<Int>,
+        into v: UnsafeMutablePointer<Float>, ld: Int, tileOffset: Int, scratch: UnsafeMutablePointer<Float>)
+    /// y[o] = Aᵀ M A per tile, plus bias, through `activation`, for output channels `channelRange`;
+    /// M is followed by `Winograd.outputSlack` floats.
+    static func transformOutput(
+        _ m: UnsafePointer<Float>, outChannels O: Int, height H: Int, width W: Int, channelRange: Range<Int>,
+        ld: Int, tileOffset: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,
+        into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+}
+
+extension WinogradAlgorithm {
+    /// Tile elements ξ (n²): one SGEMM each.
+    static var elements: Int { g.count * g.count }
+}
+
 /// Winograd F(2×2, 3×3) transforms over raw pointers; callers own the buffers.
-enum Winograd {
+enum Winograd: WinogradAlgorithm {
     /// Tiles of one H × W plane.
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 1) / 2, (W + 1) / 2) }

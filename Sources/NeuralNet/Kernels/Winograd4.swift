@@ -12,7 +12,7 @@
 // Tw = ⌈W/4⌉ tiles per column / row, T tiles in a chunk of samples (ld of V and M), ξ tile element.
 
 /// Winograd F(4×4, 3×3) transforms over raw pointers; callers own the buffers.
-enum Winograd4 {
+enum Winograd4: WinogradAlgorithm {
     /// Tiles of one H × W plane.
     @inline(__always)
     static func tiles(height H: Int, width W: Int) -> (rows: Int, columns: Int) { ((H + 3) / 4, (W + 3) / 4) }

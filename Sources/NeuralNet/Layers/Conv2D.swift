@@ -142,7 +142,11 @@ public final class Conv2D: WeightedLayer {
         output.resize(to: [g.N, g.O, Ho, Wo])
         let (B, T) = plan(g)
         if usesWinograd {
-            winogradForward(x, g, B: B, T: T)
+            if Conv2D.winogradOutputTile == 4 {
+                winogradForward(x, g, Winograd4.self, B: B, T: T)
+            } else {
+                winogradForward(x, g, Winograd.self, B: B, T: T)
+            }
             return output
         }
         prepareWorkspaces(g, B: B, T: T, gradients: false)
@@ -152,14 +156,13 @@ public final class Conv2D: WeightedLayer {
         return output
     }
 
-    /// Forward by Winograd F(4×4, 3×3) or F(2×2, 3×3) (`winogradOutputTile`): U from the weight
+    /// Forward by Winograd algorithm A (F(4×4, 3×3) or F(2×2, 3×3), per `winogradOutputTile`): U from the weight
     /// (recomputed only when the weight or the tile size changed), then per chunk of samples: input
     /// tiles V, one SGEMM M[ξ] = U[ξ]·V[ξ] per tile element (36 or 16), output tiles + bias + activation.
     /// With one worker (a single image) the transforms split channels over the cores and the SGEMMs run
     /// side by side single-threaded.
-    private func winogradForward(_ x: Tensor, _ g: Geometry, B: Int, T: Int) {
-        let four = Conv2D.winogradOutputTile == 4
-        let E = four ? 36 : 16  // tile elements ξ: one SGEMM each
+    private func winogradForward<A: WinogradAlgorithm>(_ x: Tensor, _ g: Geometry, _: A.Type, B: Int, T: Int) {
+        let E = A.elements  // tile elements ξ: one SGEMM each
         if winogradSource.shape != weight.shape || winogradWeight.shape != [E, g.O, g.C]
             || memcmp(winogradSource.pointer, weight.pointer, weight.count * MemoryLayout<Float>.size) != 0
         {
@@ -167,10 +170,9 @@ public final class Conv2D: WeightedLayer {
             winogradSource.copy(from: weight)
             winogradWeight.resize(to: [E, g.O, g.C])
             Winograd.transformWeights(
-                weight.pointer, outChannels: g.O, inChannels: g.C, g: four ? Winograd4.g : Winograd.g,
-                into: winogradWeight.pointer)
+                weight.pointer, outChannels: g.O, inChannels: g.C, g: A.g, into: winogradWeight.pointer)
         }
-        let (Th, Tw) = four ? Winograd4.tiles(height: g.H, width: g.W) : Winograd.tiles(height: g.H, width: g.W)
+        let (Th, Tw) = A.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
         let threads = KernelThreads.count
         // one workspace per chunk worker (tiles) and per thread (transform scratch)
@@ -179,8 +181,7 @@ public final class Conv2D: WeightedLayer {
             workspaces[t].tilesIn.resize(to: [E, g.C, B * tiles])
             workspaces[t].tilesOut.resize(to: [E * g.O * B * tiles + Winograd.outputSlack])
         }
-        let scratchCount =
-            four ? Winograd4.scratchCount(height: g.H, width: g.W) : Winograd.scratchCount(height: g.H, width: g.W)
+        let scratchCount = A.scratchCount(height: g.H, width: g.W)
         for ws in workspaces { ws.scratch.resize(to: [scratchCount]) }
         let u = UnsafePointer(winogradWeight.pointer)
         let bias = self.bias.map { UnsafePointer($0.pointer) }
@@ -192,16 +193,9 @@ public final class Conv2D: WeightedLayer {
             splitRanges(g.C, parts: nested ? threads : 1) { cs, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
-                    let xj = x.pointer + (n0 + j) * g.C * g.H * g.W
-                    if four {
-                        Winograd4.transformInput(
-                            xj, channels: g.C, height: g.H, width: g.W, channelRange: cs, into: v, ld: ld,
-                            tileOffset: j * tiles, scratch: scratch)
-                    } else {
-                        Winograd.transformInput(
-                            xj, channels: g.C, height: g.H, width: g.W, channelRange: cs, into: v, ld: ld,
-                            tileOffset: j * tiles, scratch: scratch)
-                    }
+                    A.transformInput(
+                        x.pointer + (n0 + j) * g.C * g.H * g.W, channels: g.C, height: g.H, width: g.W,
+                        channelRange: cs, into: v, ld: ld, tileOffset: j * tiles, scratch: scratch)
                 }
             }
             // M[ξ] (O, b·tiles) = U[ξ] (O, C) · V[ξ] (C, b·tiles)
@@ -214,16 +208,10 @@ public final class Conv2D: WeightedLayer {
             splitRanges(g.O, parts: nested ? threads : 1) { os, worker in
                 let scratch = self.workspaces[nested ? worker : t].scratch.pointer
                 for j in 0..<b {
-                    let yj = self.output.pointer + (n0 + j) * g.O * g.H * g.W
-                    if four {
-                        Winograd4.transformOutput(
-                            m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld, tileOffset: j * tiles,
-                            bias: bias, activation: self.fusedActivation, into: yj, scratch: scratch)
-                    } else {
-                        Winograd.transformOutput(
-                            m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld, tileOffset: j * tiles,
-                            bias: bias, activation: self.fusedActivation, into: yj, scratch: scratch)
-                    }
+                    A.transformOutput(
+                        m, outChannels: g.O, height: g.H, width: g.W, channelRange: os, ld: ld, tileOffset: j * tiles,
+                        bias: bias, activation: self.fusedActivation,
+                        into: self.output.pointer + (n0 + j) * g.O * g.H * g.W, scratch: scratch)
                 }
             }
         }
