@@ -31,8 +31,8 @@ public protocol FrameScoring: AnyObject {
 /// How a scan samples and judges a file.
 public struct ScanOptions: Sendable {
     /// Default sampling: 1 frame per second by timestamp plus every keyframe. Scoring a 1080p frame
-    /// costs ~14 GFLOP, so at 2 per second a 1080p scan took 6× as long as decoding the file (issue 5
-    /// asks for 2×; `unmask bench scan`, README "Performance"); at 1 per second it now takes 2.5×.
+    /// costs ~11 GFLOP; at 2 per second a 1080p scan once took 6× as long as decoding the file (issue 5
+    /// asks for 2×; `unmask bench scan`, README "Performance"); at 1 per second it now takes 1.6–1.9×.
     /// `--fps 2` (or more) still gives denser sampling.
     public static let defaultSampling = FrameSampling.rateWithKeyframes(1)
 
