@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Audit",
             dependencies: [
-                "MediaIO",
+                "MediaIO", "Detector",
                 .product(name: "Plot", package: "Plot"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -20,10 +20,12 @@ public struct FrameAnalysis: Equatable, Sendable {
     }
 }
 
-/// Scores frames; the detector implements it, tests use simple stand-ins.
+/// Scores frames; `DetectorScoring` is the detector's, tests use simple stand-ins.
 public protocol FrameScoring: AnyObject {
     /// The model behind the scores, as the report names it.
     var model: ModelMetadata { get }
+    /// The frame probability at or above which a frame counts as fake; the scan's aggregation uses it.
+    var threshold: Double { get }
     /// Scores one frame. `coverage` (0…1] is the fraction of the frame's area to analyse.
     func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis
 }
@@ -31,9 +33,8 @@ public protocol FrameScoring: AnyObject {
 /// How a scan samples and judges a file.
 public struct ScanOptions: Sendable {
     /// Default sampling: 1 frame per second by timestamp plus every keyframe. Scoring a 1080p frame
-    /// costs ~11 GFLOP; at 2 per second a 1080p scan once took 6× as long as decoding the file (issue 5
-    /// asks for 2×; `unmask bench scan`, README "Performance"); at 1 per second it now takes 1.6–1.9×.
-    /// `--fps 2` (or more) still gives denser sampling.
+    /// costs ~11 GFLOP, so at this rate a 1080p scan takes under twice as long as decoding the file
+    /// (`unmask bench scan`, Docs/performance.md); `--fps 2` (or more) gives denser sampling.
     public static let defaultSampling = FrameSampling.rateWithKeyframes(1)
 
     public var sampling: FrameSampling = ScanOptions.defaultSampling
@@ -42,6 +43,7 @@ public struct ScanOptions: Sendable {
     public var endTime: Double?
     /// Fraction of each frame's area to analyse (1 = all of it).
     public var coverage: Double = 1
+    /// How frames and segments are judged; its threshold is replaced by the scorer's.
     public var policy = AggregationPolicy()
     /// How many thumbnails of the most suspicious frames to keep for the HTML report.
     public var thumbnailCount = 6
@@ -150,7 +152,9 @@ public final class ScanPipeline {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }
 
-        let assessment = try Aggregator.assess(scores, policy: options.policy)
+        var policy = options.policy
+        policy.threshold = scorer.threshold
+        let assessment = try Aggregator.assess(scores, policy: policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
             path: path, sha256: try FileDigest.sha256Hex(path: path), container: info.containerName, codec: info.videoCodec,

@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure decoding, scanning, SGEMM and network speed on this machine (build with -c release).",
+        discussion: ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel]),
         subcommands: [DecodeBenchCommand.self, ScanBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
 }
 
@@ -36,14 +37,10 @@ struct DecodeBenchCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var bench: BenchOptions
+
     @Option(help: "Decoder threads, for us and for ffmpeg.")
     var threads = 2
-
-    @Option(help: "Number of runs of each; the median is reported.")
-    var runs = 3
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
 
     @Argument(help: "A video file (for the README's figure: 1080p H.264).")
     var file: String
@@ -62,7 +59,8 @@ struct DecodeBenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        guard runs >= 1, threads >= 1 else { throw ValidationError("--runs and --threads must be 1 or more.") }
+        guard threads >= 1 else { throw ValidationError("--threads must be 1 or more.") }
+        let runs = bench.runs, json = bench.json
         do {
             let info = try MediaInfo.probe(path: file)
             let ffmpeg = Self.findExecutable("ffmpeg")
@@ -147,20 +145,16 @@ struct GEMMBenchCommand: ParsableCommand {
         commandName: "gemm",
         abstract: "OpenBLAS SGEMM GFLOP/s at square sizes 256–2048 and at the detector's convolution shapes.")
 
+    @OptionGroup var bench: BenchOptions
+
     @Option(help: "OpenBLAS threads.")
     var threads = 2
-
-    @Option(help: "Timed runs per shape; the median is reported.")
-    var runs = 5
 
     @Option(
         help: ArgumentHelp(
             "Also measure this OpenBLAS kernel in the same run, for comparison (e.g. Prescott, the SSE3 fallback).",
             valueName: "kernel"))
     var compareKernel: String?
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
 
     struct Result: Codable {
         var kernel: String
@@ -171,7 +165,8 @@ struct GEMMBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard runs >= 1, threads >= 1 else { throw ValidationError("--runs and --threads must be 1 or more.") }
+        guard threads >= 1 else { throw ValidationError("--threads must be 1 or more.") }
+        let runs = bench.runs, json = bench.json
         BLASRuntime.setThreadCount(threads)
         let kernel = BLASRuntime.kernelName
         let measurements = GEMMBenchmark.measure(runs: runs)

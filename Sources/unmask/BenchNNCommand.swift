@@ -29,17 +29,13 @@ struct BenchNNCommand: ParsableCommand {
     @Option(help: "Minimum seconds per row and run.")
     var seconds = 2.0
 
-    @Option(help: "Runs of the whole table (interleaved with PyTorch's); medians are reported.")
-    var runs = 3
+    @OptionGroup var bench: BenchOptions
 
     @Option(help: "Threads for OpenBLAS and our kernels, and for PyTorch.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Seed of the discriminator's initialization.")
     var seed: UInt64 = 0
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
 
     @Option(
         help: ArgumentHelp("Write the benchmark discriminator's weights (safetensors, contract keys) to FILE.", valueName: "file")
@@ -87,9 +83,10 @@ struct BenchNNCommand: ParsableCommand {
         let sizeList = try Self.integers(sizes, "--sizes")
         let batchList = try Self.integers(batches, "--batches")
         guard sizeList.allSatisfy({ $0 >= 8 && $0 % 8 == 0 }) else { throw ValidationError("--sizes must be multiples of 8.") }
-        guard runs >= 1, threads >= 1, seconds >= 0, trainBatch >= 0 else {
-            throw ValidationError("--runs and --threads must be 1 or more; --seconds and --train-batch not negative.")
+        guard threads >= 1, seconds >= 0, trainBatch >= 0 else {
+            throw ValidationError("--threads must be 1 or more; --seconds and --train-batch not negative.")
         }
+        let runs = bench.runs, json = bench.json
         BLASRuntime.ensureFastKernel()
         BLASRuntime.setThreadCount(threads)
         KernelThreads.count = threads

@@ -9,16 +9,10 @@ import Foundation
 import MediaIO
 import NeuralNet
 
-/// Options both commands share: where frames come from.
+/// Options both commands share: the model (a model file or a training checkpoint) and where frames come from.
 struct EvaluationInputs: ParsableArguments {
-    @Option(help: "Detector model file or training checkpoint (default: Models/unmask-v1.safetensors, or $UNMASK_MODEL).")
-    var model: String?
-
-    @Option(help: "Folder of real images and videos.")
-    var real: String
-
-    @Option(help: "Folder of fake images and videos.")
-    var fake: String?
+    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var media: MediaFolderOptions
 
     @Option(help: "Generator (generator.safetensors or a training checkpoint): adds a forged copy of each real frame.")
     var generator: String?
@@ -26,14 +20,10 @@ struct EvaluationInputs: ParsableArguments {
     @Option(help: ArgumentHelp("Also score every frame after an H.264 round trip at this CRF (repeatable).", valueName: "crf"))
     var h264Crf: [Int] = []
 
-    @Option(help: "Frames sampled from each video.")
-    var framesPerFile: Int = 2
-
     @Option(help: "Seed for forged regions and generator samples.")
     var seed: UInt64 = 7
 
     func check() throws {
-        if framesPerFile < 1 { throw ValidationError("--frames-per-file must be 1 or more.") }
         for crf in h264Crf where !(0...51).contains(crf) { throw ValidationError("--h264-crf must be 0…51 (got \(crf)).") }
     }
 
@@ -41,27 +31,27 @@ struct EvaluationInputs: ParsableArguments {
     func load(split: EvaluationSplit) throws -> (
         model: DetectorModel, modelPath: String, frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource]
     ) {
-        let (detector, modelPath) = try ModelLocator.load(explicit: model, allowCheckpoint: true)
+        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model, allowCheckpoint: true)
         let gen: (any PatchGenerator)?
         do {
             gen = try generator.map { try GeneratorFile.load(path: $0) }
         } catch {
             Terminal.writeError("unmask: \(error)")
-            throw ExitCode(66)
+            throw ExitCode(.badModel)
         }
-        let loader = MediaFolderLoader(framesPerFile: framesPerFile)
+        let loader = MediaFolderLoader(framesPerFile: media.framesPerFile ?? 2)
         let data: TrainingData
         do {
-            data = try TrainingData.load(realFolder: real, fakeFolder: fake, loader: loader)
+            data = try TrainingData.load(realFolder: media.real, fakeFolder: media.fake, loader: loader)
         } catch {
             Terminal.writeError("unmask: \(error)")
-            throw Terminal.Exit.badMedia
+            throw ExitCode(.badMedia)
         }
         for line in data.skipped { Terminal.warn("skipped \(line)") }
         let realSources = split.sources(data.real), fakeSources = data.fake.map { split.sources($0) } ?? []
         guard !realSources.isEmpty else {
-            Terminal.writeError("unmask: \(real): no files in the '\(split.rawValue)' split")
-            throw Terminal.Exit.badMedia
+            Terminal.writeError("unmask: \(media.real): no files in the '\(split.rawValue)' split")
+            throw ExitCode(.badMedia)
         }
         return (detector, modelPath, EvaluationFrames(generator: gen, crfs: h264Crf, seed: seed), realSources, fakeSources)
     }
@@ -93,8 +83,9 @@ struct EvaluateCommand: ParsableCommand {
             with --generator, from each real frame with a generated region blended in (the report says \
             whether the reported region overlaps it). --split picks the files of a training folder: \
             validation = the files `unmask train` held out, calibration / test = its two halves \
-            (`unmask calibrate` fits on calibration; report on test).
-            """)
+            (`unmask calibrate` fits on calibration; report on test). --model may also name a training \
+            checkpoint.
+            """ + "\n\n" + ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var inputs: EvaluationInputs
@@ -146,7 +137,7 @@ struct CalibrateCommand: ParsableCommand {
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
-            """)
+            """ + "\n\n" + ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var inputs: EvaluationInputs
@@ -163,7 +154,7 @@ struct CalibrateCommand: ParsableCommand {
     func validate() throws {
         try inputs.check()
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
-        if inputs.generator == nil && inputs.fake == nil {
+        if inputs.generator == nil && inputs.media.fake == nil {
             throw ValidationError("Calibration needs fakes: give --generator, --fake or both.")
         }
     }

@@ -16,7 +16,7 @@ struct ForgeCommand: ParsableCommand {
             patches, the same ones in every frame) blended into --region through a soft elliptical mask; \
             the other frames are re-encoded untouched, so real and manipulated stretches go through the \
             same H.264 encoder (--crf). Audio is not copied.
-            """)
+            """ + "\n\n" + ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -63,7 +63,7 @@ struct ForgeCommand: ParsableCommand {
         let g: any PatchGenerator
         do { g = try GeneratorFile.load(path: generator) } catch {
             Terminal.writeError("unmask: \(error)")
-            throw ExitCode(66)
+            throw ExitCode(.badModel)
         }
         do {
             let info = try MediaInfo.probe(path: input)
@@ -72,7 +72,7 @@ struct ForgeCommand: ParsableCommand {
                 Terminal.writeError(
                     "unmask: \(input): region \(r.x),\(r.y),\(r.width),\(r.height) does not fit the \(info.displayWidth)×\(info.displayHeight) frame"
                 )
-                throw Terminal.Exit.usage
+                throw ExitCode(.usage)
             }
             var rng = RandomGenerator(seed: seed)
             let samples = FrameForgery.samples(for: r, generator: g, rng: &rng)

@@ -4,57 +4,12 @@ import ArgumentParser
 import Foundation
 import MediaIO
 
-/// How to pick frames; shared by the commands that sample video.
-struct SamplingOptions: ParsableArguments {
-    @Option(help: "Take every Nth decoded frame.")
-    var every: Int?
-
-    @Option(help: ArgumentHelp("Take frames at this rate (frames per second, by timestamp).", valueName: "rate"))
-    var fps: Double?
-
-    @Flag(help: "Take keyframes only (the decoder skips the others).")
-    var keyframes = false
-
-    @Option(
-        help: ArgumentHelp(
-            "Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
-    var at: String?
-
-    @Option(help: "Stop after this many frames.")
-    var maxFrames: Int?
-
-    func validate() throws {
-        let chosen = [every != nil, fps != nil, keyframes, at != nil].filter { $0 }.count
-        if chosen > 1 { throw ValidationError("Choose one of --every, --fps, --keyframes and --at.") }
-        if let every, every < 1 { throw ValidationError("--every must be 1 or more (got \(every)).") }
-        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
-        if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be 1 or more (got \(maxFrames)).") }
-        _ = try timestamps()
-    }
-
-    func timestamps() throws -> [Double]? {
-        guard let at else { return nil }
-        let values = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-            throw ValidationError("--at takes non-negative times in seconds, comma-separated (got '\(at)').")
-        }
-        return values.map { $0! }
-    }
-
-    /// The sampling these options describe; every frame when none is given.
-    func sampling() throws -> FrameSampling {
-        if let every { return .everyNth(every) }
-        if let fps { return .rate(fps) }
-        if keyframes { return .keyframesOnly }
-        if let times = try timestamps() { return .timestamps(times) }
-        return .everyFrame
-    }
-}
-
 struct FramesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "frames",
-        abstract: "Write sampled frames of a video or image as PNG files.")
+        abstract: "Write sampled frames of a video or image as PNG files.",
+        discussion: "Every frame unless a sampling option is given.\n\n"
+            + ExitStatus.help([.success, .failure, .usage, .badMedia, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var sampling: SamplingOptions
@@ -77,8 +32,8 @@ struct FramesCommand: ParsableCommand {
         do {
             try OutputFolder.create(out)
             let decoder = try VideoDecoder(
-                path: file, sampling: try sampling.sampling(), maxFrames: sampling.maxFrames,
-                outputSize: maxSize.map { .longSide($0) } ?? .native)
+                path: file, sampling: try sampling.sampling(default: .everyFrame), maxFrames: sampling.maxFrames,
+                outputSize: maxSize.map { .longSide($0) } ?? .native, startTime: sampling.start, endTime: sampling.end)
             var image = RGBImage(width: 0, height: 0)
             var written = 0
             defer {

@@ -6,7 +6,8 @@ import MediaIO
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Show container, codec, size, frame rate, duration and more for media files.")
+        abstract: "Show container, codec, size, frame rate, duration and more for media files.",
+        discussion: ExitStatus.help([.success, .failure, .badMedia]))
 
     @OptionGroup var global: GlobalOptions
 

@@ -14,26 +14,15 @@ struct ScanBenchCommand: ParsableCommand {
             Each run decodes the whole file with our decoder (no conversion, no scoring) and scans it as \
             `unmask scan FILE` does by default (sampling, decoding thread, scoring, aggregation, file \
             digest, thumbnails; writing the report is excluded). The two alternate, the order flipping \
-            every run, and the medians are reported. Without a trained model, pass an untrained one with \
-            --model: the cost does not depend on the weights.
+            every run, and the medians are reported. The sampling options mean what they mean for \
+            `unmask scan` (e.g. --fps 2 --keyframes prices a denser default). Without a trained model, pass \
+            an untrained one with --model: the cost does not depend on the weights.
             """)
 
     @OptionGroup var global: GlobalOptions
-
-    @Option(help: "Detector model file (default: Models/unmask-v1.safetensors, or $UNMASK_MODEL).")
-    var model: String?
-
-    @Option(help: "Number of runs of each; the median is reported.")
-    var runs = 3
-
-    @Option(
-        help: ArgumentHelp(
-            "Sample this many frames per second plus every keyframe instead of scan's default (to price another rate).",
-            valueName: "rate"))
-    var fps: Double?
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var bench: BenchOptions
 
     @Argument(help: "A video file (for the README's figure: 60 s of 1080p30 H.264).")
     var file: String
@@ -60,12 +49,13 @@ struct ScanBenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        guard runs >= 1 else { throw ValidationError("--runs must be 1 or more.") }
-        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
-        let (detector, modelPath) = try ModelLocator.load(explicit: model)
-        var options = ScanOptions()  // exactly what `unmask scan FILE` uses
-        if let fps { options.sampling = .rateWithKeyframes(fps) }
-        options.policy.threshold = detector.threshold
+        let runs = bench.runs, json = bench.json
+        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
+        var options = ScanOptions()  // what `unmask scan FILE` uses with the same sampling options
+        options.sampling = try sampling.sampling(default: ScanOptions.defaultSampling)
+        options.maxFrames = sampling.maxFrames
+        options.startTime = sampling.start
+        options.endTime = sampling.end
         do {
             let info = try MediaInfo.probe(path: file)
             let scorer = DetectorScoring(model: detector, modelPath: modelPath)
@@ -117,7 +107,7 @@ struct ScanBenchCommand: ParsableCommand {
                 """
                 \(file): \(info.videoCodec) \(info.width)×\(info.height), \(framesDecoded) frames, \
                 \(info.durationSeconds.map { String(format: "%.1f s", $0) } ?? "unknown duration"), median of \(runs) runs
-                  scan (\(fps.map { "\($0) fps + keyframes" } ?? "default sampling"), \(framesAnalysed) frames analysed) \(String(format: "%8.2f s", scan))  \
+                  scan (\(options.sampling == ScanOptions.defaultSampling ? "default sampling" : "\(options.sampling)"), \(framesAnalysed) frames analysed) \(String(format: "%8.2f s", scan))  \
                 \(String(format: "%.2f", result.analysedFramesPerSecond)) frames/s  \(perMinute(result.scanSecondsPerMinuteOfVideo))
                     of which scoring \(String(format: "%8.2f s", score))  \(String(format: "%.3f", result.scoreSecondsPerFrame)) s/frame
                   decode only (all \(framesDecoded) frames)       \(String(format: "%8.2f s", decode))  \
@@ -130,7 +120,7 @@ struct ScanBenchCommand: ParsableCommand {
             throw error
         } catch let error as ScanError {
             Terminal.writeError("unmask: \(error)")
-            throw Terminal.Exit.badMedia
+            throw ExitCode(.badMedia)
         } catch {
             throw Terminal.report(error)
         }

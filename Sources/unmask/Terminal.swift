@@ -3,16 +3,8 @@ import ArgumentParser
 import Foundation
 import MediaIO
 
-/// Standard error and the documented exit codes.
+/// Standard error, and the exit code each kind of error deserves.
 enum Terminal {
-    /// Exit codes (documented in the README and in `unmask --help`).
-    enum Exit {
-        static let failure = ExitCode(1)
-        static let usage = ExitCode(64)
-        static let badMedia = ExitCode(65)
-        static let cannotWrite = ExitCode(73)
-    }
-
     static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 
     /// Writes one line to standard error (fd 2 directly: the global `stderr` is not concurrency-safe).
@@ -35,16 +27,16 @@ enum Terminal {
         case let error as MediaError:
             writeError("unmask: \(error.description)")
             switch error.kind {
-            case .encoder, .io: return Exit.cannotWrite
-            case .invalidArgument: return Exit.usage
-            default: return Exit.badMedia
+            case .encoder, .io: return ExitCode(.cannotWrite)
+            case .invalidArgument: return ExitCode(.usage)
+            default: return ExitCode(.badMedia)
             }
         case let error as OutputError:
             writeError("unmask: \(error.description)")
-            return Exit.cannotWrite
+            return ExitCode(.cannotWrite)
         default:
             writeError("unmask: \(String(describing: error).split(separator: "\n").first ?? "")")
-            return Exit.failure
+            return ExitCode(.failure)
         }
     }
 }

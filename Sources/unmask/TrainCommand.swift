@@ -20,17 +20,11 @@ struct TrainCommand: ParsableCommand {
             stops. With --base-model the run starts from that model and the result is compared with it on \
             the same validation patches: a model that is worse is written as model.rejected.safetensors \
             instead, and the command exits with code 3.
-            Exit codes: 0 done; 3 the fine-tuned model is worse than the base; 64 usage error; 65 unusable \
-            training data; 66 unusable model or checkpoint; 73 an output could not be written; 130 interrupted.
-            """)
+            """ + "\n\n"
+                + ExitStatus.help([.success, .failure, .refused, .usage, .badMedia, .badModel, .cannotWrite, .interrupted]))
 
     @OptionGroup var global: GlobalOptions
-
-    @Option(help: "Folder of real images and videos (searched recursively).")
-    var real: String
-
-    @Option(help: "Folder of fake images and videos to learn from as well.")
-    var fake: String?
+    @OptionGroup var media: MediaFolderOptions
 
     @Option(help: "Output folder (created if missing).")
     var out: String
@@ -65,9 +59,6 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Also train the face-swap-like VAE and learn from its reconstructions and samples.")
     var vae = false
 
-    @Option(help: "Frames sampled from each video.")
-    var framesPerFile: Int = 4
-
     @Option(help: "Validate every this many steps.")
     var validateEvery: Int = 200
 
@@ -88,8 +79,8 @@ struct TrainCommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be 1 or more (got \(steps)).") }
         if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive (got \(minutes)).") }
         if !((lrD ?? 1) > 0 && (lrG ?? 1) > 0) { throw ValidationError("Learning rates must be positive.") }
-        if (dSteps ?? 1) < 1 || framesPerFile < 1 || validateEvery < 1 || patience < 0 {
-            throw ValidationError("--d-steps, --frames-per-file and --validate-every must be 1 or more, --patience 0 or more.")
+        if (dSteps ?? 1) < 1 || validateEvery < 1 || patience < 0 {
+            throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
     }
@@ -120,10 +111,11 @@ struct TrainCommand: ParsableCommand {
         let data: TrainingData
         do {
             data = try TrainingData.load(
-                realFolder: real, fakeFolder: fake, loader: MediaFolderLoader(framesPerFile: framesPerFile))
+                realFolder: media.real, fakeFolder: media.fake, loader: MediaFolderLoader(framesPerFile: media.framesPerFile ?? 4)
+            )
         } catch {
             Terminal.writeError("unmask: \(error)")
-            throw Terminal.Exit.badMedia
+            throw ExitCode(.badMedia)
         }
         for line in data.skipped { Terminal.warn("skipped \(line)") }
         let fileCounts =
@@ -146,8 +138,8 @@ struct TrainCommand: ParsableCommand {
             }
         } catch let error as DetectorError {
             Terminal.writeError("unmask: \(error)")
-            if case .trainingData = error { throw Terminal.Exit.badMedia }
-            throw ExitCode(66)
+            if case .trainingData = error { throw ExitCode(.badMedia) }
+            throw ExitCode(.badModel)
         }
         if !quiet { Terminal.writeError("unmask: loaded \(fileCounts) in \(seconds(since: loadStart)) s") }
         try log.write(
@@ -203,7 +195,7 @@ struct TrainCommand: ParsableCommand {
             event: "stop", ["reason": .string(stopReason), "step": .number(Double(trainer.step)), "seconds": .number(duration)])
         if stopReason == "interrupted" {
             Terminal.writeError("unmask: interrupted at step \(trainer.step); checkpoint saved to \(checkpointPath)")
-            throw ExitCode(130)
+            throw ExitCode(.interrupted)
         }
 
         // Export the better of the final detector and the best one seen. Validation fakes come from the
@@ -248,7 +240,7 @@ struct TrainCommand: ParsableCommand {
             Terminal.writeError(
                 "unmask: the fine-tuned model is worse than the base model on the validation split (AUC \(format(auc)) < \(format(base.auc))); kept it as \(out)/model.rejected.safetensors, not model.safetensors"
             )
-            throw ExitCode(3)
+            throw ExitCode(.refused)
         }
         try save { try model.save(to: out + "/model.safetensors") }
         try log.write(

@@ -9,10 +9,7 @@ struct UnmaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unmask",
         abstract: "Detect deepfakes and synthetic media in videos and images.",
-        discussion: """
-            Exit codes: 0 success; 64 usage error; 65 unreadable or invalid media; 73 an output \
-            could not be written; 1 any other failure.
-            """,
+        discussion: ExitStatus.help(),
         version: "0.1.0",
         subcommands: [
             ScanCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, ForgeCommand.self,
@@ -29,15 +26,5 @@ struct UnmaskCommand: ParsableCommand {
                 "OpenBLAS runs its slow '\(choice.before)' kernel and could not switch; set OPENBLAS_CORETYPE to fix it")
         }
         main(nil)
-    }
-}
-
-/// Options every subcommand takes.
-struct GlobalOptions: ParsableArguments {
-    @Flag(name: .shortAndLong, help: "Show FFmpeg's own log messages and extra detail.")
-    var verbose = false
-
-    func apply() {
-        MediaLog.setVerbose(verbose)
     }
 }

@@ -11,6 +11,7 @@ import XCTest
 /// heatmap is a 4×4 grid of the red fraction per cell.
 final class RedBlockScorer: FrameScoring {
     let model = ModelMetadata(name: "red-block-stand-in", sha256: nil, version: "test")
+    var threshold = 0.5
     var bufferAddresses = Set<UnsafeRawPointer>()
     var framesSeen = 0
     var cancelAfter: Int?
@@ -110,6 +111,22 @@ final class ScanPipelineTests: XCTestCase {
         XCTAssertEqual(ReportSchema.validate(jsonObject: object), [])
         let csvRows = String(decoding: try ReportWriter.csv(report), as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(csvRows.count, 41, "header + one row per frame")
+    }
+
+    func testTheScorersThresholdDecidesNotThePolicyDefault() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        options.policy.threshold = 0.5
+        let strict = RedBlockScorer()
+        strict.threshold = 0.99  // the red frames' 0.95 is below it
+        let report = try ScanPipeline(scorer: strict, options: options).scan(path: clip)
+        XCTAssertEqual(report.assessment.policy.threshold, 0.99)
+        XCTAssertEqual(report.segments, [])
+        XCTAssertNotEqual(report.verdict, .fake)
+
+        let lenient = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(lenient.segments.count, 1)
     }
 
     func testDefaultSamplingIsOnePerSecondPlusKeyframes() throws {

@@ -1,0 +1,114 @@
+// The option groups the commands share, so that each flag has one meaning everywhere: global flags,
+// frame sampling, the detector model, training/evaluation media folders, and benchmark runs.
+import ArgumentParser
+import Foundation
+import MediaIO
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Show FFmpeg's own log messages and extra detail.")
+    var verbose = false
+
+    func apply() {
+        MediaLog.setVerbose(verbose)
+    }
+}
+
+/// Which frames of a video to analyse; used by `scan`, `frames` and `bench scan`.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
+    var fps: Double?
+
+    @Option(help: ArgumentHelp("Take every Nth decoded frame.", valueName: "N"))
+    var every: Int?
+
+    @Flag(help: "Take every frame.")
+    var allFrames = false
+
+    @Flag(help: "Take keyframes: alone, keyframes only (fast: the decoder skips the rest); with --fps, every keyframe too.")
+    var keyframes = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
+    var at: String?
+
+    @Option(help: ArgumentHelp("Stop after this many frames.", valueName: "N"))
+    var maxFrames: Int?
+
+    @Option(help: ArgumentHelp("Start at this time.", valueName: "seconds"))
+    var start: Double?
+
+    @Option(help: ArgumentHelp("End at this time.", valueName: "seconds"))
+    var end: Double?
+
+    func validate() throws {
+        let chosen = [fps != nil, every != nil, allFrames, keyframes && fps == nil, at != nil].filter { $0 }.count
+        if chosen > 1 {
+            throw ValidationError(
+                "Choose one of --fps (optionally with --keyframes), --every, --all-frames, --keyframes and --at.")
+        }
+        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a positive number (got \(fps)).") }
+        if let every, every < 1 { throw ValidationError("--every must be 1 or more (got \(every)).") }
+        if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be 1 or more (got \(maxFrames)).") }
+        if let start, !(start >= 0 && start.isFinite) { throw ValidationError("--start must be 0 or more (got \(start)).") }
+        if let end, !(end > (start ?? 0)) { throw ValidationError("--end must come after --start (got \(end)).") }
+        _ = try timestamps()
+    }
+
+    private func timestamps() throws -> [Double]? {
+        guard let at else { return nil }
+        let values = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+            throw ValidationError("--at takes non-negative times in seconds, comma-separated (got '\(at)').")
+        }
+        return values.map { $0! }
+    }
+
+    /// The sampling these options describe, or `defaultSampling` when none is chosen.
+    func sampling(default defaultSampling: FrameSampling) throws -> FrameSampling {
+        if let fps { return keyframes ? .rateWithKeyframes(fps) : .rate(fps) }
+        if let every { return .everyNth(every) }
+        if allFrames { return .everyFrame }
+        if keyframes { return .keyframesOnly }
+        if let times = try timestamps() { return .timestamps(times) }
+        return defaultSampling
+    }
+}
+
+/// The detector model to use; see `ModelLocator` for the default.
+struct ModelOption: ParsableArguments {
+    @Option(help: "Detector model file (default: $UNMASK_MODEL, else Models/unmask-v1.safetensors).")
+    var model: String?
+}
+
+/// Folders of real and fake media for training and evaluation.
+struct MediaFolderOptions: ParsableArguments {
+    @Option(help: "Folder of real images and videos (searched recursively).")
+    var real: String
+
+    @Option(help: "Folder of fake images and videos (searched recursively).")
+    var fake: String?
+
+    @Option(help: ArgumentHelp("Frames sampled from each video (train: 4; evaluate, calibrate: 2).", valueName: "N"))
+    var framesPerFile: Int?
+
+    func validate() throws {
+        if let framesPerFile, framesPerFile < 1 {
+            throw ValidationError("--frames-per-file must be 1 or more (got \(framesPerFile)).")
+        }
+    }
+}
+
+/// How a benchmark repeats and prints its measurements.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Number of runs; the median is reported.")
+    var runs = 3
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be 1 or more (got \(runs)).") }
+    }
+}
