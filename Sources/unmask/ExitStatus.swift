@@ -27,7 +27,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .badMedia: return "unreadable or invalid media (missing, empty, corrupt, not media, too large)"
         case .badModel: return "the model, generator or checkpoint file is missing, corrupt or of another architecture"
         case .cannotWrite: return "an output could not be written"
-        case .interrupted: return "interrupted with Ctrl-C (`scan` writes no report; `train` saves a checkpoint)"
+        case .interrupted: return "interrupted with Ctrl-C (`scan` writes no report, `train` saves a checkpoint)"
         }
     }
 

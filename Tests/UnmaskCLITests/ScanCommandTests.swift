@@ -92,7 +92,10 @@ final class ScanCommandTests: CLITestCase {
         let model = try makeModel(bias: 0)
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--coverage", "0"]).status, 64)
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--format", "json", "--format", "csv"]).status, 64)
-        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--fps", "2", "--keyframes"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--fps", "2", "--every", "3"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--keyframes", "--all-frames"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--at", "1,x"]).status, 64)
+        XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--start", "3", "--end", "2"]).status, 64)
         XCTAssertEqual(try unmask(["scan", clip, "--model", model, "--output", path("report.pdf")]).status, 64)
     }
 
@@ -118,10 +121,15 @@ final class ScanCommandTests: CLITestCase {
         XCTAssertTrue(table.standardOutput.contains("scan / decode"), table.standardOutput)
         XCTAssertTrue(table.standardOutput.contains("4 frames analysed"), table.standardOutput)
 
-        let denser = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1", "--fps", "5", "--json"])
+        // The sampling options mean what they mean for `scan`: --fps alone is a rate, --keyframes adds keyframes.
+        let denser = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1", "--fps", "5", "--keyframes", "--json"])
         XCTAssertEqual(denser.status, 0, denser.standardError)
         let dense = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(denser.standardOutput.utf8)) as? [String: Any])
         XCTAssertEqual(dense["framesAnalysed"] as? Int, 12, "frames 0, 2, …, 18 by time, and keyframes 5 and 15")
+        let rateOnly = try unmask(["bench", "scan", clip, "--model", model, "--runs", "1", "--fps", "5", "--json"])
+        XCTAssertEqual(rateOnly.status, 0, rateOnly.standardError)
+        let rate = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(rateOnly.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(rate["framesAnalysed"] as? Int, 10, "frames 0, 2, …, 18 by time")
     }
 
     func testBenchScanBadInputsAreOneLineErrors() throws {
