@@ -103,6 +103,10 @@ public enum AggregationRule: String, Codable, Sendable {
     case confidentFrames = "confident_frames"
     /// Otherwise: the file score is the mean smoothed score over all frames.
     case smoothedMean = "smoothed_mean"
+    /// A suspicious segment scored higher than either branch: the file score is the segment's mean
+    /// smoothed score over its frames above the threshold, so a report never calls a file real while
+    /// it lists a segment of fake frames.
+    case segment = "segment"
 }
 
 /// The video-level result of aggregating frame scores.
@@ -203,6 +207,10 @@ public enum AggregationError: Error, Equatable, CustomStringConvertible {
 ///    segmentMergeGapSeconds (the frames between count towards `frameCount`). Segments with fewer
 ///    than minimumSegmentFrames frames are dropped, unless n == 1. A segment runs from its first
 ///    to its last frame's time; its peak is the highest s_i (earliest on ties).
+/// 6. **Segments decide too.** A segment's score is the mean s_i of its frames with s_i > threshold.
+///    When the highest segment score exceeds the file score of step 3, it becomes the file score
+///    (rule `segment`) and the verdict of step 4 is taken on it: a file with a listed segment is
+///    never `real`.
 public enum Aggregator {
     /// Tolerance for probabilities that a Float → Double round trip pushed just outside 0…1.
     static let probabilityTolerance = 1e-6
@@ -222,8 +230,16 @@ public enum Aggregator {
             !confident.isEmpty
             && (confident.count >= policy.minimumConfidentFrames
                 || Double(confident.count) >= policy.minimumConfidentFraction * Double(ordered.count))
-        let rule: AggregationRule = confidentEnough ? .confidentFrames : .smoothedMean
-        let score = min(max(mean(confidentEnough ? confident : smoothed), 0), 1)
+        var rule: AggregationRule = confidentEnough ? .confidentFrames : .smoothedMean
+        var score = mean(confidentEnough ? confident : smoothed)
+        let found = segments(ordered, smoothed: smoothed, policy: policy)
+        if let strongest = found.map({ segmentScore($0, frames: ordered, smoothed: smoothed, policy: policy) }).max(),
+            strongest > score
+        {
+            rule = .segment
+            score = strongest
+        }
+        score = min(max(score, 0), 1)
 
         return VideoAssessment(
             frames: ordered,
@@ -232,7 +248,7 @@ public enum Aggregator {
             verdict: policy.verdict(for: score),
             rule: rule,
             confidentFrameCount: confident.count,
-            segments: segments(ordered, smoothed: smoothed, policy: policy),
+            segments: found,
             policy: policy
         )
     }
@@ -318,6 +334,16 @@ public enum Aggregator {
                 start: frames[range.lowerBound].time, end: frames[range.upperBound].time,
                 peakProbability: smoothed[peak], peakTime: frames[peak].time, frameCount: range.count)
         }
+    }
+
+    /// The mean smoothed score of a segment's frames above the threshold (step 6 of the rule).
+    static func segmentScore(_ segment: Segment, frames: [FrameScore], smoothed: [Double], policy: AggregationPolicy)
+        -> Double
+    {
+        let inside = frames.indices.filter {
+            frames[$0].time >= segment.start && frames[$0].time <= segment.end && smoothed[$0] > policy.threshold
+        }
+        return inside.isEmpty ? 0 : mean(inside.map { smoothed[$0] })
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -50,7 +50,7 @@ enum HTMLReport {
         let headline: String
         switch assessment.verdict {
         case .fake: headline = "Likely fake"
-        case .real: headline = "Likely real"
+        case .real: headline = "No confident evidence of manipulation found (not proof of authenticity)"
         case .uncertain: headline = "Uncertain"
         }
         let rule: String
@@ -65,6 +65,8 @@ enum HTMLReport {
             rule =
                 "Mean smoothed score of all \(report.frames.count) frames "
                 + "(\(assessment.confidentFrameCount) confidently fake, too few to decide)."
+        case .segment:
+            rule = "Mean smoothed score over the threshold in the most suspicious segment."
         }
         return .div(
             .class("banner verdict-\(assessment.verdict.rawValue)"),

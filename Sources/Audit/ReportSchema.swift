@@ -229,7 +229,7 @@ private struct Checker {
 
     mutating func aggregation(_ value: Any?) {
         guard let aggregation = object(value, "aggregation") else { return }
-        string(aggregation["rule"], "aggregation.rule", oneOf: ["confident_frames", "smoothed_mean"])
+        string(aggregation["rule"], "aggregation.rule", oneOf: ["confident_frames", "smoothed_mean", "segment"])
         integer(aggregation["confident_frame_count"], "aggregation.confident_frame_count", minimum: 0)
         probability(aggregation["threshold"], "aggregation.threshold")
         number(aggregation["uncertain_margin"], "aggregation.uncertain_margin", minimum: 0, maximum: 0.5)

@@ -45,6 +45,8 @@ public struct ScanOptions: Sendable {
     public var coverage: Double = 1
     /// How frames and segments are judged; its threshold is replaced by the scorer's.
     public var policy = AggregationPolicy()
+    /// Denser sampling around suspicious frames (nil: none). See `ConfirmationSampling`.
+    public var confirmation: ConfirmationSampling? = ConfirmationSampling()
     /// How many thumbnails of the most suspicious frames to keep for the HTML report.
     public var thumbnailCount = 6
     /// Long side of the thumbnails, in pixels.
@@ -53,6 +55,22 @@ public struct ScanOptions: Sendable {
     public var decoderThreads = 0
     /// Frames decoded ahead of scoring (the bounded queue's capacity).
     public var queueDepth = 2
+
+    public init() {}
+}
+
+/// A second look around suspicious frames. At a sparse default rate a forged stretch of one second
+/// holds one or two analysed frames, too few for the smoothing and segment rules to tell it from a
+/// single false alarm; decoding a few more frames on each side of every frame that reaches the
+/// uncertain band lets a real stretch of forged frames show as one, and an isolated alarm fall back.
+/// Applied only when the scan samples more sparsely than `rate`.
+public struct ConfirmationSampling: Equatable, Sendable {
+    /// Frames per second taken around a suspicious frame.
+    public var rate: Double = 5
+    /// Seconds on each side of a suspicious frame.
+    public var radius: Double = 0.5
+    /// The most suspicious frames confirmed per file, at most.
+    public var maximumFrames: Int = 16
 
     public init() {}
 }
@@ -113,7 +131,13 @@ public final class ScanPipeline {
         var thumbnails = ThumbnailKeeper(count: options.thumbnailCount, longSide: options.thumbnailLongSide)
         var warnings: [String] = []
         var scoreSeconds = 0.0
+        var confirmationDecodeSeconds = 0.0
         var decodeFailure: Error?
+        func timedDecode(_ body: () throws -> DecodedFrame?) throws -> DecodedFrame? {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { confirmationDecodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            return try body()
+        }
 
         while true {
             if isCancelled() { throw ScanError.cancelled(path: path) }
@@ -141,6 +165,39 @@ public final class ScanPipeline {
             }
         }
         if isCancelled() { throw ScanError.cancelled(path: path) }
+        var policy = options.policy
+        policy.threshold = scorer.threshold
+        if decodeFailure == nil, !info.isStillImage, let confirmation = options.confirmation {
+            for interval in confirmationIntervals(
+                scores, policy: policy, confirmation: confirmation, duration: info.durationSeconds)
+            {
+                let limit = options.maxFrames.map { $0 - scores.count } ?? Int.max
+                guard limit > 0 else { break }
+                let decoder = try VideoDecoder(
+                    path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
+                    startTime: interval.lowerBound, endTime: interval.upperBound)
+                var image = RGBImage()
+                let known = Set(scores.map(\.index))
+                while let frame = try timedDecode({ try decoder.nextFrame(into: &image) }) {
+                    if isCancelled() { throw ScanError.cancelled(path: path) }
+                    guard !known.contains(frame.index) else { continue }
+                    let scoreStart = DispatchTime.now().uptimeNanoseconds
+                    let analysis: FrameAnalysis
+                    do {
+                        analysis = try scorer.analyse(image, coverage: options.coverage)
+                    } catch {
+                        throw ScanError.scoring(path: path, message: String(describing: error))
+                    }
+                    scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
+                    scores.append(
+                        FrameScore(
+                            index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
+                            heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
+                    thumbnails.consider(
+                        frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: image)
+                }
+            }
+        }
         if let decodeFailure {
             guard !scores.isEmpty else { throw decodeFailure }
             warnings.append(
@@ -152,8 +209,6 @@ public final class ScanPipeline {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }
 
-        var policy = options.policy
-        policy.threshold = scorer.threshold
         let assessment = try Aggregator.assess(scores, policy: policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
@@ -162,9 +217,42 @@ public final class ScanPipeline {
             durationSeconds: info.durationSeconds, frameRate: info.frameRate)
         return ScanReport(
             file: fileMetadata, model: scorer.model, assessment: assessment, warnings: warnings,
-            timings: Timings(decodeSeconds: feeder.decodeSeconds, scoreSeconds: scoreSeconds, totalSeconds: total),
+            timings: Timings(
+                decodeSeconds: feeder.decodeSeconds + confirmationDecodeSeconds, scoreSeconds: scoreSeconds, totalSeconds: total),
             coverage: Coverage(fraction: options.coverage),
             thumbnails: thumbnails.encoded())
+    }
+
+    /// The time ranges to sample densely: ± `radius` around the most suspicious frames (probability at
+    /// or above the uncertain band's lower edge), clipped to the scan's range, overlapping ranges merged.
+    /// None when the scan already samples at least as densely.
+    func confirmationIntervals(
+        _ scores: [FrameScore], policy: AggregationPolicy, confirmation: ConfirmationSampling, duration: Double?
+    ) -> [ClosedRange<Double>] {
+        let sparse: Bool
+        switch options.sampling {
+        case .rate(let rate), .rateWithKeyframes(let rate): sparse = rate < confirmation.rate
+        case .keyframesOnly: sparse = true
+        case .everyNth(let n): sparse = n > 1
+        case .everyFrame, .timestamps: sparse = false
+        }
+        guard sparse, confirmation.rate > 0, confirmation.radius > 0, confirmation.maximumFrames > 0 else { return [] }
+        let suspicious = scores.filter { $0.fakeProbability >= policy.uncertainBand.lowerBound }
+            .sorted { ($0.fakeProbability, -$0.time) > ($1.fakeProbability, -$1.time) }
+            .prefix(confirmation.maximumFrames)
+        let lowest = options.startTime ?? 0
+        let highest = min(options.endTime ?? .infinity, duration ?? .infinity)
+        var intervals: [ClosedRange<Double>] = []
+        for time in suspicious.map(\.time).sorted() {
+            let start = max(lowest, time - confirmation.radius), end = min(highest, time + confirmation.radius)
+            guard start < end else { continue }
+            if let last = intervals.last, start <= last.upperBound {
+                intervals[intervals.count - 1] = last.lowerBound...max(last.upperBound, end)
+            } else {
+                intervals.append(start...end)
+            }
+        }
+        return intervals
     }
 }
 

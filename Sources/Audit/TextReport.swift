@@ -15,6 +15,9 @@ enum TextReport {
             "Verdict:  \(shownVerdict) - fake probability \(fixed(assessment.fakeProbability, 3))"
                 + " (threshold \(fixed(policy.threshold, 2)), uncertain \(fixed(policy.uncertainBand.lowerBound, 2))"
                 + "-\(fixed(policy.uncertainBand.upperBound, 2)))")
+        if assessment.verdict == .real {
+            lines.append("Meaning:  no confident evidence of manipulation found (not proof that the file is authentic)")
+        }
         lines.append("File:     \(terminalSafe(report.file.path))")
 
         var framesLine = "Frames:   \(report.frames.count) analysed"
@@ -35,6 +38,8 @@ enum TextReport {
             lines.append(
                 "Rule:     mean of smoothed frame scores"
                     + " (\(assessment.confidentFrameCount) confidently fake frames, too few to decide)")
+        case .segment:
+            lines.append("Rule:     the most suspicious segment's mean smoothed score over the threshold")
         }
 
         if assessment.segments.isEmpty {

@@ -209,15 +209,48 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(assessment.verdict, .real)
     }
 
-    func testShortWeakFakeIsReportedAsSegmentButDoesNotMakeTheFileFake() throws {
-        // 1.5 s at 0.7 in a 30 s video: over the threshold, never confidently fake.
+    func testShortWeakFakeSegmentDecidesTheFile() throws {
+        // 1.5 s at 0.7 in a 30 s video: over the threshold, never confidently fake. The smoothed mean
+        // of the whole file is low, but the segment's own score decides: never "real" with a segment.
         let frames = Fixtures.frames(seconds: 30, fps: 10) { time in (10.0..<11.5).contains(time + 1e-9) ? 0.7 : 0.05 }
         let assessment = try Aggregator.assess(frames)
-        XCTAssertEqual(assessment.rule, .smoothedMean)
-        XCTAssertEqual(assessment.verdict, .real)
+        XCTAssertEqual(assessment.rule, .segment)
+        XCTAssertEqual(assessment.fakeProbability, 0.7, accuracy: 1e-9)
+        XCTAssertEqual(assessment.verdict, .fake)
         XCTAssertEqual(assessment.segments.count, 1)
         XCTAssertEqual(assessment.segments[0].start, 10.0, accuracy: oneFrame)
         XCTAssertEqual(assessment.segments[0].end, 11.4, accuracy: oneFrame)
+    }
+
+    func testASegmentInsideTheUncertainBandMakesTheFileUncertainNotReal() throws {
+        // Threshold 0.9 (band 0.86…0.93): 2 s at 0.91 in 30 s.
+        let policy = AggregationPolicy(threshold: 0.9)
+        let frames = Fixtures.frames(seconds: 30, fps: 10) { time in (5.0..<7.0).contains(time + 1e-9) ? 0.91 : 0.1 }
+        let assessment = try Aggregator.assess(frames, policy: policy)
+        XCTAssertEqual(assessment.segments.count, 1)
+        XCTAssertEqual(assessment.rule, .segment)
+        XCTAssertEqual(assessment.verdict, .uncertain)
+    }
+
+    func testNoScoreSequenceIsCalledRealWhileListingASegment() throws {
+        // Random sequences of real-looking frames with random stretches of fake-looking ones, at
+        // several sampling rates and thresholds: whatever the mix, a listed segment rules out "real".
+        var noise = SeededNoise(seed: 7)
+        var withSegments = 0
+        for trial in 0..<300 {
+            let fps = [1.0, 2.0, 5.0, 10.0][trial % 4]
+            let threshold = [0.5, 0.7, 0.9][trial % 3]
+            let start = noise.next() * 20, length = noise.next() * 4, level = threshold + (1 - threshold) * noise.next()
+            let frames = Fixtures.frames(seconds: 30, fps: fps) { time in
+                (start..<(start + length)).contains(time) ? level : noise.next() * threshold
+            }
+            let assessment = try Aggregator.assess(frames, policy: AggregationPolicy(threshold: threshold))
+            if !assessment.segments.isEmpty {
+                withSegments += 1
+                XCTAssertNotEqual(assessment.verdict, .real, "trial \(trial): \(assessment.segments)")
+            }
+        }
+        XCTAssertGreaterThan(withSegments, 50, "the trials must exercise segments")
     }
 
     func testShortConfidentFakeInALongVideoMakesTheFileFake() throws {

@@ -131,13 +131,54 @@ final class ScanPipelineTests: XCTestCase {
 
     func testDefaultSamplingIsOnePerSecondPlusKeyframes() throws {
         let clip = try makeClip()
-        let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
+        var options = ScanOptions()
+        options.confirmation = nil
+        let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
         // 1 per second gives 0, 10, 20, 30; the keyframes (every 10 frames) are the same frames.
         XCTAssertEqual(report.frames.map(\.index), [0, 10, 20, 30])
         var twice = ScanOptions()
+        twice.confirmation = nil
         twice.sampling = .rateWithKeyframes(2)
         let denser = try ScanPipeline(scorer: RedBlockScorer(), options: twice).scan(path: clip)
         XCTAssertEqual(denser.frames.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35])
+    }
+
+    func testASecondOfForgedFramesAtDefaultSamplingIsConfirmedIntoASegment() throws {
+        // Frames 15…24 (1.5–2.4 s) are red; at 1 frame per second only frame 20 is analysed.
+        let clip = try makeClip()
+        var sparse = ScanOptions()
+        sparse.confirmation = nil
+        let unconfirmed = try ScanPipeline(scorer: RedBlockScorer(), options: sparse).scan(path: clip)
+        XCTAssertEqual(unconfirmed.segments, [], "one red frame among four is smoothed away")
+
+        let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
+        let indices = report.frames.map(\.index)
+        XCTAssertEqual(indices, indices.sorted())
+        XCTAssertEqual(Set(indices).count, indices.count, "no frame analysed twice")
+        XCTAssertTrue(Set([0, 10, 20, 30]).isSubset(of: Set(indices)))
+        let added = Set(indices).subtracting([0, 10, 20, 30])
+        XCTAssertFalse(added.isEmpty)
+        XCTAssertTrue(added.allSatisfy { (15...25).contains($0) }, "only around the suspicious frame: \(added.sorted())")
+        XCTAssertEqual(report.segments.count, 1)
+        let segment = try XCTUnwrap(report.segments.first)
+        XCTAssertEqual(segment.start, 1.5, accuracy: 0.21)
+        XCTAssertEqual(segment.end, 2.4, accuracy: 0.21)
+        XCTAssertEqual(report.verdict, .fake)
+    }
+
+    func testNoConfirmationWithoutSuspiciousFramesOrWhenSamplingIsDense() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.endTime = 1.2  // before the red frames
+        XCTAssertEqual(
+            try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.map(\.index), [0, 10])
+        options = ScanOptions()
+        options.sampling = .rate(10)
+        let dense = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(dense.frames.count, 40, "every frame once, nothing added")
+        options = ScanOptions()
+        options.maxFrames = 5
+        XCTAssertEqual(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip).frames.count, 5)
     }
 
     func testSamplingOptionsChooseTheFrames() throws {
