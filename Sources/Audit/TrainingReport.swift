@@ -172,7 +172,7 @@ enum ChartSVG {
     ]
 
     static func render(_ chart: TrainingReport.Chart) -> String {
-        let n = TimelineSVG.n
+        let n = SVG.number
         let drawn = chart.series.map(\.finitePoints)
         let all = drawn.joined()
         // The legend takes rows of up to three entries under the plot when there is more than one series.
@@ -189,7 +189,7 @@ enum ChartSVG {
             "<text x=\"\(n(left))\" y=\"20\" font-size=\"14\" font-weight=\"bold\" fill=\"#212121\">"
                 + Markup.escape(chart.title) + "</text>")
         svg.append(
-            TimelineSVG.rect(
+            SVG.rect(
                 x: left, y: top, width: plotWidth, height: plotHeight, attributes: "fill=\"#ffffff\" stroke=\"#bdbdbd\""))
 
         if all.isEmpty {

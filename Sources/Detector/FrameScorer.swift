@@ -1,8 +1,9 @@
-// Owns inference on whole frames at native resolution: tiling into windows (reflect padding, batched),
-// stitching the per-window patch logit maps into a frame map, robust pooling into a frame score,
-// Platt calibration, a report heatmap and the most suspicious region in frame pixels.
-// Glossary: H/W frame size, Hp/Wp padded size (multiples of 16, ≥ window), S = 8 output stride,
-// rows = ⌈H/8⌉, columns = ⌈W/8⌉ map cells, B windows per batch.
+// Owns inference on whole frames at native resolution: running the network over the windows of the
+// frame's tiling (FrameTiling.swift) in batches and lanes, stitching the per-window patch logit maps into
+// a frame map, robust pooling into a frame score, Platt calibration, a report heatmap and the most
+// suspicious region in frame pixels.
+// Glossary: H/W frame size, S = 8 output stride, rows = ⌈H/8⌉, columns = ⌈W/8⌉ map cells, B windows
+// per batch.
 import Dispatch
 import Foundation
 import MediaIO
@@ -12,12 +13,6 @@ import NeuralNet
 public struct PixelRegion: Equatable, Sendable {
     public var x: Int, y: Int, width: Int, height: Int
     public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
-}
-
-/// A rectangle of the padded frame scored as one network input (its own zero padding and attention).
-public struct Window: Equatable, Sendable {
-    public var y: Int, x: Int, height: Int, width: Int
-    public init(y: Int, x: Int, height: Int, width: Int) { self.y = y; self.x = x; self.height = height; self.width = width }
 }
 
 /// A row-major grid of values (rows × columns).
@@ -95,8 +90,8 @@ public final class FrameScorer {
     private var lanes: [Lane] = []
     private let windowLogits = Tensor(shape: [0])  // the scored windows' patch logit maps, one after another
     private let windowGlobals = Tensor(shape: [0])  // (windows) global logits
-    private var rowIndex: [Int] = [], columnIndex: [Int] = []  // padded → frame coordinates (reflect)
-    private var tableSize = (0, 0)  // (H, W) the index tables were built for
+    /// The tiling of the last frame size scored (its reflect tables are reused while the size stays).
+    private var tiling: FrameTiling?
 
     public init(model: DetectorModel, batchSize: Int = 4, threads: Int = KernelThreads.count) {
         self.model = model
@@ -105,61 +100,10 @@ public final class FrameScorer {
         lanes = [Lane(network: model.discriminator)]
     }
 
-    /// Padded size of a frame side: a multiple of 16, at least one window.
-    public static func paddedSide(_ n: Int, window: Int) -> Int { max(window, (n + 15) / 16 * 16) }
-
-    /// Windows along a padded side, as (origin, size): full windows from 0 in steps of `window`, and
-    /// the remainder (a multiple of 16) as a narrower last window, or, if it is narrower than
-    /// `minimumEdge` (the training patch size), added to the last full window. The windows tile the
-    /// side exactly: no pixel is scored twice. (The first scorer moved a full last window back over its
-    /// neighbour instead; at 1920×1080 that scored 40 windows of 256², 25 % more pixels than the frame.)
-    public static func windowSpans(paddedSide p: Int, window: Int, minimumEdge: Int) -> [(origin: Int, size: Int)] {
-        let full = max(1, p / window), remainder = p - full * window
-        var spans = (0..<full).map { (origin: $0 * window, size: window) }
-        if remainder >= minimumEdge {
-            spans.append((full * window, remainder))
-        } else if remainder > 0 {
-            spans[full - 1].size += remainder
-        }
-        return spans
-    }
-
-    /// The windows of an H × W frame in row-major order, as padded-frame rectangles.
-    public static func windows(height: Int, width: Int, architecture arch: DetectorArchitecture) -> [Window] {
-        let n = arch.window
-        let ys = windowSpans(paddedSide: paddedSide(height, window: n), window: n, minimumEdge: arch.patchSize)
-        let xs = windowSpans(paddedSide: paddedSide(width, window: n), window: n, minimumEdge: arch.patchSize)
-        return ys.flatMap { y in xs.map { x in Window(y: y.origin, x: x.origin, height: y.size, width: x.size) } }
-    }
-
-    /// Windows needed to cover a frame fully.
-    public static func windowCount(height: Int, width: Int, architecture: DetectorArchitecture) -> Int {
-        windows(height: height, width: width, architecture: architecture).count
-    }
-
     /// Analytic FLOPs of scoring a height × width frame at `coverage`: the scored windows' FLOPs.
     public func flops(height: Int, width: Int, coverage: Double = 1) -> Double {
-        let all = FrameScorer.windows(height: height, width: width, architecture: model.architecture)
-        return FrameScorer.scoredWindowIndices(total: all.count, coverage: coverage).reduce(0) {
-            $0 + model.discriminator.forwardFLOPs(inputShape: [1, 3, all[$1].height, all[$1].width])
-        }
-    }
-
-    /// Evenly spaced window indices for `coverage` in (0, 1] (at least one).
-    static func scoredWindowIndices(total: Int, coverage: Double) -> [Int] {
-        let c = coverage.isFinite ? min(max(coverage, 0), 1) : 1
-        let n = max(1, min(total, Int((c * Double(total)).rounded(.up))))
-        if n == total { return Array(0..<total) }
-        return (0..<n).map { Int((Double($0) + 0.5) * Double(total) / Double(n)) }
-    }
-
-    /// Reflect index i into 0..<n (period 2n − 2; n = 1 maps everything to 0).
-    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int {
-        if n == 1 { return 0 }
-        let period = 2 * n - 2
-        var m = i % period
-        if m < 0 { m += period }
-        return m < n ? m : period - m
+        FrameTiling(height: height, width: width, architecture: model.architecture).scoredWindows(coverage: coverage)
+            .reduce(0) { $0 + model.discriminator.forwardFLOPs(inputShape: [1, 3, $1.height, $1.width]) }
     }
 
     /// Scores one frame at native resolution. `coverage` < 1 scores only that fraction of the windows
@@ -169,15 +113,16 @@ public final class FrameScorer {
         guard H > 0, W > 0, image.pixels.count == 3 * H * W else {
             throw DetectorError.invalidInput("frame of \(W)×\(H) with \(image.pixels.count) values cannot be scored")
         }
-        let arch = model.architecture, n = arch.window, S = FrameScorer.stride
-        let all = FrameScorer.windows(height: H, width: W, architecture: arch)
-        let windows = FrameScorer.scoredWindowIndices(total: all.count, coverage: coverage).map { all[$0] }
-        if tableSize != (H, W) {
-            rowIndex = (0..<FrameScorer.paddedSide(H, window: n)).map { FrameScorer.reflect($0, H) }
-            columnIndex = (0..<FrameScorer.paddedSide(W, window: n)).map { FrameScorer.reflect($0, W) }
-            tableSize = (H, W)
+        let S = FrameScorer.stride
+        let tiling: FrameTiling
+        if let cached = self.tiling, cached.height == H, cached.width == W {
+            tiling = cached
+        } else {
+            tiling = FrameTiling(height: H, width: W, architecture: model.architecture)
+            self.tiling = tiling
         }
-        let offsets = runWindows(image, windows: windows)
+        let windows = tiling.scoredWindows(coverage: coverage)
+        let offsets = runWindows(image, windows: windows, tiling: tiling)
         // Place each window's map (windows do not overlap), cropped to the frame's cells.
         let rows = (H + S - 1) / S, columns = (W + S - 1) / S
         var logits = [Float](repeating: .nan, count: rows * columns)
@@ -211,7 +156,7 @@ public final class FrameScorer {
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
             areaLogit: area.mean, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
-            region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: all.count)
+            region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)
     }
 
     /// The side × side block of scored cells (NaN cells skipped; blocks clipped to the grid) with the
@@ -246,10 +191,10 @@ public final class FrameScorer {
         return (best.mean, peak)
     }
 
-    /// Runs the network over `windows`, filling `windowGlobals` in their order and `windowLogits` with
+    /// Runs the network over `windows` (of `tiling`), filling `windowGlobals` in their order and `windowLogits` with
     /// their maps one after another; returns where each window's map starts. Windows of the same size
     /// are batched together (up to `batchSize`), the largest first, so the lanes end together.
-    private func runWindows(_ image: RGBImage, windows: [Window]) -> [Int] {
+    private func runWindows(_ image: RGBImage, windows: [Window], tiling: FrameTiling) -> [Int] {
         let S = FrameScorer.stride
         var offsets: [Int] = [], total = 0
         for w in windows {
@@ -271,8 +216,8 @@ public final class FrameScorer {
         let logits = windowLogits.pointer, globals = windowGlobals.pointer
         let H = image.height, W = image.width
         image.pixels.withUnsafeBufferPointer { px in
-            rowIndex.withUnsafeBufferPointer { rowIndex in
-                columnIndex.withUnsafeBufferPointer { columnIndex in
+            tiling.rowIndex.withUnsafeBufferPointer { rowIndex in
+                tiling.columnIndex.withUnsafeBufferPointer { columnIndex in
                     // Scores batch `index` on `lane`; lanes write disjoint outputs.
                     let scoreBatch = { (lane: Lane, index: Int) in
                         let members = batches[index]

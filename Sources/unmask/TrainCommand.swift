@@ -106,7 +106,7 @@ struct TrainCommand: ParsableCommand {
         } catch {
             throw Terminal.report(OutputError(path: out, cause: "cannot create the output folder"))
         }
-        let log = try TrainingLog(path: out + "/log.jsonl", append: resume != nil)
+        let log = try openLog(append: resume != nil)
         let loadStart = Date()
         let data: TrainingData
         do {
@@ -142,14 +142,12 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(.badModel)
         }
         if !quiet { Terminal.writeError("unmask: loaded \(fileCounts) in \(seconds(since: loadStart)) s") }
-        try log.write(
-            event: "start",
-            [
-                "command": .string(CommandLine.arguments.joined(separator: " ")), "files": .string(fileCounts),
-                "step": .number(Double(trainer.step)),
-                "config": .string((try? JSON.encoder().encode(trainer.config)).map { String(decoding: $0, as: UTF8.self) } ?? ""),
-            ])
-        if let base { try log.write(event: "base_model", ["auc": .number(base.auc)]) }
+        try log.append(
+            .start(
+                .init(
+                    command: CommandLine.arguments.joined(separator: " "), files: fileCounts, step: trainer.step,
+                    config: (try? JSON.encoder().encode(trainer.config)).map { String(decoding: $0, as: UTF8.self) } ?? "")))
+        if let base { try log.append(.baseModel(auc: base.auc)) }
 
         let interrupt = InterruptFlag.install()
         let display = TrainingDisplay(quiet: quiet, steps: steps, minutes: minutes, startStep: trainer.step)
@@ -157,7 +155,7 @@ struct TrainCommand: ParsableCommand {
         var validationsWithoutGain = 0
         var logError: Error?
         trainer.observer = { event in
-            do { try log.write(event) } catch { logError = error }
+            do { try log.record(event) } catch { logError = error }
             display.show(event)
             if case .validation(let v) = event {
                 if v.auc > (best?.auc ?? -1) {
@@ -191,8 +189,7 @@ struct TrainCommand: ParsableCommand {
         display.finish()
         try save { try trainer.saveCheckpoint(to: checkpointPath) }
         let duration = Date().timeIntervalSince(started)
-        try log.write(
-            event: "stop", ["reason": .string(stopReason), "step": .number(Double(trainer.step)), "seconds": .number(duration)])
+        try log.append(.stop(.init(reason: stopReason, step: trainer.step, seconds: duration)))
         if stopReason == "interrupted" {
             Terminal.writeError("unmask: interrupted at step \(trainer.step); checkpoint saved to \(checkpointPath)")
             throw ExitCode(.interrupted)
@@ -236,20 +233,19 @@ struct TrainCommand: ParsableCommand {
         }
         if let base, !(auc >= base.auc) {
             try save { try model.save(to: out + "/model.rejected.safetensors") }
-            try log.write(event: "rejected", ["auc": .number(auc), "base_auc": .number(base.auc)])
+            try log.append(.rejected(auc: auc, baseAUC: base.auc))
             Terminal.writeError(
                 "unmask: the fine-tuned model is worse than the base model on the validation split (AUC \(format(auc)) < \(format(base.auc))); kept it as \(out)/model.rejected.safetensors, not model.safetensors"
             )
             throw ExitCode(.refused)
         }
         try save { try model.save(to: out + "/model.safetensors") }
-        try log.write(
-            event: "model",
-            [
-                "path": .string(out + "/model.safetensors"), "auc": .number(auc),
-                "false_positive_rate": .number(model.training.validationFalsePositiveRate ?? .nan),
-                "calibration_a": .number(model.calibration.a), "calibration_b": .number(model.calibration.b),
-            ])
+        try log.append(
+            .model(
+                .init(
+                    path: out + "/model.safetensors", auc: auc,
+                    falsePositiveRate: model.training.validationFalsePositiveRate ?? .nan,
+                    calibrationA: model.calibration.a, calibrationB: model.calibration.b)))
         if !quiet {
             StandardOutput.print(
                 "Trained \(trainer.step) steps in \(format(duration / 60)) min (\(stopReason)); validation AUC \(format(auc))"
@@ -260,87 +256,21 @@ struct TrainCommand: ParsableCommand {
     private func save(_ body: () throws -> Void) throws {
         do { try body() } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
     }
+
+    /// The run's log.jsonl: a new file, or appended to when resuming.
+    private func openLog(append: Bool) throws -> TrainingLogWriter {
+        do {
+            return try TrainingLogWriter(path: out + "/log.jsonl", append: append)
+        } catch let error as TrainingLogError {
+            throw Terminal.report(OutputError(path: error.path, cause: error.reason))
+        }
+    }
 }
 
 private func seconds(since date: Date) -> String { String(format: "%.1f", Date().timeIntervalSince(date)) }
 private func format(_ x: Double) -> String { String(format: "%.3f", x) }
 
 extension AdversarialLoss: ExpressibleByArgument {}
-
-/// The run's JSONL log: one JSON object per line (`event`, `time`, then the event's fields).
-final class TrainingLog {
-    enum Value: Encodable {
-        case number(Double), string(String), numbers([String: Double])
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .number(let x): if x.isFinite { try c.encode(x) } else { try c.encodeNil() }
-            case .string(let s): try c.encode(s)
-            case .numbers(let d): try c.encode(d.mapValues { $0.isFinite ? $0 : -1 })
-            }
-        }
-    }
-
-    let path: String
-    private let handle: FileHandle
-
-    init(path: String, append: Bool) throws {
-        if !append || !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw Terminal.report(OutputError(path: path, cause: "cannot create the log file"))
-            }
-        }
-        guard let h = FileHandle(forWritingAtPath: path) else {
-            throw Terminal.report(OutputError(path: path, cause: "cannot open the log file for writing"))
-        }
-        h.seekToEndOfFile()
-        self.path = path
-        handle = h
-    }
-
-    func write(event: String, _ fields: [String: Value]) throws {
-        var object = fields
-        object["event"] = .string(event)
-        object["time"] = .number(Date().timeIntervalSince1970)
-        try handle.write(contentsOf: try JSON.encoder().encode(object) + Data("\n".utf8))
-    }
-
-    /// Steps are logged every 10th step (and every step with a generator loss that is not finite).
-    func write(_ event: TrainingEvent) throws {
-        switch event {
-        case .step(let s):
-            guard s.step % 10 == 0 else { return }
-            var fields: [String: Value] = [
-                "step": .number(Double(s.step)), "d_loss": .number(Double(s.discriminatorLoss)),
-                "adversarial_loss": .number(Double(s.adversarialLoss)), "supervised_loss": .number(Double(s.supervisedLoss)),
-                "lr_d": .number(Double(s.learningRateD)), "lr_g": .number(Double(s.learningRateG)), "seconds": .number(s.seconds),
-            ]
-            if let g = s.generatorLoss { fields["g_loss"] = .number(Double(g)) }
-            if let v = s.vaeLoss { fields["vae_loss"] = .number(Double(v)) }
-            try write(event: "step", fields)
-        case .validation(let v):
-            try write(
-                event: "validation",
-                [
-                    "step": .number(Double(v.step)), "auc": .number(v.auc), "training_auc": .number(v.trainingAUC),
-                    "false_positive_rate": .number(v.falsePositiveRate), "false_negative_rate": .number(v.falseNegativeRate),
-                    "diversity": .number(v.diversity),
-                    "auc_by_kind": .numbers(Dictionary(uniqueKeysWithValues: v.aucByKind.map { ($0.key.rawValue, $0.value) })),
-                ])
-        case .rollback(let step, let loss, let restored, let lrD, let lrG):
-            try write(
-                event: "rollback",
-                [
-                    "step": .number(Double(step)), "loss": .number(Double(loss)), "restored_step": .number(Double(restored)),
-                    "lr_d": .number(Double(lrD)), "lr_g": .number(Double(lrG)),
-                ])
-        case .checkpoint(let path, let step):
-            try write(event: "checkpoint", ["path": .string(path), "step": .number(Double(step))])
-        case .warning(let text):
-            try write(event: "warning", ["message": .string(text)])
-        }
-    }
-}
 
 /// What a person sees while training: a progress bar with ETA on a terminal (plain lines when not),
 /// validation lines, and alarms for rollbacks, mode collapse and overfitting.
@@ -434,61 +364,4 @@ extension GeneratorKind: ExpressibleByArgument {
         }
     }
     public static var allValueStrings: [String] { ["upsampling", "transposed-conv"] }
-}
-
-/// The HTML training report, built from the whole JSONL log (so a resumed run shows its full history)
-/// and 16 samples of the generator in eval mode.
-enum TrainingReportBuilder {
-    static func report(logPath: String, summary: [(key: String, value: String)], generator: any PatchGenerator) throws
-        -> TrainingReport
-    {
-        var dLoss: [(x: Double, y: Double)] = [], gLoss: [(x: Double, y: Double)] = []
-        var auc: [String: [(x: Double, y: Double)]] = [:]
-        var fpr: [(x: Double, y: Double)] = [], diversity: [(x: Double, y: Double)] = []
-        let text = try String(contentsOfFile: logPath, encoding: .utf8)
-        for line in text.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let event = object["event"] as? String, let step = object["step"] as? Double
-            else { continue }
-            func value(_ key: String) -> Double? { object[key] as? Double }
-            switch event {
-            case "step":
-                if let d = value("d_loss") { dLoss.append((step, d)) }
-                if let g = value("g_loss") { gLoss.append((step, g)) }
-            case "validation":
-                if let a = value("auc") { auc["all", default: []].append((step, a)) }
-                if let a = value("training_auc") { auc["training files", default: []].append((step, a)) }
-                for (kind, a) in (object["auc_by_kind"] as? [String: Double]) ?? [:] { auc[kind, default: []].append((step, a)) }
-                if let f = value("false_positive_rate") { fpr.append((step, f)) }
-                if let d = value("diversity") { diversity.append((step, d)) }
-            default: continue
-            }
-        }
-        let aucOrder = ["all", "training files"] + auc.keys.filter { $0 != "all" && $0 != "training files" }.sorted()
-        let charts = [
-            TrainingReport.Chart(
-                title: "Losses", yLabel: "loss",
-                series: [.init(name: "discriminator", points: dLoss), .init(name: "generator", points: gLoss)]),
-            TrainingReport.Chart(
-                title: "Validation AUC (held-out files; per fake kind)", yLabel: "AUC",
-                series: aucOrder.compactMap { k in auc[k].map { .init(name: k, points: $0) } }, yRange: 0...1),
-            TrainingReport.Chart(
-                title: "False-positive rate of real validation patches at score 0", yLabel: "FPR",
-                series: [.init(name: "FPR", points: fpr)], yRange: 0...1),
-            TrainingReport.Chart(
-                title: "Generator diversity (generated / real pairwise distance)", yLabel: "ratio",
-                series: [.init(name: "diversity", points: diversity)]),
-        ]
-        var rng = RandomGenerator(seed: 99)
-        let z = Tensor(shape: [0])
-        generator.eval()
-        generator.sampleLatents(z, count: 16, rng: &rng)
-        let images = generator.forward(z)  // (16, 3, P, P)
-        let P = generator.architecture.patchSize, n = 3 * P * P
-        let samples = (0..<16).map { i in
-            TrainingReport.Sample(
-                image: RGBImage(width: P, height: P, pixels: Array(UnsafeBufferPointer(start: images.pointer + i * n, count: n))))
-        }
-        return TrainingReport(title: "Unmask training run", summary: summary, charts: charts, samples: samples, createdAt: Date())
-    }
 }

@@ -16,7 +16,7 @@ final class ArchitectureTests: XCTestCase {
         // per window pixel (attention included) within the ≈ 7,200 FLOP/pixel budget
         XCTAssertLessThanOrEqual(model.discriminator.flopsPerPixel, 7200)
         // 1088 × 1920 padded: rows 4 × 256 + 64, columns 7 × 256 + 128, no pixel scored twice
-        XCTAssertEqual(FrameScorer.windowCount(height: 1080, width: 1920, architecture: .standard), 40)
+        XCTAssertEqual(FrameTiling(height: 1080, width: 1920, architecture: .standard).windows.count, 40)
         // by hand: 6 (input scale) + 384 + 1152 + 1024 + 1024 + 480 (attention) + 1152 + 2 + global ≈ 5224
         XCTAssertEqual(model.discriminator.flopsPerPixel, 5224, accuracy: 2)
         // the padded frame's pixels at ≈ 5224 FLOP each (narrow windows have cheaper attention)
@@ -30,7 +30,7 @@ final class ArchitectureTests: XCTestCase {
     /// last full window.
     func testWindowSpansTileTheSideExactly() {
         func spans(_ p: Int) -> [[Int]] {
-            FrameScorer.windowSpans(paddedSide: p, window: 256, minimumEdge: 64).map { [$0.origin, $0.size] }
+            FrameTiling.windowSpans(paddedSide: p, window: 256, minimumEdge: 64).map { [$0.origin, $0.size] }
         }
         XCTAssertEqual(spans(256), [[0, 256]])
         XCTAssertEqual(spans(1088), [[0, 256], [256, 256], [512, 256], [768, 256], [1024, 64]])
@@ -39,7 +39,7 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual(spans(304), [[0, 304]])  // 48 < 64: one wider window
         XCTAssertEqual(spans(560), [[0, 256], [256, 304]])
         for p in Swift.stride(from: 256, through: 4096, by: 16) {
-            let s = FrameScorer.windowSpans(paddedSide: p, window: 256, minimumEdge: 64)
+            let s = FrameTiling.windowSpans(paddedSide: p, window: 256, minimumEdge: 64)
             XCTAssertEqual(s.first?.origin, 0)
             XCTAssertEqual(s.last.map { $0.origin + $0.size }, p, "side \(p)")
             for (a, b) in zip(s, s.dropFirst()) { XCTAssertEqual(a.origin + a.size, b.origin, "side \(p)") }
@@ -230,9 +230,9 @@ final class FrameScorerTests: XCTestCase {
         model: DetectorModel, image: RGBImage, coverage: Double = 1
     ) throws -> (logits: [Float], score: Double, probability: Double, windows: Int) {
         let H = image.height, W = image.width, n = model.architecture.window, S = 8
-        let Hp = FrameScorer.paddedSide(H, window: n), Wp = FrameScorer.paddedSide(W, window: n)
-        let windows = FrameScorer.windows(height: H, width: W, architecture: model.architecture)
-        let chosen = FrameScorer.scoredWindowIndices(total: windows.count, coverage: coverage)
+        let Hp = FrameTiling.paddedSide(H, window: n), Wp = FrameTiling.paddedSide(W, window: n)
+        let windows = FrameTiling(height: H, width: W, architecture: model.architecture).windows
+        let chosen = FrameTiling.scoredWindowIndices(total: windows.count, coverage: coverage)
         let colsP = Wp / S
         var sums = [Float](repeating: 0, count: Hp / S * colsP), counts = sums
         for w in chosen.map({ windows[$0] }) {
@@ -240,7 +240,7 @@ final class FrameScorerTests: XCTestCase {
             for c in 0..<3 {
                 for y in 0..<w.height {
                     for x in 0..<w.width {
-                        let sy = FrameScorer.reflect(w.y + y, H), sx = FrameScorer.reflect(w.x + x, W)
+                        let sy = FrameTiling.reflect(w.y + y, H), sx = FrameTiling.reflect(w.x + x, W)
                         window.pointer[(c * w.height + y) * w.width + x] = image.pixels[(c * H + sy) * W + sx]
                     }
                 }

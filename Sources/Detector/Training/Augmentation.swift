@@ -59,9 +59,9 @@ public enum PatchOps {
         let n = size * size
         for c in 0..<3 {
             for y in 0..<size {
-                let sy = FrameScorer.reflect(y0 + y, frame.height)
+                let sy = FrameTiling.reflect(y0 + y, frame.height)
                 for x in 0..<size {
-                    p.pixels[c * n + y * size + x] = frame.value(c, FrameScorer.reflect(x0 + x, frame.width), sy)
+                    p.pixels[c * n + y * size + x] = frame.value(c, FrameTiling.reflect(x0 + x, frame.width), sy)
                 }
             }
         }
@@ -98,14 +98,14 @@ public enum PatchOps {
             for y in 0..<h {
                 for x in 0..<w {
                     var acc: Float = 0
-                    for j in -r...r { acc += k[j + r] * p.pixels[base + y * w + FrameScorer.reflect(x + j, w)] }
+                    for j in -r...r { acc += k[j + r] * p.pixels[base + y * w + FrameTiling.reflect(x + j, w)] }
                     tmp[y * w + x] = acc
                 }
             }
             for y in 0..<h {
                 for x in 0..<w {
                     var acc: Float = 0
-                    for j in -r...r { acc += k[j + r] * tmp[FrameScorer.reflect(y + j, h) * w + x] }
+                    for j in -r...r { acc += k[j + r] * tmp[FrameTiling.reflect(y + j, h) * w + x] }
                     p.pixels[base + y * w + x] = acc
                 }
             }
@@ -119,11 +119,11 @@ public enum PatchOps {
         for y in 0..<h {
             let sy = (Double(y) - Double(h - 1) / 2) / factor + cy
             let y0 = Int(sy.rounded(.down)), fy = Float(sy - Double(y0))
-            let ya = FrameScorer.reflect(y0, h), yb = FrameScorer.reflect(y0 + 1, h)
+            let ya = FrameTiling.reflect(y0, h), yb = FrameTiling.reflect(y0 + 1, h)
             for x in 0..<w {
                 let sx = (Double(x) - Double(w - 1) / 2) / factor + cx
                 let x0 = Int(sx.rounded(.down)), fx = Float(sx - Double(x0))
-                let xa = FrameScorer.reflect(x0, w), xb = FrameScorer.reflect(x0 + 1, w)
+                let xa = FrameTiling.reflect(x0, w), xb = FrameTiling.reflect(x0 + 1, w)
                 for c in 0..<3 {
                     let b = c * n
                     let top = src[b + ya * w + xa] * (1 - fx) + src[b + ya * w + xb] * fx

@@ -1,0 +1,111 @@
+// Owns the D step's batch: real crops, generator samples and supervised fakes (partial, self-blended,
+// media, VAE) drawn by the fake mix, augmented alike, with the per-cell and global targets of the
+// supervised rows; and the copies between RGBImage patches and (N, 3, P, P) tensors.
+// Glossary: N patches in a batch, P patch side, m = P/8 logit cells per side, Nr/Ng/No real,
+// generated and other-fake counts.
+import MediaIO
+import NeuralNet
+
+/// Targets of the supervised rows of a D batch: the real rows first, then the other fakes.
+struct SupervisedTargets {
+    /// 0 for real cells; for fake ones the mean of the fake's mask over the cell (1 without a mask).
+    let cells: Tensor  // (Nr + No, 1, m, m)
+    /// 0 real, 1 fake.
+    let global: Tensor  // (Nr + No, 1)
+}
+
+extension Trainer {
+    /// A random stored frame of a random file.
+    func randomFrame(of sources: [MediaSource], rng: inout RandomGenerator) -> StoredFrame {
+        let source = sources[Int(rng.next() % UInt64(sources.count))]
+        return source.frames[Int(rng.next() % UInt64(source.frames.count))]
+    }
+
+    /// A textured P × P crop of a random frame of `sources`.
+    func realPatch(_ sources: [MediaSource], rng: inout RandomGenerator) -> RGBImage {
+        PatchOps.texturedCrop(
+            randomFrame(of: sources, rng: &rng), size: P, minimumEnergy: config.minimumTextureEnergy, rng: &rng)
+    }
+
+    /// Copies image `index` of a (N, 3, P, P) tensor into an RGBImage.
+    func image(from tensor: Tensor, index: Int) -> RGBImage {
+        let n = 3 * P * P
+        return RGBImage(width: P, height: P, pixels: Array(UnsafeBufferPointer(start: tensor.pointer + index * n, count: n)))
+    }
+
+    /// Copies a P × P patch into image `index` of a (N, 3, P, P) tensor.
+    func write(_ patch: RGBImage, into tensor: Tensor, index: Int) {
+        let n = 3 * P * P
+        patch.pixels.withUnsafeBufferPointer { (tensor.pointer + index * n).update(from: $0.baseAddress!, count: n) }
+    }
+
+    /// A supervised fake kind drawn by the fake mix (media only with fake training files, VAE kinds
+    /// only with a VAE); self-blended when every weight is zero.
+    func drawFakeKind(_ rng: inout RandomGenerator) -> FakeKind {
+        let mix = config.fakeMix
+        let media = (data.fake?.training.isEmpty == false) ? mix.media : 0
+        let vaeBlended = vae != nil ? mix.vaeBlended : 0, vaeSample = vae != nil ? mix.vaeSample : 0
+        let weights: [(kind: FakeKind, weight: Double)] = [
+            (.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
+            (.vaeBlended, vaeBlended), (.vaeSample, vaeSample),
+        ]
+        let total = weights.reduce(0) { $0 + $1.weight }
+        guard total > 0 else { return .selfBlended }
+        var draw = Double(rng.uniform()) * total
+        for (kind, weight) in weights where weight > 0 {
+            if draw < weight { return kind }
+            draw -= weight
+        }
+        return weights.last { $0.weight > 0 }!.kind
+    }
+
+    /// Fills `batch` with the D step's N patches: Nr real crops, Ng generator samples, then No
+    /// supervised fakes, each augmented; returns the supervised rows' targets. The supervised kinds
+    /// are drawn first because partial fakes need extra generator samples.
+    func buildDiscriminatorBatch() -> SupervisedTargets {
+        let Nr = config.realPerBatch, Ng = config.generatedPerBatch, No = config.otherFakesPerBatch, N = Nr + Ng + No
+        let fakeKinds = (0..<No).map { _ in drawFakeKind(&rng) }
+        let partialCount = fakeKinds.filter { $0 == .partial }.count
+
+        // Generator samples (no gradient needed in the D step).
+        generator.train()
+        generator.sampleLatents(z, count: Ng + partialCount, rng: &rng)
+        let generated = generator.forward(z)  // (Ng + partials, 3, P, P)
+
+        batch.resize(to: [N, 3, P, P])
+        let targets = SupervisedTargets(cells: Tensor(shape: [Nr + No, 1, m, m]), global: Tensor(shape: [Nr + No, 1]))
+        for i in 0..<Nr {
+            var patch = realPatch(data.real.training, rng: &rng)
+            augmenter.apply(&patch, rng: &rng)
+            write(patch, into: batch, index: i)
+        }
+        for i in 0..<Ng {
+            var patch = image(from: generated, index: i)
+            augmenter.apply(&patch, rng: &rng)
+            write(patch, into: batch, index: Nr + i)
+        }
+        var nextPartial = Ng
+        for (j, kind) in fakeKinds.enumerated() {
+            var fake: FakePatch
+            switch kind {
+            case .partial:
+                fake = FakeSynthesis.partial(
+                    real: realPatch(data.real.training, rng: &rng), generated: image(from: generated, index: nextPartial),
+                    rng: &rng)
+                nextPartial += 1
+            case .media:
+                // drawFakeKind draws .media only when there are fake training files
+                fake = FakePatch(image: realPatch(data.fake!.training, rng: &rng), mask: nil, kind: .media)
+            case .vaeBlended, .vaeSample:
+                fake = vaeFake(kind, real: realPatch(data.real.training, rng: &rng), rng: &rng)
+            case .selfBlended, .generated:
+                fake = FakeSynthesis.selfBlended(real: realPatch(data.real.training, rng: &rng), rng: &rng)
+            }
+            augmenter.apply(&fake.image, rng: &rng)
+            write(fake.image, into: batch, index: Nr + Ng + j)
+            FakeSynthesis.cellTargets(mask: fake.mask, size: P, into: targets.cells.pointer + (Nr + j) * m * m)
+            targets.global.pointer[Nr + j] = 1
+        }
+        return targets
+    }
+}

@@ -1,0 +1,55 @@
+// Owns turning a run into a shippable detector: Platt calibration fitted on the validation patch
+// scores and the export of a DetectorModel (a copy of D, its calibration and a training summary).
+import Foundation
+
+extension Trainer {
+    /// Platt scaling (Platt 1999): fits p = σ(a·s + b) to labelled scores by Newton's method on the
+    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2).
+    public static func fitPlatt(positives: [Double], negatives: [Double], iterations: Int = 50) -> Calibration {
+        guard !positives.isEmpty, !negatives.isEmpty else { return .identity }
+        let positiveTarget = (Double(positives.count) + 1) / (Double(positives.count) + 2)
+        let negativeTarget = 1 / (Double(negatives.count) + 2)
+        let labelled =
+            positives.map { (score: $0, target: positiveTarget) } + negatives.map { (score: $0, target: negativeTarget) }
+        var a = 1.0, b = 0.0
+        for _ in 0..<iterations {
+            // Gradient and Hessian of the negative log-likelihood in (a, b), the Hessian's diagonal
+            // nudged so that it stays invertible.
+            var gradientA = 0.0, gradientB = 0.0, hessianAA = 1e-9, hessianAB = 0.0, hessianBB = 1e-9
+            for (score, target) in labelled {
+                let p = 1 / (1 + exp(-(a * score + b)))
+                let curvature = max(p * (1 - p), 1e-12)
+                gradientA += (p - target) * score; gradientB += p - target
+                hessianAA += curvature * score * score; hessianAB += curvature * score; hessianBB += curvature
+            }
+            let determinant = hessianAA * hessianBB - hessianAB * hessianAB
+            guard determinant.isFinite, abs(determinant) > 1e-18 else { break }
+            let stepA = (hessianBB * gradientA - hessianAB * gradientB) / determinant
+            let stepB = (hessianAA * gradientB - hessianAB * gradientA) / determinant
+            a -= stepA; b -= stepB
+            if abs(stepA) + abs(stepB) < 1e-9 { break }
+        }
+        return a.isFinite && b.isFinite && a > 0 ? Calibration(a: a, b: b) : .identity
+    }
+
+    /// Validation scores (fake, real) with the current D, for calibration.
+    public func validationScores() -> PatchScores {
+        _ = validate()
+        return lastScores
+    }
+
+    /// A model with a copy of D, Platt calibration fitted on the validation patch scores (the frame
+    /// score pools cells the same way), threshold 0.5, and a training summary.
+    public func exportModel(notes: String = "") throws -> DetectorModel {
+        let exported = Discriminator(architecture: config.discriminator)
+        try exported.load(stateDictionary: discriminator.stateDictionary())
+        let validation = validate()
+        let calibration = Trainer.fitPlatt(positives: lastScores.fake, negatives: lastScores.real)
+        let summary = TrainingSummary(
+            realFiles: data.real.training.count + data.real.validation.count,
+            fakeFiles: (data.fake?.training.count ?? 0) + (data.fake?.validation.count ?? 0),
+            steps: step, validationAUC: validation.auc, validationFalsePositiveRate: validation.falsePositiveRate,
+            notes: notes)
+        return DetectorModel(discriminator: exported, calibration: calibration, threshold: 0.5, training: summary)
+    }
+}
