@@ -121,7 +121,7 @@ struct ScanCommand: ParsableCommand {
                 } else if format == .text {
                     StandardOutput.print(ReportWriter.text(report, color: isatty(1) == 1))
                 } else {
-                    FileHandle.standardOutput.write(try ReportWriter.data(report, format: format))
+                    StandardOutput.write(try ReportWriter.data(report, format: format))
                 }
             } catch {
                 Terminal.writeError("unmask: \(error)")

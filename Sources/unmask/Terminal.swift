@@ -8,8 +8,24 @@ enum Terminal {
     static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 
     /// Writes one line to standard error (fd 2 directly: the global `stderr` is not concurrency-safe).
+    /// Control characters in it (a hostile file name's ESC or BEL, say) are shown escaped, so an error
+    /// line can never drive the terminal.
     static func writeError(_ line: String) {
-        writeRaw(line.hasSuffix("\n") ? line : line + "\n")
+        let body = line.hasSuffix("\n") ? String(line.dropLast()) : line
+        writeRaw(printable(body) + "\n")
+    }
+
+    /// `text` with C0 and C1 control characters and DEL written as `\u{…}` escapes; the rest as it is.
+    static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// Writes text to standard error as it is (no newline added).
@@ -48,10 +64,28 @@ struct OutputError: Error, CustomStringConvertible {
     var description: String { "\(path): \(cause)" }
 }
 
-/// Standard output, written through FileHandle so that pipes get whole lines.
+/// Standard output, written to fd 1 in whole buffers. When it cannot be written (a full disk,
+/// /dev/full, a closed descriptor) the command stops with one line on standard error and exit code 73:
+/// there is nothing useful left to do, and a half-written result must not pass for a whole one.
 enum StandardOutput {
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(Data((text + "\n").utf8))
+    }
+
+    static func write(_ data: Data) {
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(1, base + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    Terminal.writeError("unmask: standard output: cannot write (\(String(cString: strerror(errno))))")
+                    exit(ExitStatus.cannotWrite.rawValue)
+                }
+                offset += written
+            }
+        }
     }
 
     /// Prints `value` as pretty, key-sorted JSON (keys in snake_case when asked).

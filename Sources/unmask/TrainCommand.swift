@@ -77,8 +77,17 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if steps == nil && minutes == nil { throw ValidationError("Give --steps or --minutes (or both) to bound the run.") }
         if let steps, steps < 1 { throw ValidationError("--steps must be 1 or more (got \(steps)).") }
-        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive (got \(minutes)).") }
-        if !((lrD ?? 1) > 0 && (lrG ?? 1) > 0) { throw ValidationError("Learning rates must be positive.") }
+        if let minutes, !(minutes > 0 && minutes.isFinite) {
+            throw ValidationError("--minutes must be a positive number (got \(minutes)).")
+        }
+        for (name, rate) in [("--lr-d", lrD), ("--lr-g", lrG)] {
+            if let rate, !(rate > 0 && rate.isFinite) {
+                throw ValidationError("\(name) must be a positive number (got \(rate)).")
+            }
+        }
+        if !(checkpointMinutes > 0 && checkpointMinutes.isFinite) {
+            throw ValidationError("--checkpoint-minutes must be a positive number (got \(checkpointMinutes)).")
+        }
         if (dSteps ?? 1) < 1 || validateEvery < 1 || patience < 0 {
             throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }

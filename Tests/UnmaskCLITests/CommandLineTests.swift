@@ -60,6 +60,20 @@ class CLITestCase: XCTestCase {
             standardError: String(decoding: errorOutput, as: UTF8.self))
     }
 
+    /// Runs `unmask` with standard output sent to `output` (e.g. /dev/full) and returns (status, stderr).
+    func unmask(_ arguments: [String], standardOutput output: FileHandle) throws -> (status: Int32, standardError: String) {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        let errorPipe = Pipe()
+        process.standardOutput = output
+        process.standardError = errorPipe
+        try process.run()
+        let errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: errorOutput, as: UTF8.self))
+    }
+
     func path(_ name: String) -> String { workFolder.appendingPathComponent(name).path }
 
     /// A 2-second 64×48 H.264 clip at 10 fps with a keyframe every 5 frames.
@@ -198,6 +212,32 @@ final class CommandLineTests: CLITestCase {
         XCTAssertTrue(run.standardOutput.contains("64×48"), run.standardOutput)
         XCTAssertEqual(run.errorLines.count, 1, run.standardError)
         XCTAssertTrue(run.standardError.contains(missing))
+    }
+
+    func testStandardOutputThatCannotBeWrittenIsOneLineAndExit73() throws {
+        let sample = Self.repositoryRoot.appendingPathComponent("Samples/city.mp4").path
+        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+        let readOnly = path("read-only.txt")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: readOnly))
+        let notWritable = try XCTUnwrap(FileHandle(forReadingAtPath: readOnly))  // writes fail with EBADF
+        for (name, handle) in [("/dev/full", full), ("a read-only descriptor", notWritable)] {
+            for arguments in [["probe", sample], ["probe", "--json", sample]] {
+                let run = try unmask(arguments, standardOutput: handle)
+                XCTAssertEqual(run.status, 73, "\(arguments) to \(name): \(run.standardError)")
+                let lines = run.standardError.split(separator: "\n")
+                XCTAssertEqual(lines.count, 1, run.standardError)
+                XCTAssertTrue(run.standardError.hasPrefix("unmask: standard output: cannot write"), run.standardError)
+            }
+        }
+    }
+
+    func testControlCharactersInFileNamesNeverReachTheTerminalRaw() throws {
+        let hostile = path("clip\u{1B}]0;owned\u{07}\u{1B}[31mred.mp4")
+        let run = try unmask(["probe", hostile])
+        XCTAssertEqual(run.status, 65, run.standardError)
+        XCTAssertEqual(run.errorLines.count, 1, run.standardError)
+        XCTAssertFalse(run.standardError.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, run.standardError)
+        XCTAssertTrue(run.standardError.contains("clip\\u{1B}]0;owned\\u{7}"), run.standardError)
     }
 
     func testUsageErrorsExitWith64() throws {

@@ -27,9 +27,11 @@ final class ScanCommandTests: CLITestCase {
         let report = try XCTUnwrap(object as? [String: Any])
         XCTAssertEqual(report["schema"] as? String, "unmask.report/1")
         XCTAssertEqual(report["verdict"] as? String, "fake")
-        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 1 per second plus keyframes.
+        // Default sampling on a 2 s, 10 fps clip with keyframes every 5 frames: 1 per second plus
+        // keyframes (0, 5, 10, 15); every one of them is fake, so confirmation sampling adds 5 per
+        // second (the even frames) within ±0.5 s of each.
         let frames = try XCTUnwrap(report["frames"] as? [[String: Any]])
-        XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 5, 10, 15])
+        XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 2, 4, 5, 6, 8, 10, 12, 14, 15, 16, 18])
         XCTAssertTrue(run.standardError.isEmpty, "no progress bar when stderr is not a terminal: \(run.standardError)")
     }
 
@@ -87,6 +89,15 @@ final class ScanCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("no-such-folder")))
     }
 
+    func testJSONReportToAFullStandardOutputIsExit73NotACrash() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 0)
+        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+        let run = try unmask(["scan", clip, "--model", model, "--format", "json"], standardOutput: full)
+        XCTAssertEqual(run.status, 73, run.standardError)
+        XCTAssertTrue(run.standardError.hasPrefix("unmask: standard output: cannot write"), run.standardError)
+    }
+
     func testScanUsageErrors() throws {
         let clip = try makeClip()
         let model = try makeModel(bias: 0)
@@ -103,7 +114,7 @@ final class ScanCommandTests: CLITestCase {
 
     func testBenchScanComparesScanWithDecodeOnTheSameFile() throws {
         let clip = try makeClip()
-        let model = try makeModel(bias: 0)
+        let model = try makeModel(bias: -6)  // every frame clearly real: no confirmation frames
         let run = try unmask(["bench", "scan", clip, "--model", model, "--runs", "2", "--json"])
         XCTAssertEqual(run.status, 0, run.standardError)
         let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])

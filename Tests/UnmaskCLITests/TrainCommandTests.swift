@@ -119,6 +119,15 @@ final class TrainCommandTests: CLITestCase {
         try assertOneLineError(["evaluate", "--model", corrupt, "--real", real], naming: corrupt, status: 66)
 
         XCTAssertEqual(try unmask(["train", "--real", real, "--out", path("o5")]).status, 64)  // no bound
+        // Bounds and rates that are not finite numbers would never end or never train.
+        for bad in [
+            ["--steps", "5", "--lr-d", "inf"], ["--steps", "5", "--lr-g", "nan"], ["--minutes", "inf"],
+            ["--steps", "5", "--checkpoint-minutes", "0"],
+        ] {
+            let run = try unmask(["train", "--real", real, "--out", path("o6")] + bad)
+            XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("o6")), "\(bad) must fail before any output")
+        }
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
     }
 }
