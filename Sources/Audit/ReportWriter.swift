@@ -50,6 +50,10 @@ public enum ReportWriteError: Error, Equatable, CustomStringConvertible {
     case notAFolder(path: String, folder: String)
     /// The destination is an existing folder.
     case destinationIsAFolder(path: String)
+    /// The destination exists and is not a regular file (a device, a fifo, a socket).
+    case notARegularFile(path: String)
+    /// The destination is a file the command reads (writing the report would replace it).
+    case destinationIsAnInput(path: String)
     /// The operating system refused (permissions, disk full, …): `reason` is its message.
     case cannotWrite(path: String, reason: String)
     /// The report could not be rendered in the format.
@@ -63,6 +67,10 @@ public enum ReportWriteError: Error, Equatable, CustomStringConvertible {
             return "cannot write report \(path): \(folder) is not a folder"
         case let .destinationIsAFolder(path):
             return "cannot write report \(path): it is a folder"
+        case let .notARegularFile(path):
+            return "cannot write report \(path): it exists and is not a regular file"
+        case let .destinationIsAnInput(path):
+            return "cannot write report \(path): it is the file being scanned; choose another name"
         case let .cannotWrite(path, reason):
             return "cannot write report \(path): \(reason)"
         case let .cannotRender(format, reason):
@@ -167,23 +175,78 @@ public enum ReportWriter {
     /// to disk and renamed over `path`, so readers see the old file or the whole new one, never a
     /// half-written one. On failure nothing is left behind.
     public static func write(_ data: Data, to path: String) throws {
-        let destination = URL(fileURLWithPath: path)
-        let folder = destination.deletingLastPathComponent().path
+        try write([(data, path)])
+    }
+
+    /// Writes several files all or nothing: every temporary file is written and flushed first, and
+    /// only when all of them are complete are they renamed into place. A symbolic link is written
+    /// through (its target is replaced, the link stays); an existing file keeps its permissions.
+    public static func write(_ files: [(data: Data, path: String)]) throws {
+        let destinations = try files.map { try checkedDestination($0.path) }
+        var temporaries: [String] = []
+        var renamed = 0
+        defer { for temporary in temporaries.dropFirst(renamed) { unlink(temporary) } }
+        for (file, destination) in zip(files, destinations) {
+            temporaries.append(try writeTemporary(file.data, beside: destination, reportPath: file.path))
+        }
+        for (index, destination) in destinations.enumerated() {
+            guard rename(temporaries[index], destination.path) == 0 else {
+                throw ReportWriteError.cannotWrite(path: files[index].path, reason: systemError())
+            }
+            renamed += 1
+        }
+    }
+
+    /// A checked report destination: the path to rename onto (a link's target) and the mode to give it.
+    public struct Destination: Equatable, Sendable {
+        public var path: String
+        var mode: mode_t?
+    }
+
+    /// Checks that `path` can take a report before any work is done: its folder exists, and it is
+    /// missing, a regular file, or a link to one (followed). Throws the reason otherwise.
+    @discardableResult
+    public static func checkedDestination(_ path: String, inputs: [String] = []) throws -> Destination {
+        var resolved = path
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+            guard let target = realpath(path, nil) else {
+                throw ReportWriteError.cannotWrite(path: path, reason: "it is a link that cannot be followed")
+            }
+            resolved = String(cString: target)
+            free(target)
+        }
+        let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent().path
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
             throw ReportWriteError.folderMissing(path: path, folder: folder)
         }
         guard isFolder.boolValue else { throw ReportWriteError.notAFolder(path: path, folder: folder) }
-        if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder), isFolder.boolValue {
-            throw ReportWriteError.destinationIsAFolder(path: path)
+        guard stat(resolved, &info) == 0 else { return Destination(path: resolved, mode: nil) }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: throw ReportWriteError.destinationIsAFolder(path: path)
+        case S_IFREG: break
+        default: throw ReportWriteError.notARegularFile(path: path)
         }
+        for input in inputs {
+            var inputInfo = stat()
+            if stat(input, &inputInfo) == 0, inputInfo.st_dev == info.st_dev, inputInfo.st_ino == info.st_ino {
+                throw ReportWriteError.destinationIsAnInput(path: path)
+            }
+        }
+        return Destination(path: resolved, mode: info.st_mode & 0o7777)
+    }
 
-        let temporary = folder + "/." + destination.lastPathComponent + ".tmp-" + UUID().uuidString
+    /// Writes `data` to a new temporary file beside `destination`, flushed and with the destination's
+    /// permissions; returns its path. The name stays within 255 bytes whatever the destination's.
+    private static func writeTemporary(_ data: Data, beside destination: Destination, reportPath: String) throws -> String {
+        let url = URL(fileURLWithPath: destination.path)
+        let suffix = ".tmp-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        var stem = url.lastPathComponent
+        while stem.utf8.count > 255 - 1 - suffix.utf8.count { stem.removeLast() }
+        let temporary = url.deletingLastPathComponent().path + "/." + stem + suffix
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ReportWriteError.cannotWrite(path: path, reason: systemError()) }
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
-
+        guard descriptor >= 0 else { throw ReportWriteError.cannotWrite(path: reportPath, reason: systemError()) }
         let failure: String? = data.withUnsafeBytes { buffer -> String? in
             var offset = 0
             while offset < buffer.count {
@@ -194,15 +257,16 @@ public enum ReportWriter {
                 }
                 offset += written
             }
+            if let mode = destination.mode, fchmod(descriptor, mode) != 0 { return systemError() }
             return fsync(descriptor) == 0 ? nil : systemError()
         }
         let closeFailed = close(descriptor) != 0
-        if let failure { throw ReportWriteError.cannotWrite(path: path, reason: failure) }
-        if closeFailed { throw ReportWriteError.cannotWrite(path: path, reason: systemError()) }
-        guard rename(temporary, destination.path) == 0 else {
-            throw ReportWriteError.cannotWrite(path: path, reason: systemError())
+        if failure != nil || closeFailed {
+            let reason = failure ?? systemError()
+            unlink(temporary)
+            throw ReportWriteError.cannotWrite(path: reportPath, reason: reason)
         }
-        renamed = true
+        return temporary
     }
 
     /// The C library's message for the current `errno`.

@@ -95,6 +95,15 @@ struct ScanCommand: ParsableCommand {
         let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
         let options = try scanOptions()
+        // Every report destination is checked before the scan, so a bad one costs no scanning time.
+        for path in outputs {
+            do {
+                try ReportWriter.checkedDestination(path, inputs: [file, modelPath])
+            } catch {
+                Terminal.writeError("unmask: \(error)")
+                throw ExitCode(.cannotWrite)
+            }
+        }
 
         let interrupt = InterruptFlag.install()
         let progressBar = (!quiet && Terminal.standardErrorIsTerminal) ? ProgressBar(label: file) : nil
@@ -113,19 +122,28 @@ struct ScanCommand: ParsableCommand {
             throw Terminal.report(error)
         }
 
+        do {
+            // Report files all or nothing: none is renamed into place unless every one was written.
+            let files = try destinations().compactMap { format, path in
+                try path.map { (data: try ReportWriter.data(report, format: format), path: $0) }
+            }
+            try ReportWriter.write(files)
+        } catch {
+            Terminal.writeError("unmask: \(error)")
+            throw ExitCode(.cannotWrite)
+        }
         for (format, path) in destinations() {
-            do {
-                if let path {
-                    try ReportWriter.write(report, format: format, to: path)
-                    if !quiet { Terminal.writeError("unmask: wrote \(format.rawValue) report to \(path)") }
-                } else if format == .text {
-                    StandardOutput.print(ReportWriter.text(report, color: isatty(1) == 1))
-                } else {
+            if let path {
+                if !quiet { Terminal.writeError("unmask: wrote \(format.rawValue) report to \(path)") }
+            } else if format == .text {
+                StandardOutput.print(ReportWriter.text(report, color: isatty(1) == 1))
+            } else {
+                do {
                     StandardOutput.write(try ReportWriter.data(report, format: format))
+                } catch {
+                    Terminal.writeError("unmask: \(error)")
+                    throw ExitCode(.cannotWrite)
                 }
-            } catch {
-                Terminal.writeError("unmask: \(error)")
-                throw ExitCode(.cannotWrite)
             }
         }
         if !quiet, !outputs.isEmpty {

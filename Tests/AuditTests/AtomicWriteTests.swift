@@ -99,4 +99,73 @@ final class AtomicWriteTests: XCTestCase {
         try ReportWriter.write(Data("x".utf8), to: "relative.txt")
         XCTAssertEqual(try contents(folder), ["relative.txt"])
     }
+
+    // MARK: Destinations that are not plain files
+
+    func testAFifoIsRefusedAndStaysAFifo() throws {
+        let fifo = folder.appendingPathComponent("pipe").path
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        XCTAssertThrowsError(try ReportWriter.write(Data("{}".utf8), to: fifo)) { error in
+            XCTAssertEqual(error as? ReportWriteError, .notARegularFile(path: fifo))
+        }
+        var info = stat()
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "the fifo must not be replaced")
+        XCTAssertEqual(try contents(folder), ["pipe"])
+    }
+
+    func testALinkIsWrittenThroughAndStaysALink() throws {
+        let target = folder.appendingPathComponent("real.json").path
+        try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+        let link = folder.appendingPathComponent("link.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try ReportWriter.write(Data("new".utf8), to: link)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "new")
+        XCTAssertEqual(try contents(folder), ["link.json", "real.json"])
+    }
+
+    func testARewrittenReportKeepsItsPermissions() throws {
+        let path = folder.appendingPathComponent("private.json").path
+        try ReportWriter.write(Data("1".utf8), to: path)
+        XCTAssertEqual(chmod(path, 0o600), 0)
+        try ReportWriter.write(Data("2".utf8), to: path)
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "2")
+    }
+
+    func testNamesUpToTheFileSystemLimitCanBeWritten() throws {
+        for length in [215, 240, 255] {
+            let name = String(repeating: "r", count: length - 5) + ".json"
+            let path = folder.appendingPathComponent(name).path
+            try ReportWriter.write(Data("{}".utf8), to: path)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(length)-byte name")
+        }
+        XCTAssertEqual(try contents(folder).count, 3, "no temporary file left")
+    }
+
+    func testSeveralFilesAreWrittenAllOrNothing() throws {
+        let first = folder.appendingPathComponent("a.json").path
+        let second = folder.appendingPathComponent("b").path
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try ReportWriter.write([(Data("a".utf8), first), (Data("b".utf8), second)])) { error in
+            XCTAssertEqual(error as? ReportWriteError, .destinationIsAFolder(path: second))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first), "the first is not written when the second fails")
+        XCTAssertEqual(try contents(folder), ["b"])
+        try ReportWriter.write([(Data("a".utf8), first), (Data("c".utf8), folder.appendingPathComponent("c.json").path)])
+        XCTAssertEqual(try contents(folder), ["a.json", "b", "c.json"])
+    }
+
+    func testTheFileBeingScannedIsNeverADestination() throws {
+        let input = folder.appendingPathComponent("clip.mp4").path
+        try Data("video".utf8).write(to: URL(fileURLWithPath: input))
+        let other = folder.appendingPathComponent("./clip.mp4").path
+        XCTAssertThrowsError(try ReportWriter.checkedDestination(other, inputs: [input])) { error in
+            XCTAssertEqual(error as? ReportWriteError, .destinationIsAnInput(path: other))
+        }
+        XCTAssertNoThrow(try ReportWriter.checkedDestination(folder.appendingPathComponent("r.json").path, inputs: [input]))
+    }
 }

@@ -98,6 +98,26 @@ final class ScanCommandTests: CLITestCase {
         XCTAssertTrue(run.standardError.hasPrefix("unmask: standard output: cannot write"), run.standardError)
     }
 
+    func testAReportNeverReplacesTheScannedFileAndBadDestinationsFailBeforeScanning() throws {
+        let clip = try makeClip()
+        let model = try makeModel(bias: 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: clip))
+        try assertOneLineError(["scan", clip, "--model", model, "--output", clip, "--format", "json"], naming: clip, status: 73)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), before, "the input is untouched")
+        try assertOneLineError(
+            ["scan", clip, "--model", model, "--output", model, "--format", "json"], naming: model, status: 73)
+
+        let fifo = path("report-pipe")
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        try assertOneLineError(["scan", clip, "--model", model, "--output", fifo, "--format", "json"], naming: fifo, status: 73)
+
+        // Two outputs, the second impossible: neither is written.
+        let first = path("first.json"), second = path("no-folder/second.json")
+        let run = try unmask(["scan", clip, "--model", model, "--output", first, "--output", second])
+        XCTAssertEqual(run.status, 73, run.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first))
+    }
+
     func testScanUsageErrors() throws {
         let clip = try makeClip()
         let model = try makeModel(bias: 0)
