@@ -133,6 +133,23 @@ public final class ScanPipeline {
         var scoreSeconds = 0.0
         var confirmationDecodeSeconds = 0.0
         var decodeFailure: Error?
+        /// Scores one decoded frame into `scores`, `thumbnails` and `scoreSeconds`.
+        func score(_ frame: DecodedFrame, _ image: RGBImage) throws {
+            let scoreStart = DispatchTime.now().uptimeNanoseconds
+            let analysis: FrameAnalysis
+            do {
+                analysis = try scorer.analyse(image, coverage: options.coverage)
+            } catch {
+                throw ScanError.scoring(path: path, message: String(describing: error))
+            }
+            scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
+            scores.append(
+                FrameScore(
+                    index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
+                    heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
+            thumbnails.consider(
+                frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: image)
+        }
         func timedDecode(_ body: () throws -> DecodedFrame?) throws -> DecodedFrame? {
             let start = DispatchTime.now().uptimeNanoseconds
             defer { confirmationDecodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -147,20 +164,7 @@ public final class ScanPipeline {
                 decodeFailure = error
             case .frame(let frame, let buffer):
                 defer { feeder.recycle(buffer) }
-                let scoreStart = DispatchTime.now().uptimeNanoseconds
-                let analysis: FrameAnalysis
-                do {
-                    analysis = try scorer.analyse(buffer.image, coverage: options.coverage)
-                } catch {
-                    throw ScanError.scoring(path: path, message: String(describing: error))
-                }
-                scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
-                scores.append(
-                    FrameScore(
-                        index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
-                        heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
-                thumbnails.consider(
-                    frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: buffer.image)
+                try score(frame, buffer.image)
                 progress?(ScanProgress(framesAnalysed: scores.count, mediaTime: frame.time, duration: info.durationSeconds))
             }
         }
@@ -181,20 +185,7 @@ public final class ScanPipeline {
                 while let frame = try timedDecode({ try decoder.nextFrame(into: &image) }) {
                     if isCancelled() { throw ScanError.cancelled(path: path) }
                     guard !known.contains(frame.index) else { continue }
-                    let scoreStart = DispatchTime.now().uptimeNanoseconds
-                    let analysis: FrameAnalysis
-                    do {
-                        analysis = try scorer.analyse(image, coverage: options.coverage)
-                    } catch {
-                        throw ScanError.scoring(path: path, message: String(describing: error))
-                    }
-                    scoreSeconds += Double(DispatchTime.now().uptimeNanoseconds - scoreStart) / 1e9
-                    scores.append(
-                        FrameScore(
-                            index: frame.index, time: frame.time, fakeProbability: analysis.fakeProbability,
-                            heatmap: analysis.heatmap, region: analysis.region, isKeyframe: frame.isKeyframe))
-                    thumbnails.consider(
-                        frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: image)
+                    try score(frame, image)
                 }
             }
         }

@@ -112,14 +112,8 @@ public enum Resampler {
 
 /// Reflect-padded crops and simple filters over planar RGB.
 public enum ImageFilters {
-    /// Reflects index i into 0..<n (period 2n − 2; n = 1 maps everything to 0).
-    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int {
-        if n == 1 { return 0 }
-        let period = 2 * n - 2
-        var m = i % period
-        if m < 0 { m += period }
-        return m < n ? m : period - m
-    }
+    /// Reflects index i into 0..<n, as the frame scorer pads frames.
+    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int { FrameTiling.reflect(i, n) }
 
     /// The width × height crop of `image` at (x, y), reflecting beyond the edges.
     public static func crop(_ image: RGBImage, x: Int, y: Int, width: Int, height: Int) -> RGBImage {
