@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import MediaIO
 import NeuralNet
+import NeuralNetReference
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

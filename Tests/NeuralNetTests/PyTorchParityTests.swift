@@ -2,6 +2,7 @@
 // torch 2.13.0+cpu) is replayed on the Swift engine — forward, backward, updated buffers, Adam — and
 // compared elementwise with |a − b| ≤ atol + rtol·max(|a|, |b|), rtol 1e-4, atol 1e-5·max|expected|.
 import Foundation
+import NeuralNetReference
 import XCTest
 
 @testable import NeuralNet

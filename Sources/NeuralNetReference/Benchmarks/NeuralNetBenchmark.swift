@@ -1,8 +1,8 @@
 // Owns the NeuralNet benchmark: reference-discriminator throughput for inference (batch 1, 8, 32)
 // and a training step (forward, hinge loss, backward, Adam) at 128 and 64 px, with analytic GFLOP/s
 // and the SGEMM peak measured in the same run. Returns plain values; never prints.
-import COpenBLAS
 import Foundation
+import NeuralNet
 
 #if canImport(Glibc)
     import Glibc
