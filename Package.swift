@@ -59,9 +59,11 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "NeuralNetReference"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "ReportSchemaChecking"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "NeuralNet", "NeuralNetReference", "MediaIO"]),
-        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO", "Detector", "Audit"]),
+        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO", "Detector", "Audit", "ReportSchemaChecking"]),
+        // Test support, not shipped: checks report JSON against Docs/unmask.report.schema.json.
+        .target(name: "ReportSchemaChecking", path: "Tests/ReportSchemaChecking"),
     ],
     swiftLanguageModes: [.v5]
 )
