@@ -10,7 +10,10 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure decoding, scanning, SGEMM and network speed on this machine (build with -c release).",
-        subcommands: [DecodeBenchCommand.self, ScanBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
+        subcommands: [
+            DecodeBenchCommand.self, ScanBenchCommand.self, ScoreBenchCommand.self, GEMMBenchCommand.self,
+            BenchNNCommand.self, UntrainedModelCommand.self,
+        ])
 }
 
 /// Median of a non-empty list.

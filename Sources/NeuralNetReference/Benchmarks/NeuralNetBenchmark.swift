@@ -68,7 +68,7 @@ public enum NeuralNetBenchmark {
     }
 
     /// User + system CPU seconds of this process (all threads).
-    static func processCPUSeconds() -> Double {
+    public static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
