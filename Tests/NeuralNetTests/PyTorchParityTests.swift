@@ -149,6 +149,15 @@ final class PyTorchParityTests: XCTestCase {
         try runLayerCase("conv", Conv2D(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, rng: &rng))
     }
 
+    func testConvTranspose() throws {
+        let f = try ParityFixture("conv_transpose")
+        XCTAssertEqual(f.numbers("kernel"), [4]); XCTAssertEqual(f.numbers("stride"), [2])
+        XCTAssertEqual(f.numbers("padding"), [1])
+        var rng = RandomGenerator(seed: 0)
+        try runLayerCase(
+            "conv_transpose", ConvTranspose2D(inChannels: 2, outChannels: 3, kernelSize: 4, stride: 2, padding: 1, rng: &rng))
+    }
+
     func testSNConvTraining() throws {
         var rng = RandomGenerator(seed: 0)
         try runLayerCase("snconv", SNConv2D(inChannels: 4, outChannels: 6, kernelSize: 4, stride: 2, padding: 1, rng: &rng))
