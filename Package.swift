@@ -31,6 +31,10 @@ let package = Package(
         // MARK: Library modules
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
+        // Yardsticks for NeuralNet, kept out of the detector's modules: the reference networks that
+        // Scripts/nn_reference.py mirrors in PyTorch (parity fixtures, `bench nn` against PyTorch) and the
+        // throughput benchmarks. Only the `bench` subcommands and NeuralNetTests use it.
+        .target(name: "NeuralNetReference", dependencies: ["NeuralNet"]),
         .target(name: "Detector", dependencies: ["NeuralNet", "MediaIO"]),
         .target(
             name: "Audit",
@@ -46,17 +50,20 @@ let package = Package(
         .executableTarget(
             name: "unmask",
             dependencies: [
-                "MediaIO", "NeuralNet", "Detector", "Audit",
+                "MediaIO", "NeuralNet", "NeuralNetReference", "Detector", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Tests
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NeuralNet", "MediaIO"]),
-        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO", "Detector", "Audit"]),
+        .testTarget(
+            name: "NeuralNetTests", dependencies: ["NeuralNet", "NeuralNetReference"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "ReportSchemaChecking"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NeuralNet", "NeuralNetReference", "MediaIO"]),
+        .testTarget(name: "UnmaskCLITests", dependencies: ["MediaIO", "Detector", "Audit", "ReportSchemaChecking"]),
+        // Test support, not shipped: checks report JSON against Docs/unmask.report.schema.json.
+        .target(name: "ReportSchemaChecking", path: "Tests/ReportSchemaChecking"),
     ],
     swiftLanguageModes: [.v5]
 )

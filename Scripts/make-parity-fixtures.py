@@ -26,6 +26,9 @@ Metadata (all strings): case, torch_version, seed, training ("true"/"false") and
 Cases (files):
   conv             plain Conv2D (no SN) 3->4, k3, stride 2, padding 1, bias; input 2x3x8x8.
                    Keys weight, bias. Metadata kernel, stride, padding.
+  conv_transpose   ConvTranspose2D 2->3, k4, stride 2, padding 1, bias; input 2x2x2x3 -> output 2x3x4x6.
+                   Input, weight (in, out, k, k) and bias from formulas: x = sin(0.37 i), W = 0.5 cos(0.11 i),
+                   b = (0.1, -0.2, 0.3). Keys weight, bias. Metadata kernel, stride, padding.
   snconv           SNConv2D 4->6, k4, stride 2, padding 1, bias, training (one power iteration);
                    input 2x4x8x8. Keys weight, bias, u; after.u.
   snconv_eval      as snconv in eval mode (no power iteration; v = normalize(W_mat^T u)); after.u == param.u.
@@ -108,20 +111,39 @@ def run_module_case(case, module, input_tensor, seed, training):
 # MARK: cases
 
 
+def run_functional_case(case, seed, function, x, weight, bias, kernel, stride, padding):
+    """function(x, weight, bias, stride, padding), backward with a random upstream gradient (drawn after
+    the forward); returns the contract's tensors and metadata. x, weight, bias require grad."""
+    tensors = {"input": x.detach().clone(), "param.weight": weight.detach().clone(), "param.bias": bias.detach().clone()}
+    output = function(x, weight, bias, stride=stride, padding=padding)
+    grad_output = torch.randn_like(output)
+    output.backward(grad_output)
+    tensors.update({"output": output.detach(), "grad_output": grad_output, "grad.input": x.grad,
+                    "grad.weight": weight.grad, "grad.bias": bias.grad})
+    metadata = base_metadata(case, seed, True)
+    in_channels, out_channels = x.shape[1], bias.shape[0]
+    metadata.update({"kernel": str(kernel), "stride": str(stride), "padding": str(padding),
+                     "in_channels": str(in_channels), "out_channels": str(out_channels)})
+    return tensors, metadata
+
+
 def case_conv(seed=1):
     torch.manual_seed(seed)
     weight = (torch.randn(4, 3, 3, 3) / 27 ** 0.5).requires_grad_(True)
     bias = (0.1 * torch.randn(4)).requires_grad_(True)
     x = torch.randn(2, 3, 8, 8).requires_grad_(True)
-    tensors = {"input": x.detach().clone(), "param.weight": weight.detach().clone(), "param.bias": bias.detach().clone()}
-    output = F.conv2d(x, weight, bias, stride=2, padding=1)
-    grad_output = torch.randn_like(output)
-    output.backward(grad_output)
-    tensors.update({"output": output.detach(), "grad_output": grad_output, "grad.input": x.grad,
-                    "grad.weight": weight.grad, "grad.bias": bias.grad})
-    metadata = base_metadata("conv", seed, True)
-    metadata.update({"kernel": "3", "stride": "2", "padding": "1", "in_channels": "3", "out_channels": "4"})
-    return tensors, metadata
+    return run_functional_case("conv", seed, F.conv2d, x, weight, bias, kernel=3, stride=2, padding=1)
+
+
+def case_conv_transpose(seed=8):
+    """ConvTranspose2d 2->3, k4 s2 p1 with bias, on inputs given by formulas (x = sin(0.37 i),
+    W = 0.5 cos(0.11 i) over the flattened tensors, b = (0.1, -0.2, 0.3)); the upstream gradient is seeded."""
+    torch.manual_seed(seed)
+    index = lambda count: torch.arange(count, dtype=torch.float64)  # noqa: E731
+    x = torch.sin(0.37 * index(2 * 2 * 2 * 3)).reshape(2, 2, 2, 3).to(torch.float32).requires_grad_(True)
+    weight = (0.5 * torch.cos(0.11 * index(2 * 3 * 4 * 4))).reshape(2, 3, 4, 4).to(torch.float32).requires_grad_(True)
+    bias = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float32, requires_grad=True)
+    return run_functional_case("conv_transpose", seed, F.conv_transpose2d, x, weight, bias, kernel=4, stride=2, padding=1)
 
 
 def case_snconv(seed=2, training=True):
@@ -301,6 +323,7 @@ def main():
     discriminator_tensors, discriminator_metadata, discriminator = case_discriminator()
     cases = [
         case_conv(),
+        case_conv_transpose(),
         case_snconv(training=True),
         case_snconv(training=False),
         case_snlinear(),

@@ -98,7 +98,7 @@ public struct AggregationPolicy: Equatable, Sendable {
 }
 
 /// Which branch of the aggregation rule produced the file score.
-public enum AggregationRule: String, Codable, Sendable {
+public enum AggregationRule: String, Codable, CaseIterable, Sendable {
     /// Enough confidently fake frames: the file score is their mean smoothed score.
     case confidentFrames = "confident_frames"
     /// Otherwise: the file score is the mean smoothed score over all frames.

@@ -71,8 +71,8 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
 /// Layers (each conv SN + fused LeakyReLU except the heads):
 /// conv1 3→w0 k4 s2 · conv2 w0→w0 k3 · conv3 w0→w1 k4 s2 · conv4 w1→w2 k4 s2 · attention(w2) ·
 /// conv5 w2→w2 k3 · patch head w2→1 k1 · global head: average pool + SN linear w2→1.
-public final class Discriminator: Module {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class Discriminator: ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     public let architecture: DetectorArchitecture
     /// Whether backward computes dLoss/dImage (needed to train a generator through D).
     public var needsInputGradient: Bool {
@@ -119,9 +119,6 @@ public final class Discriminator: Module {
             ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead),
         ]
     }
-
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Forward: images (N, 3, H, W) in 0…1, H and W multiples of 16 → patch logits (N, 1, H/8, W/8)
     /// and global logits (N, 1). Pixels 0…1 are first mapped to inputScale·(x − 0.5).

@@ -37,17 +37,14 @@ public struct GeneratorArchitecture: Codable, Equatable, Sendable {
 
 /// A SAGAN-style patch generator (Zhang 2018; SN after Miyato 2018; BN after Ioffe & Szegedy 2015)
 /// producing (N, 3, P, P) images in 0…1.
-public final class Generator: Module {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class Generator: ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     public let architecture: GeneratorArchitecture
 
-    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU (shared with the reference generator).
-    public typealias UpStage = ReferenceGenerator.UpStage
-
-    public let fc: SNLinear
-    public let bn0: BatchNorm2D
-    private let relu0 = ReLU()
-    public let stages: [UpStage]
+    /// z → SN linear → (N, C0, 4, 4) → BN → ReLU.
+    public let seedMap: GeneratorSeedMap
+    /// Nearest 2× + SN conv 3×3 + BN + ReLU, one per doubling from 4 to P.
+    public let stages: [GeneratorUpStage]
     public let attention: SelfAttention
     /// Index of the stage after which attention runs (output side P/2).
     public let attentionAfter: Int
@@ -59,18 +56,19 @@ public final class Generator: Module {
         self.architecture = architecture
         var rng = RandomGenerator(seed: seed)
         let a = architecture
-        fc = SNLinear(inFeatures: a.latentSize, outFeatures: a.baseWidth * 16, rng: &rng)
-        bn0 = BatchNorm2D(channels: a.baseWidth)
-        var built: [UpStage] = [], c = a.baseWidth
-        for w in a.stageWidths { built.append(UpStage(c, w, rng: &rng)); c = w }
+        let fc = SNLinear(inFeatures: a.latentSize, outFeatures: a.baseWidth * 16, rng: &rng)
+        seedMap = GeneratorSeedMap(fc: fc, latentSize: a.latentSize, channels: a.baseWidth)
+        var built: [GeneratorUpStage] = [], c = a.baseWidth
+        for w in a.stageWidths { built.append(.nearestConv(c, w, rng: &rng)); c = w }
         stages = built
         attentionAfter = built.count - 2
         attention = SelfAttention(channels: a.stageWidths[built.count - 2], rng: &rng)
         out = SNConv2D(inChannels: c, outChannels: 3, kernelSize: 3, padding: 1, rng: &rng)
     }
 
+    /// Sub-modules under their checkpoint key prefixes, in forward order.
     public var children: [(String, Module)] {
-        var list: [(String, Module)] = [("fc", fc), ("bn0", bn0)]
+        var list = seedMap.children
         for (i, s) in stages.enumerated() {
             list.append(("up\(i + 1)", s))
             if i == attentionAfter { list.append(("attn", attention)) }
@@ -79,18 +77,9 @@ public final class Generator: Module {
         return list
     }
 
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
-
     /// Forward: z (N, Z) → images (N, 3, P, P) in 0…1 (y = (tanh + 1)/2).
     public func forward(_ z: Tensor) -> Tensor {
-        precondition(
-            z.shape.count == 2 && z.shape[1] == architecture.latentSize,
-            "Generator.forward: expected (N, \(architecture.latentSize)), got \(z.shape)")
-        let N = z.shape[0]
-        let f = fc.forward(z)  // (N, C0·16)
-        f.reshape(to: [N, architecture.baseWidth, 4, 4])  // (N, C0, 4, 4)
-        var h = relu0.forward(bn0.forward(f))  // (N, C0, 4, 4)
+        var h = seedMap.forward(z)  // (N, C0, 4, 4)
         for (i, s) in stages.enumerated() {
             h = s.forward(h)  // (N, Cs, 2^(s+3), 2^(s+3))
             if i == attentionAfter { h = attention.forward(h) }  // (N, Cs, P/2, P/2)
@@ -105,7 +94,6 @@ public final class Generator: Module {
             if i == attentionAfter { d = attention.backward(d) }
             d = stages[i].backward(d)
         }  // (N, C0, 4, 4)
-        d = bn0.backward(relu0.backward(d))  // (N, C0, 4, 4)
-        return fc.backward(d)  // (N, Z)
+        return seedMap.backward(d)  // (N, Z)
     }
 }

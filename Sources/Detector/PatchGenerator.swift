@@ -39,24 +39,3 @@ public enum GeneratorKind: String, Codable, CaseIterable, Sendable {
         }
     }
 }
-
-/// The generators' last step, images in 0…1 from tanh's range: y = (tanh x + 1) / 2.
-final class UnitTanh: Layer {
-    var isTraining = true
-    private let tanh = Tanh()
-    private let image = Tensor(shape: [0])  // (N, 3, P, P) in 0…1
-    private let dTanh = Tensor(shape: [0])  // (N, 3, P, P)
-
-    func forward(_ x: Tensor) -> Tensor {
-        let t = tanh.forward(x)  // (−1, 1)
-        image.resize(to: t.shape)
-        for i in 0..<t.count { image.pointer[i] = 0.5 * (t.pointer[i] + 1) }
-        return image
-    }
-
-    func backward(_ dy: Tensor) -> Tensor {
-        dTanh.resize(to: dy.shape)
-        for i in 0..<dy.count { dTanh.pointer[i] = 0.5 * dy.pointer[i] }
-        return tanh.backward(dTanh)
-    }
-}

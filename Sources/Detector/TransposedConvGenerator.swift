@@ -7,35 +7,14 @@
 import NeuralNet
 
 /// A DCGAN-style patch generator producing (N, 3, P, P) images in 0…1; widths from `GeneratorArchitecture`.
-public final class TransposedConvGenerator: PatchGenerator {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class TransposedConvGenerator: PatchGenerator, ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     public let architecture: GeneratorArchitecture
 
-    /// One up stage: ConvTranspose k4 s2 p1 (doubles the side), BN, ReLU.
-    public final class UpStage: Layer {
-        public var isTraining = true { didSet { deconv.isTraining = isTraining; bn.isTraining = isTraining } }
-        public let deconv: ConvTranspose2D
-        public let bn: BatchNorm2D
-        private let relu = ReLU()
-        public init(_ i: Int, _ o: Int, rng: inout RandomGenerator) {
-            // No bias: BN right after removes it anyway.
-            deconv = ConvTranspose2D(inChannels: i, outChannels: o, kernelSize: 4, stride: 2, padding: 1, bias: false, rng: &rng)
-            bn = BatchNorm2D(channels: o)
-        }
-        public func namedParameters() -> [NamedParameter] {
-            prefixed("deconv", deconv.namedParameters()) + prefixed("bn", bn.namedParameters())
-        }
-        public func namedBuffers() -> [NamedBuffer] { prefixed("bn", bn.namedBuffers()) }
-        /// (N, Ci, h, w) → (N, Co, 2h, 2w)
-        public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(deconv.forward(x))) }
-        public func backward(_ dy: Tensor) -> Tensor { deconv.backward(bn.backward(relu.backward(dy))) }
-    }
-
-    public let fc: Linear
-    public let bn0: BatchNorm2D
-    private let relu0 = ReLU()
-    /// Every up stage but the last (which is `out`).
-    public let stages: [UpStage]
+    /// z → linear → (N, C0, 4, 4) → BN → ReLU.
+    public let seedMap: GeneratorSeedMap
+    /// ConvTranspose k4 s2 p1 + BN + ReLU: every up stage but the last (which is `out`).
+    public let stages: [GeneratorUpStage]
     /// The last up stage, straight to RGB.
     public let out: ConvTranspose2D
     private let toImage = UnitTanh()
@@ -45,33 +24,22 @@ public final class TransposedConvGenerator: PatchGenerator {
         self.architecture = architecture
         var rng = RandomGenerator(seed: seed)
         let a = architecture
-        fc = Linear(inFeatures: a.latentSize, outFeatures: a.baseWidth * 16, rng: &rng)
-        bn0 = BatchNorm2D(channels: a.baseWidth)
-        var built: [UpStage] = [], c = a.baseWidth
-        for w in a.stageWidths.dropLast() { built.append(UpStage(c, w, rng: &rng)); c = w }
+        let fc = Linear(inFeatures: a.latentSize, outFeatures: a.baseWidth * 16, rng: &rng)
+        seedMap = GeneratorSeedMap(fc: fc, latentSize: a.latentSize, channels: a.baseWidth)
+        var built: [GeneratorUpStage] = [], c = a.baseWidth
+        for w in a.stageWidths.dropLast() { built.append(.transposedConv(c, w, rng: &rng)); c = w }
         stages = built
         out = ConvTranspose2D(inChannels: c, outChannels: 3, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
     }
 
+    /// Sub-modules under their checkpoint key prefixes, in forward order.
     public var children: [(String, Module)] {
-        var list: [(String, Module)] = [("fc", fc), ("bn0", bn0)]
-        for (i, s) in stages.enumerated() { list.append(("up\(i + 1)", s)) }
-        list.append(("out", out))
-        return list
+        seedMap.children + stages.enumerated().map { ("up\($0.offset + 1)", $0.element) } + [("out", out)]
     }
-
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Forward: z (N, Z) → images (N, 3, P, P) in 0…1 (y = (tanh + 1)/2).
     public func forward(_ z: Tensor) -> Tensor {
-        precondition(
-            z.shape.count == 2 && z.shape[1] == architecture.latentSize,
-            "TransposedConvGenerator.forward: expected (N, \(architecture.latentSize)), got \(z.shape)")
-        let N = z.shape[0]
-        let f = fc.forward(z)  // (N, C0·16)
-        f.reshape(to: [N, architecture.baseWidth, 4, 4])  // (N, C0, 4, 4)
-        var h = relu0.forward(bn0.forward(f))  // (N, C0, 4, 4)
+        var h = seedMap.forward(z)  // (N, C0, 4, 4)
         for s in stages { h = s.forward(h) }  // (N, Cs, 2^(s+3), 2^(s+3))
         return toImage.forward(out.forward(h))  // (N, 3, P, P) in 0…1
     }
@@ -80,7 +48,6 @@ public final class TransposedConvGenerator: PatchGenerator {
     public func backward(_ dy: Tensor) -> Tensor {
         var d = out.backward(toImage.backward(dy))  // (N, C_last, P/2, P/2)
         for s in stages.reversed() { d = s.backward(d) }  // (N, C0, 4, 4)
-        d = bn0.backward(relu0.backward(d))  // (N, C0, 4, 4)
-        return fc.backward(d)  // (N, Z)
+        return seedMap.backward(d)  // (N, Z)
     }
 }

@@ -34,8 +34,8 @@ public struct VAEArchitecture: Codable, Equatable, Sendable {
 
 /// Convolutional VAE: enc k4 s2 ×3 (LeakyReLU 0.2) → linear μ, log σ²; z = μ + σ·ε;
 /// linear → (C2, h, h) → [nearest 2×, conv 3×3] ×3 (ReLU, ReLU, sigmoid) → (N, 3, P, P) in 0…1.
-public final class VAE: Module {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class VAE: ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     public let architecture: VAEArchitecture
     public let enc1: Conv2D, enc2: Conv2D, enc3: Conv2D
     public let mu: Linear, logVar: Linear
@@ -78,8 +78,6 @@ public final class VAE: Module {
             ("dec1", dec1), ("dec2", dec2), ("dec3", dec3),
         ]
     }
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Encodes patches x (N, 3, P, P) to (μ, log σ²), each (N, Z).
     public func encode(_ x: Tensor) -> (mu: Tensor, logVar: Tensor) {

@@ -4,13 +4,17 @@ import ArgumentParser
 import Foundation
 import MediaIO
 import NeuralNet
+import NeuralNetReference
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure decoding, scanning, SGEMM and network speed on this machine (build with -c release).",
-        discussion: ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel]),
-        subcommands: [DecodeBenchCommand.self, ScanBenchCommand.self, GEMMBenchCommand.self, BenchNNCommand.self])
+        discussion: ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]),
+        subcommands: [
+            DecodeBenchCommand.self, ScanBenchCommand.self, ScoreBenchCommand.self, GEMMBenchCommand.self,
+            BenchNNCommand.self, UntrainedModelCommand.self,
+        ])
 }
 
 /// Median of a non-empty list.

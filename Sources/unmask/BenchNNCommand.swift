@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import NeuralNet
+import NeuralNetReference
 
 struct BenchNNCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

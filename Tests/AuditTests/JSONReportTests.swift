@@ -1,5 +1,7 @@
-// AuditTests — the JSON report (`unmask.report/1`): exact key names, schema validity, determinism,
-// rounding, round trip, the validator's own failures, and agreement with Docs/unmask.report.schema.json.
+// AuditTests — the JSON report (`unmask.report/1`): exact key names, determinism, rounding, round
+// trip, and agreement with Docs/unmask.report.schema.json (key for key and type for type, checked by
+// ReportSchemaChecking), including that the checker catches drift either way.
+import ReportSchemaChecking
 import XCTest
 
 @testable import Audit
@@ -68,7 +70,7 @@ final class JSONReportTests: XCTestCase {
         let text = String(decoding: data, as: UTF8.self)
         XCTAssertTrue(text.contains("\"codec\" : null"), text.prefix(600).description)
         XCTAssertTrue(text.contains("\"sha256\" : null"))
-        XCTAssertEqual(ReportSchema.validate(jsonData: data), [])
+        XCTAssertEqual(ReportSchema.validate(jsonData: data, strict: true), [])
     }
 
     func testOutputIsDeterministicWithSortedKeysAndRoundedNumbers() throws {
@@ -157,26 +159,44 @@ final class JSONReportTests: XCTestCase {
         XCTAssertEqual(ReportSchema.validate(jsonData: Data("{".utf8)).count, 1)
     }
 
-    func testDocumentedSchemaAgreesWithTheWriter() throws {
-        let url = Fixtures.repositoryRoot.appendingPathComponent("Docs/unmask.report.schema.json")
-        let schema = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        XCTAssertEqual(schema["$schema"] as? String, "https://json-schema.org/draft/2020-12/schema")
-        let written = try jsonObject(try Fixtures.sampleReport())
-        XCTAssertEqual(Set(try XCTUnwrap(schema["required"] as? [String])), Set(written.keys))
-        let properties = try XCTUnwrap(schema["properties"] as? [String: Any])
-        XCTAssertEqual(Set(properties.keys), Set(written.keys))
-        // Every nested object the writer emits has its keys documented as required.
+    /// The one definition of the format is Docs/unmask.report.schema.json: a report with every optional
+    /// value set must carry exactly the keys the schema declares, each of the declared type and within
+    /// its bounds; so a change to the encoder without the schema (or the reverse) fails here.
+    func testFullyPopulatedReportMatchesTheSchemaKeyForKey() throws {
+        let report = try Fixtures.sampleReport()
+        let file = report.file, model = report.model, coverage = report.coverage
+        let optionals: [Any?] = [
+            file.sha256, file.container, file.codec, file.sizeBytes, file.width, file.height, file.durationSeconds,
+            file.frameRate, model.sha256, model.version, coverage.framesDecoded, coverage.framesExpected,
+        ]
+        XCTAssertFalse(optionals.contains { $0 == nil }, "the sample sets every optional value")
+        let object = try jsonObject(report)
+        XCTAssertEqual(ReportSchema.validate(jsonObject: object, strict: true), [])
+
+        // The strict check notices a key the schema lacks, a key it declares that is not written, and a retyped value.
+        var extraKey = object, missingKey = object, retyped = object
+        var frames = try XCTUnwrap(object["frames"] as? [[String: Any]])
+        frames[1]["confidence"] = 0.5
+        extraKey["frames"] = frames
+        var modelObject = try XCTUnwrap(object["model"] as? [String: Any])
+        modelObject.removeValue(forKey: "version")
+        missingKey["model"] = modelObject
+        var timings = try XCTUnwrap(object["timings"] as? [String: Any])
+        timings["total_seconds"] = "5.9"
+        retyped["timings"] = timings
+        XCTAssertEqual(ReportSchema.validate(jsonObject: extraKey, strict: true), ["frames[1].confidence: not in the schema"])
+        XCTAssertEqual(ReportSchema.validate(jsonObject: extraKey), [], "readers ignore unknown keys")
+        XCTAssertEqual(ReportSchema.validate(jsonObject: missingKey, strict: true), ["model.version: missing"])
+        XCTAssertEqual(ReportSchema.validate(jsonObject: retyped, strict: true), ["timings.total_seconds: expected a number"])
+    }
+
+    /// Every value of the Swift enums written into reports is one the schema allows, and no more.
+    func testSchemaEnumerationsEqualTheSwiftEnumerations() throws {
+        let schema = try ReportSchema.loadSchema()
         let definitions = try XCTUnwrap(schema["$defs"] as? [String: [String: Any]])
-        let frame = try XCTUnwrap((written["frames"] as? [[String: Any]])?.first)
-        XCTAssertEqual(Set(try XCTUnwrap(definitions["frame"]?["required"] as? [String])), Set(frame.keys))
-        for (definition, key) in [
-            ("file", "file"), ("model", "model"), ("timings", "timings"),
-            ("coverage", "coverage"), ("aggregation", "aggregation"),
-        ] {
-            let emitted = try XCTUnwrap(written[key] as? [String: Any])
-            XCTAssertEqual(
-                Set(try XCTUnwrap(definitions[definition]?["required"] as? [String])), Set(emitted.keys),
-                definition)
-        }
+        XCTAssertEqual(try XCTUnwrap(definitions["verdict"]?["enum"] as? [String]), Verdict.allCases.map(\.rawValue))
+        let aggregation = try XCTUnwrap(definitions["aggregation"]?["properties"] as? [String: [String: Any]])
+        XCTAssertEqual(
+            try XCTUnwrap(aggregation["rule"]?["enum"] as? [String]), AggregationRule.allCases.map(\.rawValue))
     }
 }

@@ -3,6 +3,7 @@
 // to a file that breaks mid-way, cancellation, and the bounded set of frame buffers.
 import Foundation
 import MediaIO
+import ReportSchemaChecking
 import XCTest
 
 @testable import Audit

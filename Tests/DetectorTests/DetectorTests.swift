@@ -190,41 +190,6 @@ final class FrameScorerTests: XCTestCase {
         }
     }
 
-    /// Opt-in (UNMASK_SCORER_TIMING=1): wall and CPU seconds per 1920×1080 frame for one lane with
-    /// NeuralNet's per-layer parallelism (the previous scorer) against lanes, alternating in one
-    /// process, medians of 3; printed, not asserted (speed is for benchmarks, not tests).
-    func testLanesAgainstOneLaneTiming() throws {
-        guard ProcessInfo.processInfo.environment["UNMASK_SCORER_TIMING"] != nil else {
-            throw XCTSkip("set UNMASK_SCORER_TIMING=1 to time the scorer")
-        }
-        let model = DetectorModel(architecture: .standard, seed: 1)
-        let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
-        let configurations = [(threads: 1, batch: 4), (threads: 2, batch: 2), (threads: 2, batch: 4), (threads: 2, batch: 8)]
-        let scorers = configurations.map { FrameScorer(model: model, batchSize: $0.batch, threads: $0.threads) }
-        for scorer in scorers { _ = try scorer.score(image) }
-        func cpuSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        }
-        var wall = [[Double]](repeating: [], count: scorers.count), cpu = wall
-        for _ in 0..<3 {
-            for (i, scorer) in scorers.enumerated() {
-                let start = Date(), startCPU = cpuSeconds()
-                _ = try scorer.score(image)
-                wall[i].append(Date().timeIntervalSince(start))
-                cpu[i].append(cpuSeconds() - startCPU)
-            }
-        }
-        for (i, c) in configurations.enumerated() {
-            print(
-                String(
-                    format: "1920×1080, %d lane(s), batch %d: %.3f s wall, %.3f s CPU per frame", c.threads, c.batch,
-                    wall[i].sorted()[1], cpu[i].sorted()[1]))
-        }
-    }
-
     /// The pre-optimization scoring path, kept deliberately simple as the reference.
     static func referenceScore(
         model: DetectorModel, image: RGBImage, coverage: Double = 1
@@ -279,18 +244,13 @@ final class FrameScorerTests: XCTestCase {
         return (logits, score, model.calibration.probability(score: score), chosen.count)
     }
 
-    /// Full-HD frame at full coverage with the standard architecture: map size and wall time (printed).
+    /// Full-HD frame at full coverage with the standard architecture: map and heatmap sizes, windows.
+    /// (Its speed is `unmask bench score`'s to measure.)
     func testFullHDFrame() throws {
         let model = DetectorModel(architecture: .standard, seed: 1)
         let scorer = FrameScorer(model: model)
         let image = TestSupport.texture(width: 1920, height: 1080, seed: 4)
-        _ = try scorer.score(image)
-        let start = Date()
         let r = try scorer.score(image)
-        let seconds = Date().timeIntervalSince(start)
-        print(
-            "1920×1080 full coverage: \(r.windowsScored) windows, \(scorer.flops(height: 1080, width: 1920) / 1e9) GFLOP, \(seconds) s"
-        )
         XCTAssertEqual(r.logits.rows, 135); XCTAssertEqual(r.logits.columns, 240)
         XCTAssertEqual(r.heatmap.rows, 9); XCTAssertEqual(r.heatmap.columns, 16)
         XCTAssertEqual(r.windowsScored, 40)
@@ -438,16 +398,5 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try DetectorModel.load(path: ckpt)) { e in
             XCTAssertTrue("\(e)".contains(ckpt) && "\(e)".contains("checkpoint"), "\(e)")
         }
-    }
-
-    /// Opt-in (UNMASK_WRITE_UNTRAINED_MODEL=PATH): writes an untrained model of the standard
-    /// architecture, for `unmask bench scan --model PATH` before a trained model exists (the cost of
-    /// scoring does not depend on the weights).
-    func testWriteUntrainedModelForBenchmarks() throws {
-        guard let path = ProcessInfo.processInfo.environment["UNMASK_WRITE_UNTRAINED_MODEL"] else {
-            throw XCTSkip("set UNMASK_WRITE_UNTRAINED_MODEL to a path to write the model")
-        }
-        try DetectorModel(discriminator: Discriminator(architecture: .standard, seed: 1)).save(to: path)
-        XCTAssertEqual(try DetectorModel.load(path: path).architecture, .standard)
     }
 }

@@ -1,5 +1,6 @@
 // OpenBLAS kernel selection: the kernel in use suits this CPU, a fallback kernel is replaced, and a
 // user's own OPENBLAS_CORETYPE is respected.
+import NeuralNetReference
 import XCTest
 
 @testable import NeuralNet

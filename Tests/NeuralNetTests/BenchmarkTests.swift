@@ -1,5 +1,6 @@
 // Smoke test of NeuralNetBenchmark: a tiny run produces one inference and one training row with sane
 // numbers. The real measurement is `unmask bench nn` (release build), optionally against PyTorch.
+import NeuralNetReference
 import XCTest
 
 @testable import NeuralNet

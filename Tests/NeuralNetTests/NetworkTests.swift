@@ -1,5 +1,6 @@
 // Reference networks: contract key names, output shapes, state-dictionary round trip and errors,
 // finite-difference gradient checks on small inputs, and a few training steps that lower the loss.
+import NeuralNetReference
 import XCTest
 
 @testable import NeuralNet

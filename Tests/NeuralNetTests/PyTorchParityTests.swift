@@ -2,6 +2,7 @@
 // torch 2.13.0+cpu) is replayed on the Swift engine — forward, backward, updated buffers, Adam — and
 // compared elementwise with |a − b| ≤ atol + rtol·max(|a|, |b|), rtol 1e-4, atol 1e-5·max|expected|.
 import Foundation
+import NeuralNetReference
 import XCTest
 
 @testable import NeuralNet
@@ -146,6 +147,15 @@ final class PyTorchParityTests: XCTestCase {
         XCTAssertEqual(f.numbers("padding"), [1])
         var rng = RandomGenerator(seed: 0)
         try runLayerCase("conv", Conv2D(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, rng: &rng))
+    }
+
+    func testConvTranspose() throws {
+        let f = try ParityFixture("conv_transpose")
+        XCTAssertEqual(f.numbers("kernel"), [4]); XCTAssertEqual(f.numbers("stride"), [2])
+        XCTAssertEqual(f.numbers("padding"), [1])
+        var rng = RandomGenerator(seed: 0)
+        try runLayerCase(
+            "conv_transpose", ConvTranspose2D(inChannels: 2, outChannels: 3, kernelSize: 4, stride: 2, padding: 1, rng: &rng))
     }
 
     func testSNConvTraining() throws {

@@ -172,6 +172,9 @@ final class SafeTensorsTests: XCTestCase {
     func testParityFixturesLoadWithContractKeys() throws {
         let expectedKeys: [String: [String]] = [
             "conv": ["input", "param.weight", "param.bias", "output", "grad_output", "grad.input", "grad.weight", "grad.bias"],
+            "conv_transpose": [
+                "input", "param.weight", "param.bias", "output", "grad_output", "grad.input", "grad.weight", "grad.bias",
+            ],
             "snconv": ["input", "param.weight", "param.u", "output", "grad.input", "grad.weight", "after.u"],
             "snconv_eval": ["input", "param.u", "output", "grad.input", "after.u"],
             "snlinear": ["input", "param.weight", "param.bias", "param.u", "output", "grad.weight", "after.u"],

@@ -5,6 +5,7 @@ import Audit
 import Detector
 import Foundation
 import MediaIO
+import ReportSchemaChecking
 import XCTest
 
 final class ScanCommandTests: CLITestCase {

@@ -1,6 +1,6 @@
-// `unmask train`, `evaluate` and `calibrate` as a user runs them, on a small folder of textured
-// images: the files a run leaves, its JSONL log, resuming, evaluation tables and JSON, a calibrated
-// model, and one clear line with the documented exit code for each bad input.
+// `unmask train`, `evaluate` and `calibrate` as a user runs them on a small folder of textured images:
+// the files and JSONL log a run leaves, resuming, rejecting a fine-tune worse than its base, evaluation,
+// calibration, and one clear line with the documented exit code for each bad input.
 import Detector
 import Foundation
 import MediaIO
@@ -93,6 +93,31 @@ final class TrainCommandTests: CLITestCase {
         let model = try DetectorModel.load(path: calibrated)
         XCTAssertGreaterThanOrEqual(model.threshold, 0.5)
         XCTAssertTrue(model.training.notes.contains("frame calibration"), model.training.notes)
+    }
+
+    /// A fine-tuned model that validates worse than its base is kept as model.rejected.safetensors,
+    /// never as model.safetensors, and the run exits 3. Worse by construction: the detector is held
+    /// still (learning rate 1e-9) while the generator takes two steps against it, so the validation
+    /// fakes fool the result more than they fooled the base (AUC 0.73 → 0.37 here; over seeds 1–4,
+    /// 0.73–0.76 → 0.21–0.47).
+    func testFineTuningWorseThanTheBaseModelIsRejectedWithExitCode3() throws {
+        let real = try makeRealFolder()
+        let base = path("base")
+        let baseRun = try unmask(["train", "--real", real, "--out", base, "--steps", "4", "--quiet"])
+        XCTAssertEqual(baseRun.status, 0, baseRun.standardError)
+        let out = path("tuned")
+        let run = try unmask([
+            "train", "--real", real, "--out", out, "--base-model", base + "/model.safetensors", "--steps", "2",
+            "--d-steps", "1", "--lr-d", "1e-9", "--lr-g", "1e-3", "--quiet",
+        ])
+        XCTAssertEqual(run.status, 3, run.standardError)
+        XCTAssertTrue(run.standardError.contains("model.rejected.safetensors"), run.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.rejected.safetensors"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+        XCTAssertEqual(try DetectorModel.load(path: out + "/model.rejected.safetensors").training.steps, 2)
+        let events = try logEvents(out).map(\.event)
+        XCTAssertTrue(events.contains("base_model"), "\(events)")
+        XCTAssertEqual(events.last, "rejected", "\(events)")
     }
 
     func testTrainingBadInputsAreOneLineWithTheirExitCodes() throws {

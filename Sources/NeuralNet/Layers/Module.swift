@@ -96,6 +96,21 @@ public func prefixed(_ prefix: String, _ list: [NamedBuffer]) -> [NamedBuffer] {
     list.map { NamedBuffer(name: prefix + "." + $0.name, value: $0.value) }
 }
 
+/// A module made of named sub-modules (a network, a stage): its parameters and buffers are theirs,
+/// keys prefixed with "<name>.", in the order of `children`.
+public protocol ModuleContainer: Module {
+    /// Sub-modules under their state-dictionary prefixes, in forward order.
+    var children: [(String, Module)] { get }
+}
+
+extension ModuleContainer {
+    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
+    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
+
+    /// Puts every child in this container's mode (call from `isTraining`'s `didSet`).
+    public func propagateTrainingMode() { for (_, child) in children { child.isTraining = isTraining } }
+}
+
 /// A layer with a weight and optional bias that spectral normalization can wrap (Conv2D, Linear).
 public protocol WeightedLayer: Layer {
     /// (Out, In, kH, kW) or (Out, In).

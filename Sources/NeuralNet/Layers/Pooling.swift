@@ -1,18 +1,15 @@
 // Owns the spatial resampling layers: AvgPool2x2, MaxPool2x2 (stride 2, floor like PyTorch),
-// nearest Upsample2x, GlobalAvgPool (N, C, H, W) → (N, C).
+// nearest Upsample2x, GlobalAvgPool (N, C, H, W) → (N, C), and the bookkeeping they share.
 // Glossary: N batch, C channels, H/W input size, Ho = H/2, Wo = W/2.
 
 /// 2×2 average pooling with stride 2.
 public final class AvgPool2x2: Layer {
     public var isTraining = true
-    private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
-    private var inputShape: [Int] = []
+    private let buffers = PlaneBuffers(name: "AvgPool2x2")
     public init() {}
     public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, H/2, W/2)
-        x.expect4D("AvgPool2x2.forward")
-        let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], Ho = H / 2, Wo = W / 2
-        if inputShape != x.shape { inputShape = x.shape }
-        output.resize(to: [x.shape[0], x.shape[1], Ho, Wo])
+        let (NC, H, W) = buffers.beginForward(x) { [$0 / 2, $1 / 2] }
+        let Ho = H / 2, Wo = W / 2, output = buffers.output
         for m in 0..<NC {
             let s = x.pointer + m * H * W, d = output.pointer + m * Ho * Wo
             for i in 0..<Ho {
@@ -23,9 +20,8 @@ public final class AvgPool2x2: Layer {
         return output
     }
     public func backward(_ dy: Tensor) -> Tensor {
-        dy.expectShape(output.shape, "AvgPool2x2.backward dOutput")
-        let NC = inputShape[0] * inputShape[1], H = inputShape[2], W = inputShape[3], Ho = H / 2, Wo = W / 2
-        dInput.resize(to: inputShape)
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let Ho = H / 2, Wo = W / 2, dInput = buffers.dInput
         dInput.zero()
         for m in 0..<NC {
             let g = dy.pointer + m * Ho * Wo, d = dInput.pointer + m * H * W
@@ -44,15 +40,12 @@ public final class AvgPool2x2: Layer {
 /// 2×2 max pooling with stride 2; ties go to the first element in row-major order (as PyTorch).
 public final class MaxPool2x2: Layer {
     public var isTraining = true
-    private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
+    private let buffers = PlaneBuffers(name: "MaxPool2x2")
     private var argmax: [Int32] = []  // (N, C, Ho, Wo) offset within the (H, W) plane
-    private var inputShape: [Int] = []
     public init() {}
     public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, H/2, W/2)
-        x.expect4D("MaxPool2x2.forward")
-        let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], Ho = H / 2, Wo = W / 2
-        if inputShape != x.shape { inputShape = x.shape }
-        output.resize(to: [x.shape[0], x.shape[1], Ho, Wo])
+        let (NC, H, W) = buffers.beginForward(x) { [$0 / 2, $1 / 2] }
+        let Ho = H / 2, Wo = W / 2, output = buffers.output
         if argmax.count < NC * Ho * Wo { argmax = [Int32](repeating: 0, count: NC * Ho * Wo) }
         argmax.withUnsafeMutableBufferPointer { am in
             for m in 0..<NC {
@@ -74,9 +67,8 @@ public final class MaxPool2x2: Layer {
         return output
     }
     public func backward(_ dy: Tensor) -> Tensor {
-        dy.expectShape(output.shape, "MaxPool2x2.backward dOutput")
-        let NC = inputShape[0] * inputShape[1], H = inputShape[2], W = inputShape[3], Ho = H / 2, Wo = W / 2
-        dInput.resize(to: inputShape)
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let Ho = H / 2, Wo = W / 2, dInput = buffers.dInput
         dInput.zero()
         argmax.withUnsafeBufferPointer { am in
             for m in 0..<NC {
@@ -92,14 +84,11 @@ public final class MaxPool2x2: Layer {
 /// Nearest-neighbour 2× upsampling: y[n, c, h, w] = x[n, c, h/2, w/2].
 public final class Upsample2x: Layer {
     public var isTraining = true
-    private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
-    private var inputShape: [Int] = []
+    private let buffers = PlaneBuffers(name: "Upsample2x")
     public init() {}
     public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, 2H, 2W)
-        x.expect4D("Upsample2x.forward")
-        let NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], W2 = 2 * W
-        if inputShape != x.shape { inputShape = x.shape }
-        output.resize(to: [x.shape[0], x.shape[1], 2 * H, 2 * W])
+        let (NC, H, W) = buffers.beginForward(x) { [2 * $0, 2 * $1] }
+        let W2 = 2 * W, output = buffers.output
         for m in 0..<NC {
             let s = x.pointer + m * H * W, d = output.pointer + m * 4 * H * W
             for i in 0..<H {
@@ -111,9 +100,8 @@ public final class Upsample2x: Layer {
         return output
     }
     public func backward(_ dy: Tensor) -> Tensor {
-        dy.expectShape(output.shape, "Upsample2x.backward dOutput")
-        let NC = inputShape[0] * inputShape[1], H = inputShape[2], W = inputShape[3], W2 = 2 * W
-        dInput.resize(to: inputShape)
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let W2 = 2 * W, dInput = buffers.dInput
         for m in 0..<NC {
             let g = dy.pointer + m * 4 * H * W, d = dInput.pointer + m * H * W
             for i in 0..<H {
@@ -128,24 +116,50 @@ public final class Upsample2x: Layer {
 /// Mean over (H, W): (N, C, H, W) → (N, C).
 public final class GlobalAvgPool: Layer {
     public var isTraining = true
-    private let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
-    private var inputShape: [Int] = []
+    private let buffers = PlaneBuffers(name: "GlobalAvgPool")
     public init() {}
     public func forward(_ x: Tensor) -> Tensor {
-        x.expect4D("GlobalAvgPool.forward")
-        let NC = x.shape[0] * x.shape[1], P = x.shape[2] * x.shape[3]
-        if inputShape != x.shape { inputShape = x.shape }
-        output.resize(to: [x.shape[0], x.shape[1]])
+        let (NC, H, W) = buffers.beginForward(x) { _, _ in [] }
+        let P = H * W, output = buffers.output
         let inv = 1 / Float(P)
         for m in 0..<NC { output.pointer[m] = sum(x.pointer + m * P, count: P) * inv }
         return output
     }
     public func backward(_ dy: Tensor) -> Tensor {  // dy: (N, C)
-        dy.expectShape(output.shape, "GlobalAvgPool.backward dOutput")
-        let NC = inputShape[0] * inputShape[1], P = inputShape[2] * inputShape[3]
-        dInput.resize(to: inputShape)
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let P = H * W, dInput = buffers.dInput
         let inv = 1 / Float(P)
         for m in 0..<NC { (dInput.pointer + m * P).update(repeating: dy.pointer[m] * inv, count: P) }
         return dInput
+    }
+}
+
+/// What a resampling layer keeps between forward and backward (its last input's shape, its output
+/// and dInput) and the checks that open its forward and backward.
+final class PlaneBuffers {
+    private let name: String
+    private var inputShape: [Int] = []
+    let output = Tensor(shape: [0]), dInput = Tensor(shape: [0])
+
+    init(name: String) { self.name = name }
+
+    /// Checks that x is (N, C, H, W), records its shape and sizes `output` to (N, C) + trailing(H, W);
+    /// returns the plane count N·C and the plane size H, W.
+    @inline(__always)
+    func beginForward(_ x: Tensor, trailing: (_ H: Int, _ W: Int) -> [Int]) -> (planes: Int, height: Int, width: Int) {
+        x.expect4D("\(name).forward")
+        if inputShape != x.shape { inputShape = x.shape }
+        let H = x.shape[2], W = x.shape[3]
+        output.resize(to: [x.shape[0], x.shape[1]] + trailing(H, W))
+        return (x.shape[0] * x.shape[1], H, W)
+    }
+
+    /// Checks that dy has the output's shape and sizes `dInput` to the last input's; returns the input's
+    /// plane count N·C and plane size H, W.
+    @inline(__always)
+    func beginBackward(_ dy: Tensor) -> (planes: Int, height: Int, width: Int) {
+        dy.expectShape(output.shape, "\(name).backward dOutput")
+        dInput.resize(to: inputShape)
+        return (inputShape[0] * inputShape[1], inputShape[2], inputShape[3])
     }
 }

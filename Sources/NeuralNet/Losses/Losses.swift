@@ -17,14 +17,11 @@ public enum Losses {
     /// One side of the discriminator hinge loss: mean(relu(1 − x)) for real, mean(relu(1 + x)) for fake
     /// (gradient 0 at the kink, as PyTorch's relu).
     public static func hinge(_ logits: Tensor, isReal: Bool, dLogits: Tensor) -> Float {
-        dLogits.resize(to: logits.shape)
-        let sign: Float = isReal ? -1 : 1, g = sign / Float(logits.count)
-        var total = 0.0
-        for i in 0..<logits.count {
-            let m = 1 + sign * logits.pointer[i]
-            if m > 0 { total += Double(m); dLogits.pointer[i] = g } else { dLogits.pointer[i] = 0 }
+        let sign: Float = isReal ? -1 : 1
+        return mean(logits, gradient: dLogits) { x, _, inverseCount in
+            let m = 1 + sign * x
+            return m > 0 ? (Double(m), sign * inverseCount) : (0, 0)
         }
-        return Float(total / Double(logits.count))
     }
 
     /// Generator hinge loss −mean(fake).
@@ -55,42 +52,44 @@ public enum Losses {
     /// gradient (σ(x) − t)/count.
     public static func bceWithLogits(logits: Tensor, targets: Tensor, dLogits: Tensor) -> Float {
         logits.expectShape(targets.shape, "bceWithLogits targets")
-        dLogits.resize(to: logits.shape)
-        let inv = 1 / Float(logits.count)
-        var total = 0.0
-        for i in 0..<logits.count {
-            let x = logits.pointer[i], t = targets.pointer[i]
-            total += Double(max(x, 0) - x * t + log1pf(expf(-abs(x))))
-            dLogits.pointer[i] = (stableSigmoid(x) - t) * inv
+        return mean(logits, targets: targets, gradient: dLogits) { x, t, inverseCount in
+            (Double(max(x, 0) - x * t + log1pf(expf(-abs(x)))), (stableSigmoid(x) - t) * inverseCount)
         }
-        return Float(total / Double(logits.count))
     }
 
     /// Mean squared error mean((p − t)²); gradient 2(p − t)/count.
     public static func mse(prediction: Tensor, target: Tensor, dPrediction: Tensor) -> Float {
         prediction.expectShape(target.shape, "mse target")
-        dPrediction.resize(to: prediction.shape)
-        let inv = 1 / Float(prediction.count)
-        var total = 0.0
-        for i in 0..<prediction.count {
-            let d = prediction.pointer[i] - target.pointer[i]
-            total += Double(d) * Double(d)
-            dPrediction.pointer[i] = 2 * d * inv
+        return mean(prediction, targets: target, gradient: dPrediction) { p, t, inverseCount in
+            let d = p - t
+            return (Double(d) * Double(d), 2 * d * inverseCount)
         }
-        return Float(total / Double(prediction.count))
     }
 
     /// Mean absolute error mean(|p − t|); gradient sign(p − t)/count (0 where equal, as PyTorch).
     public static func l1(prediction: Tensor, target: Tensor, dPrediction: Tensor) -> Float {
         prediction.expectShape(target.shape, "l1 target")
-        dPrediction.resize(to: prediction.shape)
-        let inv = 1 / Float(prediction.count)
-        var total = 0.0
-        for i in 0..<prediction.count {
-            let d = prediction.pointer[i] - target.pointer[i]
-            total += Double(abs(d))
-            dPrediction.pointer[i] = d > 0 ? inv : (d < 0 ? -inv : 0)
+        return mean(prediction, targets: target, gradient: dPrediction) { p, t, inverseCount in
+            let d = p - t
+            return (Double(abs(d)), d > 0 ? inverseCount : (d < 0 ? -inverseCount : 0))
         }
-        return Float(total / Double(prediction.count))
+    }
+
+    /// The mean over elements of term(x, t).value, summed in Double, with term(x, t, 1/count).gradient
+    /// written into `gradient` (resized to x's shape); t is 0 without `targets`.
+    @inline(__always)
+    private static func mean(
+        _ x: Tensor, targets: Tensor? = nil, gradient: Tensor,
+        _ term: (_ x: Float, _ t: Float, _ inverseCount: Float) -> (value: Double, gradient: Float)
+    ) -> Float {
+        gradient.resize(to: x.shape)
+        let inverseCount = 1 / Float(x.count)
+        var total = 0.0
+        for i in 0..<x.count {
+            let (value, g) = term(x.pointer[i], targets?.pointer[i] ?? 0, inverseCount)
+            total += value
+            gradient.pointer[i] = g
+        }
+        return Float(total / Double(x.count))
     }
 }

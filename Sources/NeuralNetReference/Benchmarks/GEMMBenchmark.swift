@@ -1,7 +1,7 @@
 // Measures OpenBLAS SGEMM throughput at square and convolution-shaped sizes, so that a slow kernel
 // (or a slow machine) shows up as a number next to the kernel's name. Used by `unmask bench gemm`.
-import COpenBLAS
 import Foundation
+import NeuralNet
 
 /// SGEMM throughput at one matrix shape.
 public struct GEMMMeasurement: Sendable, Codable {
@@ -50,13 +50,13 @@ public enum GEMMBenchmark {
     public static func measure(shapes: [Shape] = standardShapes, runs: Int = 5, minimumSeconds: Double = 0.2) -> [GEMMMeasurement]
     {
         shapes.map { shape in
-            let a = [Float](repeating: 0.5, count: shape.m * shape.k)  // (M, K)
-            let b = [Float](repeating: 0.25, count: shape.k * shape.n)  // (K, N)
-            var c = [Float](repeating: 0, count: shape.m * shape.n)  // (M, N)
+            let a = Tensor(shape: [shape.m, shape.k], repeating: 0.5)  // (M, K)
+            let b = Tensor(shape: [shape.k, shape.n], repeating: 0.25)  // (K, N)
+            let c = Tensor(shape: [shape.m, shape.n])  // (M, N)
             func multiply() {
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(shape.m), Int32(shape.n), Int32(shape.k),
-                    1, a, Int32(shape.k), b, Int32(shape.n), 0, &c, Int32(shape.n))
+                sgemm(
+                    m: shape.m, n: shape.n, k: shape.k, a: a.pointer, lda: shape.k, b: b.pointer, ldb: shape.n, beta: 0,
+                    c: c.pointer, ldc: shape.n)
             }
             multiply()
             let flops = 2.0 * Double(shape.m) * Double(shape.n) * Double(shape.k)

@@ -1,16 +1,18 @@
-// Owns the reference generator of NN_CONTRACT.md: z (N, 128) → SN linear → (N, G0, 4, 4), four
-// nearest-2× + SN conv + BatchNorm + ReLU stages with SAGAN attention at 32×32, SN conv + tanh →
-// (N, 3, 64, 64). Backward mirrors forward in reverse.
+// Owns the reference generator of NN_CONTRACT.md, which Scripts/nn_reference.py builds in PyTorch for
+// the parity fixtures: z (N, 128) → SN linear → (N, G0, 4, 4), four nearest-2× + SN conv + BatchNorm +
+// ReLU stages with SAGAN attention at 32×32, SN conv + tanh → (N, 3, 64, 64). Backward mirrors
+// forward in reverse.
 // Glossary: N batch, Z = 128 latent size, G0…G4 widths (contract: 256, 128, 64, 32, 16).
+import NeuralNet
 
 /// The reference SAGAN-style generator (Zhang 2018; SN as Miyato 2018; BN as Ioffe & Szegedy 2015).
-public final class ReferenceGenerator: Module {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class ReferenceGenerator: ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     public static let latentSize = 128
 
-    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU. Also the Detector generator's stage.
-    public final class UpStage: Layer {
-        public var isTraining = true { didSet { conv.isTraining = isTraining; bn.isTraining = isTraining } }
+    /// One up stage: nearest 2×, SN conv 3×3, BN, ReLU.
+    public final class UpStage: ModuleContainer, Layer {
+        public var isTraining = true { didSet { propagateTrainingMode() } }
         public let upsample = Upsample2x()
         public let conv: SNConv2D
         public let bn: BatchNorm2D
@@ -19,10 +21,7 @@ public final class ReferenceGenerator: Module {
             conv = SNConv2D(inChannels: i, outChannels: o, kernelSize: 3, padding: 1, rng: &rng)
             bn = BatchNorm2D(channels: o)
         }
-        public func namedParameters() -> [NamedParameter] {
-            prefixed("conv", conv.namedParameters()) + prefixed("bn", bn.namedParameters())
-        }
-        public func namedBuffers() -> [NamedBuffer] { prefixed("conv", conv.namedBuffers()) + prefixed("bn", bn.namedBuffers()) }
+        public var children: [(String, Module)] { [("conv", conv), ("bn", bn)] }
         /// (N, Ci, h, w) → (N, Co, 2h, 2w)
         public func forward(_ x: Tensor) -> Tensor { relu.forward(bn.forward(conv.forward(upsample.forward(x)))) }
         public func backward(_ dy: Tensor) -> Tensor { upsample.backward(conv.backward(bn.backward(relu.backward(dy)))) }
@@ -66,9 +65,6 @@ public final class ReferenceGenerator: Module {
             ("out", out),
         ]
     }
-
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Forward: z (N, 128) → images (N, 3, 64, 64) in (−1, 1).
     public func forward(_ z: Tensor) -> Tensor {

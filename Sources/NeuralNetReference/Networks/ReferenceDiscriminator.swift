@@ -1,11 +1,13 @@
-// Owns the reference discriminator of NN_CONTRACT.md: SN convs with LeakyReLU(0.1), SAGAN
-// self-attention at 1/4 resolution, a 1×1 patch-logit head (N, 1, H/8, W/8) and a global logit (N, 1)
-// from the global average pool. Backward mirrors forward in reverse.
+// Owns the reference discriminator of NN_CONTRACT.md, which Scripts/nn_reference.py builds in PyTorch
+// for the parity fixtures and `bench nn`: SN convs with LeakyReLU(0.1), SAGAN self-attention at 1/4
+// resolution, a 1×1 patch-logit head (N, 1, H/8, W/8) and a global logit (N, 1) from the global
+// average pool. Backward mirrors forward in reverse.
 // Glossary: N batch, H/W input size (divisible by 8), W1…W4 block widths (contract: 32, 64, 128, 256).
+import NeuralNet
 
 /// The reference patch + global discriminator (Miyato 2018 SN, Zhang 2018 SAGAN attention).
-public final class ReferenceDiscriminator: Module {
-    public var isTraining = true { didSet { for (_, m) in children { m.isTraining = isTraining } } }
+public final class ReferenceDiscriminator: ModuleContainer {
+    public var isTraining = true { didSet { propagateTrainingMode() } }
     /// Whether backward computes dLoss/dImage (needed to train a generator through D; not for D steps).
     public var needsInputGradient: Bool {
         get { block1Conv1.inner.needsInputGradient }
@@ -61,9 +63,6 @@ public final class ReferenceDiscriminator: Module {
             ("global_logit", globalLogit),
         ]
     }
-
-    public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
-    public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
 
     /// Throws unless `shape` is (N ≥ 1, 3, H, W) with H, W positive multiples of 8.
     public static func validate(inputShape s: [Int]) throws {

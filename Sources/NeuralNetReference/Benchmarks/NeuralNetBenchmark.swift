@@ -1,8 +1,8 @@
 // Owns the NeuralNet benchmark: reference-discriminator throughput for inference (batch 1, 8, 32)
 // and a training step (forward, hinge loss, backward, Adam) at 128 and 64 px, with analytic GFLOP/s
 // and the SGEMM peak measured in the same run. Returns plain values; never prints.
-import COpenBLAS
 import Foundation
+import NeuralNet
 
 #if canImport(Glibc)
     import Glibc
@@ -68,7 +68,7 @@ public enum NeuralNetBenchmark {
     }
 
     /// User + system CPU seconds of this process (all threads).
-    static func processCPUSeconds() -> Double {
+    public static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
