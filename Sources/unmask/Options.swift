@@ -1,6 +1,7 @@
 // The option groups the commands share, so that each flag has one meaning everywhere: global flags,
 // frame sampling, the detector model, training/evaluation media folders, and benchmark runs.
 import ArgumentParser
+import Audit
 import Foundation
 import MediaIO
 
@@ -73,6 +74,26 @@ struct SamplingOptions: ParsableArguments {
         if keyframes { return .keyframesOnly }
         if let times = try timestamps() { return .timestamps(times) }
         return defaultSampling
+    }
+}
+
+/// How much of each frame, and which extra frames, a scan analyses; used by `scan` and `bench scan`.
+struct ScanningOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
+    var coverage: Double = 1
+
+    @Flag(help: "Analyse only the sampled frames: no extra frames around suspicious ones (confirmation sampling).")
+    var noConfirmation = false
+
+    func validate() throws {
+        if !(coverage > 0 && coverage <= 1) { throw ValidationError("--coverage must be in (0, 1] (got \(coverage)).") }
+    }
+
+    /// Sets these choices on `options`.
+    func apply(to options: inout ScanOptions) {
+        options.coverage = coverage
+        if noConfirmation { options.confirmation = nil }
     }
 }
 

@@ -22,6 +22,7 @@ struct ScanBenchCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var scanning: ScanningOptions
     @OptionGroup var bench: BenchOptions
 
     @Argument(help: "A video file (for the README's figure: 60 s of 1080p30 H.264).")
@@ -56,6 +57,7 @@ struct ScanBenchCommand: ParsableCommand {
         options.maxFrames = sampling.maxFrames
         options.startTime = sampling.start
         options.endTime = sampling.end
+        scanning.apply(to: &options)
         do {
             let info = try MediaInfo.probe(path: file)
             let scorer = DetectorScoring(model: detector, modelPath: modelPath)

@@ -22,10 +22,7 @@ struct ScanCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var sampling: SamplingOptions
-
-    @Option(
-        help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
-    var coverage: Double = 1
+    @OptionGroup var scanning: ScanningOptions
 
     @Option(
         name: .customLong("format"),
@@ -58,7 +55,6 @@ struct ScanCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if !(coverage > 0 && coverage <= 1) { throw ValidationError("--coverage must be in (0, 1] (got \(coverage)).") }
         if !outputs.isEmpty, !formats.isEmpty, formats.count != outputs.count {
             throw ValidationError("Give one --format per --output, or none (the extension decides).")
         }
@@ -86,7 +82,7 @@ struct ScanCommand: ParsableCommand {
         options.maxFrames = sampling.maxFrames
         options.startTime = sampling.start
         options.endTime = sampling.end
-        options.coverage = coverage
+        scanning.apply(to: &options)
         return options
     }
 

@@ -58,9 +58,14 @@ final class HelpAndReadmeTests: CLITestCase {
             XCTAssertTrue(subcommands.contains(" \(name) "), "root --help lists \(name)")
             XCTAssertTrue(sections.contains { $0.heading.hasPrefix(name + " ") }, "README has a section for \(name)")
         }
+        // "### `unmask bench decode|scan|…`": one section for every bench subcommand, named in its heading.
+        let benchHeading = try XCTUnwrap(sections.first { $0.heading.hasPrefix("bench ") }?.heading)
+        let benchNames = benchHeading.dropFirst("bench ".count).split(separator: "|").map(String.init)
         let benchHelp = try help(["bench"])
-        for name in ["decode", "scan", "gemm", "nn"] {
-            XCTAssertTrue(benchHelp.contains(" \(name) "), "bench --help lists \(name)")
+        let benchListed = try XCTUnwrap(benchHelp.components(separatedBy: "SUBCOMMANDS:").last)
+        for name in ["decode", "scan", "score", "gemm", "nn", "untrained-model"] {
+            XCTAssertTrue(benchListed.contains(" \(name) "), "bench --help lists \(name)")
+            XCTAssertTrue(benchNames.contains(name), "the README's bench heading names \(name)")
         }
 
         let flag = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]*")
@@ -68,7 +73,7 @@ final class HelpAndReadmeTests: CLITestCase {
             let command = String(section.heading.prefix { $0 != " " })
             let helps =
                 command == "bench"
-                ? try ["decode", "scan", "gemm", "nn"].map { try help(["bench", $0]) }
+                ? try benchNames.map { try help(["bench", $0]) }
                 : [try help([command])]
             let body = section.heading + section.body
             let flags = Set(

@@ -33,6 +33,12 @@ final class ScanCommandTests: CLITestCase {
         // second (the even frames) within ±0.5 s of each.
         let frames = try XCTUnwrap(report["frames"] as? [[String: Any]])
         XCTAssertEqual(frames.compactMap { $0["index"] as? Int }, [0, 2, 4, 5, 6, 8, 10, 12, 14, 15, 16, 18])
+        let sampledOnly = try unmask(["scan", clip, "--model", model, "--format", "json", "--no-confirmation"])
+        XCTAssertEqual(sampledOnly.status, 0, sampledOnly.standardError)
+        let sampledReport = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(sampledOnly.standardOutput.utf8)) as? [String: Any])
+        let sampledFrames = try XCTUnwrap(sampledReport["frames"] as? [[String: Any]])
+        XCTAssertEqual(sampledFrames.compactMap { $0["index"] as? Int }, [0, 5, 10, 15])
         XCTAssertTrue(run.standardError.isEmpty, "no progress bar when stderr is not a terminal: \(run.standardError)")
     }
 
