@@ -204,20 +204,11 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(.interrupted)
         }
 
-        // Export the better of the final detector and the best one seen. Validation fakes come from the
-        // generator of the moment, so an AUC measured at an earlier step was against an easier (or other)
-        // generator: the best earlier state is scored again against the final generator before it can win.
+        // Export the better of the final detector and the best one seen (scored again against the final
+        // generator before it can win).
         let final = trainer.lastValidation?.step == trainer.step ? trainer.lastValidation! : trainer.validate()
-        var exportedStep = trainer.step
-        if let best, best.step != trainer.step {
-            let finalState = trainer.discriminator.stateDictionary()
-            try trainer.discriminator.load(stateDictionary: best.state)
-            if trainer.validate().auc > final.auc {
-                exportedStep = best.step
-            } else {
-                try trainer.discriminator.load(stateDictionary: finalState)
-            }
-        }
+        let exportedStep = try trainer.keepBetterDetector(
+            finalAUC: final.auc, earlier: best.map { (step: $0.step, state: $0.state) })
         let model = try trainer.exportModel(
             notes: "unmask train, \(stopReason), detector of step \(exportedStep)")
         try save { try GeneratorFile.save(trainer.generator, to: out + "/generator.safetensors") }

@@ -42,6 +42,38 @@ final class TrainingTests: XCTestCase {
         _ = try FrameScorer(model: model).score(TestSupport.texture(width: 80, height: 80, seed: 5))
     }
 
+    func testTheBestEarlierDetectorIsExportedOnlyWhenItStillWinsAgainstTheFinalGenerator() throws {
+        var config = TestSupport.tinyConfig()
+        config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 1)
+        config.discriminator.inputScale = 64
+        config.learningRateD = 1e-3
+        let trainer = try Trainer(config: config, data: TestSupport.syntheticDataWithFakes(files: 40))
+        trainer.train(steps: 300)
+        let trained = trainer.discriminator.stateDictionary()
+        let trainedAUC = trainer.validate().auc
+        // A worse detector: an untrained one of the same architecture (it ranks these fakes near 0.64).
+        let untrained = Discriminator(architecture: config.discriminator, seed: 99).stateDictionary()
+        XCTAssertGreaterThan(trainedAUC, 0.7, "the test needs a detector that learned something")
+
+        // The final detector is the untrained one; the earlier, trained one wins and is loaded.
+        try trainer.discriminator.load(stateDictionary: untrained)
+        let untrainedAUC = trainer.validate().auc
+        XCTAssertLessThan(untrainedAUC, trainedAUC)
+        XCTAssertEqual(try trainer.keepBetterDetector(finalAUC: untrainedAUC, earlier: (step: 100, state: trained)), 100)
+        XCTAssertEqual(trainer.validate().auc, trainedAUC, accuracy: 1e-12)
+
+        // The final detector is the trained one; the earlier, untrained one loses and the final stays.
+        XCTAssertEqual(
+            try trainer.keepBetterDetector(finalAUC: trainedAUC, earlier: (step: 100, state: untrained)), trainer.step)
+        XCTAssertEqual(trainer.validate().auc, trainedAUC, accuracy: 1e-12)
+        // No earlier state, or one from the final step: the final detector.
+        XCTAssertEqual(try trainer.keepBetterDetector(finalAUC: trainedAUC, earlier: nil), trainer.step)
+        XCTAssertEqual(
+            try trainer.keepBetterDetector(finalAUC: trainedAUC, earlier: (step: trainer.step, state: untrained)),
+            trainer.step)
+        XCTAssertEqual(trainer.validate().auc, trainedAUC, accuracy: 1e-12)
+    }
+
     func testResumeEqualsUninterrupted() throws {
         let data = TestSupport.syntheticData(files: 3, size: 64)
         let dir = TestSupport.temporaryFolder("resume")

@@ -1,6 +1,7 @@
 // Owns turning a run into a shippable detector: Platt calibration fitted on the validation patch
 // scores and the export of a DetectorModel (a copy of D, its calibration and a training summary).
 import Foundation
+import NeuralNet
 
 extension Trainer {
     /// Platt scaling (Platt 1999): fits p = σ(a·s + b) to labelled scores by Newton's method on the
@@ -51,5 +52,20 @@ extension Trainer {
             steps: step, validationAUC: validation.auc, validationFalsePositiveRate: validation.falsePositiveRate,
             notes: notes)
         return DetectorModel(discriminator: exported, calibration: calibration, threshold: 0.5, training: summary)
+    }
+}
+
+extension Trainer {
+    /// Leaves in the discriminator the better of its current (final) state and an earlier state, and
+    /// returns the step of the one kept. Validation fakes come from the generator of the moment, so an
+    /// AUC measured at an earlier step was against an easier (or another) generator: the earlier state
+    /// is scored again against the current generator and must beat `finalAUC` to be kept.
+    public func keepBetterDetector(finalAUC: Double, earlier: (step: Int, state: [String: Tensor])?) throws -> Int {
+        guard let earlier, earlier.step != step else { return step }
+        let finalState = discriminator.stateDictionary()
+        try discriminator.load(stateDictionary: earlier.state)
+        if validate().auc > finalAUC { return earlier.step }
+        try discriminator.load(stateDictionary: finalState)
+        return step
     }
 }
