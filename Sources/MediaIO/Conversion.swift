@@ -209,6 +209,9 @@ final class RGBToFrame {
         try packed.reserve(stride * h + 64)
         packed.withPointer { raw in
             let dst = raw.assumingMemoryBound(to: UInt8.self)
+            // swscale's SIMD reads past the last pixel of a row and past the last row: everything it
+            // may read must be defined, so the same picture always converts to the same bytes.
+            dst.update(repeating: 0, count: packed.capacity)
             image.pixels.withUnsafeBufferPointer { px in
                 let r = px.baseAddress!, g = r + n, b = r + 2 * n
                 for y in 0..<h {
@@ -235,6 +238,16 @@ final class RGBToFrame {
             f.pointee.height = Int32(h)
             if fullRange { f.pointee.color_range = AVCOL_RANGE_JPEG }
             try ffCheck(av_frame_get_buffer(f, 0), "cannot allocate frame", path: path, kind: .encoder)
+            // Encoders read the planes' padding (whole macroblocks past the picture's edge): zero it,
+            // so that the same picture always encodes to the same bytes.
+            withUnsafePointer(to: &f.pointee.buf) { buffers in
+                buffers.withMemoryRebound(to: UnsafeMutablePointer<AVBufferRef>?.self, capacity: 8) { refs in
+                    for plane in 0..<8 {
+                        guard let ref = refs[plane], let data = ref.pointee.data else { continue }
+                        data.update(repeating: 0, count: Int(ref.pointee.size))
+                    }
+                }
+            }
         }
         let rc: Int32 = packed.withPointer { raw in
             scaler!.withPointer { sws in
