@@ -86,6 +86,9 @@ public struct ScoredFrame: Codable, Sendable {
     public var probability: Double
     /// For frames with a known manipulated region: whether the reported region overlaps it.
     public var regionHit: Bool?
+    /// For frames with a known manipulated region: intersection over union of the reported region's
+    /// box and the manipulated region's box.
+    public var regionIoU: Double?
 }
 
 /// Classification metrics at one threshold.
@@ -98,6 +101,9 @@ public struct FrameMetrics: Codable, Sendable {
     public var truePositiveRate: Double
     /// Fraction of fake frames with a known region whose reported region overlaps it.
     public var regionHitRate: Double?
+    /// Of the fake frames with a known region that reach the threshold, the fraction whose reported
+    /// region has IoU ≥ 0.3 with it.
+    public var localizedRate: Double?
 }
 
 public enum FrameEvaluation {
@@ -112,10 +118,19 @@ public enum FrameEvaluation {
             out.append(
                 ScoredFrame(
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
-                    height: f.image.height, score: r.score, probability: r.probability, regionHit: hit))
+                    height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
+                    regionIoU: f.region.map { intersectionOverUnion($0, r.region) }))
             progress?(i + 1)
         }
         return out
+    }
+
+    /// Intersection over union of two boxes (0 when either is empty).
+    public static func intersectionOverUnion(_ a: PixelRegion, _ b: PixelRegion) -> Double {
+        let w = min(a.x + a.width, b.x + b.width) - max(a.x, b.x), h = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+        let intersection = Double(max(0, w) * max(0, h))
+        let union = Double(a.width * a.height + b.width * b.height) - intersection
+        return union > 0 ? intersection / union : 0
     }
 
     static func overlaps(_ a: PixelRegion, _ b: PixelRegion) -> Bool {
@@ -127,13 +142,15 @@ public enum FrameEvaluation {
         let real = frames.filter { !$0.isFake }, fake = frames.filter(\.isFake)
         let fp = real.filter { $0.probability >= threshold }.count, tp = fake.filter { $0.probability >= threshold }.count
         let withRegion = fake.compactMap(\.regionHit)
+        let detectedIoU = fake.filter { $0.probability >= threshold }.compactMap(\.regionIoU)
         return FrameMetrics(
             realFrames: real.count, fakeFrames: fake.count,
             auc: Trainer.auc(positives: fake.map(\.score), negatives: real.map(\.score)),
             accuracy: frames.isEmpty ? .nan : Double(tp + real.count - fp) / Double(frames.count),
             falsePositiveRate: real.isEmpty ? .nan : Double(fp) / Double(real.count),
             truePositiveRate: fake.isEmpty ? .nan : Double(tp) / Double(fake.count),
-            regionHitRate: withRegion.isEmpty ? nil : Double(withRegion.filter { $0 }.count) / Double(withRegion.count))
+            regionHitRate: withRegion.isEmpty ? nil : Double(withRegion.filter { $0 }.count) / Double(withRegion.count),
+            localizedRate: detectedIoU.isEmpty ? nil : Double(detectedIoU.filter { $0 >= 0.3 }.count) / Double(detectedIoU.count))
     }
 
     /// Platt scaling on frame scores (all variants together).
@@ -177,30 +194,50 @@ public enum EvaluationSplit: String, CaseIterable, Codable, Sendable {
 }
 
 /// Produces evaluation frames one at a time (frames can be large; nothing is kept): each real frame,
-/// a copy with a generated region blended in (when there is a generator), each fake-media frame, and
-/// each of those again after an H.264 round trip at every CRF in `crfs`.
+/// a copy with a generated region blended in (when there is a generator), one region fake of the frame
+/// per zoo family (when there is a zoo), each fake-media frame, and each of those again after every
+/// re-encoding in `encodings` (real and fake frames alike).
 public struct EvaluationFrames {
     public var generator: (any PatchGenerator)?
-    public var crfs: [Int]
+    /// Families whose region fakes are made from every real frame, at native resolution.
+    public var zoo: FakeZoo?
+    /// Re-encodings applied to every frame besides the original, each reported as its own variant.
+    public var encodings: [ZooEncoding]
     public var seed: UInt64
 
-    public init(generator: (any PatchGenerator)? = nil, crfs: [Int] = [], seed: UInt64 = 7) {
-        self.generator = generator; self.crfs = crfs; self.seed = seed
+    public init(generator: (any PatchGenerator)? = nil, zoo: FakeZoo? = nil, encodings: [ZooEncoding] = [], seed: UInt64 = 7) {
+        self.generator = generator; self.zoo = zoo; self.encodings = encodings; self.seed = seed
+    }
+
+    /// How many frames `forEach` produces for these sources.
+    public func count(real: [MediaSource], fake: [MediaSource]) -> Int {
+        let perReal = 1 + (generator == nil ? 0 : 1) + (zoo?.families.count ?? 0)
+        let frames = real.reduce(0) { $0 + $1.frames.count } * perReal + fake.reduce(0) { $0 + $1.frames.count }
+        return frames * (1 + encodings.count)
+    }
+
+    /// The variant name of a re-encoding: "original", "jpeg-q90", "h264-crf23".
+    public static func variantName(_ encoding: ZooEncoding) -> String {
+        switch encoding {
+        case .none: return "original"
+        case .jpeg(let quality): return "jpeg-q\(quality)"
+        case .h264(let crf): return "h264-crf\(crf)"
+        }
     }
 
     public func forEach(real: [MediaSource], fake: [MediaSource], _ body: (EvaluationFrame) throws -> Void) throws {
         var rng = RandomGenerator(seed: seed)
         func emit(_ f: EvaluationFrame) throws {
             try body(f)
-            for crf in crfs {
+            for encoding in encodings {
                 var g = f
-                g.image = try Reencoder.h264RoundTrip(f.image, crf: crf)
-                g.variant = "h264-crf\(crf)"
+                g.image = try encoding.apply(f.image)
+                g.variant = EvaluationFrames.variantName(encoding)
                 try body(g)
             }
         }
-        for s in real {
-            for stored in s.frames {
+        for (sourceIndex, s) in real.enumerated() {
+            for (frameIndex, stored) in s.frames.enumerated() {
                 let image = stored.rgbImage
                 try emit(EvaluationFrame(source: s.relativePath, isFake: false, kind: "real", variant: "original", image: image))
                 if let generator {
@@ -212,6 +249,18 @@ public struct EvaluationFrames {
                         EvaluationFrame(
                             source: s.relativePath, isFake: true, kind: "partial", variant: "original", image: forged,
                             region: region))
+                }
+                guard let zoo else { continue }
+                // The donor of splices: a frame of another source (the same one when there is only one).
+                let donorSource = real[(sourceIndex + 1) % real.count]
+                let donor = donorSource.frames[frameIndex % donorSource.frames.count].rgbImage
+                for (familyIndex, family) in zoo.families.enumerated() {
+                    let fakeSeed = seed &+ UInt64(sourceIndex) &* 1_000_003 &+ UInt64(frameIndex) &* 1009 &+ UInt64(familyIndex)
+                    let made = try family.makeFake(real: image, donor: donor, seed: fakeSeed)
+                    try emit(
+                        EvaluationFrame(
+                            source: s.relativePath, isFake: true, kind: "zoo:" + family.name, variant: "original",
+                            image: made.image, region: made.mask.box))
                 }
             }
         }

@@ -304,8 +304,10 @@ public final class FrameScorer {
     }
 
     /// The 4-connected component around `peak` of cells with probability ≥ level, where level is the
-    /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the union of the
-    /// cells' receptive fields (origin 8·cell − 17, size 42) clipped to the frame.
+    /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the box of the cells'
+    /// own 8×8 pixels clipped to the frame. A cell's logit is trained to say whether its own pixels
+    /// were replaced (the mask's mean over the cell), so the cells, not their 42-pixel receptive
+    /// fields, are where the evidence points.
     public static func suspiciousRegion(
         _ g: ScoreGrid, peak: (Int, Int), threshold: Double,
         frameWidth: Int, frameHeight: Int
@@ -325,10 +327,9 @@ public final class FrameScorer {
                 if !v.isNaN && v >= level { seen[rr * g.columns + cc] = true; stack.append((rr, cc)) }
             }
         }
-        let (rf, jump) = DetectorArchitecture.receptiveField
-        let offset = DetectorArchitecture.receptiveFieldOffset
-        let x0 = max(0, minC * jump + offset), y0 = max(0, minR * jump + offset)
-        let x1 = min(frameWidth, maxC * jump + offset + rf), y1 = min(frameHeight, maxR * jump + offset + rf)
+        let S = stride
+        let x0 = min(frameWidth - 1, minC * S), y0 = min(frameHeight - 1, minR * S)
+        let x1 = min(frameWidth, (maxC + 1) * S), y1 = min(frameHeight, (maxR + 1) * S)
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
     }
 }

@@ -20,12 +20,47 @@ struct EvaluationInputs: ParsableArguments {
     @Option(help: ArgumentHelp("Also score every frame after an H.264 round trip at this CRF (repeatable).", valueName: "crf"))
     var h264Crf: [Int] = []
 
+    @Option(
+        help: ArgumentHelp("Also score every frame after a JPEG round trip at this quality (repeatable).", valueName: "quality"))
+    var jpegQuality: [Int] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Add one region fake per real frame from each of these fake-maker families or groups (comma-separated "
+                + "or repeated; 'all' for every family).", valueName: "names"))
+    var zoo: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Add region fakes from every fake-maker family except these (comma-separated or repeated).",
+            valueName: "names"))
+    var zooExclude: [String] = []
+
     @Option(help: "Seed for forged regions and generator samples.")
     var seed: UInt64 = 7
 
     func check() throws {
         for crf in h264Crf where !(0...51).contains(crf) { throw ValidationError("--h264-crf must be 0…51 (got \(crf)).") }
+        for q in jpegQuality where !(1...100).contains(q) { throw ValidationError("--jpeg-quality must be 1…100 (got \(q)).") }
+        do { _ = try fakeZoo() } catch { throw ValidationError("--zoo / --zoo-exclude: \(error)") }
     }
+
+    /// The zoo families named by --zoo and --zoo-exclude; nil when neither is given.
+    func fakeZoo() throws -> FakeZoo? {
+        func names(_ values: [String]) -> [String] {
+            values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let chosen = names(zoo), excluded = names(zooExclude)
+        if chosen.isEmpty && excluded.isEmpty { return nil }
+        var families = FakeZoo.standard()
+        if !chosen.isEmpty && chosen != ["all"] { families = try families.selecting(chosen) }
+        if !excluded.isEmpty { families = try families.excluding(excluded) }
+        guard !families.families.isEmpty else { throw ValidationError("no fake-maker family is left to evaluate") }
+        return families
+    }
+
+    /// The re-encodings every frame also gets: the JPEG qualities, then the H.264 CRFs.
+    var encodings: [ZooEncoding] { jpegQuality.map { .jpeg(quality: $0) } + h264Crf.map { .h264(crf: $0) } }
 
     /// Loads the model (exit 66 on failure), the generator and the media of `split`.
     func load(split: EvaluationSplit) throws -> (
@@ -53,7 +88,8 @@ struct EvaluationInputs: ParsableArguments {
             Terminal.writeError("unmask: \(media.real): no files in the '\(split.rawValue)' split")
             throw ExitCode(.badMedia)
         }
-        return (detector, modelPath, EvaluationFrames(generator: gen, crfs: h264Crf, seed: seed), realSources, fakeSources)
+        let frames = EvaluationFrames(generator: gen, zoo: try fakeZoo(), encodings: encodings, seed: seed)
+        return (detector, modelPath, frames, realSources, fakeSources)
     }
 
     /// Scores every frame, with a progress line on a terminal.
@@ -61,9 +97,7 @@ struct EvaluationInputs: ParsableArguments {
         -> [ScoredFrame]
     {
         var scored: [ScoredFrame] = []
-        let total =
-            (real.reduce(0) { $0 + $1.frames.count } * (frames.generator == nil ? 1 : 2) + fake.reduce(0) { $0 + $1.frames.count })
-            * (1 + frames.crfs.count)
+        let total = frames.count(real: real, fake: fake)
         let showProgress = !quiet && Terminal.standardErrorIsTerminal
         try frames.forEach(real: real, fake: fake) { frame in
             scored += try FrameEvaluation.score([frame], scorer: scorer)
@@ -104,8 +138,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let (model, modelPath, frames, real, fake) = try inputs.load(split: split)
-        if fake.isEmpty && frames.generator == nil {
-            Terminal.warn("no fakes (--fake or --generator): AUC and TPR are undefined")
+        if fake.isEmpty && frames.generator == nil && frames.zoo == nil {
+            Terminal.warn("no fakes (--fake, --generator or --zoo): AUC and TPR are undefined")
         }
         let scorer = FrameScorer(model: model)
         let scored = try inputs.score(frames, real: real, fake: fake, scorer: scorer, quiet: quiet)
@@ -154,15 +188,15 @@ struct CalibrateCommand: ParsableCommand {
     func validate() throws {
         try inputs.check()
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
-        if inputs.generator == nil && inputs.media.fake == nil {
-            throw ValidationError("Calibration needs fakes: give --generator, --fake or both.")
+        if inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty && inputs.zooExclude.isEmpty {
+            throw ValidationError("Calibration needs fakes: give --generator, --fake, --zoo or --zoo-exclude.")
         }
     }
 
     func run() throws {
         global.apply()
         var inputs = self.inputs
-        if inputs.h264Crf.isEmpty { inputs.h264Crf = [28] }
+        if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
         var scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
         let calibration = FrameEvaluation.fitCalibration(scored)
@@ -229,11 +263,13 @@ struct EvaluationResult: Encodable {
             let rates: [Double] = [m.auc, m.accuracy, m.falsePositiveRate, m.truePositiveRate]
             let cells: String = rates.map { f($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
             let counts = String(format: "%6d %6d  ", m.realFrames, m.fakeFrames)
-            return name.padding(toLength: 22, withPad: " ", startingAt: 0) + counts + cells + f(m.regionHitRate)
+            return name.padding(toLength: 30, withPad: " ", startingAt: 0) + counts + cells
+                + f(m.regionHitRate).padding(toLength: 8, withPad: " ", startingAt: 0) + f(m.localizedRate)
         }
         var lines = [
             "Model \(model), threshold \(String(format: "%.4f", threshold)), split \(split)",
-            "".padding(toLength: 22, withPad: " ", startingAt: 0) + "  real   fake  AUC     acc     FPR     TPR     region hits",
+            "".padding(toLength: 30, withPad: " ", startingAt: 0)
+                + "  real   fake  AUC     acc     FPR     TPR     overlap IoU≥0.3",
             row("all", overall),
         ]
         for (v, m) in byVariant.sorted(by: { $0.key < $1.key }) { lines.append(row("variant " + v, m)) }

@@ -1,6 +1,7 @@
 // `unmask forge`: makes a known fake for tests and demos: a video (or image) with a region replaced,
-// for a stretch of time, by the project's generator's output blended in through a soft mask, the way a
-// face swap composites its output. Written through a temporary file and a rename.
+// for a stretch of time, by a generator's output or by a fake-maker zoo family's content, blended in
+// through a soft mask the way a face swap composites its output. Written through a temporary file and
+// a rename.
 import ArgumentParser
 import Detector
 import Foundation
@@ -13,15 +14,20 @@ struct ForgeCommand: ParsableCommand {
         abstract: "Blend a generated region into a video or image (a known fake for tests and demos).",
         discussion: """
             Frames whose time lies in [--start, --end) get the generator's samples (a mosaic of its \
-            patches, the same ones in every frame) blended into --region through a soft elliptical mask; \
-            the other frames are re-encoded untouched, so real and manipulated stretches go through the \
-            same H.264 encoder (--crf). Audio is not copied.
+            patches, the same ones in every frame) blended into --region through a soft elliptical mask, \
+            or, with --family, that fake-maker family's re-synthesis of the region of each frame (the same \
+            draws in every frame) composited through an elliptical mask with a feathered edge. The other \
+            frames are re-encoded untouched, so real and manipulated stretches go through the same H.264 \
+            encoder (--crf). Audio is not copied.
             """ + "\n\n" + ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Generator file (generator.safetensors from `unmask train`, or a training checkpoint).")
-    var generator: String
+    var generator: String?
+
+    @Option(help: "A fake-maker zoo family to re-synthesise the region with, instead of a generator.")
+    var family: String?
 
     @Option(help: "The real video or image.")
     var input: String
@@ -54,16 +60,30 @@ struct ForgeCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if (generator == nil) == (family == nil) { throw ValidationError("Give either --generator or --family.") }
+        if let family {
+            do {
+                if try FakeZoo.standard().family(named: family).needsDonor {
+                    throw ValidationError("--family \(family) needs a donor frame, which forge does not take.")
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ValidationError("--family: \(error)")
+            }
+        }
         if !(start >= 0) || !(end > start) { throw ValidationError("--end must come after --start (both ≥ 0).") }
         if !(0...51).contains(crf) { throw ValidationError("--crf must be 0…51 (got \(crf)).") }
     }
 
     func run() throws {
         global.apply()
-        let g: any PatchGenerator
-        do { g = try GeneratorFile.load(path: generator) } catch {
-            Terminal.writeError("unmask: \(error)")
-            throw ExitCode(.badModel)
+        var g: (any PatchGenerator)?
+        if let generator {
+            do { g = try GeneratorFile.load(path: generator) } catch {
+                Terminal.writeError("unmask: \(error)")
+                throw ExitCode(.badModel)
+            }
         }
         do {
             let info = try MediaInfo.probe(path: input)
@@ -75,7 +95,17 @@ struct ForgeCommand: ParsableCommand {
                 throw ExitCode(.usage)
             }
             var rng = RandomGenerator(seed: seed)
-            let samples = FrameForgery.samples(for: r, generator: g, rng: &rng)
+            let samples = g.map { FrameForgery.samples(for: r, generator: $0, rng: &rng) }
+            let zooFamily = try family.map { try FakeZoo.standard().family(named: $0) }
+            let mask = try zooFamily.map { _ in
+                try RegionMask.placed(
+                    .ellipse, in: r, width: info.displayWidth, height: info.displayHeight, feather: 8, rng: &rng)
+            }
+            /// Replaces the region of `image` by the generator's samples or the family's content.
+            func forge(_ image: inout RGBImage) throws {
+                if let samples { FrameForgery.blend(samples, into: &image, region: r) }
+                if let zooFamily, let mask { image = try zooFamily.makeFake(real: image, mask: mask, seed: seed).image }
+            }
             let decoder = try VideoDecoder(path: input, sampling: .everyFrame, outputSize: .native)
             var image = RGBImage()
             let folder = (output as NSString).deletingLastPathComponent
@@ -86,7 +116,7 @@ struct ForgeCommand: ParsableCommand {
                 guard try decoder.nextFrame(into: &image) != nil else {
                     throw MediaError(kind: .corrupt, path: input, operation: "cannot forge", message: "no frame decoded")
                 }
-                FrameForgery.blend(samples, into: &image, region: r)
+                try forge(&image)
                 try ImageEncoder.write(image, to: temporary)
             } else {
                 let rate = Int((info.frameRate ?? 25).rounded())
@@ -96,7 +126,7 @@ struct ForgeCommand: ParsableCommand {
                 var forged = 0, total = 0
                 while let frame = try decoder.nextFrame(into: &image) {
                     if frame.time >= start && frame.time < end {
-                        FrameForgery.blend(samples, into: &image, region: r)
+                        try forge(&image)
                         forged += 1
                     }
                     try encoder.append(image)

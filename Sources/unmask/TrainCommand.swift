@@ -59,6 +59,15 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Also train the face-swap-like VAE and learn from its reconstructions and samples.")
     var vae = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Leave these fake-maker families or groups out of training (comma-separated or repeated), as a "
+                + "leave-one-family-out run does.", valueName: "names"))
+    var zooExclude: [String] = []
+
+    @Flag(help: "Train without the fake-maker zoo's region fakes.")
+    var noZoo = false
+
     @Option(help: "Validate every this many steps.")
     var validateEvery: Int = 200
 
@@ -92,6 +101,15 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
+        if noZoo && !zooExclude.isEmpty { throw ValidationError("--zoo-exclude and --no-zoo cannot be combined.") }
+        do { _ = try ZooTrainingConfig(excluded: excludedFamilies).zoo() } catch {
+            throw ValidationError("--zoo-exclude: \(error)")
+        }
+    }
+
+    /// The --zoo-exclude names, split at commas.
+    var excludedFamilies: [String] {
+        zooExclude.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func configuration() -> TrainingConfig {
@@ -105,6 +123,13 @@ struct TrainCommand: ParsableCommand {
         // get half the weight of the generator's partial fakes.
         c.validationPatches = 192
         c.fakeMix.selfBlended = 0.5
+        // Zoo regions are most of the supervised fakes: they are what teaches manipulation rather than
+        // one generator's fingerprint (Docs/generalization.md).
+        if !noZoo {
+            c.zoo = ZooTrainingConfig(excluded: excludedFamilies)
+            c.fakeMix.zoo = 3
+            c.otherFakesPerBatch = 12
+        }
         return c
     }
 

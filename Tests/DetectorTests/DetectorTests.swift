@@ -263,7 +263,12 @@ final class FrameScorerTests: XCTestCase {
         values[0] = 0.95 - 0.9 + 0.1  // low, not connected
         let g = ScoreGrid(rows: 10, columns: 10, values: values)
         let region = FrameScorer.suspiciousRegion(g, peak: (3, 6), threshold: 0.5, frameWidth: 80, frameHeight: 80)
-        XCTAssertEqual(region, PixelRegion(x: 6 * 8 - 17, y: 3 * 8 - 17, width: 80 - 31, height: 4 * 8 + 25 - 7))
+        // cells 6…8 × 3…4 cover pixels 48..<72 × 24..<40
+        XCTAssertEqual(region, PixelRegion(x: 48, y: 24, width: 24, height: 16))
+        // clipped to the frame: the same cells in a 70×30 frame
+        XCTAssertEqual(
+            FrameScorer.suspiciousRegion(g, peak: (3, 6), threshold: 0.5, frameWidth: 70, frameHeight: 30),
+            PixelRegion(x: 48, y: 24, width: 22, height: 6))
         let heat = FrameScorer.downsample(g, maxRows: 5, maxColumns: 5)
         XCTAssertEqual(heat.rows, 5)
         XCTAssertEqual(heat[1, 3], 0.9)

@@ -21,6 +21,8 @@ public enum FakeKind: String, Codable, CaseIterable, Sendable {
     case vaeBlended
     /// A VAE decoding of a prior sample z ~ N(0, 1).
     case vaeSample
+    /// A region made by a fake-maker zoo family inside a real patch.
+    case zoo
 }
 
 /// A fake patch and where it is fake.

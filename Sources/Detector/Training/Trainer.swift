@@ -40,6 +40,8 @@ public final class Trainer {
     /// The optional face-swap-like VAE (config.vae) and its optimizer (lr = G's, same betas).
     public let vae: VAE?
     public let optimizerVAE: Adam?
+    /// The zoo families this run learns from (config.zoo), nil without a zoo.
+    public let zoo: FakeZoo?
     /// D steps taken.
     public internal(set) var step = 0
     public internal(set) var rng: RandomGenerator
@@ -83,6 +85,7 @@ public final class Trainer {
         } else {
             vae = nil; optimizerVAE = nil
         }
+        zoo = try config.zoo?.zoo()
         rng = RandomGenerator(seed: config.seed)
         augmenter = Augmenter(config: config.augmentation)
         takeSnapshot()

@@ -40,14 +40,15 @@ extension Trainer {
     }
 
     /// A supervised fake kind drawn by the fake mix (media only with fake training files, VAE kinds
-    /// only with a VAE); self-blended when every weight is zero.
+    /// only with a VAE, zoo only with a zoo); self-blended when every weight is zero.
     func drawFakeKind(_ rng: inout RandomGenerator) -> FakeKind {
         let mix = config.fakeMix
         let media = (data.fake?.training.isEmpty == false) ? mix.media : 0
         let vaeBlended = vae != nil ? mix.vaeBlended : 0, vaeSample = vae != nil ? mix.vaeSample : 0
+        let zooWeight = zoo != nil ? mix.zoo : 0
         let weights: [(kind: FakeKind, weight: Double)] = [
             (.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
-            (.vaeBlended, vaeBlended), (.vaeSample, vaeSample),
+            (.vaeBlended, vaeBlended), (.vaeSample, vaeSample), (.zoo, zooWeight),
         ]
         let total = weights.reduce(0) { $0 + $1.weight }
         guard total > 0 else { return .selfBlended }
@@ -98,6 +99,10 @@ extension Trainer {
                 fake = FakePatch(image: realPatch(data.fake!.training, rng: &rng), mask: nil, kind: .media)
             case .vaeBlended, .vaeSample:
                 fake = vaeFake(kind, real: realPatch(data.real.training, rng: &rng), rng: &rng)
+            case .zoo:
+                fake =
+                    zooFake(sources: data.real.training, rng: &rng)
+                    ?? FakeSynthesis.selfBlended(real: realPatch(data.real.training, rng: &rng), rng: &rng)
             case .selfBlended, .generated:
                 fake = FakeSynthesis.selfBlended(real: realPatch(data.real.training, rng: &rng), rng: &rng)
             }

@@ -55,10 +55,15 @@ extension Trainer {
             if mix.vaeBlended > 0 { kinds.append(.vaeBlended) }
             if mix.vaeSample > 0 { kinds.append(.vaeSample) }
         }
+        if zoo != nil && mix.zoo > 0 && config.otherFakesPerBatch > 0 { kinds.append(.zoo) }
         for i in 0..<count {
             let kind = kinds[i % kinds.count]
             switch kind {
             case .selfBlended: fake.append(FakeSynthesis.selfBlended(real: realPatch(realSources, rng: &rng), rng: &rng))
+            case .zoo:
+                fake.append(
+                    zooFake(sources: realSources, rng: &rng)
+                        ?? FakeSynthesis.selfBlended(real: realPatch(realSources, rng: &rng), rng: &rng))
             // .media is among the kinds only when fakeSources is not empty
             case .media: fake.append(FakePatch(image: realPatch(fakeSources!, rng: &rng), mask: nil, kind: .media))
             case .generated: fake.append(FakePatch(image: RGBImage(), mask: nil, kind: .generated))

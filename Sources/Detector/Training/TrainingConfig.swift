@@ -21,10 +21,34 @@ public struct FakeMix: Codable, Equatable, Sendable {
     /// VAE reconstructions blended into real patches, and VAE prior samples (only with a VAE).
     public var vaeBlended: Double
     public var vaeSample: Double
-    public init(partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5)
-    {
+    /// Regions made by the zoo's families (only with `TrainingConfig.zoo`).
+    public var zoo: Double
+    public init(
+        partial: Double = 1, selfBlended: Double = 1, media: Double = 1, vaeBlended: Double = 1, vaeSample: Double = 0.5,
+        zoo: Double = 0
+    ) {
         self.partial = partial; self.selfBlended = selfBlended; self.media = media
-        self.vaeBlended = vaeBlended; self.vaeSample = vaeSample
+        self.vaeBlended = vaeBlended; self.vaeSample = vaeSample; self.zoo = zoo
+    }
+
+    private enum CodingKeys: String, CodingKey { case partial, selfBlended, media, vaeBlended, vaeSample, zoo }
+
+    /// Decodes mixes saved before the zoo existed (no `zoo` key) as zoo weight 0.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partial = try c.decode(Double.self, forKey: .partial)
+        selfBlended = try c.decode(Double.self, forKey: .selfBlended)
+        media = try c.decode(Double.self, forKey: .media)
+        vaeBlended = try c.decode(Double.self, forKey: .vaeBlended)
+        vaeSample = try c.decode(Double.self, forKey: .vaeSample)
+        zoo = try c.decodeIfPresent(Double.self, forKey: .zoo) ?? 0
+    }
+
+    /// Throws unless every weight is finite and ≥ 0.
+    func validate() throws {
+        for weight in [partial, selfBlended, media, vaeBlended, vaeSample, zoo] where !(weight >= 0 && weight.isFinite) {
+            throw DetectorError.invalidConfiguration("fake mix weights must be finite and ≥ 0, got \(self)")
+        }
     }
 }
 
@@ -37,6 +61,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var generatorKind: GeneratorKind? = nil
     /// The face-swap-like VAE whose outputs are extra fakes; nil = no VAE (the default, cheaper).
     public var vae: VAEArchitecture? = nil
+    /// The fake-maker zoo families learned from (drawn with `fakeMix.zoo`); nil = no zoo.
+    public var zoo: ZooTrainingConfig? = nil
     /// Real patches per D step.
     public var realPerBatch: Int
     /// Generator samples per D step (and per G step).
@@ -103,6 +129,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     "VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
             }
         }
+        try fakeMix.validate()
+        try zoo?.validate()
         guard realPerBatch >= 1, generatedPerBatch >= 1, otherFakesPerBatch >= 0, dStepsPerGStep >= 1 else {
             throw DetectorError.invalidConfiguration("batch counts must be ≥ 1 (other fakes ≥ 0) and D steps per G step ≥ 1")
         }

@@ -108,6 +108,27 @@ extension FakeFamily {
     public func makeFake(
         real: RGBImage, donor: RGBImage? = nil, seed: UInt64, options: ZooOptions = ZooOptions()
     ) throws -> ZooFake {
+        try checkFrames(real: real, donor: donor)
+        var rng = ZooStream.fake.generator(seed: seed)
+        let mask = try RegionMask.random(width: real.width, height: real.height, config: options.mask, rng: &rng)
+        return try composite(real: real, donor: donor, mask: mask, options: options, rng: &rng)
+    }
+
+    /// A fake of `real` replacing a given `mask` (e.g. a region chosen on a command line), reproducible
+    /// from (seed, real, donor, mask): colour correction is drawn first, then the family's content.
+    public func makeFake(
+        real: RGBImage, donor: RGBImage? = nil, mask: RegionMask, seed: UInt64, options: ZooOptions = ZooOptions()
+    ) throws -> ZooFake {
+        try checkFrames(real: real, donor: donor)
+        guard mask.width == real.width, mask.height == real.height else {
+            throw DetectorError.invalidInput(
+                "a \(mask.width)×\(mask.height) mask does not fit a \(real.width)×\(real.height) frame")
+        }
+        var rng = ZooStream.fake.generator(seed: seed)
+        return try composite(real: real, donor: donor, mask: mask, options: options, rng: &rng)
+    }
+
+    private func checkFrames(real: RGBImage, donor: RGBImage?) throws {
         guard real.width > 0, real.height > 0, real.pixels.count == 3 * real.planeCount else {
             throw DetectorError.invalidInput("cannot fake a \(real.width)×\(real.height) frame")
         }
@@ -117,8 +138,13 @@ extension FakeFamily {
                 throw DetectorError.invalidInput("donor frame of \(donor.width)×\(donor.height) is empty or malformed")
             }
         }
-        var rng = ZooStream.fake.generator(seed: seed)
-        let mask = try RegionMask.random(width: real.width, height: real.height, config: options.mask, rng: &rng)
+    }
+
+    /// Colour correction (drawn with `options.colourCorrection`, if allowed), the family's content
+    /// for `mask.box`, and the composite into `real`.
+    private func composite(
+        real: RGBImage, donor: RGBImage?, mask: RegionMask, options: ZooOptions, rng: inout RandomGenerator
+    ) throws -> ZooFake {
         let correct = allowsColourCorrection && Double(rng.uniform()) < options.colourCorrection
         var synthesis = try synthesize(frame: real, donor: donor, mask: mask, rng: &rng)
         guard synthesis.patch.width == mask.box.width, synthesis.patch.height == mask.box.height else {

@@ -70,6 +70,21 @@ public struct RegionMask: Equatable, Sendable {
         let w = side(W), h = side(H)
         let x0 = randomIndex(W - w + 1, &rng), y0 = randomIndex(H - h + 1, &rng)
         let drawnFeather = config.feather.lowerBound + randomIndex(config.feather.count, &rng)
+        return try placed(
+            shape, in: PixelRegion(x: x0, y: y0, width: w, height: h), width: W, height: H, feather: drawnFeather, rng: &rng)
+    }
+
+    /// A region of `shape` filling `box` of a W×H frame (e.g. one given on a command line), feathered by
+    /// `feather` pixels (clamped to a quarter of the box's shorter side); blobs draw their outline from `rng`.
+    public static func placed(
+        _ shape: RegionShape, in box: PixelRegion, width W: Int, height H: Int, feather drawnFeather: Int,
+        rng: inout RandomGenerator
+    ) throws -> RegionMask {
+        let x0 = box.x, y0 = box.y, w = box.width, h = box.height
+        guard W > 0, H > 0, w > 0, h > 0, x0 >= 0, y0 >= 0, x0 + w <= W, y0 + h <= H, drawnFeather >= 0 else {
+            throw DetectorError.invalidInput("region \(x0),\(y0),\(w),\(h) does not fit a \(W)×\(H) frame")
+        }
+        if shape == .wholeFrame { return wholeFrame(width: W, height: H) }
         let feather = min(drawnFeather, min(w, h) / 4)
         var inside = rasterize(shape, width: w, height: h, rng: &rng)  // (h, w)
         keepLargestComponent(&inside, width: w, height: h)

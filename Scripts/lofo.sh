@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The leave-one-family-out protocol: for each group of fake-maker families, train a detector on every
+# family but that group, calibrate it on held-out files of the training packages with the families it
+# trained on, and evaluate it on the held-out group over evaluation-only real sources (other Debian
+# packages), whole frames at native resolution, original and after JPEG q90 / H.264 CRF 23 / CRF 32.
+#
+#   Scripts/lofo.sh DEST OUT
+#
+# DEST is the folder Scripts/fetch-training-media.sh filled (DEST/real for training and calibration,
+# DEST/eval-real for evaluation only). OUT gets one folder per group and OUT/table.md. Rerunning skips
+# groups already evaluated and resumes interrupted trainings from their checkpoints, so the protocol can
+# span several sessions. Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
+# (default: the zoo's built-in groups), STEPS (training steps per group, default 1500), MINUTES (time cap of one
+# training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
+# `unmask train` options, e.g. an architecture), ZOO_ARGS (extra options naming the zoo's families
+# for train, calibrate and evaluate alike).
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+    echo "usage: Scripts/lofo.sh DEST OUT" >&2
+    exit 64
+fi
+dest=$1 out=$2
+unmask=${UNMASK:-.build/release/unmask}
+steps=${STEPS:-1500} minutes=${MINUTES:-30} frames=${FRAMES:-1}
+read -r -a train_args <<<"${TRAIN_ARGS:-}"
+read -r -a zoo_args <<<"${ZOO_ARGS:-}"
+for folder in "$dest/real" "$dest/eval-real"; do
+    [[ -d $folder ]] || { echo "lofo: $folder: no such folder (run Scripts/fetch-training-media.sh $dest)" >&2; exit 66; }
+done
+[[ -x $unmask ]] || { echo "lofo: $unmask: not built (swift build -c release)" >&2; exit 66; }
+read -r -a groups <<<"${LOFO_GROUPS:-classical self-blend upsampling-decoder}"
+mkdir -p "$out"
+
+for group in "${groups[@]}"; do
+    run="$out/$group"
+    mkdir -p "$run"
+    if [[ -f $run/evaluation.json ]]; then
+        echo "lofo: $group: evaluated already ($run/evaluation.json)"
+        continue
+    fi
+    if [[ ! -f $run/trained ]]; then
+        resume=()
+        [[ -f $run/checkpoint.safetensors ]] && resume=(--resume "$run/checkpoint.safetensors")
+        echo "lofo: $group: training on every family but $group (${resume[*]:-new run})"
+        # exit 0 when the steps are done or validation stopped improving; a time cap leaves a checkpoint
+        "$unmask" train --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" "${train_args[@]}" \
+            --steps "$steps" --minutes "$minutes" --out "$run" "${resume[@]}" -q
+        if grep -q '"reason":"time limit"' <(tail -n 5 "$run/log.jsonl"); then
+            echo "lofo: $group: time cap reached; rerun to continue from the checkpoint" >&2
+            exit 75
+        fi
+        touch "$run/trained"
+    fi
+    echo "lofo: $group: calibrating on held-out training-package files with the families trained on"
+    "$unmask" calibrate --model "$run/model.safetensors" --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" \
+        --jpeg-quality 90 --h264-crf 28 --fpr 0.01 --out "$run/calibrated.safetensors" -q >"$run/calibration.txt"
+    echo "lofo: $group: evaluating on $group over the evaluation-only sources"
+    "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \
+        --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
+        --json "$run/evaluation.json.partial" >"$run/evaluation.txt"
+    mv "$run/evaluation.json.partial" "$run/evaluation.json"
+done
+
+python3 "$(dirname "$0")/lofo-table.py" "$out" "${groups[@]}" | tee "$out/table.md"

@@ -1,0 +1,86 @@
+// Owns the zoo fakes of the D step: a region made by one of the fake-maker zoo's families (all of
+// them but the held-out ones) inside a context crop of a real frame, then cut to a P×P patch that
+// contains the region, with the region's mask for the per-cell targets.
+// Glossary: P patch side, C = 2P context side (families see the region's surroundings, e.g. copy-move
+// sources and the colour correction's low-pass).
+import Foundation
+import MediaIO
+import NeuralNet
+
+/// Which zoo families a training run learns from, and the regions they replace inside patches.
+public struct ZooTrainingConfig: Codable, Equatable, Sendable {
+    /// Families or groups never used (the held-out ones of a leave-one-family-out run).
+    public var excluded: [String] = []
+    /// Sides of the replaced region in pixels, each clamped to the patch side.
+    public var regionSide: ClosedRange<Int> = 12...64
+    /// Feather widths of the region's edge in pixels.
+    public var feather: ClosedRange<Int> = 0...8
+    /// Probability of colour correction (families that allow it).
+    public var colourCorrection = 0.5
+
+    public init(excluded: [String] = []) { self.excluded = excluded }
+
+    /// The families this configuration trains on: the built-in zoo without the excluded names.
+    /// Throws for unknown names and when nothing is left.
+    public func zoo() throws -> FakeZoo {
+        let zoo = try FakeZoo.standard().excluding(excluded)
+        guard !zoo.families.isEmpty else {
+            throw DetectorError.invalidConfiguration(
+                "excluding \(excluded.joined(separator: ", ")) leaves no zoo family to train on")
+        }
+        return zoo
+    }
+
+    func validate() throws {
+        guard regionSide.lowerBound >= 4, feather.lowerBound >= 0, (0...1).contains(colourCorrection) else {
+            throw DetectorError.invalidConfiguration(
+                "zoo regions need sides ≥ 4, feathers ≥ 0 and a colour-correction probability in 0…1")
+        }
+        _ = try zoo()
+    }
+
+    /// The zoo's options for regions inside a `patchSide` patch.
+    func options(patchSide: Int) -> ZooOptions {
+        var options = ZooOptions()
+        options.mask.side = min(regionSide.lowerBound, patchSide)...min(regionSide.upperBound, patchSide)
+        options.mask.feather = feather
+        options.colourCorrection = colourCorrection
+        return options
+    }
+}
+
+extension Trainer {
+    /// A zoo fake patch: a region made by the family the drawn seed picks, inside a 2P context crop of
+    /// a real training frame (a second crop is the donor for splices), cut to a P×P window containing
+    /// the whole region. Nil when the run has no zoo or the family failed (the caller draws another kind).
+    func zooFake(sources: [MediaSource], rng: inout RandomGenerator) -> FakePatch? {
+        guard let zoo, let zooConfig = config.zoo else { return nil }
+        let C = 2 * P
+        let context = PatchOps.texturedCrop(
+            randomFrame(of: sources, rng: &rng), size: C, minimumEnergy: config.minimumTextureEnergy, rng: &rng)
+        let donor = PatchOps.texturedCrop(
+            randomFrame(of: sources, rng: &rng), size: C, minimumEnergy: config.minimumTextureEnergy, rng: &rng)
+        guard
+            let fake = try? zoo.makeFake(
+                real: context, donor: donor, seed: rng.next(), options: zooConfig.options(patchSide: P))
+        else { return nil }
+        return Trainer.window(of: fake, side: P, rng: &rng)
+    }
+
+    /// A side×side window of `fake` that contains its mask's box (which is at most `side` wide and high),
+    /// at a random position, with the mask cut alike.
+    static func window(of fake: ZooFake, side: Int, rng: inout RandomGenerator) -> FakePatch {
+        let box = fake.mask.box, W = fake.image.width, H = fake.image.height
+        func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
+            let low = max(0, start + length - side), high = max(low, min(start, limit - side))
+            return low + Int(rng.next() % UInt64(high - low + 1))
+        }
+        let x0 = origin(box.x, box.width, W), y0 = origin(box.y, box.height, H)
+        let image = ImageFilters.crop(fake.image, x: x0, y: y0, width: side, height: side)
+        var mask = [Float](repeating: 0, count: side * side)
+        for y in 0..<side where y0 + y < H {
+            for x in 0..<side where x0 + x < W { mask[y * side + x] = fake.mask.values[(y0 + y) * W + x0 + x] }
+        }
+        return FakePatch(image: image, mask: mask, kind: .zoo)
+    }
+}
