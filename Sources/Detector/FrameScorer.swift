@@ -27,8 +27,9 @@ public struct ScoreGrid: Equatable, Sendable {
 public struct FrameScoreResult: Sendable {
     public var frameWidth: Int, frameHeight: Int
     /// Patch logits, ⌈H/8⌉ × ⌈W/8⌉: cell (r, c) is the output position centred on input pixels
-    /// [8c, 8c+8) × [8r, 8r+8); its receptive field is 42×42 pixels starting at (8c − 17, 8r − 17)
-    /// (plus the window-global attention path). NaN for cells not scored (coverage < 1).
+    /// [8c, 8c+8) × [8r, 8r+8); its receptive field is the architecture's (standard: 42×42 pixels
+    /// starting at (8c − 17, 8r − 17)) plus the window-global attention path. NaN for cells not scored
+    /// (coverage < 1).
     public var logits: ScoreGrid
     /// σ(a·logit + b) per cell (the frame calibration applied to cells; NaN where not scored).
     public var probabilities: ScoreGrid
@@ -149,7 +150,7 @@ public final class FrameScorer {
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         let region = FrameScorer.suspiciousRegion(
             probabilityGrid, peak: area.peak, threshold: model.threshold,
-            frameWidth: W, frameHeight: H)
+            frameWidth: W, frameHeight: H, architecture: model.architecture)
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,
             logits: logitGrid,
@@ -305,10 +306,11 @@ public final class FrameScorer {
 
     /// The 4-connected component around `peak` of cells with probability ≥ level, where level is the
     /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the union of the
-    /// cells' receptive fields (origin 8·cell − 17, size 42) clipped to the frame.
+    /// cells' receptive fields under `architecture` (standard: origin 8·cell − 17, size 42) clipped to
+    /// the frame.
     public static func suspiciousRegion(
         _ g: ScoreGrid, peak: (Int, Int), threshold: Double,
-        frameWidth: Int, frameHeight: Int
+        frameWidth: Int, frameHeight: Int, architecture: DetectorArchitecture = .standard
     ) -> PixelRegion {
         let peakValue = g.values[peak.0 * g.columns + peak.1]
         let level: Float = peakValue.isNaN ? .infinity : (Double(peakValue) >= threshold ? Float(threshold) : peakValue - 0.1)
@@ -325,20 +327,11 @@ public final class FrameScorer {
                 if !v.isNaN && v >= level { seen[rr * g.columns + cc] = true; stack.append((rr, cc)) }
             }
         }
-        let (rf, jump) = DetectorArchitecture.receptiveField
-        let offset = DetectorArchitecture.receptiveFieldOffset
+        let (rf, jump) = architecture.receptiveField
+        let offset = architecture.receptiveFieldOffset
         let x0 = max(0, minC * jump + offset), y0 = max(0, minR * jump + offset)
         let x1 = min(frameWidth, maxC * jump + offset + rf), y1 = min(frameHeight, maxR * jump + offset + rf)
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
-    }
-}
-
-extension DetectorArchitecture {
-    /// Input x of the first pixel of cell 0's receptive field: Σ −p·j over the convs = −17.
-    public static var receptiveFieldOffset: Int {
-        var l = 0, j = 1
-        for (k, s) in Discriminator.convKernelsAndStrides { l -= Discriminator.padding(k) * j; j *= s }
-        return l
     }
 }
 
