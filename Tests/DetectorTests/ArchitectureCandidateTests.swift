@@ -184,4 +184,32 @@ final class ArchitectureCandidateTests: XCTestCase {
             XCTAssertGreaterThan(origins.count, 1, "crops of a \(w)×\(h) frame do not move")
         }
     }
+
+    /// A candidate reaches the trainer through TrainingConfig.discriminator: steps run with finite
+    /// losses (the generator step back-propagates through the residual filters and the stem), and the
+    /// checkpoint resumes and loads as a model with that architecture.
+    func testTrainerTrainsAndResumesACandidate() throws {
+        var config = TestSupport.tinyConfig(seed: 12)
+        config.discriminator.residualInputs = [Self.npr, Self.srm]
+        config.discriminator.stemWidth = 4
+        let data = TestSupport.syntheticData(files: 3, size: 64)
+        let folder = TestSupport.temporaryFolder("candidate-train")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let trainer = try Trainer(config: config, data: data)
+        var losses: [Float] = [], rollbacks = 0
+        trainer.observer = { event in
+            if case .step(let s) = event { losses += [s.discriminatorLoss] + (s.generatorLoss.map { [$0] } ?? []) }
+            if case .rollback = event { rollbacks += 1 }
+        }
+        trainer.train(steps: 4)  // crosses a generator step
+        XCTAssertGreaterThan(losses.count, 4, "no generator step ran")
+        XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+        XCTAssertEqual(rollbacks, 0)
+        try trainer.saveCheckpoint(to: folder + "/c.safetensors")
+        let resumed = try Trainer(resumingFrom: folder + "/c.safetensors", data: data)
+        XCTAssertEqual(resumed.config.discriminator, config.discriminator)
+        let model = try DetectorModel.load(path: folder + "/c.safetensors", allowCheckpoint: true)
+        XCTAssertEqual(model.architecture, config.discriminator)
+        XCTAssertEqual(model.discriminator.conv0?.inner.outChannels, 4)
+    }
 }
