@@ -113,19 +113,33 @@ public final class SRMResidual: Layer {
         for n in 0..<N {
             let r = x.pointer + 3 * n * plane, g = r + plane, b = g + plane
             for y in 0..<Hp {
-                let sy = reflectIndex(y - 2, H), row = p + y * Wp
-                for xp in 0..<Wp {
-                    let i = sy * W + reflectIndex(xp - 2, W)
-                    row[xp] = wr * r[i] + wg * g[i] + wb * b[i]
+                let sy = reflectIndex(y - 2, H), row = p + y * Wp + 2, i0 = sy * W
+                for xo in 0..<W { row[xo] = wr * r[i0 + xo] + wg * g[i0 + xo] + wb * b[i0 + xo] }
+                for e in 1...2 {
+                    row[-e] = row[reflectIndex(-e, W)]
+                    row[W - 1 + e] = row[reflectIndex(W - 1 + e, W)]
                 }
             }
             for (k, taps) in Self.taps.enumerated() {
                 let d = output.pointer + (3 * n + k) * plane
-                d.update(repeating: 0, count: plane)
-                for tap in taps {
-                    for y in 0..<H {
-                        let src = p + (y + 2 + tap.dy) * Wp + 2 + tap.dx, dst = d + y * W
-                        for xo in 0..<W { dst[xo] += tap.w * src[xo] }
+                for y in 0..<H {
+                    // all taps of one output row at once, 8 pixels per step
+                    let origin = p + (y + 2) * Wp + 2, dst = d + y * W
+                    var xo = 0
+                    while xo + 8 <= W {
+                        var acc = SIMD8<Float>(repeating: 0)
+                        for tap in taps {
+                            acc +=
+                                tap.w * UnsafeRawPointer(origin + tap.dy * Wp + tap.dx + xo).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        UnsafeMutableRawPointer(dst + xo).storeBytes(of: acc, as: SIMD8<Float>.self)
+                        xo += 8
+                    }
+                    while xo < W {
+                        var acc: Float = 0
+                        for tap in taps { acc += tap.w * origin[tap.dy * Wp + tap.dx + xo] }
+                        dst[xo] = acc
+                        xo += 1
                     }
                 }
             }
