@@ -10,7 +10,7 @@ in one safetensors file per case. Run by hand, never by CI:
 Needs torch (CPU) and safetensors. Deterministic: every case seeds torch.manual_seed(seed) itself and
 a re-run reproduces every tensor bit for bit (checked with torch 2.13.0+cpu); only the order of the
 `__metadata__` entries in the header may change, because Python safetensors writes them from a Rust
-HashMap. All tensors float32, batch 2. Total size is checked to stay below 2 MB (currently ~1.77 MB).
+HashMap. All tensors float32, batch 2. Total size is checked to stay below 2 MB (currently ~1.78 MB).
 
 Keys in every file (NN_CONTRACT "Fixture files"):
   input (generator: z)       the input batch
@@ -38,6 +38,9 @@ Cases (files):
   batchnorm_train  BatchNorm2D(4), training (batch stats; running stats updated, unbiased var);
                    weight, bias, running_mean, running_var random; input 2x4x5x5; after.running_*.
   batchnorm_eval   as batchnorm_train in eval mode (running stats used and unchanged).
+  npr              the NPR residual x - up(down(x)) (2x nearest), no parameters; input 2x3x6x8.
+  srm              the three SRM high-pass kernels on luminance, reflect padding 2, no parameters;
+                   input 2x3x7x9 (odd sizes: the reflection at both ends).
   discriminator    the reference discriminator with widths 8,16,32,64 instead of 32,64,128,256
                    (metadata `widths`), attention gamma 0.5, training; input 2x3x32x32 ->
                    output.patch 2x1x4x4, output.global 2x1; after.*.u for every SN layer.
@@ -187,6 +190,32 @@ def case_batchnorm(training, seed=5):
     return tensors, metadata
 
 
+def run_function_case(case, function, x, seed):
+    """A parameter-free layer: forward, backward with a random upstream gradient (drawn after the forward)."""
+    x_leaf = x.detach().clone().requires_grad_(True)
+    output = function(x_leaf)
+    grad_output = torch.randn_like(output)
+    output.backward(grad_output)
+    tensors = {"input": x.detach().clone(), "output": output.detach().clone(), "grad_output": grad_output,
+               "grad.input": x_leaf.grad.detach().clone()}
+    return tensors, base_metadata(case, seed, True)
+
+
+def case_npr(seed=9):
+    torch.manual_seed(seed)
+    tensors, metadata = run_function_case("npr", R.npr_residual, torch.rand(2, 3, 6, 8), seed)
+    metadata.update({"definition": "x - interpolate(interpolate(x, 0.5, nearest), 2, nearest)"})
+    return tensors, metadata
+
+
+def case_srm(seed=10):
+    torch.manual_seed(seed)
+    tensors, metadata = run_function_case("srm", R.srm_residual, torch.rand(2, 3, 7, 9), seed)
+    metadata.update({"luminance": ",".join(str(w) for w in R.LUMINANCE_WEIGHTS), "padding": "2 reflect",
+                     "divisors": ",".join(str(d) for d in R.SRM_DIVISORS)})
+    return tensors, metadata
+
+
 def widths_string(widths):
     return ",".join(str(width) for width in widths)
 
@@ -330,6 +359,8 @@ def main():
         case_attention(),
         case_batchnorm(training=True),
         case_batchnorm(training=False),
+        case_npr(),
+        case_srm(),
         (discriminator_tensors, discriminator_metadata),
         case_generator(),
         case_adam(discriminator_tensors, discriminator),

@@ -2,7 +2,8 @@
 
 Owns the PyTorch side of the contract, shared by make-parity-fixtures.py and bench-pytorch.py:
 spectral norm (own functional implementation), self-attention, BatchNorm2D with exactly the
-contract's keys, the reference discriminator and generator with configurable widths.
+contract's keys, the reference discriminator and generator with configurable widths, and the fixed
+residual filters the detector can read beside RGB (NPR, SRM on luminance).
 
 State-dict keys equal the contract's key names (`block1.conv1.weight`, `.bias`, `.u`,
 `attn.query.weight`, `attn.gamma`, `bn0.running_mean`, ...).
@@ -99,6 +100,31 @@ class SelfAttention(nn.Module):
         beta = F.softmax(torch.bmm(theta.transpose(1, 2), phi), dim=-1)
         o = self.out(torch.bmm(g, beta.transpose(1, 2)).view(n, c // 2, h, w))
         return x + self.gamma * o
+
+
+def npr_residual(x):
+    """NPR (Tan et al. CVPR 2024): x - up(down(x)), 2x nearest both ways (each pixel minus the top-left
+    pixel of its 2x2 block). H and W even."""
+    down = F.interpolate(x, scale_factor=0.5, mode="nearest")
+    return x - F.interpolate(down, scale_factor=2, mode="nearest")
+
+
+LUMINANCE_WEIGHTS = (0.299, 0.587, 0.114)
+SRM_KERNELS = (
+    [[0, 0, 0, 0, 0], [0, -1, 2, -1, 0], [0, 2, -4, 2, 0], [0, -1, 2, -1, 0], [0, 0, 0, 0, 0]],
+    [[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2], [2, -6, 8, -6, 2], [-1, 2, -2, 2, -1]],
+    [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 1, -2, 1, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
+)
+SRM_DIVISORS = (4, 12, 2)
+
+
+def srm_residual(x):
+    """Three SRM high-pass kernels (Fridrich & Kodovsky 2012, as in Zhou et al. CVPR 2018) on the
+    luminance 0.299 R + 0.587 G + 0.114 B, reflect padding 2: (N, 3, H, W) -> (N, 3, H, W)."""
+    weights = torch.tensor(LUMINANCE_WEIGHTS, dtype=x.dtype).view(1, 3, 1, 1)
+    luminance = (x * weights).sum(dim=1, keepdim=True)
+    kernels = torch.stack([torch.tensor(k, dtype=x.dtype) / d for k, d in zip(SRM_KERNELS, SRM_DIVISORS)])
+    return F.conv2d(F.pad(luminance, (2, 2, 2, 2), mode="reflect"), kernels.unsqueeze(1))
 
 
 class BatchNorm2d(nn.Module):

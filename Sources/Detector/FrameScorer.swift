@@ -27,8 +27,9 @@ public struct ScoreGrid: Equatable, Sendable {
 public struct FrameScoreResult: Sendable {
     public var frameWidth: Int, frameHeight: Int
     /// Patch logits, ⌈H/8⌉ × ⌈W/8⌉: cell (r, c) is the output position centred on input pixels
-    /// [8c, 8c+8) × [8r, 8r+8); its receptive field is 42×42 pixels starting at (8c − 17, 8r − 17)
-    /// (plus the window-global attention path). NaN for cells not scored (coverage < 1).
+    /// [8c, 8c+8) × [8r, 8r+8); its receptive field is the architecture's (standard: 42×42 pixels
+    /// starting at (8c − 17, 8r − 17)) plus the window-global attention path. NaN for cells not scored
+    /// (coverage < 1).
     public var logits: ScoreGrid
     /// σ(a·logit + b) per cell (the frame calibration applied to cells; NaN where not scored).
     public var probabilities: ScoreGrid
@@ -331,15 +332,6 @@ public final class FrameScorer {
         let x0 = min(frameWidth - 1, minC * S), y0 = min(frameHeight - 1, minR * S)
         let x1 = min(frameWidth, (maxC + 1) * S), y1 = min(frameHeight, (maxR + 1) * S)
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
-    }
-}
-
-extension DetectorArchitecture {
-    /// Input x of the first pixel of cell 0's receptive field: Σ −p·j over the convs = −17.
-    public static var receptiveFieldOffset: Int {
-        var l = 0, j = 1
-        for (k, s) in Discriminator.convKernelsAndStrides { l -= Discriminator.padding(k) * j; j *= s }
-        return l
     }
 }
 

@@ -1,6 +1,6 @@
 // `unmask bench score`: wall and CPU seconds per frame of the frame scorer alone (no decoding) for
 // lane × batch configurations, alternating in one process; and `unmask bench untrained-model`, which
-// writes a model of the standard architecture for `bench scan --model` before a trained one exists.
+// writes an untrained model (standard or a candidate architecture) for `bench scan --model`.
 import ArgumentParser
 import Detector
 import Foundation
@@ -127,8 +127,12 @@ struct ScoreBenchCommand: ParsableCommand {
 struct UntrainedModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "untrained-model",
-        abstract: "Write an untrained detector model of the standard architecture (for `bench scan --model`).",
-        discussion: "Scoring costs the same whatever the weights, so speed can be measured before a model is trained.")
+        abstract: "Write an untrained detector model (for `bench scan --model`).",
+        discussion: """
+            Scoring costs the same whatever the weights, so speed can be measured before a model is trained. \
+            Without --residual-inputs or --stem-width the model has the standard architecture; with them, an \
+            architecture candidate.
+            """)
 
     @Option(help: ArgumentHelp("Where to write the model (safetensors).", valueName: "file"))
     var out: String
@@ -136,10 +140,15 @@ struct UntrainedModelCommand: ParsableCommand {
     @Option(help: "Seed of the weights.")
     var seed: UInt64 = 1
 
+    @OptionGroup var architecture: DetectorArchitectureOptions
+
     func run() throws {
-        let model = DetectorModel(architecture: .standard, seed: seed)
+        let model = DetectorModel(architecture: architecture.applied(to: .standard), seed: seed)
         model.training.notes = "untrained (unmask bench untrained-model, seed \(seed)); for speed measurements only"
         do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
-        StandardOutput.print("Wrote an untrained model of the standard architecture to \(out)")
+        let gflop = FrameScorer(model: model).flops(height: 1080, width: 1920) / 1e9
+        StandardOutput.print(
+            "Wrote an untrained model (\(architecture.summary()) architecture, "
+                + String(format: "%.2f GFLOP per 1920×1080 frame", gflop) + ") to \(out)")
     }
 }

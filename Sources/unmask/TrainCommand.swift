@@ -56,6 +56,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
     var generatorKind: GeneratorKind = .upsampling
 
+    /// Detector architecture candidates (a new run; --resume keeps the checkpoint's architecture).
+    @OptionGroup var architecture: DetectorArchitectureOptions
+
     @Flag(help: "Also train the face-swap-like VAE and learn from its reconstructions and samples.")
     var vae = false
 
@@ -118,6 +121,7 @@ struct TrainCommand: ParsableCommand {
             validateEvery: validateEvery, seed: seed)
         if vae { c.vae = VAEArchitecture() }
         if generatorKind != .upsampling { c.generatorKind = generatorKind }
+        c.discriminator = architecture.applied(to: c.discriminator)
         // 192 patches per class keep the AUC's sampling noise near ±0.02, so early stopping follows the
         // model rather than the draw; self-blended fakes are the hardest and least certain labels, so they
         // get half the weight of the generator's partial fakes.

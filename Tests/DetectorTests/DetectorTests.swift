@@ -48,28 +48,50 @@ final class ArchitectureTests: XCTestCase {
     }
 
     func testReceptiveField() {
-        let rf = DetectorArchitecture.receptiveField
+        let rf = DetectorArchitecture.standard.receptiveField
         XCTAssertEqual(rf.size, 42)
         XCTAssertEqual(rf.jump, 8)
-        XCTAssertEqual(DetectorArchitecture.receptiveFieldOffset, -17)
+        XCTAssertEqual(DetectorArchitecture.standard.receptiveFieldOffset, -17)
+        // SRM's 5×5 filters add 4 pixels (2 each side), NPR one up and left, the k3 stem 2 (1 each side).
+        XCTAssertEqual(Self.withResiduals.receptiveField.size, 46)
+        XCTAssertEqual(Self.withResiduals.receptiveFieldOffset, -19)
+        let npr = DetectorArchitecture(residualInputs: [ResidualInput(kind: .npr)])
+        XCTAssertEqual(npr.receptiveField.size, 43)
+        XCTAssertEqual(npr.receptiveFieldOffset, -18)
+        XCTAssertEqual(Self.withStem.receptiveField.size, 44)
+        XCTAssertEqual(Self.withStem.receptiveFieldOffset, -18)
+        XCTAssertEqual(Self.withBoth.receptiveField.size, 48)
+        XCTAssertEqual(Self.withBoth.receptiveFieldOffset, -20)
+        XCTAssertEqual(Self.withBoth.receptiveField.jump, 8)
     }
+
+    static let withResiduals = DetectorArchitecture(residualInputs: [ResidualInput(kind: .npr), ResidualInput(kind: .srm)])
+    static let withStem = DetectorArchitecture(stemWidth: 8)
+    static let withBoth = DetectorArchitecture(
+        residualInputs: [ResidualInput(kind: .npr), ResidualInput(kind: .srm)], stemWidth: 8)
 
     /// Empirical check of the conv receptive field: with attention γ = 0 (its initial value),
     /// perturbing one input pixel changes exactly the logit cells whose field covers it. "Changes"
     /// means by more than 1e-4 of the largest change: Winograd computes a whole 4×4 output tile from
     /// one 6×6 input tile, so the cells next to the field move by float rounding (2.4e-5 of it here)
     /// though they do not depend on the pixel. The same check runs with Winograd off, at 1e-7 absolute.
+    /// The candidates (residual inputs, stem) are checked exactly with Winograd off; with it on, only
+    /// that no cell outside the field changes, because a pixel at the field's very edge reaches the
+    /// cell only through an SRM corner tap (weight 1/12), a change below 1e-4 of the largest.
     func testReceptiveFieldEmpirically() {
         let saved = Conv2D.winogradMinimumChannels
         defer { Conv2D.winogradMinimumChannels = saved }
         for winograd in [true, false] {
             Conv2D.winogradMinimumChannels = winograd ? saved : Int.max
-            checkReceptiveField(relativeThreshold: winograd ? 1e-4 : nil)
+            for architecture in [.standard, Self.withResiduals, Self.withStem, Self.withBoth] {
+                checkReceptiveField(architecture, relativeThreshold: winograd ? 1e-4 : nil)
+            }
         }
     }
 
-    private func checkReceptiveField(relativeThreshold: Float?) {
-        let d = Discriminator(architecture: .standard, seed: 3)
+    private func checkReceptiveField(_ architecture: DetectorArchitecture, relativeThreshold: Float?) {
+        let d = Discriminator(architecture: architecture, seed: 3)
+        let (size, _) = architecture.receptiveField, offset = architecture.receptiveFieldOffset
         d.eval()
         let n = 128
         let x = Tensor(shape: [1, 3, n, n])
@@ -85,10 +107,16 @@ final class ArchitectureTests: XCTestCase {
         var outsideLargest: Float = 0
         for r in 0..<m {
             for c in 0..<m {
-                let inside = (8 * c - 17...8 * c + 24).contains(px) && (8 * r - 17...8 * r + 24).contains(py)
+                let inside =
+                    (8 * c + offset...8 * c + offset + size - 1).contains(px)
+                    && (8 * r + offset...8 * r + offset + size - 1).contains(py)
                 let change = abs(moved[r * m + c] - base[r * m + c])
                 if !inside { outsideLargest = max(outsideLargest, change) }
-                XCTAssertEqual(change > threshold, inside, "cell (\(r), \(c)), threshold \(threshold)")
+                if architecture == .standard || relativeThreshold == nil {
+                    XCTAssertEqual(change > threshold, inside, "\(architecture): cell (\(r), \(c)), threshold \(threshold)")
+                } else if change > threshold {
+                    XCTAssertTrue(inside, "\(architecture): cell (\(r), \(c)) changed outside the field")
+                }
             }
         }
         print("receptive field: largest change \(largest), largest outside the field \(outsideLargest)")

@@ -105,6 +105,15 @@ final class GradientCheckTests: XCTestCase {
         layerGradientCheck(MaxPool2x2(), input: x, step: 1e-3, rtol: 1e-2, atol: 2e-3, samples: 30)
     }
 
+    func testResidualFilters() {
+        // Both are linear in x: a large step is exact up to rounding. rtol 1e-3, atol 1e-3. Odd sizes
+        // for SRM (reflection at both ends), even for NPR (2×2 blocks).
+        layerGradientCheck(
+            NearestResidual2x(), input: randomTensor([2, 3, 4, 6], seed: 30), step: 0.1, rtol: 1e-3, atol: 1e-3, samples: 40)
+        layerGradientCheck(
+            SRMResidual(), input: randomTensor([2, 3, 5, 7], seed: 31), step: 0.1, rtol: 1e-3, atol: 1e-3, samples: 40)
+    }
+
     func testSpectralNormConv() {
         var rng = RandomGenerator(seed: 20)
         let sn = SNConv2D(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, rng: &rng)

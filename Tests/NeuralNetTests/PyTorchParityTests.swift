@@ -208,6 +208,21 @@ final class PyTorchParityTests: XCTestCase {
         try runLayerCase("batchnorm_eval", BatchNorm2D(channels: 4))
     }
 
+    /// The fixed residual filters: no parameters, so forward and dInput are the whole comparison.
+    func testNearestResidual() throws {
+        let f = try ParityFixture("npr")
+        XCTAssertEqual(f["input"].shape, [2, 3, 6, 8])
+        try runLayerCase("npr", NearestResidual2x())
+    }
+
+    func testSRMResidual() throws {
+        let f = try ParityFixture("srm")
+        XCTAssertEqual(f["input"].shape, [2, 3, 7, 9])
+        XCTAssertEqual(f.numbers("luminance"), [0.299, 0.587, 0.114])
+        XCTAssertEqual(f.numbers("divisors"), [4, 12, 2])
+        try runLayerCase("srm", SRMResidual())
+    }
+
     // MARK: - Networks
 
     func testDiscriminator() throws {

@@ -68,15 +68,17 @@ public enum PatchOps {
     }
 
     /// A random native-resolution crop preferring texture: up to `attempts` crops, the first with
-    /// gradient energy ≥ `minimumEnergy`, else the most textured one.
+    /// gradient energy ≥ `minimumEnergy`, else the most textured one. Crops start at even frame
+    /// coordinates, so the frame's 2×2 grid (4:2:0 chroma, the blocks of an NPR residual input) falls
+    /// on the patch as it falls on every inference window (FrameTiling starts them at multiples of 16).
     public static func texturedCrop(
         _ frame: StoredFrame, size: Int, minimumEnergy: Float, attempts: Int = 6,
         rng: inout RandomGenerator
     ) -> RGBImage {
         var best = RGBImage(), bestEnergy: Float = -1, p = RGBImage(width: size, height: size)
         for _ in 0..<max(1, attempts) {
-            let x0 = Int(rng.next() % UInt64(max(1, frame.width - size + 1)))
-            let y0 = Int(rng.next() % UInt64(max(1, frame.height - size + 1)))
+            let x0 = 2 * Int(rng.next() % UInt64(max(1, (frame.width - size) / 2 + 1)))
+            let y0 = 2 * Int(rng.next() % UInt64(max(1, (frame.height - size) / 2 + 1)))
             crop(frame, x0: x0, y0: y0, size: size, into: &p)
             let e = gradientEnergy(p)
             if e > bestEnergy { best = p; bestEnergy = e }

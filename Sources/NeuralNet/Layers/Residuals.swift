@@ -1,0 +1,193 @@
+// Owns the fixed (parameter-free) residual filters a detector can read beside the pixels:
+// NearestResidual2x (NPR, x − up(down(x))) and SRMResidual (three SRM high-pass kernels on luminance,
+// reflect padding), each a linear forward/backward pair.
+// Glossary: N batch, C channels, H/W plane size, Hp = H + 4, Wp = W + 4 the reflect-padded plane.
+
+/// Neighbouring-pixel residual, NPR (Tan et al., "Rethinking the Up-Sampling Operations in CNN-based
+/// Generative Network for Generalizable Deepfake Detection", CVPR 2024): y = x − up(down(x)) with
+/// 2× nearest down- and upsampling (PyTorch `F.interpolate(…, scale_factor=0.5 / 2, mode="nearest")`),
+/// i.e. every pixel minus the top-left pixel of its 2×2 block. Upsampling layers leave correlations
+/// inside such blocks; the residual keeps only them. The blocks start at the input's (0, 0), so the
+/// caller decides which grid the residual sees. H and W must be even.
+public final class NearestResidual2x: Layer {
+    public var isTraining = true
+    private let buffers = PlaneBuffers(name: "NearestResidual2x")
+    public init() {}
+
+    public func forward(_ x: Tensor) -> Tensor {  // (N, C, H, W) → (N, C, H, W)
+        let (NC, H, W) = buffers.beginForward(x) { [$0, $1] }
+        precondition(H % 2 == 0 && W % 2 == 0, "NearestResidual2x.forward: H and W must be even, got \(x.shape)")
+        let output = buffers.output
+        for m in 0..<NC {
+            let s = x.pointer + m * H * W, d = output.pointer + m * H * W
+            for i in Swift.stride(from: 0, to: H, by: 2) {
+                let s0 = s + i * W, s1 = s0 + W, d0 = d + i * W, d1 = d0 + W
+                for j in Swift.stride(from: 0, to: W, by: 2) {
+                    let anchor = s0[j]
+                    d0[j] = 0; d0[j + 1] = s0[j + 1] - anchor
+                    d1[j] = s1[j] - anchor; d1[j + 1] = s1[j + 1] - anchor
+                }
+            }
+        }
+        return output
+    }
+
+    /// dx = dy, except at each block's top-left pixel: dx = −(sum of dy over the block's other three).
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let dInput = buffers.dInput
+        for m in 0..<NC {
+            let g = dy.pointer + m * H * W, d = dInput.pointer + m * H * W
+            for i in Swift.stride(from: 0, to: H, by: 2) {
+                let g0 = g + i * W, g1 = g0 + W, d0 = d + i * W, d1 = d0 + W
+                for j in Swift.stride(from: 0, to: W, by: 2) {
+                    let b = g0[j + 1], c = g1[j], e = g1[j + 1]
+                    d0[j] = -(b + c + e); d0[j + 1] = b
+                    d1[j] = c; d1[j + 1] = e
+                }
+            }
+        }
+        return dInput
+    }
+
+    /// FLOPs of one forward at (N, C, H, W): one subtraction per value (three of every four, counted as all).
+    public static func forwardFLOPs(inputShape s: [Int]) -> Double { Double(s[0] * s[1] * s[2] * s[3]) }
+}
+
+/// Three fixed high-pass filters of the spatial rich model, SRM (Fridrich & Kodovsky, "Rich Models for
+/// Steganalysis of Digital Images", IEEE TIFS 2012; the three 5×5 kernels used by Zhou et al., "Learning
+/// Rich Features for Image Manipulation Detection", CVPR 2018), applied to the luminance
+/// L = 0.299 R + 0.587 G + 0.114 B with reflect padding 2 (PyTorch `F.pad(…, mode="reflect")`):
+/// (N, 3, H, W) → (N, 3, H, W), one channel per kernel. Luminance rather than each colour: the kernels were
+/// designed for one-channel noise residuals, cameras and 4:2:0 codecs keep full-resolution detail only in
+/// luma (chroma high-pass mostly shows the codec's chroma upsampling), and three channels instead of nine
+/// keep the first convolution cheap. Reflect padding keeps an input's border from reading as an edge.
+/// H and W must be at least 3.
+public final class SRMResidual: Layer {
+    public var isTraining = true
+    /// Luminance weights of R, G, B (BT.601).
+    public static let luminanceWeights: [Float] = [0.299, 0.587, 0.114]
+    /// The three 5×5 kernels, row-major: second-order 3×3 "KB" / 4, 5×5 "KV" / 12, horizontal
+    /// second-order difference / 2.
+    public static let kernels: [[Float]] = [
+        [
+            0, 0, 0, 0, 0,
+            0, -1, 2, -1, 0,
+            0, 2, -4, 2, 0,
+            0, -1, 2, -1, 0,
+            0, 0, 0, 0, 0,
+        ].map { $0 / 4 },
+        [
+            -1, 2, -2, 2, -1,
+            2, -6, 8, -6, 2,
+            -2, 8, -12, 8, -2,
+            2, -6, 8, -6, 2,
+            -1, 2, -2, 2, -1,
+        ].map { $0 / 12 },
+        [
+            0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0,
+            0, 1, -2, 1, 0,
+            0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0,
+        ].map { $0 / 2 },
+    ]
+    /// The non-zero taps of each kernel as (row offset, column offset, weight), offsets in −2…2.
+    private static let taps: [[(dy: Int, dx: Int, w: Float)]] = kernels.map { k in
+        (0..<25).compactMap { k[$0] == 0 ? nil : ($0 / 5 - 2, $0 % 5 - 2, k[$0]) }
+    }
+
+    private let buffers = PlaneBuffers(name: "SRMResidual")
+    private let padded = Tensor(shape: [0])  // (Hp, Wp) luminance of one image, reflect-padded
+    private let dPadded = Tensor(shape: [0])  // (Hp, Wp)
+
+    public init() {}
+
+    public func forward(_ x: Tensor) -> Tensor {  // (N, 3, H, W) → (N, 3, H, W)
+        let (NC, H, W) = buffers.beginForward(x) { [$0, $1] }
+        precondition(x.shape[1] == 3 && H >= 3 && W >= 3, "SRMResidual.forward: need (N, 3, H ≥ 3, W ≥ 3), got \(x.shape)")
+        let N = NC / 3, Hp = H + 4, Wp = W + 4, plane = H * W
+        padded.resize(to: [Hp, Wp])
+        let output = buffers.output, p = padded.pointer
+        let (wr, wg, wb) = (Self.luminanceWeights[0], Self.luminanceWeights[1], Self.luminanceWeights[2])
+        for n in 0..<N {
+            let r = x.pointer + 3 * n * plane, g = r + plane, b = g + plane
+            for y in 0..<Hp {
+                let sy = reflectIndex(y - 2, H), row = p + y * Wp + 2, i0 = sy * W
+                for xo in 0..<W { row[xo] = wr * r[i0 + xo] + wg * g[i0 + xo] + wb * b[i0 + xo] }
+                for e in 1...2 {
+                    row[-e] = row[reflectIndex(-e, W)]
+                    row[W - 1 + e] = row[reflectIndex(W - 1 + e, W)]
+                }
+            }
+            for (k, taps) in Self.taps.enumerated() {
+                let d = output.pointer + (3 * n + k) * plane
+                for y in 0..<H {
+                    // all taps of one output row at once, 8 pixels per step
+                    let origin = p + (y + 2) * Wp + 2, dst = d + y * W
+                    var xo = 0
+                    while xo + 8 <= W {
+                        var acc = SIMD8<Float>(repeating: 0)
+                        for tap in taps {
+                            acc +=
+                                tap.w * UnsafeRawPointer(origin + tap.dy * Wp + tap.dx + xo).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        UnsafeMutableRawPointer(dst + xo).storeBytes(of: acc, as: SIMD8<Float>.self)
+                        xo += 8
+                    }
+                    while xo < W {
+                        var acc: Float = 0
+                        for tap in taps { acc += tap.w * origin[tap.dy * Wp + tap.dx + xo] }
+                        dst[xo] = acc
+                        xo += 1
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// The transposed filters into the padded plane, the padding folded back onto the pixels it
+    /// reflects, then dR, dG, dB = (0.299, 0.587, 0.114) · dL.
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (NC, H, W) = buffers.beginBackward(dy)
+        let N = NC / 3, Hp = H + 4, Wp = W + 4, plane = H * W
+        dPadded.resize(to: [Hp, Wp])
+        let dInput = buffers.dInput, dp = dPadded.pointer
+        for n in 0..<N {
+            dPadded.zero()
+            for (k, taps) in Self.taps.enumerated() {
+                let g = dy.pointer + (3 * n + k) * plane
+                for tap in taps {
+                    for y in 0..<H {
+                        let dst = dp + (y + 2 + tap.dy) * Wp + 2 + tap.dx, src = g + y * W
+                        for xo in 0..<W { dst[xo] += tap.w * src[xo] }
+                    }
+                }
+            }
+            let dr = dInput.pointer + 3 * n * plane, dg = dr + plane, db = dg + plane
+            for i in 0..<plane { dr[i] = 0 }
+            for y in 0..<Hp {
+                let sy = reflectIndex(y - 2, H), row = dp + y * Wp
+                for xp in 0..<Wp { dr[sy * W + reflectIndex(xp - 2, W)] += row[xp] }
+            }
+            let (wr, wg, wb) = (Self.luminanceWeights[0], Self.luminanceWeights[1], Self.luminanceWeights[2])
+            for i in 0..<plane {
+                let dl = dr[i]
+                dr[i] = wr * dl; dg[i] = wg * dl; db[i] = wb * dl
+            }
+        }
+        return dInput
+    }
+
+    /// FLOPs of one forward at (N, 3, H, W): 5 per pixel for the luminance, 2 per non-zero tap (37 taps).
+    public static func forwardFLOPs(inputShape s: [Int]) -> Double {
+        let taps = Self.taps.reduce(0) { $0 + $1.count }
+        return Double(s[0] * s[2] * s[3] * (5 + 2 * taps))
+    }
+
+    /// Reflect i into 0..<n without repeating the edge (PyTorch "reflect"; |i| < n).
+    @inline(__always) private func reflectIndex(_ i: Int, _ n: Int) -> Int {
+        i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i)
+    }
+}
