@@ -75,8 +75,8 @@ final class ZooTrainedGeneratorTests: XCTestCase {
 
     func testEveryTrainedFamilyFillsItsBoxAndChangesNothingOutsideTheMask() throws {
         for family in try trainedFamilies() {
-            for (side, size) in [(32, (96, 80)), (256, (300, 270))] {
-                for seed: UInt64 in [1, 2] {
+            for (side, size, seeds) in [(32, (96, 80), [UInt64(1), 2]), (256, (300, 270), [3])] {
+                for seed in seeds {
                     let real = frame(size.0, size.1, seed: seed + 20)
                     let fake = try family.makeFake(real: real, seed: seed, options: options(side: side))
                     let label = "\(family.name) side \(side) seed \(seed) \(fake.parameters)"
@@ -270,13 +270,16 @@ final class ZooTrainedGeneratorTests: XCTestCase {
     }
 
     func testAutoencoderGradientsMatchFiniteDifferences() throws {
-        // Loss L = Σ w ⊙ output for fixed random w; central differences with h = 1e-2 in Float, compared
-        // at relative tolerance 5 % (absolute 2e-4) on 6 weights of every parameter tensor.
+        // Loss L = Σ w ⊙ output for fixed random w; central differences with h = 1e-2 on 6 weights of
+        // every parameter tensor, within 1 % (absolute 1e-4). The LeakyReLUs get slope 1 here: this
+        // checks the network's wiring (stage choice, the upsamplers' backwards, reverse order); at
+        // slope 0.2 this tiny net's activations sit within h of a kink so often that central
+        // differences miss by up to 25 % (the LeakyReLU layers have their own tests in NeuralNet).
         for upsampler in Self.autoencoderUpsamplers {
             let network = RegionAutoencoder(
                 architecture: AutoencoderArchitecture(
                     upsampler: upsampler, width: 3, bottleneckChannels: 2, minimumStages: 1, maximumStages: 2),
-                seed: 2)
+                seed: 2, negativeSlope: 1)
             var rng = RandomGenerator(seed: 6)
             let x = Tensor(shape: [2, 3, 8, 8])  // (N, 3, H, W)
             for i in 0..<x.count { x.pointer[i] = rng.uniform() }
@@ -289,17 +292,19 @@ final class ZooTrainedGeneratorTests: XCTestCase {
             network.zeroGradients()
             _ = network.forward(x, stages: 2)
             network.backward(w)
+            let h: Float = 1e-2
             for parameter in network.namedParameters() {
                 for k in 0..<min(6, parameter.value.count) {
                     let i = (k * 7919) % parameter.value.count, saved = parameter.value.pointer[i]
-                    parameter.value.pointer[i] = saved + 1e-2
+                    parameter.value.pointer[i] = saved + h
                     let plus = loss()
-                    parameter.value.pointer[i] = saved - 1e-2
+                    parameter.value.pointer[i] = saved - h
                     let minus = loss()
                     parameter.value.pointer[i] = saved
-                    let numeric = (plus - minus) / 2e-2, analytic = Double(parameter.gradient.pointer[i])
+                    let central = (plus - minus) / Double(2 * h)
                     XCTAssertEqual(
-                        analytic, numeric, accuracy: max(2e-4, 0.05 * abs(numeric)), "\(upsampler) \(parameter.name)[\(i)]")
+                        Double(parameter.gradient.pointer[i]), central, accuracy: max(1e-4, 0.01 * abs(central)),
+                        "\(upsampler) \(parameter.name)[\(i)]")
                 }
             }
         }

@@ -55,7 +55,12 @@ public final class RegionAutoencoder: ModuleContainer {
     private let sigmoid = Sigmoid()
     private var activeStages = 0
 
-    public init(architecture: AutoencoderArchitecture, seed: UInt64 = 5) {
+    public convenience init(architecture: AutoencoderArchitecture, seed: UInt64 = 5) {
+        self.init(architecture: architecture, seed: seed, negativeSlope: 0.2)
+    }
+
+    /// `negativeSlope` other than 0.2 only for gradient checks (a gentler kink keeps finite differences meaningful).
+    init(architecture: AutoencoderArchitecture, seed: UInt64, negativeSlope: Float) {
         precondition((try? architecture.validate()) != nil, "RegionAutoencoder: invalid architecture \(architecture)")
         self.architecture = architecture
         var rng = RandomGenerator(seed: seed)
@@ -68,10 +73,10 @@ public final class RegionAutoencoder: ModuleContainer {
         toBottleneck = Conv2D(inChannels: C, outChannels: L, kernelSize: 3, padding: 1, rng: &rng)
         fromBottleneck = Conv2D(inChannels: L, outChannels: C, kernelSize: 3, padding: 1, rng: &rng)
         up = (0..<architecture.maximumStages).map { _ in
-            AutoencoderUpStage(upsampler: architecture.upsampler, width: C, rng: &rng)
+            AutoencoderUpStage(upsampler: architecture.upsampler, width: C, negativeSlope: negativeSlope, rng: &rng)
         }
         head = Conv2D(inChannels: C, outChannels: 3, kernelSize: 3, padding: 1, rng: &rng)
-        for conv in [stem, fromBottleneck] + down { conv.fusedActivation = .leakyReLU(0.2) }
+        for conv in [stem, fromBottleneck] + down { conv.fusedActivation = .leakyReLU(negativeSlope) }
     }
 
     public var children: [(String, Module)] {
@@ -118,10 +123,11 @@ final class AutoencoderUpStage: ModuleContainer, Layer {
     private let resize: Layer?
     private let conv: Layer
     private let shuffle: PixelShuffle2x?
-    private let activation = LeakyReLU(negativeSlope: 0.2)
+    private let activation: LeakyReLU
     private let convKey: String
 
-    init(upsampler: DecoderUpsampler, width C: Int, rng: inout RandomGenerator) {
+    init(upsampler: DecoderUpsampler, width C: Int, negativeSlope: Float, rng: inout RandomGenerator) {
+        activation = LeakyReLU(negativeSlope: negativeSlope)
         switch upsampler {
         case .nearest, .bilinear:
             resize = upsampler == .nearest ? Upsample2x() as Layer : Bilinear2x()
