@@ -142,6 +142,25 @@ final class ZooTrainedGeneratorTests: XCTestCase {
         XCTAssertEqual(factors, ["4", "8", "16"])
     }
 
+    func testTheCommittedGeneratorFilesGiveEveryTrainedFamily() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Models/zoo")
+            .standardized.path
+        let zoo = try FakeZoo.standard(trainedGenerators: folder)
+        let trained = try zoo.selecting(["autoencoder", "vae", "adversarial"])
+        XCTAssertEqual(
+            trained.names,
+            [
+                "autoencoder-nearest", "autoencoder-bilinear", "autoencoder-pixelshuffle", "vae-reconstruction", "vae-sample",
+                "gan-upsampling", "gan-transposed-conv",
+            ])
+        let real = frame(96, 80, seed: 3)
+        for family in trained.families {
+            let fake = try family.makeFake(real: real, seed: 4, options: options(side: 48))
+            XCTAssertEqual(fake.mask.box.width, 48, family.name)
+            XCTAssertNotEqual(fake.image, real, family.name)
+        }
+    }
+
     // MARK: Files
 
     private func assertRefused(_ path: String, _ load: () throws -> Any, _ reason: String, line: UInt = #line) {
