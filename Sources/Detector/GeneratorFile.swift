@@ -44,8 +44,8 @@ public enum GeneratorFile {
             throw DetectorError.modelFile(
                 path: path, reason: "format is '\(other ?? "none")', expected '\(format)' or a training checkpoint")
         }
-        guard (try? architecture.validate()) != nil else {
-            throw DetectorError.modelFile(path: path, reason: "invalid generator architecture \(architecture)")
+        do { try architecture.validateWithinLimits() } catch {
+            throw DetectorError.modelFile(path: path, reason: "unusable generator architecture: \(error)")
         }
         let g = kind.make(architecture: architecture, seed: 0)
         try loadState(g, from: file, prefix: prefix, path: path)

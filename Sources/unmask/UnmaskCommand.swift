@@ -14,7 +14,7 @@ struct UnmaskCommand: ParsableCommand {
         subcommands: [
             ScanCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, ForgeCommand.self,
             ProbeCommand.self,
-            FramesCommand.self, BenchCommand.self,
+            FramesCommand.self, BenchCommand.self, ZooCommand.self,
         ]
     )
 

@@ -54,7 +54,7 @@ final class HelpAndReadmeTests: CLITestCase {
         XCTAssertFalse(sections.isEmpty)
         let rootHelp = try help([])
         let subcommands = try XCTUnwrap(rootHelp.components(separatedBy: "SUBCOMMANDS:").last)
-        for name in ["scan", "train", "evaluate", "calibrate", "forge", "probe", "frames", "bench"] {
+        for name in ["scan", "train", "evaluate", "calibrate", "forge", "probe", "frames", "bench", "zoo"] {
             XCTAssertTrue(subcommands.contains(" \(name) "), "root --help lists \(name)")
             XCTAssertTrue(sections.contains { $0.heading.hasPrefix(name + " ") }, "README has a section for \(name)")
         }
@@ -70,11 +70,16 @@ final class HelpAndReadmeTests: CLITestCase {
 
         let flag = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]*")
         for section in sections {
-            let command = String(section.heading.prefix { $0 != " " })
+            let words = section.heading.split(separator: " ").map(String.init)
+            let command = words[0]
+            // "zoo train …": a command group's section is about one of its subcommands.
+            let subcommand =
+                words.count > 1 && words[1].first?.isLowercase == true && words[1].allSatisfy({ $0.isLowercase || $0 == "-" })
+                ? words[1] : nil
             let helps =
                 command == "bench"
                 ? try benchNames.map { try help(["bench", $0]) }
-                : [try help([command])]
+                : [try help([command] + (subcommand.map { [$0] } ?? []))]
             let body = section.heading + section.body
             let flags = Set(
                 flag.matches(in: body, range: NSRange(body.startIndex..., in: body)).map {
