@@ -10,10 +10,12 @@
 # DEST/eval-real for evaluation only). OUT gets one folder per group and OUT/table.md. Rerunning skips
 # groups already evaluated and resumes interrupted trainings from their checkpoints, so the protocol can
 # span several sessions. Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
-# (default: the zoo's built-in groups), STEPS (training steps per group, default 1500), MINUTES (time cap of one
-# training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
+# (default: every group), STEPS (adversarial training steps per group, default 1500), FROZEN_STEPS
+# (then steps with the generator frozen and the detector's learning rate at 1e-4, as the shipped
+# model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
+# of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
 # `unmask train` options, e.g. an architecture), ZOO_ARGS (extra options naming the zoo's families
-# for train, calibrate and evaluate alike).
+# for train, calibrate and evaluate alike; default --zoo-generators Models/zoo, run from the repository).
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -22,14 +24,14 @@ if [[ $# -ne 2 ]]; then
 fi
 dest=$1 out=$2
 unmask=${UNMASK:-.build/release/unmask}
-steps=${STEPS:-1500} minutes=${MINUTES:-30} frames=${FRAMES:-1}
+steps=${STEPS:-1500} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
 read -r -a train_args <<<"${TRAIN_ARGS:-}"
-read -r -a zoo_args <<<"${ZOO_ARGS:-}"
+read -r -a zoo_args <<<"${ZOO_ARGS:---zoo-generators Models/zoo}"
 for folder in "$dest/real" "$dest/eval-real"; do
     [[ -d $folder ]] || { echo "lofo: $folder: no such folder (run Scripts/fetch-training-media.sh $dest)" >&2; exit 66; }
 done
 [[ -x $unmask ]] || { echo "lofo: $unmask: not built (swift build -c release)" >&2; exit 66; }
-read -r -a groups <<<"${LOFO_GROUPS:-classical self-blend upsampling-decoder}"
+read -r -a groups <<<"${LOFO_GROUPS:-classical self-blend upsampling-decoder autoencoder vae adversarial}"
 mkdir -p "$out"
 
 for group in "${groups[@]}"; do
@@ -39,19 +41,24 @@ for group in "${groups[@]}"; do
         echo "lofo: $group: evaluated already ($run/evaluation.json)"
         continue
     fi
-    if [[ ! -f $run/trained ]]; then
-        resume=()
+    # train_phase MARKER STEPS OPTION…: trains (or resumes) up to STEPS in all, then leaves MARKER
+    train_phase() {
+        local marker=$1 total=$2
+        shift 2
+        [[ -f $run/$marker ]] && return 0
+        local resume=()
         [[ -f $run/checkpoint.safetensors ]] && resume=(--resume "$run/checkpoint.safetensors")
-        echo "lofo: $group: training on every family but $group (${resume[*]:-new run})"
-        # exit 0 when the steps are done or validation stopped improving; a time cap leaves a checkpoint
+        echo "lofo: $group: $marker: training on every family but $group to step $total (${resume[*]:-new run})"
         "$unmask" train --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" "${train_args[@]}" \
-            --steps "$steps" --minutes "$minutes" --out "$run" "${resume[@]}" -q
+            --steps "$total" --minutes "$minutes" --out "$run" "${resume[@]}" "$@" -q
         if grep -q '"reason":"time limit"' <(tail -n 5 "$run/log.jsonl"); then
             echo "lofo: $group: time cap reached; rerun to continue from the checkpoint" >&2
             exit 75
         fi
-        touch "$run/trained"
-    fi
+        touch "$run/$marker"
+    }
+    train_phase adversarial "$steps"
+    train_phase frozen-generator $((steps + frozen_steps)) --d-steps 100000 --lr-d 1e-4 --patience 0
     echo "lofo: $group: calibrating on held-out training-package files with the families trained on"
     "$unmask" calibrate --model "$run/model.safetensors" --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" \
         --jpeg-quality 90 --h264-crf 28 --fpr 0.01 --out "$run/calibrated.safetensors" -q >"$run/calibration.txt"

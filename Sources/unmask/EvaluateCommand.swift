@@ -36,6 +36,10 @@ struct EvaluationInputs: ParsableArguments {
             valueName: "names"))
     var zooExclude: [String] = []
 
+    @Option(
+        help: ArgumentHelp("Add the zoo families of the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
+    var zooGenerators: String?
+
     @Option(help: "Seed for forged regions and generator samples.")
     var seed: UInt64 = 7
 
@@ -51,8 +55,11 @@ struct EvaluationInputs: ParsableArguments {
             values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         let chosen = names(zoo), excluded = names(zooExclude)
-        if chosen.isEmpty && excluded.isEmpty { return nil }
-        var families = FakeZoo.standard()
+        if chosen.isEmpty && excluded.isEmpty {
+            if zooGenerators != nil { throw ValidationError("--zoo-generators needs --zoo or --zoo-exclude") }
+            return nil
+        }
+        var families = try zooGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard()
         if !chosen.isEmpty && chosen != ["all"] { families = try families.selecting(chosen) }
         if !excluded.isEmpty { families = try families.excluding(excluded) }
         guard !families.families.isEmpty else { throw ValidationError("no fake-maker family is left to evaluate") }

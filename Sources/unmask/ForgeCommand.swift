@@ -29,6 +29,14 @@ struct ForgeCommand: ParsableCommand {
     @Option(help: "A fake-maker zoo family to re-synthesise the region with, instead of a generator.")
     var family: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Also look --family up among the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
+    var zooGenerators: String?
+
+    /// The zoo --family is looked up in.
+    func zoo() throws -> FakeZoo { try zooGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard() }
+
     @Option(help: "The real video or image.")
     var input: String
 
@@ -63,7 +71,7 @@ struct ForgeCommand: ParsableCommand {
         if (generator == nil) == (family == nil) { throw ValidationError("Give either --generator or --family.") }
         if let family {
             do {
-                if try FakeZoo.standard().family(named: family).needsDonor {
+                if try zoo().family(named: family).needsDonor {
                     throw ValidationError("--family \(family) needs a donor frame, which forge does not take.")
                 }
             } catch let error as ValidationError {
@@ -96,7 +104,7 @@ struct ForgeCommand: ParsableCommand {
             }
             var rng = RandomGenerator(seed: seed)
             let samples = g.map { FrameForgery.samples(for: r, generator: $0, rng: &rng) }
-            let zooFamily = try family.map { try FakeZoo.standard().family(named: $0) }
+            let zooFamily = try family.map { try zoo().family(named: $0) }
             let mask = try zooFamily.map { _ in
                 try RegionMask.placed(
                     .ellipse, in: r, width: info.displayWidth, height: info.displayHeight, feather: 8, rng: &rng)

@@ -71,6 +71,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Train without the fake-maker zoo's region fakes.")
     var noZoo = false
 
+    @Option(
+        help: ArgumentHelp("Add the zoo families of the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
+    var zooGenerators: String?
+
     @Option(help: "Validate every this many steps.")
     var validateEvery: Int = 200
 
@@ -130,7 +134,7 @@ struct TrainCommand: ParsableCommand {
         // Zoo regions are most of the supervised fakes: they are what teaches manipulation rather than
         // one generator's fingerprint (Docs/generalization.md).
         if !noZoo {
-            c.zoo = ZooTrainingConfig(excluded: excludedFamilies)
+            c.zoo = ZooTrainingConfig(excluded: excludedFamilies, trainedGenerators: zooGenerators)
             c.fakeMix.zoo = 3
             c.otherFakesPerBatch = 12
         }

@@ -17,13 +17,19 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
     public var feather: ClosedRange<Int> = 0...8
     /// Probability of colour correction (families that allow it).
     public var colourCorrection = 0.5
+    /// A folder of trained generators (Models/zoo) whose families join the built-in ones; nil = none.
+    public var trainedGenerators: String? = nil
 
-    public init(excluded: [String] = []) { self.excluded = excluded }
+    public init(excluded: [String] = [], trainedGenerators: String? = nil) {
+        self.excluded = excluded; self.trainedGenerators = trainedGenerators
+    }
 
-    /// The families this configuration trains on: the built-in zoo without the excluded names.
-    /// Throws for unknown names and when nothing is left.
+    /// The families this configuration trains on: the built-in zoo (plus the trained generators'
+    /// families) without the excluded names. Throws for unknown names, unreadable generator files and
+    /// when nothing is left.
     public func zoo() throws -> FakeZoo {
-        let zoo = try FakeZoo.standard().excluding(excluded)
+        let all = try trainedGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard()
+        let zoo = try all.excluding(excluded)
         guard !zoo.families.isEmpty else {
             throw DetectorError.invalidConfiguration(
                 "excluding \(excluded.joined(separator: ", ")) leaves no zoo family to train on")
