@@ -15,7 +15,7 @@ final class ZooTrainingTests: XCTestCase {
         for seed in UInt64(0)..<20 {
             let family = try FakeZoo.standard().family(named: "resample")
             let fake = try family.makeFake(real: context, seed: seed, options: options)
-            XCTAssertLessThanOrEqual(fake.mask.box.width, 64); XCTAssertLessThanOrEqual(fake.mask.box.height, 64)
+            XCTAssertLessThanOrEqual(fake.mask.box.width, 62); XCTAssertLessThanOrEqual(fake.mask.box.height, 62)
             var rng = RandomGenerator(seed: seed)
             let patch = Trainer.window(of: fake, side: 64, rng: &rng)
             XCTAssertEqual(patch.kind, .zoo)
@@ -24,15 +24,19 @@ final class ZooTrainingTests: XCTestCase {
             XCTAssertEqual(mask.reduce(0, +), fake.mask.values.reduce(0, +), accuracy: 1e-3, "seed \(seed)")
             // and the window is a crop of the fake at some origin: find it from the mask's first pixel
             XCTAssertEqual(patch.image.width, 64); XCTAssertEqual(patch.image.height, 64)
-            let matches = (0...64).contains { y0 in
-                (0...64).contains { x0 in
-                    (0..<64).allSatisfy { y in
-                        patch.image.pixels[y * 64] == fake.image.pixels[(y0 + y) * 128 + x0]
-                            && patch.image.pixels[y * 64 + 63] == fake.image.pixels[(y0 + y) * 128 + x0 + 63]
-                    }
+            func isCrop(x0: Int, y0: Int) -> Bool {
+                for y in 0..<64 {
+                    let row = (y0 + y) * 128 + x0
+                    if patch.image.pixels[y * 64] != fake.image.pixels[row] { return false }
+                    if patch.image.pixels[y * 64 + 63] != fake.image.pixels[row + 63] { return false }
                 }
+                return true
             }
-            XCTAssertTrue(matches, "seed \(seed): the window is not a crop of the fake")
+            var matches = false
+            for y0 in stride(from: 0, through: 64, by: 2) {
+                for x0 in stride(from: 0, through: 64, by: 2) where isCrop(x0: x0, y0: y0) { matches = true }
+            }
+            XCTAssertTrue(matches, "seed \(seed): the window is not a crop of the fake at an even offset")
         }
     }
 

@@ -45,10 +45,12 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
         _ = try zoo()
     }
 
-    /// The zoo's options for regions inside a `patchSide` patch.
+    /// The zoo's options for regions inside a `patchSide` patch: at most patchSide − 2 pixels wide, so
+    /// that a window holding the whole region can start at an even offset (see `Trainer.window`).
     func options(patchSide: Int) -> ZooOptions {
         var options = ZooOptions()
-        options.mask.side = min(regionSide.lowerBound, patchSide)...min(regionSide.upperBound, patchSide)
+        let largest = max(1, patchSide - 2)
+        options.mask.side = min(regionSide.lowerBound, largest)...min(regionSide.upperBound, largest)
         options.mask.feather = feather
         options.colourCorrection = colourCorrection
         return options
@@ -73,13 +75,17 @@ extension Trainer {
         return Trainer.window(of: fake, side: P, rng: &rng)
     }
 
-    /// A side×side window of `fake` that contains its mask's box (which is at most `side` wide and high),
-    /// at a random position, with the mask cut alike.
+    /// A side×side window of `fake` that contains its mask's box (at most side − 2 wide and high), at a
+    /// random even offset, with the mask cut alike. Context crops start at even frame coordinates, so
+    /// the window keeps the frame's 2×2 grid as real patches and inference windows do (NPR inputs
+    /// depend on it).
     static func window(of fake: ZooFake, side: Int, rng: inout RandomGenerator) -> FakePatch {
         let box = fake.mask.box, W = fake.image.width, H = fake.image.height
         func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
             let low = max(0, start + length - side), high = max(low, min(start, limit - side))
-            return low + Int(rng.next() % UInt64(high - low + 1))
+            let evenLow = (low + 1) / 2 * 2, evenHigh = high / 2 * 2
+            guard evenLow <= evenHigh else { return low }
+            return evenLow + 2 * Int(rng.next() % UInt64((evenHigh - evenLow) / 2 + 1))
         }
         let x0 = origin(box.x, box.width, W), y0 = origin(box.y, box.height, H)
         let image = ImageFilters.crop(fake.image, x: x0, y: y0, width: side, height: side)
