@@ -1,6 +1,6 @@
 // `unmask bench untrained-model` and `unmask bench score` as a user runs them: the model file it
-// writes loads with the standard architecture and serves `bench score`, whose JSON has one row per
-// configuration; bad configurations are usage errors.
+// writes loads with the standard architecture (or the candidate asked for) and serves `bench score`,
+// whose JSON has one row per configuration; bad configurations and candidates are usage errors.
 import Detector
 import Foundation
 import XCTest
@@ -24,6 +24,22 @@ final class BenchScoreCommandTests: CLITestCase {
         for row in rows {
             XCTAssertEqual((row["runsWallSeconds"] as? [Double])?.count, 2)
             XCTAssertGreaterThan(try XCTUnwrap(row["wallSecondsPerFrame"] as? Double), 0)
+        }
+    }
+
+    func testUntrainedModelOfACandidateArchitecture() throws {
+        let model = path("candidate.safetensors")
+        let written = try unmask([
+            "bench", "untrained-model", "--out", model, "--residual-inputs", "srm,npr", "--stem-width", "6",
+        ])
+        XCTAssertEqual(written.status, 0, written.standardError)
+        XCTAssertTrue(written.standardOutput.contains("srm+npr, stem 6"), written.standardOutput)
+        let architecture = try DetectorModel.load(path: model).architecture
+        XCTAssertEqual(architecture.residualInputs.map(\.kind), [.srm, .npr])
+        XCTAssertEqual(architecture.stemWidth, 6)
+        for bad in [["--residual-inputs", "npr,bayar"], ["--residual-inputs", "npr,npr"], ["--stem-width", "-1"]] {
+            let run = try unmask(["bench", "untrained-model", "--out", path("bad.safetensors")] + bad)
+            XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
         }
     }
 
