@@ -64,7 +64,7 @@ final class BatchAuditTests: XCTestCase {
         try write("in/sub/notes.txt")
         try write("in/out/report.json")
         let manager = FileManager.default
-        try manager.createSymbolicLink(atPath: path("in/link-to-sub"), withDestinationPath: path("in/sub"))
+        try manager.createSymbolicLink(atPath: path("in/z-link-to-sub"), withDestinationPath: path("in/sub"))
         try manager.createSymbolicLink(atPath: path("in/sub/loop"), withDestinationPath: path("in"))
         try manager.createSymbolicLink(atPath: path("in/broken"), withDestinationPath: path("nowhere"))
 
@@ -72,7 +72,7 @@ final class BatchAuditTests: XCTestCase {
         rules.excludedFolders = [path("in/out")]
         let plain = MediaDiscovery.discover([path("in")], rules: rules)
         XCTAssertEqual(plain.files.map(\.relativePath.display), ["a.mp4", "sub/b.png", "sub/notes.txt"])
-        XCTAssertEqual(plain.skipped.map(\.relativePath.display), ["broken", "link-to-sub", "sub/loop"])
+        XCTAssertEqual(plain.skipped.map(\.relativePath.display), ["broken", "sub/loop", "z-link-to-sub"])
         XCTAssertTrue(plain.skipped.allSatisfy { $0.reason.contains("--follow-symlinks") })
 
         rules.followSymlinks = true
@@ -82,12 +82,13 @@ final class BatchAuditTests: XCTestCase {
         let reasons = Dictionary(uniqueKeysWithValues: followed.skipped.map { ($0.relativePath.display, $0.reason) })
         XCTAssertEqual(reasons["broken"], "broken symbolic link")
         XCTAssertEqual(reasons["sub/loop"]?.contains("loop"), true, "\(reasons)")
-        XCTAssertEqual(reasons["link-to-sub"]?.contains("already audited"), true, "\(reasons)")
+        XCTAssertEqual(reasons["z-link-to-sub"]?.contains("already audited"), true, "\(reasons)")
 
         rules.include = ["*.mp4", "*.png"]
         rules.exclude = ["sub"]
         let globbed = MediaDiscovery.discover([path("in")], rules: rules)
-        XCTAssertEqual(globbed.files.map(\.relativePath.display), [".hidden.mp4", "a.mp4"])
+        // "sub" itself is pruned; the followed link to it is another path and is walked.
+        XCTAssertEqual(globbed.files.map(\.relativePath.display), [".hidden.mp4", "a.mp4", "z-link-to-sub/b.png"])
     }
 
     func testSeveralInputsArePrefixedByTheirNameAndMissingOnesListed() throws {
@@ -204,9 +205,12 @@ final class BatchAuditTests: XCTestCase {
         XCTAssertFalse(outcome.interrupted)
         let rows = Dictionary(uniqueKeysWithValues: outcome.summary.files.map { ($0.path, $0) })
         XCTAssertEqual(rows["forged.mp4"]?.verdict, .fake)
+        // Of identical files the first path in byte order is scanned, the others listed as its duplicates.
+        XCTAssertEqual(rows["copy of plain.mp4"]?.verdict, .real)
+        XCTAssertEqual(rows["copy of plain.mp4"]?.status, .scanned)
+        XCTAssertEqual(rows["plain.mp4"]?.status, .duplicate)
+        XCTAssertEqual(rows["plain.mp4"]?.duplicateOf, "copy of plain.mp4")
         XCTAssertEqual(rows["plain.mp4"]?.verdict, .real)
-        XCTAssertEqual(rows["copy of plain.mp4"]?.status, .duplicate)
-        XCTAssertEqual(rows["copy of plain.mp4"]?.duplicateOf, "plain.mp4")
         XCTAssertEqual(rows["notes.mp4"]?.status, .notMedia)
         XCTAssertEqual(rows["empty.mov"]?.status, .notMedia)
         XCTAssertEqual(rows["new\nline.mp4"]?.status, .scanned)
