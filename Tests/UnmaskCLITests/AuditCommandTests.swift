@@ -212,3 +212,65 @@ final class AuditCommandTests: CLITestCase {
         XCTAssertTrue(notAudit.standardError.contains("not an audit output folder"), notAudit.standardError)
     }
 }
+
+/// The summary page and the per-file reports in a real browser: markup in file names stays text.
+final class AuditMarkupTests: CLITestCase {
+    /// The DOM headless Chromium builds from `page` after its scripts ran, or nil without Chromium.
+    func renderedDOM(_ page: String) throws -> String? {
+        let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        guard let browser = browsers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: browser)
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + path("chromium-profile"),
+            "--virtual-time-budget=2000", "--dump-dom", URL(fileURLWithPath: page).absoluteString,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return dom
+    }
+
+    func testMarkupInFileNamesIsEscapedAndNeverRunsInChromium() throws {
+        let media = path("media")
+        try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
+        let hostile = [
+            "<script>document.title='owned-1'</script>.mp4", "<img src=x onerror=\"document.title='owned-2'\">.mp4",
+            "quote\"&amp;'.mp4",
+        ]
+        let clip = try makeClip()
+        for (index, name) in hostile.enumerated() {
+            // Distinct contents, so that each name gets its own report rather than a duplicate row.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: clip))
+            bytes.append(contentsOf: [UInt8](repeating: UInt8(index), count: index + 1))
+            try bytes.write(to: URL(fileURLWithPath: media + "/" + name))
+        }
+        let model = DetectorModel(architecture: .standard, seed: 7)
+        try model.save(to: path("model.safetensors"))
+        let run = try unmask([
+            "audit", media, "--out", path("out"), "--model", path("model.safetensors"), "--max-frames", "1", "--quiet",
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let summary = try AuditSummary.decode(Data(contentsOf: URL(fileURLWithPath: path("out/summary.json"))))
+        XCTAssertEqual(Set(summary.files.map(\.path)), Set(hostile))
+        var pages = [path("out/index.html")]
+        pages += summary.files.compactMap(\.reportHTML).map { path("out/" + $0) }
+        XCTAssertEqual(pages.count, 4)
+        for page in pages {
+            let source = try String(contentsOfFile: page, encoding: .utf8)
+            XCTAssertFalse(source.contains("<img src=x"), page)
+            XCTAssertFalse(source.contains("<script>document"), page)
+        }
+        guard let dom = try renderedDOM(pages[0]) else { throw XCTSkip("headless Chromium is not installed") }
+        XCTAssertTrue(dom.contains("data-sorting=\"ready\""), "the page's own sorting script runs: \(dom.prefix(300))")
+        for page in pages {
+            let rendered = try XCTUnwrap(try renderedDOM(page))
+            XCTAssertFalse(rendered.contains("<title>owned-"), "a file name's markup ran in \(page)")
+            XCTAssertFalse(rendered.contains("<img src=\"x\""), "a file name became an element in \(page)")
+            XCTAssertTrue(rendered.contains("&lt;script&gt;document.title="), page)
+        }
+    }
+}

@@ -117,8 +117,10 @@ enum AuditSummaryHTML {
     }
 
     /// Sorts a table.sortable by the clicked column: numbers by `data-value`, text by content; a second
-    /// click reverses. Runs only because its hash is in the CSP.
+    /// click reverses. Runs only because its hash is in the CSP; marks the page `data-sorting="ready"`
+    /// so a headless browser can tell that it ran.
     static let script = """
+        document.documentElement.dataset.sorting = "ready";
         document.querySelectorAll("table.sortable th").forEach(function (th, column) {
           if (th.dataset.kind === "none") return;
           th.addEventListener("click", function () {

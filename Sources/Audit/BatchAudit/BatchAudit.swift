@@ -174,7 +174,8 @@ public final class BatchAudit {
     /// damaged manifest and unwritable reports; a bad input file becomes an error row instead.
     /// `isCancelled` is polled between and inside files; when it turns true the file in progress is
     /// abandoned (nothing of it written), the summary covers what is done, and `interrupted` is set.
-    public func run(events: @escaping (AuditEvent) -> Void = { _ in }, isCancelled: @escaping () -> Bool = { false }) throws -> AuditOutcome
+    public func run(events: @escaping (AuditEvent) -> Void = { _ in }, isCancelled: @escaping () -> Bool = { false }) throws
+        -> AuditOutcome
     {
         let output = configuration.outputFolder
         let lock = try Self.prepareOutputFolder(output)
