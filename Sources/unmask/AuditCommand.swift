@@ -65,6 +65,12 @@ struct AuditCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Scoring threads (default: the core count); the next file decodes beside them, BLAS runs single-threaded in each.",
+            valueName: "N"))
+    var jobs: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Exit with code 10 when any file is fake (fake), fake or uncertain (uncertain), or failed (error).",
             valueName: "condition"))
     var failOn: FailOn?
@@ -82,6 +88,7 @@ struct AuditCommand: ParsableCommand {
         if let fileTimeout, !(fileTimeout > 0 && fileTimeout.isFinite) {
             throw ValidationError("--file-timeout must be a positive number of seconds (got \(fileTimeout)).")
         }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more (got \(jobs)).") }
         if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be 1 or more (got \(shardCount)).") }
         if shard != nil, shardCount != nil { throw ValidationError("Give --shard INDEX/COUNT or --shard-count, not both.") }
     }
@@ -102,6 +109,7 @@ struct AuditCommand: ParsableCommand {
         }
         let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
+        scorer.scorer.threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
 
         var configuration = AuditConfiguration(inputs: paths, outputFolder: output)
         configuration.scanOptions = try sampling.scanOptions(scanning: scanning)

@@ -211,10 +211,14 @@ public final class BatchAudit {
 
         var interrupted = isCancelled()
         var scanned = 0
+        // The next file is opened and starts decoding while the current one is scored.
+        var next: OpenedFile? = toScan.first.map { openForScan($0, isCancelled: isCancelled) }
         for (offset, item) in toScan.enumerated() where !interrupted {
             let display = item.file.relativePath.display
+            let current = next ?? openForScan(item, isCancelled: isCancelled)
+            next = offset + 1 < toScan.count ? openForScan(toScan[offset + 1], isCancelled: isCancelled) : nil
             events(.fileStarted(number: offset + 1, total: toScan.count, path: display))
-            guard let record = try scan(item, events: events, isCancelled: isCancelled) else {
+            guard let record = try scan(item, opened: current, events: events, isCancelled: isCancelled) else {
                 interrupted = true
                 break
             }
@@ -301,11 +305,47 @@ public final class BatchAudit {
         init(_ entry: AuditEntry) { self.entry = entry }
     }
 
-    /// Scans one file and writes its reports; returns its manifest record (an error record when the
-    /// file cannot be scanned or runs out of time), or nil when cancelled.
-    private func scan(_ item: MediaFile, events: @escaping (AuditEvent) -> Void, isCancelled: @escaping () -> Bool) throws
-        -> ManifestRecord?
-    {
+    /// A file opened by descriptor and prepared for scanning (decoding ahead), or why it could not be.
+    private final class OpenedFile {
+        let descriptor: Int32
+        let path: String
+        var prepared: PreparedScan?
+        var failure: Error?
+
+        init(descriptor: Int32, path: String) {
+            self.descriptor = descriptor
+            self.path = path
+        }
+
+        deinit {
+            prepared = nil  // stops its decoding thread before the descriptor goes
+            if descriptor >= 0 { close(descriptor) }
+        }
+    }
+
+    /// Opens `item` and prepares its scan; a failure is kept for the file's turn.
+    private func openForScan(_ item: MediaFile, isCancelled: @escaping () -> Bool) -> OpenedFile {
+        let descriptor = item.file.path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        let opened = OpenedFile(descriptor: descriptor, path: "/proc/self/fd/\(descriptor)")
+        guard descriptor >= 0 else {
+            opened.failure = MediaError(
+                kind: .io, path: item.file.relativePath.display, operation: "cannot open", message: ReportWriter.systemError())
+            return opened
+        }
+        do {
+            opened.prepared = try ScanPipeline(scorer: scorer, options: configuration.scanOptions).prepare(
+                path: opened.path, contentSHA256: item.contentSHA256, isCancelled: isCancelled)
+        } catch {
+            opened.failure = error
+        }
+        return opened
+    }
+
+    /// Scans one opened file and writes its reports; returns its manifest record (an error record
+    /// when the file cannot be scanned or runs out of time), or nil when cancelled.
+    private func scan(
+        _ item: MediaFile, opened: OpenedFile, events: @escaping (AuditEvent) -> Void, isCancelled: @escaping () -> Bool
+    ) throws -> ManifestRecord? {
         let display = item.file.relativePath.display
         var record = ManifestRecord(key: item.key, contentSHA256: item.contentSHA256, path: display, status: .error)
         let deadline = configuration.fileTimeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
@@ -313,29 +353,24 @@ public final class BatchAudit {
         let pipeline = ScanPipeline(scorer: scorer, options: configuration.scanOptions)
         var report: ScanReport
         do {
-            report = try withOpenFile(item.file) { path in
-                do {
-                    return try pipeline.scan(
-                        path: path, progress: { events(.fileProgress($0)) }, isCancelled: { isCancelled() || timedOut() })
-                } catch let error as MediaError {
-                    var renamed = error
-                    renamed.path = display
-                    throw renamed
-                } catch let error as ScanError {
-                    guard case .cancelled = error else {
-                        throw AuditFileError(reason: error.description.replacingOccurrences(of: path, with: display))
-                    }
-                    if isCancelled() { throw error }
-                    throw AuditFileError(reason: "took longer than --file-timeout (\(configuration.fileTimeout ?? 0) s)")
-                }
+            guard let prepared = opened.prepared else {
+                throw opened.failure ?? ScanError.noFrames(path: opened.path)
             }
-        } catch is ScanError {
-            return nil
+            report = try pipeline.scan(
+                prepared, progress: { events(.fileProgress($0)) }, isCancelled: { isCancelled() || timedOut() })
+        } catch let error as ScanError {
+            guard case .cancelled = error else {
+                record.error = error.description.replacingOccurrences(of: opened.path, with: display)
+                return record
+            }
+            if isCancelled() { return nil }
+            record.error = "took longer than --file-timeout (\(configuration.fileTimeout ?? 0) s)"
+            return record
         } catch let error as MediaError {
             record.error = "\(error.operation): \(error.message)"
             return record
-        } catch let error as AuditFileError {
-            record.error = error.reason
+        } catch {
+            record.error = String(describing: error).replacingOccurrences(of: opened.path, with: display)
             return record
         }
         if isCancelled() { return nil }
@@ -364,11 +399,6 @@ public final class BatchAudit {
         record.reportJSON = jsonName
         record.reportHTML = configuration.writeHTML ? htmlName : nil
         return record
-    }
-
-    /// A file that failed for a reason of the audit's own (its time limit).
-    private struct AuditFileError: Error {
-        var reason: String
     }
 
     /// Writes index.html, summary.csv and summary.json into `output`, all or nothing.
