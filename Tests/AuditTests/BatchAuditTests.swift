@@ -272,12 +272,70 @@ final class BatchAuditTests: XCTestCase {
             try Data(contentsOf: URL(fileURLWithPath: path("whole/summary.json"))))
     }
 
+    func testFilesDeletedOrTruncatedDuringTheRunBecomeRowsNotFailures() throws {
+        for index in 0..<4 { try makeClip("media/clip-\(index).mp4", shade: 0.1 + Float(index) * 0.2) }
+        var configuration = AuditConfiguration(inputs: [path("media")], outputFolder: path("out"))
+        configuration.scanOptions.sampling = .everyFrame
+        let outcome = try BatchAudit(configuration: configuration, scorer: RedBlockScorer()).run(events: { event in
+            guard case .fileStarted(1, _, _) = event else { return }
+            // clip-1 is already open (decoding ahead), so it is read whole; clip-2 is gone before
+            // its turn; clip-3 is cut to a few bytes, as a file still being written may be.
+            unlink(self.path("media/clip-1.mp4"))
+            unlink(self.path("media/clip-2.mp4"))
+            truncate(self.path("media/clip-3.mp4"), 200)
+        })
+        let rows = Dictionary(uniqueKeysWithValues: outcome.summary.files.map { ($0.path, $0) })
+        XCTAssertEqual(rows["clip-0.mp4"]?.status, .scanned)
+        XCTAssertEqual(rows["clip-1.mp4"]?.status, .scanned)
+        XCTAssertEqual(rows["clip-2.mp4"]?.status, .error)
+        XCTAssertEqual(rows["clip-2.mp4"]?.reason?.contains("No such file"), true, "\(rows["clip-2.mp4"]?.reason ?? "")")
+        XCTAssertEqual(rows["clip-3.mp4"]?.status, .error)
+        XCTAssertFalse(outcome.interrupted)
+    }
+
+    func testAPreparedFileDecodesBeforeItIsScored() throws {
+        try makeClip("clip.mp4", shade: 0.3, red: true)
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        let pipeline = ScanPipeline(scorer: RedBlockScorer(), options: options)
+        let prepared = try pipeline.prepare(path: path("clip.mp4"))
+        let deadline = Date().addingTimeInterval(10)
+        while prepared.feeder.decodeSeconds == 0, Date() < deadline { usleep(1000) }
+        XCTAssertGreaterThan(prepared.feeder.decodeSeconds, 0, "frames decode before scoring starts")
+        let ahead = try pipeline.scan(prepared)
+        let direct = try pipeline.scan(path: path("clip.mp4"))
+        XCTAssertEqual(ahead.frames, direct.frames)
+        XCTAssertEqual(ahead.verdict, .fake)
+    }
+
     func testAFileOverItsTimeLimitBecomesAnErrorRow() throws {
         try makeClip("media/slow.mp4", shade: 0.3)
         let outcome = try audit([path("media")], out: path("out")) { $0.fileTimeout = 1e-9 }
         XCTAssertFalse(outcome.interrupted)
         XCTAssertEqual(outcome.summary.files.first?.status, .error)
         XCTAssertEqual(outcome.summary.files.first?.reason?.contains("--file-timeout"), true)
+    }
+
+    func testTenThousandFilesOfWhichAHandfulAreMedia() throws {
+        let root = path("many")
+        for folder in 0..<10 {
+            try FileManager.default.createDirectory(atPath: root + "/\(folder)", withIntermediateDirectories: true)
+            for index in 0..<1_000 {
+                let name = root + "/\(folder)/note-\(index)" + (index % 3 == 0 ? ".mp4" : ".txt")
+                FileManager.default.createFile(atPath: name, contents: Data("file \(folder)-\(index)\n".utf8))
+            }
+        }
+        for index in 0..<3 { try makeClip("many/\(index * 3)/real clip \(index).mp4", shade: 0.2 + Float(index) * 0.2) }
+        let started = Date()
+        let outcome = try audit([root], out: path("out"))
+        XCTAssertEqual(outcome.summary.counts["files"], 10_003)
+        XCTAssertEqual(outcome.summary.counts["scanned"], 3)
+        XCTAssertEqual(outcome.summary.counts["not_media"], 10_000)
+        let rerunStarted = Date()
+        let rerun = try audit([root], out: path("out"))
+        XCTAssertEqual(rerun.scannedNow, 0)
+        // A loose bound for a loaded debug build; the README's benchmark gives release figures.
+        XCTAssertLessThan(Date().timeIntervalSince(rerunStarted), 120, "first run \(rerunStarted.timeIntervalSince(started)) s")
     }
 
     func testAnEmptyFolderGivesAnEmptySummary() throws {

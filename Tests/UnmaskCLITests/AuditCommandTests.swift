@@ -277,3 +277,72 @@ final class AuditMarkupTests: CLITestCase {
         }
     }
 }
+
+/// A folder of many small media files of mixed formats, audited and killed at several points. The
+/// file count is 300 (UNMASK_AUDIT_LOAD_FILES overrides it for a quicker run in a debug build).
+final class AuditLoadTests: CLITestCase {
+    func testManyMixedFilesKilledAtSeveralPointsResumeToTheSameSummary() throws {
+        let count = ProcessInfo.processInfo.environment["UNMASK_AUDIT_LOAD_FILES"].flatMap { Int($0) } ?? 300
+        let media = path("media")
+        try FileManager.default.createDirectory(atPath: media + "/deeper/still", withIntermediateDirectories: true)
+        for index in 0..<count {
+            var image = RGBImage(width: 16, height: 16)
+            for pixel in 0..<(16 * 16) {
+                image.pixels[pixel] = Float(index % 17) / 17
+                image.pixels[256 + pixel] = Float(index / 17 % 17) / 17
+                image.pixels[512 + pixel] = Float(pixel % 16) / 16
+            }
+            let folder = media + ["", "/deeper", "/deeper/still"][index % 3]
+            switch index % 5 {
+            case 0: try ImageEncoder.write(image, to: folder + "/image-\(index).png")
+            case 1: try ImageEncoder.write(image, to: folder + "/image-\(index).jpg")
+            case 2: try ImageEncoder.write(image, to: folder + "/image-\(index).bmp")
+            default:
+                let name = folder + "/clip-\(index)." + (index % 5 == 3 ? "mp4" : "avi")
+                let codec: VideoCodecChoice = index % 5 == 3 ? .h264(crf: 30) : .mjpeg(quality: 5)
+                let encoder = try VideoEncoder(path: name, codec: codec, width: 16, height: 16, frameRate: 5, gopSize: 5)
+                for _ in 0..<3 { try encoder.append(image) }
+                try encoder.finish()
+            }
+        }
+        let model = DetectorModel(architecture: .standard, seed: 7)
+        try model.save(to: path("model.safetensors"))
+        let arguments = ["audit", media, "--model", path("model.safetensors"), "--max-frames", "1", "--quiet", "--jobs", "1"]
+        let whole = try unmask(arguments + ["--out", path("whole")])
+        XCTAssertEqual(whole.status, 0, whole.standardError)
+        let expected = try Data(contentsOf: URL(fileURLWithPath: path("whole/summary.json")))
+        let summary = try AuditSummary.decode(expected)
+        let distinct = Set(summary.files.compactMap(\.contentSHA256)).count
+        XCTAssertEqual(summary.files.count, count)
+        XCTAssertEqual(summary.counts["error"], 0)
+
+        for (point, fraction) in [0.1, 0.5, 0.9].enumerated() {
+            let out = path("killed-\(point)")
+            let process = Process()
+            process.executableURL = Self.executable
+            process.arguments = arguments + ["--out", out]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let target = Int(Double(distinct) * fraction)
+            let deadline = Date().addingTimeInterval(600)
+            while process.isRunning, Date() < deadline {
+                let lines = ((try? String(contentsOfFile: out + "/manifest.jsonl", encoding: .utf8)) ?? "").filter { $0 == "\n" }
+                if lines.count >= target { break }
+                usleep(1000)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let rerun = try unmask(arguments + ["--out", out])
+            XCTAssertEqual(rerun.status, 0, rerun.standardError)
+            let records = try AuditManifest.read(path: out + "/manifest.jsonl").records
+            XCTAssertEqual(records.count, distinct, "one record per distinct file after a kill at \(fraction)")
+            XCTAssertEqual(Set(records.map(\.contentSHA256)).count, distinct)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")), expected, "kill at \(fraction)")
+            for name in try FileManager.default.contentsOfDirectory(atPath: out + "/reports") where name.hasSuffix(".json") {
+                let data = try Data(contentsOf: URL(fileURLWithPath: out + "/reports/" + name))
+                XCTAssertNoThrow(try JSONDecoder().decode(ScanReport.self, from: data), name)
+            }
+        }
+    }
+}
