@@ -170,7 +170,8 @@ enum AuditSummaryText {
         if let shard { lines.append("Shard \(shard.index) of \(shard.count) (0-based)") }
         lines.append(
             "\(count("files")) files: \(count("scanned")) scanned, \(count("duplicate")) duplicates, "
-                + "\(count("error")) errors, \(count("not_media")) not media, \(count("skipped")) skipped")
+                + "\(count("error")) errors, \(count("not_media")) not media, \(count("skipped")) skipped"
+                + (count("pending") > 0 ? ", \(count("pending")) not scanned yet" : ""))
         lines.append("Verdicts: \(count("fake")) fake, \(count("uncertain")) uncertain, \(count("real")) real")
         for row in summary.files where row.status == .error {
             lines.append("  error: \(Terminal.printable(row.path)): \(Terminal.printable(row.reason ?? ""))")

@@ -265,6 +265,7 @@ final class BatchAuditTests: XCTestCase {
         XCTAssertTrue(stopped.interrupted)
         XCTAssertEqual(stopped.scannedNow, 2)
         XCTAssertEqual(stopped.summary.files.filter { $0.status == .scanned }.count, 2)
+        XCTAssertEqual(stopped.summary.files.filter { $0.status == .pending }.count, 2)
         let resumed = try audit([path("media")], out: path("resumed"))
         XCTAssertEqual(resumed.scannedNow, 2)
         XCTAssertEqual(

@@ -84,7 +84,7 @@ public final class AuditManifest {
     public let path: String
     /// Records by key; a later record for a key replaces an earlier one.
     public private(set) var records: [String: ManifestRecord] = [:]
-    /// Lines that were cut by a crash and dropped (at most one: the last).
+    /// Whether the last line was cut by a crash and dropped (it is redone).
     public private(set) var droppedPartialLine = false
     private var descriptor: Int32 = -1
 

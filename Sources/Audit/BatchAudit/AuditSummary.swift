@@ -1,4 +1,4 @@
-// The audit's summary: one row per file found (scanned, duplicate, error, not media, skipped), built
+// The audit's summary: one row per file found (scanned, duplicate, error, pending, not media, skipped), built
 // the same way by `audit` and by `merge` from the files found and the manifest's records, so a merge
 // of shards equals a single run. Written as summary.json (schema `unmask.audit/1`) and summary.csv.
 import CSV
@@ -25,6 +25,8 @@ public struct AuditEntry: Codable, Equatable, Sendable {
 public struct SummaryRow: Codable, Equatable, Sendable {
     public enum Status: String, Codable, Sendable, CaseIterable {
         case scanned, duplicate, error
+        /// Media not scanned yet: the audit was interrupted, or a merge lacks the shard's record.
+        case pending
         case notMedia = "not_media"
         case skipped
     }
@@ -116,7 +118,9 @@ public struct AuditSummary: Codable, Equatable, Sendable {
                     row.reason = record.error
                     row.status = record.status == .scanned ? .scanned : .error
                 } else {
-                    row.reason = "not scanned (the audit was interrupted or this shard's result is missing)"
+                    row.status = .pending
+                    row.reason =
+                        "not scanned yet: the audit was interrupted (rerun it to finish) or its shard's record is missing"
                 }
                 if let first = primaryPath[content] {
                     row.status = .duplicate

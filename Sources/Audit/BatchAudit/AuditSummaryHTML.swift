@@ -10,7 +10,7 @@ enum AuditSummaryHTML {
     static func render(_ summary: AuditSummary, thumbnail: (String) -> Data?) -> String {
         let media = summary.files.filter { $0.status == .scanned || $0.status == .duplicate }
         let errors = summary.files.filter { $0.status == .error }
-        let others = summary.files.filter { $0.status == .notMedia || $0.status == .skipped }
+        let others = summary.files.filter { $0.status == .notMedia || $0.status == .skipped || $0.status == .pending }
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -66,7 +66,8 @@ enum AuditSummaryHTML {
         html += "<div class=\"count neutral\"><span class=\"number\">\(count("error"))</span> Errors</div></div>\n"
         html +=
             "<p>\(count("files")) files: \(count("scanned")) scanned, \(count("duplicate")) duplicates of a scanned file, "
-            + "\(count("error")) errors, \(count("not_media")) not media, \(count("skipped")) skipped.</p>\n"
+            + "\(count("error")) errors, \(count("pending")) not scanned yet, \(count("not_media")) not media, "
+            + "\(count("skipped")) skipped.</p>\n"
         return html
     }
 

@@ -195,7 +195,7 @@ public final class BatchAudit {
         var media: [MediaFile] = []
         for file in files {
             if isCancelled() { break }
-            switch probe(file, modelSHA: modelSHA) {
+            switch probe(file, modelSHA: modelSHA, isDone: { manifest.records[$0] != nil }) {
             case .success(let found):
                 media.append(found)
                 entries.append(AuditEntry(path: file.relativePath.display, kind: .media(contentSHA256: found.contentSHA256)))
@@ -266,11 +266,18 @@ public final class BatchAudit {
         return try body("/proc/self/fd/\(descriptor)")
     }
 
-    /// Probes and hashes `file`: a media file, or the summary entry saying why it is not one.
-    private func probe(_ file: DiscoveredFile, modelSHA: String) -> Swift.Result<MediaFile, EntryFailure> {
+    /// Hashes and probes `file`: a media file, or the summary entry saying why it is not one.
+    /// Hashes first: content the manifest already holds (`isDone` with its key) is media whose scan
+    /// is done, so a rerun reads each file once and probes only what is new.
+    private func probe(_ file: DiscoveredFile, modelSHA: String, isDone: (String) -> Bool)
+        -> Swift.Result<MediaFile, EntryFailure>
+    {
         let display = file.relativePath.display
         do {
             return try withOpenFile(file) { path in
+                let content = try FileDigest.sha256Hex(path: path)
+                let key = settings.key(contentSHA256: content, modelSHA256: modelSHA)
+                if isDone(key) { return .success(MediaFile(file: file, contentSHA256: content, key: key, containerName: "")) }
                 let info: MediaInfo
                 do {
                     info = try MediaInfo.probe(path: path)
@@ -285,11 +292,7 @@ public final class BatchAudit {
                 }
                 var named = info
                 named.path = display
-                let content = try FileDigest.sha256Hex(path: path)
-                return .success(
-                    MediaFile(
-                        file: file, contentSHA256: content, key: settings.key(contentSHA256: content, modelSHA256: modelSHA),
-                        containerName: named.containerName))
+                return .success(MediaFile(file: file, contentSHA256: content, key: key, containerName: named.containerName))
             }
         } catch let error as MediaError {
             return .failure(
