@@ -249,7 +249,7 @@ final class AuditProgress {
         let name = Terminal.printable(current)
         let shown = name.count > 40 ? "…" + name.suffix(39) : name
         let line = String(
-            format: "[%d/%d] %@  %.1f frames/s  ETA %@", number, total, shown, rate,
+            format: "%d/%d files done  now: %@  %.1f frames/s  ETA %@", finished, total, shown, rate,
             eta.isFinite ? String(format: "%.0f s", eta) : "-")
         Terminal.writeRaw("\r\u{1B}[K" + line)
         drewSomething = true
