@@ -37,6 +37,10 @@ demo: build
 	@echo
 	@echo "HTML reports: demo-out/city.html (the real clip) and demo-out/city-manipulated.html (a generated"
 	@echo "region blended into the central tower from 2.5 s to 5.5 s by Scripts/make-manipulated-sample.sh)."
+	@echo
+	$(UNMASK) audit Samples --out demo-out/audit
+	@echo
+	@echo "Audit summary of Samples/: $(CURDIR)/demo-out/audit/index.html"
 
 clean:
 	rm -rf .build demo-out

@@ -1,6 +1,6 @@
 // The scan pipeline: decode → sample → score → aggregate for one file, with decoding on its own
 // thread feeding a small bounded queue of recycled frame buffers, so memory stays flat whatever the
-// video's length. Scoring is behind the `FrameScoring` protocol (the detector implements it).
+// video's length; a batch can prepare the next file (decoding ahead) while scoring the current one. Scoring is behind the `FrameScoring` protocol (the detector implements it).
 import Foundation
 import MediaIO
 
@@ -118,14 +118,36 @@ public final class ScanPipeline {
         progress: ((ScanProgress) -> Void)? = nil,
         isCancelled: @escaping () -> Bool = { false }
     ) throws -> ScanReport {
-        let started = DispatchTime.now().uptimeNanoseconds
+        try scan(prepare(path: path, isCancelled: isCancelled), progress: progress, isCancelled: isCancelled)
+    }
+
+    /// Opens `path` and starts decoding its first frames on the decoding thread, without scoring:
+    /// a batch caller prepares the next file while the current one is scored. `contentSHA256`, when
+    /// the caller has hashed the file already, saves the report a second read. Decoding stops early
+    /// when `isCancelled` turns true, and when the returned value is released.
+    public func prepare(path: String, contentSHA256: String? = nil, isCancelled: @escaping () -> Bool = { false }) throws
+        -> PreparedScan
+    {
         let decoder = try VideoDecoder(
             path: path, sampling: options.sampling, maxFrames: options.maxFrames,
             threads: options.decoderThreads, startTime: options.startTime, endTime: options.endTime)
-        let info = decoder.info
         let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
-        defer { feeder.stop() }
         feeder.start(isCancelled: isCancelled)
+        return PreparedScan(path: path, contentSHA256: contentSHA256, decoder: decoder, feeder: feeder)
+    }
+
+    /// Scores a prepared file and returns its report, as `scan(path:progress:isCancelled:)` does.
+    public func scan(
+        _ prepared: PreparedScan,
+        progress: ((ScanProgress) -> Void)? = nil,
+        isCancelled: @escaping () -> Bool = { false }
+    ) throws -> ScanReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let path = prepared.path
+        let decoder = prepared.decoder
+        let info = decoder.info
+        let feeder = prepared.feeder
+        defer { feeder.stop() }
 
         var scores: [FrameScore] = []
         var thumbnails = ThumbnailKeeper(count: options.thumbnailCount, longSide: options.thumbnailLongSide)
@@ -203,7 +225,8 @@ public final class ScanPipeline {
         let assessment = try Aggregator.assess(scores, policy: policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
-            path: path, sha256: try FileDigest.sha256Hex(path: path), container: info.containerName, codec: info.videoCodec,
+            path: path, sha256: try prepared.contentSHA256 ?? FileDigest.sha256Hex(path: path), container: info.containerName,
+            codec: info.videoCodec,
             sizeBytes: FileDigest.size(path: path), width: info.displayWidth, height: info.displayHeight,
             durationSeconds: info.durationSeconds, frameRate: info.frameRate)
         return ScanReport(
@@ -245,6 +268,26 @@ public final class ScanPipeline {
         }
         return intervals
     }
+}
+
+/// A file opened for scanning, its first frames decoding on the decoding thread (see `prepare`).
+public final class PreparedScan {
+    let path: String
+    let contentSHA256: String?
+    let decoder: VideoDecoder
+    let feeder: FrameFeeder
+
+    init(path: String, contentSHA256: String?, decoder: VideoDecoder, feeder: FrameFeeder) {
+        self.path = path
+        self.contentSHA256 = contentSHA256
+        self.decoder = decoder
+        self.feeder = feeder
+    }
+
+    /// The file's probed properties.
+    public var info: MediaInfo { decoder.info }
+
+    deinit { feeder.stop() }
 }
 
 // MARK: - Decoding on its own thread

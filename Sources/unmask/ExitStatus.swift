@@ -13,6 +13,7 @@ enum ExitStatus: Int32, CaseIterable {
     case badMedia = 65
     case badModel = 66
     case cannotWrite = 73
+    case locked = 75
     case interrupted = 130
 
     /// One line for the README table and `--help`.
@@ -22,12 +23,15 @@ enum ExitStatus: Int32, CaseIterable {
         case .failure: return "any other failure"
         case .refused:
             return "`train --base-model`: the new model is worse than the base (kept as `model.rejected.safetensors`)"
-        case .verdictMatched: return "`scan --fail-on`: the verdict met the condition"
+        case .verdictMatched:
+            return "`scan --fail-on`, `audit --fail-on`: the verdict (of any file, for `audit`) met the condition"
         case .usage: return "usage error (a bad option or value)"
         case .badMedia: return "unreadable or invalid media (missing, empty, corrupt, not media, too large)"
         case .badModel: return "the model, generator or checkpoint file is missing, corrupt or of another architecture"
         case .cannotWrite: return "an output could not be written"
-        case .interrupted: return "interrupted with Ctrl-C (`scan` writes no report, `train` saves a checkpoint)"
+        case .locked: return "`audit`, `merge`: another audit is writing the output folder (its lock file is held)"
+        case .interrupted:
+            return "interrupted with Ctrl-C (`scan` writes no report, `train` saves a checkpoint, `audit` keeps finished files)"
         }
     }
 

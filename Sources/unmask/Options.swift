@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Which frames of a video to analyse; used by `scan`, `frames` and `bench scan`.
+/// Which frames of a video to analyse; used by `scan`, `audit`, `frames` and `bench scan`.
 struct SamplingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
     var fps: Double?
@@ -75,9 +75,20 @@ struct SamplingOptions: ParsableArguments {
         if let times = try timestamps() { return .timestamps(times) }
         return defaultSampling
     }
+
+    /// The scan options these choices and `scanning`'s describe (the same for `scan` and `audit`).
+    func scanOptions(scanning: ScanningOptions) throws -> ScanOptions {
+        var options = ScanOptions()
+        options.sampling = try sampling(default: ScanOptions.defaultSampling)
+        options.maxFrames = maxFrames
+        options.startTime = start
+        options.endTime = end
+        scanning.apply(to: &options)
+        return options
+    }
 }
 
-/// How much of each frame, and which extra frames, a scan analyses; used by `scan` and `bench scan`.
+/// How much of each frame, and which extra frames, a scan analyses; used by `scan`, `audit` and `bench scan`.
 struct ScanningOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))

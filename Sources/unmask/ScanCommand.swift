@@ -77,13 +77,7 @@ struct ScanCommand: ParsableCommand {
     }
 
     func scanOptions() throws -> ScanOptions {
-        var options = ScanOptions()
-        options.sampling = try sampling.sampling(default: ScanOptions.defaultSampling)
-        options.maxFrames = sampling.maxFrames
-        options.startTime = sampling.start
-        options.endTime = sampling.end
-        scanning.apply(to: &options)
-        return options
+        try sampling.scanOptions(scanning: scanning)
     }
 
     func run() throws {

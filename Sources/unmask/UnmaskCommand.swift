@@ -12,7 +12,8 @@ struct UnmaskCommand: ParsableCommand {
         discussion: ExitStatus.help(),
         version: "0.1.0",
         subcommands: [
-            ScanCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, ForgeCommand.self,
+            ScanCommand.self, AuditCommand.self, MergeCommand.self, TrainCommand.self, EvaluateCommand.self,
+            CalibrateCommand.self, ForgeCommand.self,
             ProbeCommand.self,
             FramesCommand.self, BenchCommand.self, ZooCommand.self,
         ]
