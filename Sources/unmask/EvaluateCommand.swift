@@ -270,12 +270,12 @@ struct EvaluationResult: Encodable {
             let rates: [Double] = [m.auc, m.accuracy, m.falsePositiveRate, m.truePositiveRate]
             let cells: String = rates.map { f($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
             let counts = String(format: "%6d %6d  ", m.realFrames, m.fakeFrames)
-            return name.padding(toLength: 30, withPad: " ", startingAt: 0) + counts + cells
+            return name.padding(toLength: 42, withPad: " ", startingAt: 0) + counts + cells
                 + f(m.regionHitRate).padding(toLength: 8, withPad: " ", startingAt: 0) + f(m.localizedRate)
         }
         var lines = [
             "Model \(model), threshold \(String(format: "%.4f", threshold)), split \(split)",
-            "".padding(toLength: 30, withPad: " ", startingAt: 0)
+            "".padding(toLength: 42, withPad: " ", startingAt: 0)
                 + "  real   fake  AUC     acc     FPR     TPR     overlap IoU≥0.3",
             row("all", overall),
         ]

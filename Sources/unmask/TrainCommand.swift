@@ -108,9 +108,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
-        if noZoo && !zooExclude.isEmpty { throw ValidationError("--zoo-exclude and --no-zoo cannot be combined.") }
-        do { _ = try ZooTrainingConfig(excluded: excludedFamilies).zoo() } catch {
-            throw ValidationError("--zoo-exclude: \(error)")
+        if noZoo && (!zooExclude.isEmpty || zooGenerators != nil) {
+            throw ValidationError("--zoo-exclude and --zoo-generators cannot be combined with --no-zoo.")
+        }
+        do { _ = try ZooTrainingConfig(excluded: excludedFamilies, trainedGenerators: zooGenerators).zoo() } catch {
+            throw ValidationError("--zoo-exclude / --zoo-generators: \(error)")
         }
     }
 

@@ -148,11 +148,26 @@ final class TrainCommandTests: CLITestCase {
         for bad in [
             ["--steps", "5", "--lr-d", "inf"], ["--steps", "5", "--lr-g", "nan"], ["--minutes", "inf"],
             ["--steps", "5", "--checkpoint-minutes", "0"],
+            // unknown or all-excluding zoo names, a folder without generator files, zoo options with --no-zoo
+            ["--steps", "5", "--zoo-exclude", "no-such-family"],
+            ["--steps", "5", "--zoo-exclude", "classical,self-blend,upsampling-decoder"],
+            ["--steps", "5", "--zoo-generators", empty], ["--steps", "5", "--no-zoo", "--zoo-exclude", "classical"],
         ] {
             let run = try unmask(["train", "--real", real, "--out", path("o6")] + bad)
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("o6")), "\(bad) must fail before any output")
         }
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
+        XCTAssertEqual(
+            try unmask(["evaluate", "--model", other, "--real", real, "--zoo", "no-such-family"]).status, 64)
+        // The trained generators' groups are known once their folder is given, and only then.
+        let zoo = Self.repositoryRoot.appendingPathComponent("Models/zoo").path
+        let help = try unmask(["train", "--real", real, "--out", path("o7"), "--steps", "1", "--zoo-exclude", "autoencoder"])
+        XCTAssertEqual(help.status, 64, help.standardError)
+        XCTAssertTrue(help.standardError.contains("autoencoder"), help.standardError)
+        let known = try unmask([
+            "evaluate", "--model", other, "--real", path("none"), "--zoo", "autoencoder", "--zoo-generators", zoo,
+        ])
+        XCTAssertEqual(known.status, 65, "validation passes; the missing media folder fails: \(known.standardError)")
     }
 }

@@ -44,6 +44,17 @@ public struct FakeMix: Codable, Equatable, Sendable {
         zoo = try c.decodeIfPresent(Double.self, forKey: .zoo) ?? 0
     }
 
+    /// Writes `zoo` only when it is used, so a configuration without the zoo encodes as it always did.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(partial, forKey: .partial)
+        try c.encode(selfBlended, forKey: .selfBlended)
+        try c.encode(media, forKey: .media)
+        try c.encode(vaeBlended, forKey: .vaeBlended)
+        try c.encode(vaeSample, forKey: .vaeSample)
+        if zoo != 0 { try c.encode(zoo, forKey: .zoo) }
+    }
+
     /// Throws unless every weight is finite and ≥ 0.
     func validate() throws {
         for weight in [partial, selfBlended, media, vaeBlended, vaeSample, zoo] where !(weight >= 0 && weight.isFinite) {
