@@ -279,11 +279,11 @@ final class AuditMarkupTests: CLITestCase {
 }
 
 /// A folder of many small media files of mixed formats, audited and killed at several points. The
-/// file count is 60, enough for every format and folder depth at every kill point; UNMASK_AUDIT_LOAD_FILES
-/// sets another (300 took about 20 minutes in a debug build).
+/// file count is 300 (about a minute in the release test build; UNMASK_AUDIT_LOAD_FILES sets fewer for
+/// a debug build, where 300 took about 20 minutes).
 final class AuditLoadTests: CLITestCase {
     func testManyMixedFilesKilledAtSeveralPointsResumeToTheSameSummary() throws {
-        let count = ProcessInfo.processInfo.environment["UNMASK_AUDIT_LOAD_FILES"].flatMap { Int($0) } ?? 60
+        let count = ProcessInfo.processInfo.environment["UNMASK_AUDIT_LOAD_FILES"].flatMap { Int($0) } ?? 300
         let media = path("media")
         try FileManager.default.createDirectory(atPath: media + "/deeper/still", withIntermediateDirectories: true)
         for index in 0..<count {
