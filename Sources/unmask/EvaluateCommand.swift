@@ -51,15 +51,12 @@ struct EvaluationInputs: ParsableArguments {
 
     /// The zoo families named by --zoo and --zoo-exclude; nil when neither is given.
     func fakeZoo() throws -> FakeZoo? {
-        func names(_ values: [String]) -> [String] {
-            values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        let chosen = names(zoo), excluded = names(zooExclude)
+        let chosen = FamilyNames.split(zoo), excluded = FamilyNames.split(zooExclude)
         if chosen.isEmpty && excluded.isEmpty {
             if zooGenerators != nil { throw ValidationError("--zoo-generators needs --zoo or --zoo-exclude") }
             return nil
         }
-        var families = try zooGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard()
+        var families = try FakeZoo.standard(trainedGenerators: zooGenerators)
         if !chosen.isEmpty && chosen != ["all"] { families = try families.selecting(chosen) }
         if !excluded.isEmpty { families = try families.excluding(excluded) }
         guard !families.families.isEmpty else { throw ValidationError("no fake-maker family is left to evaluate") }

@@ -35,7 +35,7 @@ struct ForgeCommand: ParsableCommand {
     var zooGenerators: String?
 
     /// The zoo --family is looked up in.
-    func zoo() throws -> FakeZoo { try zooGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard() }
+    func zoo() throws -> FakeZoo { try FakeZoo.standard(trainedGenerators: zooGenerators) }
 
     @Option(help: "The real video or image.")
     var input: String

@@ -144,3 +144,11 @@ struct BenchOptions: ParsableArguments {
         if runs < 1 { throw ValidationError("--runs must be 1 or more (got \(runs)).") }
     }
 }
+
+/// Fake-maker family or group names given as repeated options, each possibly comma-separated.
+enum FamilyNames {
+    /// ["a,b", " c"] → ["a", "b", "c"] (blanks dropped).
+    static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

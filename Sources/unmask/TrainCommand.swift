@@ -118,7 +118,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The --zoo-exclude names, split at commas.
     var excludedFamilies: [String] {
-        zooExclude.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        FamilyNames.split(zooExclude)
     }
 
     func configuration() -> TrainingConfig {

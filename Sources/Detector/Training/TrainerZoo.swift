@@ -28,7 +28,7 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
     /// families) without the excluded names. Throws for unknown names, unreadable generator files and
     /// when nothing is left.
     public func zoo() throws -> FakeZoo {
-        let all = try trainedGenerators.map { try FakeZoo.standard(trainedGenerators: $0) } ?? FakeZoo.standard()
+        let all = try FakeZoo.standard(trainedGenerators: trainedGenerators)
         let zoo = try all.excluding(excluded)
         guard !zoo.families.isEmpty else {
             throw DetectorError.invalidConfiguration(

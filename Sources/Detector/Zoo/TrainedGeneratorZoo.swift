@@ -71,9 +71,10 @@ extension FakeZoo {
         return try files.flatMap { try $0.families(path: folder + "/" + $0.fileName) }
     }
 
-    /// The built-in families (`standard()`) plus the trained-generator families in `folder`.
-    public static func standard(trainedGenerators folder: String) throws -> FakeZoo {
-        try standard().addingTrainedGenerators(in: folder)
+    /// The built-in families (`standard()`) plus the trained-generator families in `folder` (none when nil).
+    public static func standard(trainedGenerators folder: String?) throws -> FakeZoo {
+        guard let folder else { return standard() }
+        return try standard().addingTrainedGenerators(in: folder)
     }
 
     /// This zoo plus the trained-generator families in `folder`; names must stay unique.
