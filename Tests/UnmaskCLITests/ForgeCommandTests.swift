@@ -49,5 +49,25 @@ final class ForgeCommandTests: CLITestCase {
             ["forge", "--generator", generator, "--input", nothing, "--output", path("o.mp4"), "--region", "0,0,8,8"],
             naming: nothing, status: 65)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.mp4")))
+        // a zoo family instead of a generator: neither, both, an unknown one, or one that needs a donor
+        for bad in [
+            [String](), ["--generator", generator, "--family", "resample"], ["--family", "no-such-family"],
+            ["--family", "splice"],
+        ] {
+            let run = try unmask(["forge", "--input", clip, "--output", path("o.mp4"), "--region", "0,0,8,8"] + bad)
+            XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.mp4")))
+    }
+
+    func testAFamilyForgesOnlyTheChosenStretch() throws {
+        let clip = try makeClip()  // 2 s at 10 fps, 64×48
+        let out = path("family.mp4")
+        let run = try unmask([
+            "forge", "--family", "upsampler-nearest-random", "--input", clip, "--output", out, "--region", "8,8,32,32",
+            "--start", "1.0", "--crf", "0",
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        XCTAssertTrue(run.standardError.contains("forged 10 of 20 frames"), run.standardError)
     }
 }
