@@ -190,8 +190,10 @@ enum HTMLReport {
             .p(
                 .class("note"),
                 .text(
-                    "Red cells: patch fake probability (more opaque is more suspicious). "
-                        + "Yellow box: the most suspicious region.")),
+                    "Red cells: parts of the frame whose fake probability reaches the model's threshold, deeper red "
+                        + "closer to 1; cells below the threshold are left clear. Yellow box: the connected area of such "
+                        + "cells around the most suspicious one (no box when no cell reaches the threshold).")),
+            .raw(HeatmapScale.legend(threshold: report.assessment.policy.threshold)),
             .div(
                 .class("thumbnails"),
                 .group(
@@ -199,7 +201,10 @@ enum HTMLReport {
                         .element(
                             named: "figure",
                             nodes: [
-                                .raw(ThumbnailSVG.render(thumbnail: thumbnail, frame: frame, frameSize: frameSize)),
+                                .raw(
+                                    ThumbnailSVG.render(
+                                        thumbnail: thumbnail, frame: frame, frameSize: frameSize,
+                                        threshold: report.assessment.policy.threshold)),
                                 .element(
                                     named: "figcaption",
                                     nodes: [

@@ -192,9 +192,13 @@ enum ScoreScaleSVG {
     }
 }
 
-/// One thumbnail with its heatmap (semi-transparent red cells) and region (yellow box), as SVG.
+/// One thumbnail with its heatmap and region (yellow box), as SVG. The heatmap has one fixed colour
+/// scale for every frame and file: a cell is shaded only when its probability reaches the model's
+/// threshold t, from light red at t to deep red at 1 (`HeatmapScale`), so a frame without evidence
+/// shows no red however its own values rank.
 enum ThumbnailSVG {
-    static func render(thumbnail: Thumbnail, frame: FrameScore, frameSize: (width: Int, height: Int)) -> String {
+    static func render(thumbnail: Thumbnail, frame: FrameScore, frameSize: (width: Int, height: Int), threshold: Double) -> String
+    {
         let width = Double(frameSize.width), height = Double(frameSize.height)
         let n = SVG.number
         let mime = thumbnail.jpeg.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
@@ -210,17 +214,21 @@ enum ThumbnailSVG {
         let heatmap = frame.heatmap
         if heatmap.isWellFormed, heatmap.rows > 0, heatmap.columns > 0 {
             let cellWidth = width / Double(heatmap.columns), cellHeight = height / Double(heatmap.rows)
-            svg.append("<g class=\"heatmap\" fill=\"#ff1744\">")
+            var cells: [String] = []
             for row in 0..<heatmap.rows {
                 for column in 0..<heatmap.columns {
-                    let value = Double(min(max(heatmap.values[row * heatmap.columns + column], 0), 1))
-                    guard value >= 0.05 else { continue }
-                    svg.append(
+                    guard
+                        let opacity = HeatmapScale.opacity(
+                            Double(heatmap.values[row * heatmap.columns + column]), threshold: threshold)
+                    else { continue }
+                    cells.append(
                         "<rect x=\"\(n(Double(column) * cellWidth))\" y=\"\(n(Double(row) * cellHeight))\" "
-                            + "width=\"\(n(cellWidth))\" height=\"\(n(cellHeight))\" fill-opacity=\"\(n(value * 0.55))\"/>")
+                            + "width=\"\(n(cellWidth))\" height=\"\(n(cellHeight))\" fill-opacity=\"\(n(opacity))\"/>")
                 }
             }
-            svg.append("</g>")
+            if !cells.isEmpty {
+                svg.append("<g class=\"heatmap\" fill=\"\(HeatmapScale.colour)\">\n" + cells.joined(separator: "\n") + "\n</g>")
+            }
         }
         let region = frame.region
         if region.w > 0, region.h > 0 {
@@ -229,6 +237,43 @@ enum ThumbnailSVG {
                 "<rect class=\"region\" x=\"\(region.x)\" y=\"\(region.y)\" width=\"\(region.w)\" height=\"\(region.h)\" "
                     + "fill=\"none\" stroke=\"#ffeb3b\" stroke-width=\"\(n(stroke))\"/>")
         }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+}
+
+/// The heatmap's fixed colour scale: one colour whose opacity grows linearly from `lowest` at the
+/// model threshold t to `highest` at probability 1; cells below t are not shaded.
+enum HeatmapScale {
+    static let colour = "#d50000"
+    static let lowest = 0.25, highest = 0.75
+
+    /// The fill opacity of a cell with probability p, nil when p is below t (or not a number).
+    static func opacity(_ p: Double, threshold t: Double) -> Double? {
+        guard p.isFinite, p >= t else { return nil }
+        let fraction = t < 1 ? min(max((p - t) / (1 - t), 0), 1) : 1
+        return lowest + (highest - lowest) * fraction
+    }
+
+    /// The legend: a bar from t to 1 in the scale's colours, with its labels.
+    static func legend(threshold t: Double) -> String {
+        let n = SVG.number
+        let steps = 10, barLeft = 150.0, barWidth = 200.0, step = barWidth / Double(steps)
+        var svg = [
+            "<svg class=\"heatmap-legend\" viewBox=\"0 0 480 28\" width=\"480\" height=\"28\" role=\"img\" "
+                + "aria-label=\"Heatmap colour scale\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">",
+            "<text x=\"0\" y=\"16\">cell P(fake) below \(String(format: "%.2f", t)): clear</text>",
+        ]
+        for i in 0..<steps {
+            let p = t + (1 - t) * (Double(i) + 0.5) / Double(steps)
+            let opacity = opacity(p, threshold: t) ?? 0
+            svg.append(
+                SVG.rect(
+                    x: barLeft + Double(i) * step, y: 4, width: step, height: 14,
+                    attributes: "fill=\"\(colour)\" fill-opacity=\"\(n(opacity))\""))
+        }
+        svg.append(SVG.rect(x: barLeft, y: 4, width: barWidth, height: 14, attributes: "fill=\"none\" stroke=\"#757575\""))
+        svg.append("<text x=\"\(n(barLeft + barWidth + 6))\" y=\"16\">\(String(format: "%.2f", t)) (threshold) … 1</text>")
         svg.append("</svg>")
         return svg.joined(separator: "\n")
     }

@@ -50,8 +50,9 @@ public struct FrameScoreResult: Sendable {
     public var probability: Double
     /// Whether `probability` ≥ the model threshold.
     public var isFake: Bool
-    /// The connected (4-neighbour) area of high-probability cells around the most suspicious cell,
-    /// as the union of their receptive fields clipped to the frame.
+    /// The connected (4-neighbour) area of cells at or above the model threshold around the most
+    /// suspicious cell, as the box of the cells' own pixels clipped to the frame; zero-sized when no
+    /// cell reaches the threshold (no evidence, no box).
     public var region: PixelRegion
     /// The most suspicious cell (row, column).
     public var peakCell: (row: Int, column: Int)
@@ -304,17 +305,18 @@ public final class FrameScorer {
         return ScoreGrid(rows: rows, columns: columns, values: values)
     }
 
-    /// The 4-connected component around `peak` of cells with probability ≥ level, where level is the
-    /// model threshold if the peak reaches it, otherwise peak − 0.1; returned as the box of the cells'
-    /// own 8×8 pixels clipped to the frame. A cell's logit is trained to say whether its own pixels
-    /// were replaced (the mask's mean over the cell), so the cells, not their 42-pixel receptive
-    /// fields, are where the evidence points.
+    /// The 4-connected component around `peak` of cells with probability ≥ the model threshold,
+    /// returned as the box of the cells' own 8×8 pixels clipped to the frame; a zero-sized region at
+    /// the origin when the peak itself is below the threshold, so a frame without evidence gets no box.
+    /// A cell's logit is trained to say whether its own pixels were replaced (the mask's mean over the
+    /// cell), so the cells, not their 42-pixel receptive fields, are where the evidence points.
     public static func suspiciousRegion(
         _ g: ScoreGrid, peak: (Int, Int), threshold: Double,
         frameWidth: Int, frameHeight: Int
     ) -> PixelRegion {
         let peakValue = g.values[peak.0 * g.columns + peak.1]
-        let level: Float = peakValue.isNaN ? .infinity : (Double(peakValue) >= threshold ? Float(threshold) : peakValue - 0.1)
+        guard !peakValue.isNaN, Double(peakValue) >= threshold else { return PixelRegion(x: 0, y: 0, width: 0, height: 0) }
+        let level = Float(threshold)
         var seen = [Bool](repeating: false, count: g.values.count)
         var stack = [peak]
         seen[peak.0 * g.columns + peak.1] = true

@@ -16,8 +16,9 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(page.contains("class=\"banner verdict-fake\""))
         XCTAssertTrue(page.contains(">FAKE<"))
         XCTAssertEqual(
-            page.components(separatedBy: "<svg").count - 1, 1 + report.thumbnails.count,
-            "one timeline plus one SVG per thumbnail")
+            page.components(separatedBy: "<svg").count - 1, 2 + report.thumbnails.count,
+            "one timeline, the heatmap legend and one SVG per thumbnail")
+        XCTAssertTrue(page.contains("class=\"heatmap-legend\""))
         XCTAssertTrue(page.contains("class=\"threshold\""))
         XCTAssertTrue(page.contains("stroke-dasharray"))
         XCTAssertTrue(page.contains("class=\"uncertain-band\""))
@@ -87,6 +88,32 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertEqual(page.components(separatedBy: "<svg").count - 1, 1)
         XCTAssertFalse(page.contains("data:image"))
         XCTAssertTrue(page.contains("No suspicious segments"))
+    }
+
+    /// The heatmap's colour scale is fixed by the model threshold: cells below it are never shaded,
+    /// whatever the frame's own maximum, and opacity grows with the probability above it.
+    func testHeatmapShadesOnlyCellsAtOrAboveThreshold() throws {
+        XCTAssertNil(HeatmapScale.opacity(0.49, threshold: 0.5))
+        XCTAssertNil(HeatmapScale.opacity(.nan, threshold: 0.5))
+        XCTAssertEqual(try XCTUnwrap(HeatmapScale.opacity(0.5, threshold: 0.5)), HeatmapScale.lowest, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(HeatmapScale.opacity(1, threshold: 0.5)), HeatmapScale.highest, accuracy: 1e-12)
+        XCTAssertLessThan(
+            try XCTUnwrap(HeatmapScale.opacity(0.6, threshold: 0.5)), try XCTUnwrap(HeatmapScale.opacity(0.9, threshold: 0.5)))
+        func thumbnail(level: Float, threshold: Double) -> String {
+            let frame = FrameScore(
+                index: 0, time: 0, fakeProbability: Double(level), heatmap: Fixtures.heatmap(level: level),
+                region: Region(x: 0, y: 0, w: 0, h: 0))
+            return ThumbnailSVG.render(
+                thumbnail: Thumbnail(frameIndex: 0, jpeg: Fixtures.tinyJPEG), frame: frame, frameSize: (64, 48),
+                threshold: threshold)
+        }
+        // A real-looking frame (every cell below the threshold): no red, no box.
+        let quiet = thumbnail(level: 0.45, threshold: 0.5)
+        XCTAssertFalse(quiet.contains("class=\"heatmap\""))
+        XCTAssertFalse(quiet.contains("class=\"region\""))
+        // Four central cells at 0.9, the rest at 0.225: exactly four shaded cells.
+        let loud = thumbnail(level: 0.9, threshold: 0.5)
+        XCTAssertEqual(loud.components(separatedBy: "fill-opacity=").count - 1, 4)
     }
 
     func testSingleFrameReportRenders() throws {

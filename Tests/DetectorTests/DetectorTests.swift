@@ -163,10 +163,17 @@ final class FrameScorerTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.heatmap.rows, 9)
         XCTAssertLessThanOrEqual(r.heatmap.columns, 16)
         XCTAssertTrue(r.probability > 0 && r.probability < 1)
-        XCTAssertGreaterThanOrEqual(r.region.x, 0); XCTAssertGreaterThanOrEqual(r.region.y, 0)
-        XCTAssertGreaterThan(r.region.width, 0); XCTAssertGreaterThan(r.region.height, 0)
-        XCTAssertLessThanOrEqual(r.region.x + r.region.width, 97)
-        XCTAssertLessThanOrEqual(r.region.y + r.region.height, 61)
+        // A region exactly when the most suspicious cell reaches the threshold, and then inside the frame.
+        let peak = Double(r.probabilities[r.peakCell.row, r.peakCell.column])
+        if peak >= model.threshold {
+            XCTAssertGreaterThanOrEqual(r.region.x, 0); XCTAssertGreaterThanOrEqual(r.region.y, 0)
+            XCTAssertGreaterThan(r.region.width, 0); XCTAssertGreaterThan(r.region.height, 0)
+            XCTAssertLessThanOrEqual(r.region.x + r.region.width, 97)
+            XCTAssertLessThanOrEqual(r.region.y + r.region.height, 61)
+        } else {
+            XCTAssertEqual(r.region, PixelRegion(x: 0, y: 0, width: 0, height: 0))
+        }
+        if r.isFake { XCTAssertGreaterThan(r.region.width, 0, "a frame over the threshold always has a region") }
         XCTAssertEqual(r.windowsTotal, 1)
         // scoring again with the reused buffers gives the same answer
         let again = try scorer.score(image)
@@ -300,6 +307,22 @@ final class FrameScorerTests: XCTestCase {
         let heat = FrameScorer.downsample(g, maxRows: 5, maxColumns: 5)
         XCTAssertEqual(heat.rows, 5)
         XCTAssertEqual(heat[1, 3], 0.9)
+    }
+
+    /// A frame whose most suspicious cell is below the threshold gets no box; one cell at the threshold
+    /// gets the box of that cell alone.
+    func testNoRegionWithoutEvidence() {
+        var values = [Float](repeating: 0.1, count: 10 * 10)
+        for r in 3...4 { for c in 6...8 { values[r * 10 + c] = 0.45 } }
+        let g = ScoreGrid(rows: 10, columns: 10, values: values)
+        XCTAssertEqual(
+            FrameScorer.suspiciousRegion(g, peak: (3, 6), threshold: 0.5, frameWidth: 80, frameHeight: 80),
+            PixelRegion(x: 0, y: 0, width: 0, height: 0))
+        values[3 * 10 + 6] = 0.5
+        XCTAssertEqual(
+            FrameScorer.suspiciousRegion(
+                ScoreGrid(rows: 10, columns: 10, values: values), peak: (3, 6), threshold: 0.5, frameWidth: 80, frameHeight: 80),
+            PixelRegion(x: 48, y: 24, width: 8, height: 8))
     }
 }
 
