@@ -59,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     /// Detector architecture candidates (a new run; --resume keeps the checkpoint's architecture).
     @OptionGroup var architecture: DetectorArchitectureOptions
 
+    /// The batch's make-up and the loss weights (a new run; --resume keeps the checkpoint's).
+    @OptionGroup var recipe: TrainingRecipeOptions
+
     @Flag(help: "Also train the face-swap-like VAE and learn from its reconstructions and samples.")
     var vae = false
 
@@ -140,7 +143,7 @@ struct TrainCommand: ParsableCommand {
             c.fakeMix.zoo = 3
             c.otherFakesPerBatch = 12
         }
-        return c
+        return recipe.applied(to: c)
     }
 
     func run() throws {

@@ -1,0 +1,123 @@
+// The training-recipe options of `train`: network widths, patch side, the batch's make-up and the
+// weights of the adversarial and supervised terms. Defaults keep `TrainingConfig`'s recipe; each value
+// is bounded here because a checkpoint records it and every later run allocates from it.
+import ArgumentParser
+import Detector
+
+/// How a training run's batches and loss are made up (a new run; --resume keeps the checkpoint's).
+struct TrainingRecipeOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Channel widths of the detector's three resolution levels, e.g. 16,32,64 (the last divisible by 8).",
+            valueName: "w0,w1,w2"),
+        transform: TrainingRecipeOptions.widthList)
+    var widths: [Int]?
+
+    @Option(help: "Side of the square training patches: 64 or 128 (the generator's samples follow).")
+    var patchSize: Int?
+
+    @Option(help: "Generator samples in each discriminator batch (default 8).")
+    var generatedPerBatch: Int?
+
+    @Option(help: "Supervised fakes (zoo regions, partial and self-blended fakes) in each discriminator batch.")
+    var fakesPerBatch: Int?
+
+    @Option(help: "Real patches in each discriminator batch (default 16).")
+    var realPerBatch: Int?
+
+    @Option(help: "Weight of the supervised term (real vs supervised fakes) in the detector's loss (default 1).")
+    var supervisedWeight: Float?
+
+    @Option(help: "Weight of the adversarial term (real vs generator samples) in the detector's loss (default 1).")
+    var adversarialWeight: Float?
+
+    @Option(
+        help: ArgumentHelp(
+            "Sides of the zoo's regions inside a training patch in pixels, e.g. 12-64 (capped at the patch side − 2).",
+            valueName: "min-max"),
+        transform: TrainingRecipeOptions.sideRange)
+    var zooRegionSides: ClosedRange<Int>?
+
+    @Option(
+        help: ArgumentHelp(
+            "Augmentation of real and fake patches alike: full (flips, resizing, noise, blur, JPEG, H.264) or codecs "
+                + "(flips, JPEG, H.264: no whole-patch resampling, blurring or noise, which are what resampled and "
+                + "denoised regions look like inside).", valueName: "set"))
+    var augmentation: AugmentationSet?
+
+    /// Largest batch part: 256 patches of 128² at 3 channels are 50 MB of input before activations.
+    static let batchLimit = 256
+
+    func validate() throws {
+        if let widths {
+            guard widths.count == 3, widths.allSatisfy({ (1...256).contains($0) }), widths[2] % 8 == 0 else {
+                throw ValidationError("--widths needs three values in 1…256, the last divisible by 8 (got \(widths)).")
+            }
+        }
+        if let patchSize, ![64, 128].contains(patchSize) {
+            throw ValidationError("--patch-size must be 64 or 128 (got \(patchSize)).")
+        }
+        for (name, count, minimum) in [
+            ("--generated-per-batch", generatedPerBatch, 1), ("--fakes-per-batch", fakesPerBatch, 0),
+            ("--real-per-batch", realPerBatch, 1),
+        ] {
+            if let count, !(minimum...TrainingRecipeOptions.batchLimit).contains(count) {
+                throw ValidationError("\(name) must be in \(minimum)…\(TrainingRecipeOptions.batchLimit) (got \(count)).")
+            }
+        }
+        for (name, weight) in [("--supervised-weight", supervisedWeight), ("--adversarial-weight", adversarialWeight)] {
+            if let weight, !(weight >= 0 && weight <= 100) {
+                throw ValidationError("\(name) must be a number in 0…100 (got \(weight)).")
+            }
+        }
+        if let zooRegionSides, zooRegionSides.lowerBound < 8 || zooRegionSides.upperBound > 512 {
+            throw ValidationError("--zoo-region-sides must lie in 8…512 (got \(zooRegionSides)).")
+        }
+    }
+
+    /// `config` with these options applied.
+    func applied(to config: TrainingConfig) -> TrainingConfig {
+        var c = config
+        if let widths { c.discriminator.widths = widths }
+        if let patchSize {
+            c.discriminator.patchSize = patchSize
+            c.generator.patchSize = patchSize
+            c.vae?.patchSize = patchSize
+        }
+        if let generatedPerBatch { c.generatedPerBatch = generatedPerBatch }
+        if let fakesPerBatch { c.otherFakesPerBatch = fakesPerBatch }
+        if let realPerBatch { c.realPerBatch = realPerBatch }
+        if let supervisedWeight { c.supervisedWeight = supervisedWeight }
+        if let adversarialWeight { c.adversarialWeight = adversarialWeight }
+        if let zooRegionSides { c.zoo?.regionSide = zooRegionSides }
+        if augmentation == .codecs {
+            c.augmentation.resize = 0
+            c.augmentation.noise = 0
+            c.augmentation.blur = 0
+        }
+        return c
+    }
+
+    /// Parses "16,32,64".
+    static func widthList(_ text: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("expected comma-separated whole numbers, e.g. 16,32,64 (got '\(text)').")
+        }
+        return values.compactMap { $0 }
+    }
+
+    /// Parses "12-64".
+    static func sideRange(_ text: String) throws -> ClosedRange<Int> {
+        let parts = text.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low <= high else {
+            throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. 12-64 (got '\(text)').")
+        }
+        return low...high
+    }
+}
+
+/// The augmentation sets `train --augmentation` offers.
+enum AugmentationSet: String, ExpressibleByArgument, CaseIterable {
+    case full, codecs
+}
