@@ -1,8 +1,10 @@
 // What `make demo` promises, checked with the shipped model on the bundled clips: the real clip comes
 // out `real`; the manipulated one (a generated region blended into 320,140 128×128 from 2.5 s to 5.5 s
 // by Scripts/make-manipulated-sample.sh) comes out `fake`, with a suspicious segment inside the
-// manipulated seconds and the flagged frames' regions on the manipulated area.
+// manipulated seconds and the flagged frames' regions on the manipulated area. The same holds after
+// the clips are re-encoded at H.264 CRF 35 or given a rotation tag.
 import Foundation
+import MediaIO
 import XCTest
 
 final class DemoTests: CLITestCase {
@@ -20,13 +22,58 @@ final class DemoTests: CLITestCase {
     }
 
     func scan(_ sample: String) throws -> Report {
-        let root = Self.repositoryRoot
+        try scan(path: Self.repositoryRoot.appendingPathComponent("Samples/\(sample)").path)
+    }
+
+    func scan(path: String) throws -> Report {
         let run = try unmask([
-            "scan", root.appendingPathComponent("Samples/\(sample)").path, "--model",
-            root.appendingPathComponent("Models/unmask-v1.safetensors").path, "--format", "json",
+            "scan", path, "--model", Self.repositoryRoot.appendingPathComponent("Models/unmask-v1.safetensors").path,
+            "--format", "json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
         return try JSONDecoder().decode(Report.self, from: Data(run.standardOutput.utf8))
+    }
+
+    /// `sample` decoded and written again as H.264 at `crf`, tagged with `rotation` (a player turns
+    /// the picture that far clockwise, and so does the scan).
+    func reencoded(_ sample: String, crf: Int, rotation: Int) throws -> String {
+        let source = Self.repositoryRoot.appendingPathComponent("Samples/\(sample)").path
+        let info = try probeMedia(path: source)
+        let output = FileManager.default.temporaryDirectory
+            .appendingPathComponent("unmask-reencoded-\(UUID().uuidString)-\(sample)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: output) }
+        let decoder = try VideoDecoder(path: source)
+        let encoder = try VideoEncoder(
+            path: output, codec: .h264(crf: crf), width: info.width, height: info.height,
+            frameRate: Int((info.frameRate ?? 25).rounded()), rotationDegrees: rotation)
+        var image = RGBImage()
+        while try decoder.nextFrame(into: &image) != nil { try encoder.append(image) }
+        try encoder.finish()
+        return output
+    }
+
+    /// A harder re-encode (CRF 35) of the real clip leaves it real; of the manipulated clip, fake with
+    /// its segment inside the manipulated seconds.
+    func testReencodingAtCRF35KeepsBothVerdicts() throws {
+        let real = try scan(path: try reencoded("city.mp4", crf: 35, rotation: 0))
+        XCTAssertEqual(real.verdict, "real")
+        XCTAssertTrue(real.segments.isEmpty, "\(real.segments)")
+        let fake = try scan(path: try reencoded("city-manipulated.mp4", crf: 35, rotation: 0))
+        XCTAssertEqual(fake.verdict, "fake")
+        XCTAssertFalse(fake.segments.isEmpty)
+        for s in fake.segments { XCTAssertTrue(s.start >= 2.2 && s.end <= 5.8, "segment \(s.start)–\(s.end)") }
+    }
+
+    /// A rotation tag (the scan turns every frame 90° clockwise) leaves the real clip real and the
+    /// manipulated one fake in the manipulated seconds.
+    func testRotationTagKeepsBothVerdicts() throws {
+        let real = try scan(path: try reencoded("city.mp4", crf: 18, rotation: 90))
+        XCTAssertEqual(real.verdict, "real")
+        XCTAssertTrue(real.segments.isEmpty, "\(real.segments)")
+        let fake = try scan(path: try reencoded("city-manipulated.mp4", crf: 18, rotation: 90))
+        XCTAssertEqual(fake.verdict, "fake")
+        XCTAssertFalse(fake.segments.isEmpty)
+        for s in fake.segments { XCTAssertTrue(s.start >= 2.2 && s.end <= 5.8, "segment \(s.start)–\(s.end)") }
     }
 
     func testRealSampleIsReal() throws {
