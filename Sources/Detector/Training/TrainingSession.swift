@@ -99,6 +99,8 @@ public final class TrainingSession {
     /// the export must reach.
     public func startFromBase(_ base: DetectorModel) throws {
         try trainer.discriminator.load(stateDictionary: base.discriminator.stateDictionary())
+        // A divergence rolls back to the base weights, not to the random ones the trainer began with.
+        trainer.takeSnapshot()
         // Measured outside the run: not a validation of the run, and never its best state.
         let observer = trainer.observer
         trainer.observer = nil
