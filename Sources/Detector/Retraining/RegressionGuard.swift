@@ -27,6 +27,23 @@ public struct Estimate: Codable, Equatable, Sendable {
     public var high: Double
     public init(value: Double, low: Double, high: Double) { self.value = value; self.low = low; self.high = high }
 
+    private enum CodingKeys: String, CodingKey { case value, low, high }
+
+    /// A number that could not be measured (NaN) is written as null: JSON has no NaN.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (key, number) in [(CodingKeys.value, value), (.low, low), (.high, high)] {
+            if number.isFinite { try c.encode(number, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        value = try c.decodeIfPresent(Double.self, forKey: .value) ?? .nan
+        low = try c.decodeIfPresent(Double.self, forKey: .low) ?? .nan
+        high = try c.decodeIfPresent(Double.self, forKey: .high) ?? .nan
+    }
+
     /// "0.912 [0.870, 0.950]".
     public var text: String { String(format: "%.3f [%.3f, %.3f]", value, low, high) }
     /// "+0.012 [-0.004, +0.030]".
@@ -44,7 +61,7 @@ public struct GuardMetrics: Codable, Equatable, Sendable {
     /// Fraction of new fake frames at or above the model's threshold.
     public var newFakesDetected: Estimate
     public var threshold: Double
-    /// Standing AUC per replayed family (point values).
+    /// Standing AUC per replayed family (point values; absent when it could not be measured).
     public var standingAUCByFamily: [String: Double]
 }
 
@@ -161,10 +178,15 @@ public enum RegressionGuard {
             let p = side(point)
             let real = frames.filter { $0.kind == .real }.map { scored($0).score }
             var byFamily: [String: Double] = [:]
-            for frame in frames {
-                guard case .replay(let family) = frame.kind, byFamily[family] == nil else { continue }
+            let families = Set(
+                frames.compactMap { frame -> String? in
+                    if case .replay(let family) = frame.kind { return family }
+                    return nil
+                })
+            for family in families {
                 let fakes = frames.filter { $0.kind == .replay(family: family) }.map { scored($0).score }
-                byFamily[family] = Trainer.auc(positives: fakes, negatives: real)
+                let auc = Trainer.auc(positives: fakes, negatives: real)
+                if auc.isFinite { byFamily[family] = auc }  // NaN without real frames; JSON has no NaN
             }
             return GuardMetrics(
                 standingAUC: estimate(p.0, samples.map { side($0).0 }), newFakesAUC: estimate(p.1, samples.map { side($0).1 }),
