@@ -55,7 +55,7 @@ final class RetrainCommandTests: CLITestCase {
         XCTAssertEqual(refused.status, 3, refused.standardError)
         XCTAssertTrue(refused.standardOutput.contains("Refused"), refused.standardOutput)
         XCTAssertTrue(refused.standardOutput.contains("AUC on new fakes (held out)"), refused.standardOutput)
-        XCTAssertTrue(refused.standardOutput.contains("no fakes.csv"), refused.standardOutput)
+        XCTAssertTrue(refused.standardOutput.contains("No fakes.csv in"), refused.standardOutput)
         XCTAssertFalse(FileManager.default.fileExists(atPath: models + "/v2.safetensors"))
         let rejected = try DetectorModel.load(path: models + "/v2.rejected.safetensors")
         XCTAssertEqual(rejected.training.lineage?.decision, .refused)
