@@ -11,11 +11,15 @@ public final class DetectorScoring: FrameScoring {
     public let model: ModelMetadata
     public var threshold: Double { scorer.model.threshold }
 
-    /// `modelPath` names the model in reports (file name and SHA-256 of its bytes).
+    /// `modelPath` names the model in reports (file name and SHA-256 of its bytes, and for a retrained
+    /// model the parent its lineage names).
     public init(model: DetectorModel, modelPath: String) {
         scorer = FrameScorer(model: model)
         let digest = try? FileDigest.sha256Hex(path: modelPath)
-        self.model = ModelMetadata(name: (modelPath as NSString).lastPathComponent, sha256: digest, version: model.fileVersion)
+        let lineage = model.training.lineage
+        self.model = ModelMetadata(
+            name: (modelPath as NSString).lastPathComponent, sha256: digest, version: model.fileVersion,
+            parentSHA256: lineage?.parentSHA256, parentName: lineage?.parentName)
     }
 
     public func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis {

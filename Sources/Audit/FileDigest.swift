@@ -1,4 +1,5 @@
-// The identity of a scanned file for the report: its SHA-256 (streamed, constant memory) and size.
+// The identity of a scanned file for the report: its SHA-256 (streamed, constant memory) and size;
+// also the SHA-256 of bytes in memory (model lineage hashes its file lists).
 import Crypto
 import Foundation
 import MediaIO
@@ -17,6 +18,11 @@ public enum FileDigest {
             hasher.update(data: chunk)
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// SHA-256 of `data` as lowercase hex.
+    public static func sha256Hex(data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     public static func size(path: String) -> Int64? {

@@ -114,12 +114,16 @@ enum HTMLReport {
     }
 
     static func modelTable(_ model: ModelMetadata) -> Node<HTML.BodyContext> {
-        keyValueTable(
-            [
-                ("Name", model.name),
-                ("Version", model.version ?? "unknown"),
-                ("SHA-256", model.sha256 ?? "unknown"),
-            ], monospaceRows: ["SHA-256"])
+        var rows = [
+            ("Name", model.name),
+            ("Version", model.version ?? "unknown"),
+            ("SHA-256", model.sha256 ?? "unknown"),
+        ]
+        if let parent = model.parentSHA256 {
+            rows.append(("Retrained from", model.parentName ?? "unknown"))
+            rows.append(("Parent SHA-256", parent))
+        }
+        return keyValueTable(rows, monospaceRows: ["SHA-256", "Parent SHA-256"])
     }
 
     static func scanTable(_ report: ScanReport) -> Node<HTML.BodyContext> {

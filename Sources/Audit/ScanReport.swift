@@ -78,7 +78,10 @@ private enum FileKeys: String, CodingKey {
     case frameRate = "frame_rate"
 }
 
-private enum ModelKeys: String, CodingKey { case name, sha256, version }
+private enum ModelKeys: String, CodingKey {
+    case name, sha256, version
+    case parentSHA256 = "parent_sha256", parentName = "parent_name"
+}
 
 private enum TimingKeys: String, CodingKey {
     case decodeSeconds = "decode_seconds"
@@ -154,6 +157,8 @@ extension ScanReport: Codable {
         try modelObject.encode(model.name, forKey: .name)
         try modelObject.encode(model.sha256, forKey: .sha256)
         try modelObject.encode(model.version, forKey: .version)
+        try modelObject.encodeIfPresent(model.parentSHA256, forKey: .parentSHA256)
+        try modelObject.encodeIfPresent(model.parentName, forKey: .parentName)
 
         var timingObject = top.nestedContainer(keyedBy: TimingKeys.self, forKey: .timings)
         try timingObject.encode(JSONRounding.timing(finite(timings.decodeSeconds) ?? 0), forKey: .decodeSeconds)
@@ -239,7 +244,9 @@ extension ScanReport: Codable {
         let model = ModelMetadata(
             name: try modelObject.decode(String.self, forKey: .name),
             sha256: try modelObject.decodeIfPresent(String.self, forKey: .sha256),
-            version: try modelObject.decodeIfPresent(String.self, forKey: .version))
+            version: try modelObject.decodeIfPresent(String.self, forKey: .version),
+            parentSHA256: try modelObject.decodeIfPresent(String.self, forKey: .parentSHA256),
+            parentName: try modelObject.decodeIfPresent(String.self, forKey: .parentName))
 
         let timingObject = try top.nestedContainer(keyedBy: TimingKeys.self, forKey: .timings)
         let timings = Timings(

@@ -159,11 +159,18 @@ public struct ModelMetadata: Equatable, Sendable {
     /// Lower-case hex SHA-256 of the weights file.
     public var sha256: String?
     public var version: String?
+    /// For a retrained model: the SHA-256 and file name of the model it was retrained from.
+    public var parentSHA256: String?
+    public var parentName: String?
 
-    public init(name: String, sha256: String? = nil, version: String? = nil) {
+    public init(
+        name: String, sha256: String? = nil, version: String? = nil, parentSHA256: String? = nil, parentName: String? = nil
+    ) {
         self.name = name
         self.sha256 = sha256
         self.version = version
+        self.parentSHA256 = parentSHA256
+        self.parentName = parentName
     }
 }
 

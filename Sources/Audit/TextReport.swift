@@ -56,7 +56,10 @@ enum TextReport {
         lines.append(
             "Time:     \(fixed(report.timings.totalSeconds, 2)) s total (decode \(fixed(report.timings.decodeSeconds, 2)) s,"
                 + " score \(fixed(report.timings.scoreSeconds, 2)) s)")
-        lines.append("Model:    \(terminalSafe(report.model.name))")
+        let parent = report.model.parentSHA256.map {
+            " (retrained from \(terminalSafe(report.model.parentName ?? "unknown")), sha256 \(terminalSafe(String($0.prefix(12))))…)"
+        }
+        lines.append("Model:    \(terminalSafe(report.model.name))" + (parent ?? ""))
         for warning in report.warnings {
             let text = "Warning:  \(terminalSafe(warning))"
             lines.append(color ? "\u{1B}[33m\(text)\u{1B}[0m" : text)

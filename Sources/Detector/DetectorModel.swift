@@ -42,6 +42,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var validationAUC: Double?
     public var validationFalsePositiveRate: Double?
     public var notes: String
+    /// Where a retrained model comes from (`unmask retrain`); nil for a model trained from scratch.
+    public var lineage: ModelLineage? = nil
     public init(
         realFiles: Int = 0, fakeFiles: Int = 0, steps: Int = 0, validationAUC: Double? = nil,
         validationFalsePositiveRate: Double? = nil, notes: String = ""

@@ -202,23 +202,17 @@ struct CalibrateCommand: ParsableCommand {
         var inputs = self.inputs
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
-        var scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
-        let calibration = FrameEvaluation.fitCalibration(scored)
-        for i in scored.indices { scored[i].probability = calibration.probability(score: scored[i].score) }
-        let variants = Set(scored.map(\.variant)).sorted()
-        let threshold = FrameEvaluation.threshold(
-            forFalsePositiveRate: fpr,
-            realGroups: variants.map { v in scored.filter { !$0.isFake && $0.variant == v }.map(\.probability) })
-        model.calibration = calibration
-        model.threshold = threshold
-        model.training.notes +=
-            (model.training.notes.isEmpty ? "" : "; ")
-            + "frame calibration on \(real.count) held-out real files (FPR ≤ \(fpr), variants \(variants.joined(separator: ", ")))"
+        let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
+        let calibrator = Calibrator(falsePositiveRate: fpr)
+        let fit = try calibrator.fit(scored)
+        calibrator.apply(fit, to: model, realFiles: real.count)
         do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
-        let result = EvaluationResult(model: out, threshold: threshold, split: "calibration", scored: scored)
+        let result = EvaluationResult(model: out, threshold: fit.threshold, split: "calibration", scored: fit.frames)
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
-            String(format: "Calibration a %.4f, b %.4f; threshold %.4f. Wrote %@", calibration.a, calibration.b, threshold, out))
+            String(
+                format: "Calibration a %.4f, b %.4f; threshold %.4f. Wrote %@", fit.calibration.a, fit.calibration.b,
+                fit.threshold, out))
     }
 }
 

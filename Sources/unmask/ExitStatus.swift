@@ -22,7 +22,8 @@ enum ExitStatus: Int32, CaseIterable {
         case .success: return "success"
         case .failure: return "any other failure"
         case .refused:
-            return "`train --base-model`: the new model is worse than the base (kept as `model.rejected.safetensors`)"
+            return "`train --base-model`, `retrain`: refused — the new model is worse than the base (kept as "
+                + "`*.rejected.safetensors`), or `retrain` has too little data to calibrate or judge it"
         case .verdictMatched:
             return "`scan --fail-on`, `audit --fail-on`: the verdict (of any file, for `audit`) met the condition"
         case .usage: return "usage error (a bad option or value)"
@@ -31,7 +32,8 @@ enum ExitStatus: Int32, CaseIterable {
         case .cannotWrite: return "an output could not be written"
         case .locked: return "`audit`, `merge`: another audit is writing the output folder (its lock file is held)"
         case .interrupted:
-            return "interrupted with Ctrl-C (`scan` writes no report, `train` saves a checkpoint, `audit` keeps finished files)"
+            return "interrupted with Ctrl-C (`scan` writes no report, `train` and `retrain` save a checkpoint, `audit` keeps "
+                + "finished files)"
         }
     }
 

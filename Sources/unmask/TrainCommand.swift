@@ -170,93 +170,57 @@ struct TrainCommand: ParsableCommand {
             + (data.fake.map { ", \($0.training.count) fake training / \($0.validation.count) validation files" } ?? "")
 
         let trainer: Trainer
-        var base: (model: DetectorModel, auc: Double)?
+        var base: DetectorModel?
         do {
             if let resume {
                 trainer = try Trainer(resumingFrom: resume, data: data)
                 trainer.adjustSchedule(learningRateD: lrD, learningRateG: lrG, dStepsPerGStep: dSteps)
             } else {
                 trainer = try Trainer(config: configuration(), data: data)
-                if let baseModel {
-                    let model = try DetectorModel.load(path: baseModel, expecting: trainer.config.discriminator)
-                    try trainer.discriminator.load(stateDictionary: model.discriminator.stateDictionary())
-                    base = (model, trainer.validate().auc)
-                }
+                base = try baseModel.map { try DetectorModel.load(path: $0, expecting: trainer.config.discriminator) }
             }
         } catch let error as DetectorError {
             Terminal.writeError("unmask: \(error)")
             if case .trainingData = error { throw ExitCode(.badMedia) }
             throw ExitCode(.badModel)
         }
+        let session = TrainingSession(
+            trainer: trainer, log: log,
+            rules: StopRules(steps: steps, minutes: minutes, patience: patience, checkpointMinutes: checkpointMinutes),
+            checkpointPath: out + "/checkpoint.safetensors")
+        do {
+            if let base { try session.startFromBase(base) }
+        } catch let error as DetectorError {
+            Terminal.writeError("unmask: \(error)")
+            throw ExitCode(.badModel)
+        }
         if !quiet { Terminal.writeError("unmask: loaded \(fileCounts) in \(seconds(since: loadStart)) s") }
-        try log.append(
-            .start(
-                .init(
-                    command: CommandLine.arguments.joined(separator: " "), files: fileCounts, step: trainer.step,
-                    config: (try? JSON.encoder().encode(trainer.config)).map { String(decoding: $0, as: UTF8.self) } ?? "")))
-        if let base { try log.append(.baseModel(auc: base.auc)) }
+        let command = CommandLine.arguments.joined(separator: " ")
+        try written { try session.logStart(command: command, files: fileCounts) }
 
         let interrupt = InterruptFlag.install()
         let display = TrainingDisplay(quiet: quiet, steps: steps, minutes: minutes, startStep: trainer.step)
-        var best: (auc: Double, step: Int, state: [String: Tensor])?
-        var validationsWithoutGain = 0
-        var logError: Error?
-        trainer.observer = { event in
-            do { try log.record(event) } catch { logError = error }
-            display.show(event)
-            if case .validation(let v) = event {
-                if v.auc > (best?.auc ?? -1) {
-                    best = (v.auc, v.step, trainer.discriminator.stateDictionary())
-                    validationsWithoutGain = 0
-                } else {
-                    validationsWithoutGain += 1
-                }
-            }
-        }
-
-        let checkpointPath = out + "/checkpoint.safetensors"
-        let started = Date()
-        var lastCheckpoint = Date()
-        var stopReason = "step limit"
-        while true {
-            if let steps, trainer.step >= steps { break }
-            if let minutes, Date().timeIntervalSince(started) >= minutes * 60 { stopReason = "time limit"; break }
-            if interrupt.isSet { stopReason = "interrupted"; break }
-            if patience > 0 && validationsWithoutGain >= patience {
-                stopReason = "early stop: no validation AUC gain in \(patience) validations"
-                break
-            }
-            trainer.trainStep()
-            if let logError { throw Terminal.report(OutputError(path: out + "/log.jsonl", cause: "\(logError)")) }
-            if Date().timeIntervalSince(lastCheckpoint) >= checkpointMinutes * 60 {
-                try save { try trainer.saveCheckpoint(to: checkpointPath) }
-                lastCheckpoint = Date()
-            }
-        }
+        session.observer = { display.show($0) }
+        session.isInterrupted = { interrupt.isSet }
+        let stop = try written { try session.run() }
         display.finish()
-        try save { try trainer.saveCheckpoint(to: checkpointPath) }
-        let duration = Date().timeIntervalSince(started)
-        try log.append(.stop(.init(reason: stopReason, step: trainer.step, seconds: duration)))
-        if stopReason == "interrupted" {
-            Terminal.writeError("unmask: interrupted at step \(trainer.step); checkpoint saved to \(checkpointPath)")
+        if session.stopReason == .interrupted {
+            Terminal.writeError("unmask: interrupted at step \(trainer.step); checkpoint saved to \(session.checkpointPath)")
             throw ExitCode(.interrupted)
         }
 
-        // Export the better of the final detector and the best one seen (scored again against the final
-        // generator before it can win).
-        let final = trainer.lastValidation?.step == trainer.step ? trainer.lastValidation! : trainer.validate()
-        let exportedStep = try trainer.keepBetterDetector(
-            finalAUC: final.auc, earlier: best.map { (step: $0.step, state: $0.state) })
-        let model = try trainer.exportModel(
-            notes: "unmask train, \(stopReason), detector of step \(exportedStep)")
+        let export = try written {
+            try session.export { "unmask train, \(stop.reason), detector of step \($0)" }
+        }
+        let model = export.model
         try save { try GeneratorFile.save(trainer.generator, to: out + "/generator.safetensors") }
-        let auc = model.training.validationAUC ?? .nan
+        let auc = export.auc
         let summary: [(key: String, value: String)] = [
-            ("Command", CommandLine.arguments.joined(separator: " ")), ("Data", fileCounts),
-            ("Steps", "\(trainer.step) (\(stopReason)); this invocation \(format(duration / 60)) min"),
+            ("Command", command), ("Data", fileCounts),
+            ("Steps", "\(trainer.step) (\(stop.reason)); this invocation \(format(stop.seconds / 60)) min"),
             (
                 "Exported detector",
-                "from step \(exportedStep) (final generator's validation AUC \(format(final.auc)) at step \(trainer.step))"
+                "from step \(export.exportedStep) (final generator's validation AUC \(format(export.finalAUC)) at step \(trainer.step))"
             ),
             (
                 "Exported model",
@@ -269,25 +233,27 @@ struct TrainCommand: ParsableCommand {
             try TrainingReportBuilder.report(logPath: log.path, summary: summary, generator: trainer.generator)
                 .write(to: out + "/report.html")
         }
-        if let base, !(auc >= base.auc) {
+        if export.isWorseThanBase, let baseAUC = export.baseAUC {
             try save { try model.save(to: out + "/model.rejected.safetensors") }
-            try log.append(.rejected(auc: auc, baseAUC: base.auc))
+            try written { try session.logOutcome(export, path: out + "/model.rejected.safetensors") }
             Terminal.writeError(
-                "unmask: the fine-tuned model is worse than the base model on the validation split (AUC \(format(auc)) < \(format(base.auc))); kept it as \(out)/model.rejected.safetensors, not model.safetensors"
+                "unmask: the fine-tuned model is worse than the base model on the validation split (AUC \(format(auc)) < \(format(baseAUC))); kept it as \(out)/model.rejected.safetensors, not model.safetensors"
             )
             throw ExitCode(.refused)
         }
         try save { try model.save(to: out + "/model.safetensors") }
-        try log.append(
-            .model(
-                .init(
-                    path: out + "/model.safetensors", auc: auc,
-                    falsePositiveRate: model.training.validationFalsePositiveRate ?? .nan,
-                    calibrationA: model.calibration.a, calibrationB: model.calibration.b)))
+        try written { try session.logOutcome(export, path: out + "/model.safetensors") }
         if !quiet {
             StandardOutput.print(
-                "Trained \(trainer.step) steps in \(format(duration / 60)) min (\(stopReason)); validation AUC \(format(auc))"
-                    + (base.map { " (base model \(format($0.auc)))" } ?? "") + "; model: \(out)/model.safetensors")
+                "Trained \(trainer.step) steps in \(format(stop.seconds / 60)) min (\(stop.reason)); validation AUC \(format(auc))"
+                    + (export.baseAUC.map { " (base model \(format($0)))" } ?? "") + "; model: \(out)/model.safetensors")
+        }
+    }
+
+    /// Runs a session step that writes files; a failed write is one line naming the file, exit 73.
+    private func written<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TrainingSessionError {
+            throw Terminal.report(OutputError(path: error.path, cause: error.reason))
         }
     }
 

@@ -8,16 +8,17 @@ import MediaIO
 import NeuralNet
 
 enum TrainingReportBuilder {
-    static func report(logPath: String, summary: [(key: String, value: String)], generator: any PatchGenerator) throws
-        -> TrainingReport
-    {
+    static func report(
+        logPath: String, summary: [(key: String, value: String)], generator: any PatchGenerator,
+        title: String = "Unmask training run"
+    ) throws -> TrainingReport {
         let log = try TrainingLog(contentsOfFile: logPath)
         var summary = summary
         if log.skippedLines > 0 {
             summary.append(("Log", "\(log.skippedLines) line(s) of \(logPath) could not be read and are not charted"))
         }
         return TrainingReport(
-            title: "Unmask training run", summary: summary, charts: charts(log.entries), samples: samples(generator),
+            title: title, summary: summary, charts: charts(log.entries), samples: samples(generator),
             createdAt: Date())
     }
 

@@ -13,7 +13,7 @@ struct UnmaskCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             ScanCommand.self, AuditCommand.self, MergeCommand.self, TrainCommand.self, EvaluateCommand.self,
-            CalibrateCommand.self, ForgeCommand.self,
+            CalibrateCommand.self, RetrainCommand.self, ModelsCommand.self, ForgeCommand.self,
             ProbeCommand.self,
             FramesCommand.self, BenchCommand.self, ZooCommand.self,
         ]

@@ -54,7 +54,10 @@ final class HelpAndReadmeTests: CLITestCase {
         XCTAssertFalse(sections.isEmpty)
         let rootHelp = try help([])
         let subcommands = try XCTUnwrap(rootHelp.components(separatedBy: "SUBCOMMANDS:").last)
-        for name in ["scan", "audit", "merge", "train", "evaluate", "calibrate", "forge", "probe", "frames", "bench", "zoo"] {
+        for name in [
+            "scan", "audit", "merge", "train", "evaluate", "calibrate", "retrain", "models", "forge", "probe", "frames", "bench",
+            "zoo",
+        ] {
             XCTAssertTrue(subcommands.contains(" \(name) "), "root --help lists \(name)")
             XCTAssertTrue(sections.contains { $0.heading.hasPrefix(name + " ") }, "README has a section for \(name)")
         }

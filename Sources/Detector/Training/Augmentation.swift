@@ -160,6 +160,14 @@ public struct Augmenter {
 
     /// Augments one patch in place. Re-encoding failures leave the patch unchanged (never fatal).
     public mutating func apply(_ p: inout RGBImage, rng: inout RandomGenerator) {
+        var mask: [Float]? = nil
+        apply(&p, mask: &mask, rng: &rng)
+    }
+
+    /// Augments one patch in place and moves its P×P fake mask with the geometric operations (flip,
+    /// resize and jitter), so a mask keeps marking the pixels it marked; draws exactly what
+    /// `apply(_:rng:)` draws.
+    public mutating func apply(_ p: inout RGBImage, mask: inout [Float]?, rng: inout RandomGenerator) {
         let c = config
         if chance(c.flip, "flip", &rng) {
             let w = p.width
@@ -167,11 +175,24 @@ public struct Augmenter {
                 let b = row * w
                 for x in 0..<(w / 2) { p.pixels.swapAt(b + x, b + w - 1 - x) }
             }
+            if var flipped = mask {
+                for row in 0..<p.height {
+                    let b = row * w
+                    for x in 0..<(w / 2) { flipped.swapAt(b + x, b + w - 1 - x) }
+                }
+                mask = flipped
+            }
         }
         if chance(c.resize, "resize", &rng) {
             let f = Double(rng.uniform(Float(c.resizeRange.lowerBound), Float(c.resizeRange.upperBound)))
             let j = Float(c.jitter)
-            PatchOps.zoom(&p, factor: f, dx: Double(rng.uniform(-j, j)), dy: Double(rng.uniform(-j, j)))
+            let dx = Double(rng.uniform(-j, j)), dy = Double(rng.uniform(-j, j))
+            PatchOps.zoom(&p, factor: f, dx: dx, dy: dy)
+            if let values = mask {
+                var plane = RGBImage(width: p.width, height: p.height, pixels: values + values + values)
+                PatchOps.zoom(&plane, factor: f, dx: dx, dy: dy)
+                mask = Array(plane.pixels.prefix(values.count))
+            }
         }
         if chance(c.blur, "blur", &rng) {
             PatchOps.gaussianBlur(&p, sigma: Double(rng.uniform(Float(c.blurSigma.lowerBound), Float(c.blurSigma.upperBound))))

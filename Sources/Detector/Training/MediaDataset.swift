@@ -9,10 +9,18 @@ public struct StoredFrame: Sendable {
     public var width: Int, height: Int
     /// Planar R, G, B planes, each width·height bytes (value/255 is the 0…1 intensity).
     public var bytes: [UInt8]
+    /// Where a fake frame is fake, when its file's sidecar says; nil = the whole frame.
+    public var fakeArea: FakeArea?
 
     public init(_ image: RGBImage) {
         width = image.width; height = image.height
         bytes = image.pixels.map { UInt8(clamping: Int(($0 * 255).rounded())) }
+    }
+
+    /// A fake frame that is fake only in `fakeArea`.
+    public init(_ image: RGBImage, fakeArea: FakeArea?) {
+        self.init(image)
+        self.fakeArea = fakeArea
     }
 
     /// The 0…1 value of channel c at (x, y).
@@ -146,14 +154,17 @@ public struct MediaFolderLoader {
         return MediaSplit(training: training, validation: validation, skipped: skipped)
     }
 
-    /// Up to `framesPerFile` frames of one file, evenly sampled, at native size.
-    public func loadFrames(_ path: String) throws -> [StoredFrame] {
+    /// Up to `framesPerFile` frames of one file, evenly sampled, at native size; with `within`, of
+    /// that stretch of a video only (seconds, clamped to the duration).
+    public func loadFrames(_ path: String, within: Range<Double>? = nil) throws -> [StoredFrame] {
         let info = try MediaInfo.probe(path: path)
         let sampling: FrameSampling
         if info.isStillImage {
             sampling = .everyFrame
         } else if let d = info.durationSeconds, d > 0 {
-            sampling = .timestamps((0..<framesPerFile).map { d * (Double($0) + 0.5) / Double(framesPerFile) })
+            let first = max(0, within?.lowerBound ?? 0), length = min(d, within?.upperBound ?? d) - first
+            guard length > 0 else { return [] }
+            sampling = .timestamps((0..<framesPerFile).map { first + length * (Double($0) + 0.5) / Double(framesPerFile) })
         } else {
             sampling = .everyNth(max(1, (info.estimatedFrameCount ?? framesPerFile) / framesPerFile))
         }

@@ -27,6 +27,45 @@ extension Trainer {
             randomFrame(of: sources, rng: &rng), size: P, minimumEnergy: config.minimumTextureEnergy, rng: &rng)
     }
 
+    /// A fake patch from a random frame of fake media: a textured crop labelled fake everywhere, or,
+    /// when the frame's sidecar gives where it is fake, a window over that area with a mask that is 1
+    /// only inside it (cells outside the area are trained as real).
+    func mediaFake(_ sources: [MediaSource], rng: inout RandomGenerator) -> FakePatch {
+        let frame = randomFrame(of: sources, rng: &rng)
+        guard let area = frame.fakeArea else {
+            return FakePatch(
+                image: PatchOps.texturedCrop(frame, size: P, minimumEnergy: config.minimumTextureEnergy, rng: &rng), mask: nil,
+                kind: .media)
+        }
+        let box = area.box
+        /// A window start on one axis that covers as much of the box as fits, at an even offset when
+        /// possible (the frame's 2×2 grid, as real crops keep it).
+        func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
+            let low = max(0, min(start, start + length - P)), high = min(max(start, start + length - P), limit - P)
+            guard high >= low else { return max(0, min(low, limit - P)) }
+            let evenLow = (low + 1) / 2 * 2, evenHigh = high / 2 * 2
+            guard evenLow <= evenHigh else { return low }
+            return evenLow + 2 * Int(rng.next() % UInt64((evenHigh - evenLow) / 2 + 1))
+        }
+        let x0 = origin(box.x, box.width, frame.width), y0 = origin(box.y, box.height, frame.height)
+        var image = RGBImage(width: P, height: P)
+        var mask = [Float](repeating: 0, count: P * P)
+        for c in 0..<3 {
+            for y in 0..<P {
+                for x in 0..<P {
+                    let fx = min(x0 + x, frame.width - 1), fy = min(y0 + y, frame.height - 1)
+                    image.pixels[(c * P + y) * P + x] = frame.value(c, fx, fy)
+                    if c == 0 && x0 + x < frame.width && y0 + y < frame.height
+                        && area.contains(x: fx, y: fy, frameWidth: frame.width)
+                    {
+                        mask[y * P + x] = 1
+                    }
+                }
+            }
+        }
+        return FakePatch(image: image, mask: mask, kind: .media)
+    }
+
     /// Copies image `index` of a (N, 3, P, P) tensor into an RGBImage.
     func image(from tensor: Tensor, index: Int) -> RGBImage {
         let n = 3 * P * P
@@ -96,7 +135,7 @@ extension Trainer {
                 nextPartial += 1
             case .media:
                 // drawFakeKind draws .media only when there are fake training files
-                fake = FakePatch(image: realPatch(data.fake!.training, rng: &rng), mask: nil, kind: .media)
+                fake = mediaFake(data.fake!.training, rng: &rng)
             case .vaeBlended, .vaeSample:
                 fake = vaeFake(kind, real: realPatch(data.real.training, rng: &rng), rng: &rng)
             case .zoo:
@@ -106,7 +145,12 @@ extension Trainer {
             case .selfBlended, .generated:
                 fake = FakeSynthesis.selfBlended(real: realPatch(data.real.training, rng: &rng), rng: &rng)
             }
-            augmenter.apply(&fake.image, rng: &rng)
+            if fake.kind == .media && fake.mask != nil {
+                // a sidecar area: its mask moves with the image, so cells outside it stay real
+                augmenter.apply(&fake.image, mask: &fake.mask, rng: &rng)
+            } else {
+                augmenter.apply(&fake.image, rng: &rng)
+            }
             write(fake.image, into: batch, index: Nr + Ng + j)
             FakeSynthesis.cellTargets(mask: fake.mask, size: P, into: targets.cells.pointer + (Nr + j) * m * m)
             targets.global.pointer[Nr + j] = 1

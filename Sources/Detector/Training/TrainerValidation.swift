@@ -65,7 +65,7 @@ extension Trainer {
                     zooFake(sources: realSources, rng: &rng)
                         ?? FakeSynthesis.selfBlended(real: realPatch(realSources, rng: &rng), rng: &rng))
             // .media is among the kinds only when fakeSources is not empty
-            case .media: fake.append(FakePatch(image: realPatch(fakeSources!, rng: &rng), mask: nil, kind: .media))
+            case .media: fake.append(mediaFake(fakeSources!, rng: &rng))
             case .generated: fake.append(FakePatch(image: RGBImage(), mask: nil, kind: .generated))
             case .vaeBlended, .vaeSample:
                 // the VAE output is drawn at validation time; keep the real base now

@@ -1,0 +1,68 @@
+// Owns frame calibration of a detector model: Platt scaling fitted on scored held-out frames, the
+// threshold that keeps the false-positive rate within a target on the real frames of every variant,
+// the minimum counts below which a fit is refused, and writing both into the model.
+import Foundation
+
+/// Too few frames to fit a calibration: what was there and what is needed.
+public struct CalibrationError: Error, Equatable, CustomStringConvertible {
+    public var realFrames: Int, fakeFrames: Int
+    public var minimumRealFrames: Int, minimumFakeFrames: Int
+
+    public var description: String {
+        "too few held-out frames to calibrate: \(realFrames) real and \(fakeFrames) fake, the minimum is "
+            + "\(minimumRealFrames) real and \(minimumFakeFrames) fake"
+    }
+}
+
+/// Fits a model's frame probability and threshold on scored held-out frames.
+public struct Calibrator: Sendable {
+    /// Largest false-positive rate allowed on the real frames of each variant at the threshold.
+    public var falsePositiveRate: Double
+    /// Fewer real or fake frames than these is a `CalibrationError` (0 = any count).
+    public var minimumRealFrames: Int
+    public var minimumFakeFrames: Int
+
+    public init(falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0) {
+        self.falsePositiveRate = falsePositiveRate
+        self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
+    }
+
+    /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
+    public struct Fit {
+        public var calibration: Calibration
+        public var threshold: Double
+        /// The variants the frames came in ("original", "h264-crf28", …), sorted.
+        public var variants: [String]
+        public var frames: [ScoredFrame]
+    }
+
+    /// Platt scaling on the frames' scores (all variants together), then the smallest threshold at or
+    /// above 0.5 that keeps the false-positive rate within `falsePositiveRate` on every variant's real
+    /// frames. Throws `CalibrationError` below the minimum counts.
+    public func fit(_ scored: [ScoredFrame]) throws -> Fit {
+        let realCount = scored.filter { !$0.isFake }.count, fakeCount = scored.count - realCount
+        guard realCount >= minimumRealFrames, fakeCount >= minimumFakeFrames else {
+            throw CalibrationError(
+                realFrames: realCount, fakeFrames: fakeCount, minimumRealFrames: minimumRealFrames,
+                minimumFakeFrames: minimumFakeFrames)
+        }
+        var frames = scored
+        let calibration = FrameEvaluation.fitCalibration(frames)
+        for i in frames.indices { frames[i].probability = calibration.probability(score: frames[i].score) }
+        let variants = Set(frames.map(\.variant)).sorted()
+        let threshold = FrameEvaluation.threshold(
+            forFalsePositiveRate: falsePositiveRate,
+            realGroups: variants.map { v in frames.filter { !$0.isFake && $0.variant == v }.map(\.probability) })
+        return Fit(calibration: calibration, threshold: threshold, variants: variants, frames: frames)
+    }
+
+    /// Writes `fit` into `model` and adds a note on what it was fitted on.
+    public func apply(_ fit: Fit, to model: DetectorModel, realFiles: Int) {
+        model.calibration = fit.calibration
+        model.threshold = fit.threshold
+        model.training.notes +=
+            (model.training.notes.isEmpty ? "" : "; ")
+            + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
+            + "\(fit.variants.joined(separator: ", ")))"
+    }
+}
