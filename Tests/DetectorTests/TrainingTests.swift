@@ -167,6 +167,31 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Flips and resizing move a fake's mask with its pixels: a patch whose red channel is its own mask
+    /// (a bright block in the left half) still has red == mask after every geometric augmentation, and
+    /// the block does end up mirrored on some seeds.
+    func testGeometricAugmentationMovesTheMaskWithThePixels() {
+        var config = AugmentationConfig.none
+        config.flip = 0.5; config.resize = 0.5
+        var augmenter = Augmenter(config: config)
+        let P = 32
+        var mask = [Float](repeating: 0, count: P * P)
+        for y in 8..<20 { for x in 2..<12 { mask[y * P + x] = 1 } }
+        let image = RGBImage(width: P, height: P, pixels: mask + [Float](repeating: 0.5, count: 2 * P * P))
+        var mirrored = 0
+        for seed in UInt64(1)...12 {
+            var rng = RandomGenerator(seed: seed)
+            var patch = image, moved: [Float]? = mask
+            augmenter.apply(&patch, mask: &moved, rng: &rng)
+            let result = moved ?? []
+            XCTAssertEqual(result.count, P * P)
+            XCTAssertEqual(Array(patch.pixels.prefix(P * P)), result, "seed \(seed): the mask is where its pixels went")
+            if result[14 * P + 29] > 0.5 { mirrored += 1 }
+        }
+        XCTAssertGreaterThan(mirrored, 0, "some seeds flip the patch")
+        XCTAssertGreaterThan(augmenter.counts["resize"] ?? 0, 0, "some seeds resize the patch")
+    }
+
     func testFakeSynthesisMasks() {
         var rng = RandomGenerator(seed: 2)
         let real = TestSupport.texture(width: 32, height: 32, seed: 3)

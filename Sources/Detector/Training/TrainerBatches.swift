@@ -145,12 +145,9 @@ extension Trainer {
             case .selfBlended, .generated:
                 fake = FakeSynthesis.selfBlended(real: realPatch(data.real.training, rng: &rng), rng: &rng)
             }
-            if fake.kind == .media && fake.mask != nil {
-                // a sidecar area: its mask moves with the image, so cells outside it stay real
-                augmenter.apply(&fake.image, mask: &fake.mask, rng: &rng)
-            } else {
-                augmenter.apply(&fake.image, rng: &rng)
-            }
+            // The mask moves with the image (flips, resizing), so each cell's target stays on the pixels
+            // that were replaced: a mirrored target would train the region as real half of the time.
+            augmenter.apply(&fake.image, mask: &fake.mask, rng: &rng)
             write(fake.image, into: batch, index: Nr + Ng + j)
             FakeSynthesis.cellTargets(mask: fake.mask, size: P, into: targets.cells.pointer + (Nr + j) * m * m)
             targets.global.pointer[Nr + j] = 1
