@@ -52,28 +52,28 @@ final class DemoTests: CLITestCase {
         return output
     }
 
-    /// A harder re-encode (CRF 35) of the real clip leaves it real; of the manipulated clip, fake with
-    /// its segment inside the manipulated seconds.
-    func testReencodingAtCRF35KeepsBothVerdicts() throws {
-        let real = try scan(path: try reencoded("city.mp4", crf: 35, rotation: 0))
-        XCTAssertEqual(real.verdict, "real")
-        XCTAssertTrue(real.segments.isEmpty, "\(real.segments)")
-        let fake = try scan(path: try reencoded("city-manipulated.mp4", crf: 35, rotation: 0))
-        XCTAssertEqual(fake.verdict, "fake")
-        XCTAssertFalse(fake.segments.isEmpty)
-        for s in fake.segments { XCTAssertTrue(s.start >= 2.2 && s.end <= 5.8, "segment \(s.start)–\(s.end)") }
+    /// Both clips re-encoded at `crf` with `rotation`: the real one stays real with no segment, the
+    /// manipulated one fake with its segments inside the manipulated seconds.
+    func assertVerdictsSurvive(crf: Int, rotation: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let real = try scan(path: try reencoded("city.mp4", crf: crf, rotation: rotation))
+        XCTAssertEqual(real.verdict, "real", file: file, line: line)
+        XCTAssertTrue(real.segments.isEmpty, "\(real.segments)", file: file, line: line)
+        let fake = try scan(path: try reencoded("city-manipulated.mp4", crf: crf, rotation: rotation))
+        XCTAssertEqual(fake.verdict, "fake", file: file, line: line)
+        XCTAssertFalse(fake.segments.isEmpty, file: file, line: line)
+        for s in fake.segments {
+            XCTAssertTrue(s.start >= 2.2 && s.end <= 5.8, "segment \(s.start)–\(s.end)", file: file, line: line)
+        }
     }
 
-    /// A rotation tag (the scan turns every frame 90° clockwise) leaves the real clip real and the
-    /// manipulated one fake in the manipulated seconds.
+    /// A harder re-encode than the samples' own (CRF 35).
+    func testReencodingAtCRF35KeepsBothVerdicts() throws {
+        try assertVerdictsSurvive(crf: 35, rotation: 0)
+    }
+
+    /// A rotation tag: the scan turns every frame 90° clockwise, as a player would.
     func testRotationTagKeepsBothVerdicts() throws {
-        let real = try scan(path: try reencoded("city.mp4", crf: 18, rotation: 90))
-        XCTAssertEqual(real.verdict, "real")
-        XCTAssertTrue(real.segments.isEmpty, "\(real.segments)")
-        let fake = try scan(path: try reencoded("city-manipulated.mp4", crf: 18, rotation: 90))
-        XCTAssertEqual(fake.verdict, "fake")
-        XCTAssertFalse(fake.segments.isEmpty)
-        for s in fake.segments { XCTAssertTrue(s.start >= 2.2 && s.end <= 5.8, "segment \(s.start)–\(s.end)") }
+        try assertVerdictsSurvive(crf: 18, rotation: 90)
     }
 
     func testRealSampleIsReal() throws {
