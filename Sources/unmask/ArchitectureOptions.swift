@@ -15,8 +15,17 @@ struct DetectorArchitectureOptions: ParsableArguments {
     @Option(help: "Width of a full-resolution stem convolution before the first stride-2 one (0 = none).")
     var stemWidth: Int = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "Pixels enter the network as SCALE·(x − 0.5) (default 64): a spectrally normalized network cannot "
+                + "amplify faint traces itself.", valueName: "scale"))
+    var inputScale: Float?
+
     func validate() throws {
         guard stemWidth >= 0 else { throw ValidationError("--stem-width must be 0 (no stem) or more (got \(stemWidth)).") }
+        if let inputScale, !(inputScale > 0 && inputScale <= 4096) {
+            throw ValidationError("--input-scale must be in (0, 4096] (got \(inputScale)).")
+        }
     }
 
     /// `base` with these options applied (residual inputs at their default scales).
@@ -24,6 +33,7 @@ struct DetectorArchitectureOptions: ParsableArguments {
         var a = base
         a.residualInputs = residualInputs.map { ResidualInput(kind: $0) }
         a.stemWidth = stemWidth
+        if let inputScale { a.inputScale = inputScale }
         return a
     }
 
@@ -32,6 +42,7 @@ struct DetectorArchitectureOptions: ParsableArguments {
         let parts =
             (residualInputs.isEmpty ? [] : [residualInputs.map(\.rawValue).joined(separator: "+")])
             + (stemWidth > 0 ? ["stem \(stemWidth)"] : [])
+            + (inputScale.map { ["input scale \($0)"] } ?? [])
         return parts.isEmpty ? "standard" : parts.joined(separator: ", ")
     }
 

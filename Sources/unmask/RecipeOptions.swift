@@ -38,6 +38,9 @@ struct TrainingRecipeOptions: ParsableArguments {
         transform: TrainingRecipeOptions.sideRange)
     var zooRegionSides: ClosedRange<Int>?
 
+    @Option(help: "Adam β₁ of the detector and generator (default 0, the GAN recipe; 0.9 is the supervised one).")
+    var beta1: Float?
+
     @Option(
         help: ArgumentHelp(
             "Augmentation of real and fake patches alike: full (flips, resizing, noise, blur, JPEG, H.264) or codecs "
@@ -70,6 +73,7 @@ struct TrainingRecipeOptions: ParsableArguments {
                 throw ValidationError("\(name) must be a number in 0…100 (got \(weight)).")
             }
         }
+        if let beta1, !(beta1 >= 0 && beta1 < 1) { throw ValidationError("--beta1 must be in [0, 1) (got \(beta1)).") }
         if let zooRegionSides, zooRegionSides.lowerBound < 8 || zooRegionSides.upperBound > 512 {
             throw ValidationError("--zoo-region-sides must lie in 8…512 (got \(zooRegionSides)).")
         }
@@ -90,6 +94,7 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let supervisedWeight { c.supervisedWeight = supervisedWeight }
         if let adversarialWeight { c.adversarialWeight = adversarialWeight }
         if let zooRegionSides { c.zoo?.regionSide = zooRegionSides }
+        if let beta1 { c.beta1 = beta1 }
         if augmentation == .codecs {
             c.augmentation.resize = 0
             c.augmentation.noise = 0
