@@ -107,7 +107,8 @@ struct AuditCommand: ParsableCommand {
             Terminal.writeError("unmask: \(error)")
             throw ExitCode(.usage)
         }
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, maximumFileSize: modelOption.maximumFileSize)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
         scorer.scorer.threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
 

@@ -70,7 +70,8 @@ struct EvaluationInputs: ParsableArguments {
     func load(split: EvaluationSplit) throws -> (
         model: DetectorModel, modelPath: String, frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource]
     ) {
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model, allowCheckpoint: true)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, allowCheckpoint: true, maximumFileSize: modelOption.maximumFileSize)
         let gen: (any PatchGenerator)?
         do {
             gen = try generator.map { try GeneratorFile.load(path: $0) }

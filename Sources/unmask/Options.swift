@@ -4,6 +4,7 @@ import ArgumentParser
 import Audit
 import Foundation
 import MediaIO
+import NeuralNet
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
@@ -59,11 +60,12 @@ struct SamplingOptions: ParsableArguments {
 
     private func timestamps() throws -> [Double]? {
         guard let at else { return nil }
-        let values = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+        let fields = at.split(separator: ",")
+        let values = fields.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 0 && $0.isFinite }
+        guard !values.isEmpty, values.count == fields.count else {
             throw ValidationError("--at takes non-negative times in seconds, comma-separated (got '\(at)').")
         }
-        return values.map { $0! }
+        return values
     }
 
     /// The sampling these options describe, or `defaultSampling` when none is chosen.
@@ -110,8 +112,28 @@ struct ScanningOptions: ParsableArguments {
 
 /// The detector model to use; see `ModelLocator` for the default.
 struct ModelOption: ParsableArguments {
-    @Option(help: "Detector model file (default: $UNMASK_MODEL, else Models/unmask-v1.safetensors).")
+    /// `--max-model-size`'s default, in bytes.
+    static let defaultMaximumBytes = SafeTensorsFile.defaultMaximumFileSize
+
+    @Option(
+        help: ArgumentHelp(
+            "Detector model file (default: $UNMASK_MODEL, else the installed share/unmask/models/unmask-v1.safetensors, "
+                + "else the repository's Models/unmask-v1.safetensors).", valueName: "file"))
     var model: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a model file larger than this, before reading it (default: \(defaultMaximumBytes >> 20)).", valueName: "MiB"))
+    var maxModelSize: Int?
+
+    func validate() throws {
+        if let maxModelSize, !(1...(1 << 20)).contains(maxModelSize) {
+            throw ValidationError("--max-model-size must be 1…1048576 MiB (got \(maxModelSize)).")
+        }
+    }
+
+    /// The largest model file to read, in bytes.
+    var maximumFileSize: Int { maxModelSize.map { $0 << 20 } ?? Self.defaultMaximumBytes }
 }
 
 /// Folders of real and fake media for training and evaluation.
