@@ -89,12 +89,17 @@ public enum ScanError: Error, Equatable, CustomStringConvertible {
     case cancelled(path: String)
     case noFrames(path: String)
     case scoring(path: String, message: String)
+    /// The file's identity at the end of the scan differs from the one it had when it was hashed.
+    case fileChanged(path: String)
 
     public var description: String {
         switch self {
         case .cancelled(let path): return "\(path): scan interrupted; no report written"
         case .noFrames(let path): return "\(path): no frame could be analysed in the requested range"
         case .scoring(let path, let message): return "\(path): cannot score: \(message)"
+        case .fileChanged(let path):
+            return "\(path): the file changed during the scan (its size, times or inode differ from when it was "
+                + "hashed), so the report could not say which bytes were scored; no report written"
         }
     }
 }
@@ -121,19 +126,22 @@ public final class ScanPipeline {
         try scan(prepare(path: path, isCancelled: isCancelled), progress: progress, isCancelled: isCancelled)
     }
 
-    /// Opens `path` and starts decoding its first frames on the decoding thread, without scoring:
-    /// a batch caller prepares the next file while the current one is scored. `contentSHA256`, when
-    /// the caller has hashed the file already, saves the report a second read. Decoding stops early
-    /// when `isCancelled` turns true, and when the returned value is released.
-    public func prepare(path: String, contentSHA256: String? = nil, isCancelled: @escaping () -> Bool = { false }) throws
+    /// Hashes `path` (unless the caller did: `content`), opens it and starts decoding its first frames
+    /// on the decoding thread, without scoring: a batch caller prepares the next file while the current
+    /// one is scored. The file is hashed before it is decoded, and the scan checks at its end that the
+    /// file still has the identity it had when hashed, so the report's SHA-256 and size are those of the
+    /// bytes that were scored. Decoding stops early when `isCancelled` turns true, and when the returned
+    /// value is released.
+    public func prepare(path: String, content: FileFingerprint? = nil, isCancelled: @escaping () -> Bool = { false }) throws
         -> PreparedScan
     {
+        let content = try content ?? FileDigest.fingerprint(path: path)
         let decoder = try VideoDecoder(
             path: path, sampling: options.sampling, maxFrames: options.maxFrames,
             threads: options.decoderThreads, startTime: options.startTime, endTime: options.endTime)
         let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
         feeder.start(isCancelled: isCancelled)
-        return PreparedScan(path: path, contentSHA256: contentSHA256, decoder: decoder, feeder: feeder)
+        return PreparedScan(path: path, content: content, decoder: decoder, feeder: feeder)
     }
 
     /// Scores a prepared file and returns its report, as `scan(path:progress:isCancelled:)` does.
@@ -222,12 +230,12 @@ public final class ScanPipeline {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }
 
+        guard (try? ContentIdentity.of(path: path)) == prepared.content.identity else { throw ScanError.fileChanged(path: path) }
         let assessment = try Aggregator.assess(scores, policy: policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
-            path: path, sha256: try prepared.contentSHA256 ?? FileDigest.sha256Hex(path: path), container: info.containerName,
-            codec: info.videoCodec,
-            sizeBytes: FileDigest.size(path: path), width: info.displayWidth, height: info.displayHeight,
+            path: path, sha256: prepared.content.sha256, container: info.containerName, codec: info.videoCodec,
+            sizeBytes: prepared.content.identity.size, width: info.displayWidth, height: info.displayHeight,
             durationSeconds: info.durationSeconds, frameRate: info.frameRate)
         return ScanReport(
             file: fileMetadata, model: scorer.model, assessment: assessment, warnings: warnings,
@@ -273,13 +281,14 @@ public final class ScanPipeline {
 /// A file opened for scanning, its first frames decoding on the decoding thread (see `prepare`).
 public final class PreparedScan {
     let path: String
-    let contentSHA256: String?
+    /// The digest and identity of the file when it was hashed, before decoding.
+    let content: FileFingerprint
     let decoder: VideoDecoder
     let feeder: FrameFeeder
 
-    init(path: String, contentSHA256: String?, decoder: VideoDecoder, feeder: FrameFeeder) {
+    init(path: String, content: FileFingerprint, decoder: VideoDecoder, feeder: FrameFeeder) {
         self.path = path
-        self.contentSHA256 = contentSHA256
+        self.content = content
         self.decoder = decoder
         self.feeder = feeder
     }
