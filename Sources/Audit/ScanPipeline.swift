@@ -55,6 +55,36 @@ public struct ScanOptions: Sendable {
     public var decoderThreads = 0
     /// Frames decoded ahead of scoring (the bounded queue's capacity).
     public var queueDepth = 2
+    /// Largest frame, in pixels, a file may declare or decode; a larger one is refused before it is
+    /// decoded (`MediaError.Kind.tooLarge`). See `memoryBasedMaxPixels`.
+    public var maxPixels = ScanOptions.memoryBasedMaxPixels()
+    /// Most frames analysed per file, confirmation frames included; the scan stops there with a warning.
+    public var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
+    /// Most frames decoded per file (sampled or not); decoding stops there with a warning.
+    public var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
+    /// Most seconds of media decoded per file, from the start time; decoding stops there with a warning.
+    public var maxDurationSeconds = ScanOptions.defaultMaxDurationSeconds
+
+    public static let defaultMaxAnalysedFrames = 10_000
+    /// 4.6 hours at 60 frames per second.
+    public static let defaultMaxDecodedFrames = 1_000_000
+    /// 12 hours.
+    public static let defaultMaxDurationSeconds = 43_200.0
+    /// Bytes a scan holds per frame pixel, an upper estimate: the decoded picture (up to 8 bytes a pixel
+    /// for 16-bit RGBA), its conversion, and the planar Float32 RGB buffers in the decode queue and
+    /// being scored (12 bytes a pixel each, `queueDepth` + 1 of them).
+    public static let bytesPerFramePixel = 64
+
+    /// The default pixel limit: a quarter of physical memory at `bytesPerFramePixel`, within 2²² (a
+    /// 1-GB machine still scans 1080p) and 2²⁸ (MediaIO's own cap). 16 GB of memory gives 67 million
+    /// pixels (8K is 33 million).
+    public static func memoryBasedMaxPixels(physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
+        let pixels = physicalMemory / 4 / UInt64(bytesPerFramePixel)
+        return Int(min(max(pixels, 1 << 22), 1 << 28))
+    }
+
+    /// The frame limit for the decoder: the user's `maxFrames` or the analysed-frame cap, the lower.
+    var analysedFrameLimit: Int { min(maxFrames ?? Int.max, maxAnalysedFrames) }
 
     public init() {}
 }
@@ -137,8 +167,9 @@ public final class ScanPipeline {
     {
         let content = try content ?? FileDigest.fingerprint(path: path)
         let decoder = try VideoDecoder(
-            path: path, sampling: options.sampling, maxFrames: options.maxFrames,
-            threads: options.decoderThreads, startTime: options.startTime, endTime: options.endTime)
+            path: path, sampling: options.sampling, maxFrames: options.analysedFrameLimit, threads: options.decoderThreads,
+            maxPixels: options.maxPixels, maxDecodedFrames: options.maxDecodedFrames, maxDuration: options.maxDurationSeconds,
+            startTime: options.startTime, endTime: options.endTime)
         let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
         feeder.start(isCancelled: isCancelled)
         return PreparedScan(path: path, content: content, decoder: decoder, feeder: feeder)
@@ -205,11 +236,11 @@ public final class ScanPipeline {
             for interval in confirmationIntervals(
                 scores, policy: policy, confirmation: confirmation, duration: info.durationSeconds)
             {
-                let limit = options.maxFrames.map { $0 - scores.count } ?? Int.max
+                let limit = options.analysedFrameLimit - scores.count
                 guard limit > 0 else { break }
                 let decoder = try VideoDecoder(
                     path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
-                    startTime: interval.lowerBound, endTime: interval.upperBound)
+                    maxPixels: options.maxPixels, startTime: interval.lowerBound, endTime: interval.upperBound)
                 var image = RGBImage()
                 let known = Set(scores.map(\.index))
                 while let frame = try timedDecode({ try decoder.nextFrame(into: &image) }) {
@@ -226,6 +257,12 @@ public final class ScanPipeline {
         }
         guard !scores.isEmpty else { throw ScanError.noFrames(path: path) }
         warnings += decoder.warnings
+        if scores.count >= options.maxAnalysedFrames, options.maxAnalysedFrames < options.maxFrames ?? Int.max {
+            let last = scores.map(\.time).max() ?? 0
+            warnings.append(
+                "stopped at the limit of \(options.maxAnalysedFrames) analysed frames per file; nothing after "
+                    + String(format: "%.1f", last) + " s was analysed")
+        }
         if options.coverage < 1 {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }

@@ -99,14 +99,51 @@ struct ScanningOptions: ParsableArguments {
     @Flag(help: "Analyse only the sampled frames: no extra frames around suspicious ones (confirmation sampling).")
     var noConfirmation = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Refuse frames larger than this many pixels, before decoding them (default: a quarter of this machine's "
+                + "memory at \(ScanOptions.bytesPerFramePixel) bytes a pixel, here \(ScanOptions.memoryBasedMaxPixels())).",
+            valueName: "N"))
+    var maxFramePixels: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Analyse at most this many frames per file, then stop with a warning in the report (default: "
+                + "\(ScanOptions.defaultMaxAnalysedFrames)).", valueName: "N"))
+    var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
+
+    @Option(
+        help: ArgumentHelp(
+            "Decode at most this many frames per file, sampled or not, then stop with a warning (default: "
+                + "\(ScanOptions.defaultMaxDecodedFrames)).", valueName: "N"))
+    var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
+
+    @Option(
+        help: ArgumentHelp(
+            "Decode at most this many seconds of each file, then stop with a warning (default: "
+                + "\(Int(ScanOptions.defaultMaxDurationSeconds)), 12 hours).", valueName: "seconds"))
+    var maxDuration = ScanOptions.defaultMaxDurationSeconds
+
     func validate() throws {
         if !(coverage > 0 && coverage <= 1) { throw ValidationError("--coverage must be in (0, 1] (got \(coverage)).") }
+        if let maxFramePixels, !(1...(1 << 28)).contains(maxFramePixels) {
+            throw ValidationError("--max-frame-pixels must be 1…\(1 << 28) (got \(maxFramePixels)).")
+        }
+        if maxAnalysedFrames < 1 { throw ValidationError("--max-analysed-frames must be 1 or more (got \(maxAnalysedFrames)).") }
+        if maxDecodedFrames < 1 { throw ValidationError("--max-decoded-frames must be 1 or more (got \(maxDecodedFrames)).") }
+        if !(maxDuration > 0 && maxDuration.isFinite) {
+            throw ValidationError("--max-duration must be a positive number of seconds (got \(maxDuration)).")
+        }
     }
 
     /// Sets these choices on `options`.
     func apply(to options: inout ScanOptions) {
         options.coverage = coverage
         if noConfirmation { options.confirmation = nil }
+        if let maxFramePixels { options.maxPixels = maxFramePixels }
+        options.maxAnalysedFrames = maxAnalysedFrames
+        options.maxDecodedFrames = maxDecodedFrames
+        options.maxDurationSeconds = maxDuration
     }
 }
 

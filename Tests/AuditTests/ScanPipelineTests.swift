@@ -287,6 +287,35 @@ final class ScanPipelineTests: XCTestCase {
         XCTAssertNotEqual(try ContentIdentity.of(path: file), fingerprint.identity, "a write changes the identity")
     }
 
+    func testAnalysedFramesPerFileAreCappedWithAWarning() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        options.maxAnalysedFrames = 12
+        let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(report.frames.count, 12)
+        XCTAssertTrue(
+            report.warnings.contains { $0.contains("limit of 12 analysed frames") && $0.contains("after 1.1 s") },
+            "\(report.warnings)")
+        // The user's own, lower --max-frames is a choice, not a limit reached: no warning.
+        options.maxFrames = 5
+        let chosen = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(chosen.frames.count, 5)
+        XCTAssertFalse(chosen.warnings.contains { $0.contains("analysed frames") }, "\(chosen.warnings)")
+    }
+
+    func testFramesOverThePixelLimitAreRefusedBeforeDecoding() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.maxPixels = 96 * 64 - 1
+        XCTAssertThrowsError(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)) { error in
+            XCTAssertEqual((error as? MediaError)?.kind, .tooLarge, "\(error)")
+        }
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 16 << 30), 1 << 26, "16 GB: 67 million pixels")
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 1 << 30), 1 << 22, "at least 4 million")
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 1 << 40), 1 << 28, "at most MediaIO's cap")
+    }
+
     func testCancellationStopsPromptly() throws {
         let clip = try makeClip()
         var options = ScanOptions()

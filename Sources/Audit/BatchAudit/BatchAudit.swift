@@ -281,7 +281,7 @@ public final class BatchAudit {
                 if isDone(key) { return .success(MediaFile(file: file, content: content, key: key, containerName: "")) }
                 let info: MediaInfo
                 do {
-                    info = try MediaInfo.probe(path: path)
+                    info = try MediaInfo.probe(path: path, maxPixels: configuration.scanOptions.maxPixels)
                 } catch let error as MediaError {
                     let reason = error.message
                     switch error.kind {
