@@ -28,6 +28,13 @@ public protocol FrameScoring: AnyObject {
     var threshold: Double { get }
     /// Scores one frame. `coverage` (0…1] is the fraction of the frame's area to analyse.
     func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis
+    /// Frames with a side shorter than this are scored, but the report warns that the scores are
+    /// unreliable (nil: no such size).
+    var smallestReliableFrameSide: Int? { get }
+}
+
+extension FrameScoring {
+    public var smallestReliableFrameSide: Int? { nil }
 }
 
 /// How a scan samples and judges a file.
@@ -156,20 +163,24 @@ public final class ScanPipeline {
         try scan(prepare(path: path, isCancelled: isCancelled), progress: progress, isCancelled: isCancelled)
     }
 
-    /// Hashes `path` (unless the caller did: `content`), opens it and starts decoding its first frames
+    /// Opens `path`, hashes it (unless the caller did: `content`) and starts decoding its first frames
     /// on the decoding thread, without scoring: a batch caller prepares the next file while the current
-    /// one is scored. The file is hashed before it is decoded, and the scan checks at its end that the
-    /// file still has the identity it had when hashed, so the report's SHA-256 and size are those of the
-    /// bytes that were scored. Decoding stops early when `isCancelled` turns true, and when the returned
-    /// value is released.
+    /// one is scored. The file is hashed before any frame is decoded; its identity when opened must be
+    /// the hashed one, and the scan checks at its end that it still is, so the report's SHA-256 and size
+    /// are those of the bytes that were scored. Decoding stops early when `isCancelled` turns true, and
+    /// when the returned value is released.
     public func prepare(path: String, content: FileFingerprint? = nil, isCancelled: @escaping () -> Bool = { false }) throws
         -> PreparedScan
     {
-        let content = try content ?? FileDigest.fingerprint(path: path)
+        // Opening first gives missing, unreadable and non-media files their own errors; the identity
+        // taken before it must match the hashed one, or the decoder may hold other bytes.
+        let opened = try? ContentIdentity.of(path: path)
         let decoder = try VideoDecoder(
             path: path, sampling: options.sampling, maxFrames: options.analysedFrameLimit, threads: options.decoderThreads,
             maxPixels: options.maxPixels, maxDecodedFrames: options.maxDecodedFrames, maxDuration: options.maxDurationSeconds,
             startTime: options.startTime, endTime: options.endTime)
+        let content = try content ?? FileDigest.fingerprint(path: path)
+        guard content.identity == opened else { throw ScanError.fileChanged(path: path) }
         let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
         feeder.start(isCancelled: isCancelled)
         return PreparedScan(path: path, content: content, decoder: decoder, feeder: feeder)
@@ -263,6 +274,16 @@ public final class ScanPipeline {
                 "stopped at the limit of \(options.maxAnalysedFrames) analysed frames per file; nothing after "
                     + String(format: "%.1f", last) + " s was analysed")
         }
+        if info.videoStreamCount > 1 {
+            warnings.append(
+                "the file has \(info.videoStreamCount) video streams; only one (\(info.videoCodec), "
+                    + "\(info.displayWidth)×\(info.displayHeight)) was analysed")
+        }
+        if let side = scorer.smallestReliableFrameSide, min(info.displayWidth, info.displayHeight) < side {
+            warnings.append(
+                "frames are \(info.displayWidth)×\(info.displayHeight) pixels, smaller than the model's "
+                    + "\(side)×\(side) patch: its scores are unreliable for frames this small")
+        }
         if options.coverage < 1 {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }
@@ -273,7 +294,7 @@ public final class ScanPipeline {
         let fileMetadata = FileMetadata(
             path: path, sha256: prepared.content.sha256, container: info.containerName, codec: info.videoCodec,
             sizeBytes: prepared.content.identity.size, width: info.displayWidth, height: info.displayHeight,
-            durationSeconds: info.durationSeconds, frameRate: info.frameRate)
+            durationSeconds: info.durationSeconds, frameRate: info.frameRate, tags: info.tags)
         return ScanReport(
             file: fileMetadata, model: scorer.model, assessment: assessment, warnings: warnings,
             timings: Timings(

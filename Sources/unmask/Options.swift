@@ -18,10 +18,10 @@ struct GlobalOptions: ParsableArguments {
 
 /// Which frames of a video to analyse; used by `scan`, `audit`, `frames` and `bench scan`.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
     var fps: Double?
 
-    @Option(help: ArgumentHelp("Take every Nth decoded frame.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take every Nth decoded frame.", valueName: "N"))
     var every: Int?
 
     @Flag(help: "Take every frame.")
@@ -35,13 +35,13 @@ struct SamplingOptions: ParsableArguments {
             "Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
     var at: String?
 
-    @Option(help: ArgumentHelp("Stop after this many frames.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many frames.", valueName: "N"))
     var maxFrames: Int?
 
-    @Option(help: ArgumentHelp("Start at this time.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Start at this time.", valueName: "seconds"))
     var start: Double?
 
-    @Option(help: ArgumentHelp("End at this time.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("End at this time.", valueName: "seconds"))
     var end: Double?
 
     func validate() throws {
@@ -93,6 +93,7 @@ struct SamplingOptions: ParsableArguments {
 /// How much of each frame, and which extra frames, a scan analyses; used by `scan`, `audit` and `bench scan`.
 struct ScanningOptions: ParsableArguments {
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
     var coverage: Double = 1
 
@@ -100,6 +101,7 @@ struct ScanningOptions: ParsableArguments {
     var noConfirmation = false
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Refuse frames larger than this many pixels, before decoding them (default: a quarter of this machine's "
                 + "memory at \(ScanOptions.bytesPerFramePixel) bytes a pixel, here \(ScanOptions.memoryBasedMaxPixels())).",
@@ -107,18 +109,21 @@ struct ScanningOptions: ParsableArguments {
     var maxFramePixels: Int?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Analyse at most this many frames per file, then stop with a warning in the report (default: "
                 + "\(ScanOptions.defaultMaxAnalysedFrames)).", valueName: "N"))
     var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Decode at most this many frames per file, sampled or not, then stop with a warning (default: "
                 + "\(ScanOptions.defaultMaxDecodedFrames)).", valueName: "N"))
     var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Decode at most this many seconds of each file, then stop with a warning (default: "
                 + "\(Int(ScanOptions.defaultMaxDurationSeconds)), 12 hours).", valueName: "seconds"))
@@ -159,6 +164,7 @@ struct ModelOption: ParsableArguments {
     var model: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Refuse a model file larger than this, before reading it (default: \(defaultMaximumBytes >> 20)).", valueName: "MiB"))
     var maxModelSize: Int?
@@ -181,7 +187,9 @@ struct MediaFolderOptions: ParsableArguments {
     @Option(help: "Folder of fake images and videos (searched recursively).")
     var fake: String?
 
-    @Option(help: ArgumentHelp("Frames sampled from each video (train: 4; evaluate, calibrate: 2).", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Frames sampled from each video (train: 4; evaluate, calibrate: 2).", valueName: "N"))
     var framesPerFile: Int?
 
     func validate() throws {
@@ -193,7 +201,7 @@ struct MediaFolderOptions: ParsableArguments {
 
 /// How a benchmark repeats and prints its measurements.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Number of runs; the median is reported.")
+    @Option(parsing: .unconditional, help: "Number of runs; the median is reported.")
     var runs = 3
 
     @Flag(help: "Print JSON instead of a table.")
