@@ -111,6 +111,15 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
+        // A new run would replace an earlier run's model and truncate its log without a word.
+        if resume == nil,
+            let earlier = ["model.safetensors", "checkpoint.safetensors", "log.jsonl"].first(where: {
+                FileManager.default.fileExists(atPath: out + "/" + $0)
+            })
+        {
+            throw ValidationError(
+                "\(out) already holds a training run (\(earlier)); give a new --out folder, or --resume its checkpoint.")
+        }
         if noZoo && (!zooExclude.isEmpty || zooGenerators != nil) {
             throw ValidationError("--zoo-exclude and --zoo-generators cannot be combined with --no-zoo.")
         }
