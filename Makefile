@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_RELEASE := swift build -c release
 UNMASK := .build/release/unmask
 
-.PHONY: demo test deps build lint clean
+.PHONY: demo test deps build lint clean install
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -44,3 +44,13 @@ demo: build
 
 clean:
 	rm -rf .build demo-out
+
+# `make install PREFIX=~/.local` (default /usr/local): the binary in PREFIX/bin, the shipped model where
+# the binary looks for it by default (PREFIX/share/unmask/models). DESTDIR stages a package.
+PREFIX ?= /usr/local
+MODEL_DIR := $(DESTDIR)$(PREFIX)/share/unmask/models
+
+install: build
+	install -D -m 755 $(UNMASK) $(DESTDIR)$(PREFIX)/bin/unmask
+	install -D -m 644 Models/unmask-v1.safetensors $(MODEL_DIR)/unmask-v1.safetensors
+	install -D -m 644 Models/MODEL_CARD.md $(MODEL_DIR)/MODEL_CARD.md

@@ -10,6 +10,8 @@ public final class DetectorScoring: FrameScoring {
     public let scorer: FrameScorer
     public let model: ModelMetadata
     public var threshold: Double { scorer.model.threshold }
+    /// The side of the patches the model was trained on: a smaller frame holds less than one of them.
+    public var smallestReliableFrameSide: Int? { scorer.model.architecture.patchSize }
 
     /// `modelPath` names the model in reports (file name and SHA-256 of its bytes, and for a retrained
     /// model the parent its lineage names).

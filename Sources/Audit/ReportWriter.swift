@@ -50,6 +50,8 @@ public enum ReportWriteError: Error, Equatable, CustomStringConvertible {
     case notAFolder(path: String, folder: String)
     /// The destination is an existing folder.
     case destinationIsAFolder(path: String)
+    /// The destination ends with "/", so it can only be a folder.
+    case namesAFolder(path: String)
     /// The destination exists and is not a regular file (a device, a fifo, a socket).
     case notARegularFile(path: String)
     /// The destination is a file the command reads (writing the report would replace it).
@@ -67,6 +69,8 @@ public enum ReportWriteError: Error, Equatable, CustomStringConvertible {
             return "cannot write report \(path): \(folder) is not a folder"
         case let .destinationIsAFolder(path):
             return "cannot write report \(path): it is a folder"
+        case let .namesAFolder(path):
+            return "cannot write report \(path): a name ending in '/' is a folder; give a file name such as \(path)report.json"
         case let .notARegularFile(path):
             return "cannot write report \(path): it exists and is not a regular file"
         case let .destinationIsAnInput(path):
@@ -207,6 +211,7 @@ public enum ReportWriter {
     /// missing, a regular file, or a link to one (followed). Throws the reason otherwise.
     @discardableResult
     public static func checkedDestination(_ path: String, inputs: [String] = []) throws -> Destination {
+        guard !path.hasSuffix("/") else { throw ReportWriteError.namesAFolder(path: path) }
         var resolved = path
         var info = stat()
         if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {

@@ -28,6 +28,13 @@ public protocol FrameScoring: AnyObject {
     var threshold: Double { get }
     /// Scores one frame. `coverage` (0…1] is the fraction of the frame's area to analyse.
     func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis
+    /// Frames with a side shorter than this are scored, but the report warns that the scores are
+    /// unreliable (nil: no such size).
+    var smallestReliableFrameSide: Int? { get }
+}
+
+extension FrameScoring {
+    public var smallestReliableFrameSide: Int? { nil }
 }
 
 /// How a scan samples and judges a file.
@@ -55,6 +62,36 @@ public struct ScanOptions: Sendable {
     public var decoderThreads = 0
     /// Frames decoded ahead of scoring (the bounded queue's capacity).
     public var queueDepth = 2
+    /// Largest frame, in pixels, a file may declare or decode; a larger one is refused before it is
+    /// decoded (`MediaError.Kind.tooLarge`). See `memoryBasedMaxPixels`.
+    public var maxPixels = ScanOptions.memoryBasedMaxPixels()
+    /// Most frames analysed per file, confirmation frames included; the scan stops there with a warning.
+    public var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
+    /// Most frames decoded per file (sampled or not); decoding stops there with a warning.
+    public var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
+    /// Most seconds of media decoded per file, from the start time; decoding stops there with a warning.
+    public var maxDurationSeconds = ScanOptions.defaultMaxDurationSeconds
+
+    public static let defaultMaxAnalysedFrames = 10_000
+    /// 4.6 hours at 60 frames per second.
+    public static let defaultMaxDecodedFrames = 1_000_000
+    /// 12 hours.
+    public static let defaultMaxDurationSeconds = 43_200.0
+    /// Bytes a scan holds per frame pixel, an upper estimate: the decoded picture (up to 8 bytes a pixel
+    /// for 16-bit RGBA), its conversion, and the planar Float32 RGB buffers in the decode queue and
+    /// being scored (12 bytes a pixel each, `queueDepth` + 1 of them).
+    public static let bytesPerFramePixel = 64
+
+    /// The default pixel limit: a quarter of physical memory at `bytesPerFramePixel`, within 2²² (a
+    /// 1-GB machine still scans 1080p) and 2²⁸ (MediaIO's own cap). 16 GB of memory gives 67 million
+    /// pixels (8K is 33 million).
+    public static func memoryBasedMaxPixels(physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
+        let pixels = physicalMemory / 4 / UInt64(bytesPerFramePixel)
+        return Int(min(max(pixels, 1 << 22), 1 << 28))
+    }
+
+    /// The frame limit for the decoder: the user's `maxFrames` or the analysed-frame cap, the lower.
+    var analysedFrameLimit: Int { min(maxFrames ?? Int.max, maxAnalysedFrames) }
 
     public init() {}
 }
@@ -89,12 +126,17 @@ public enum ScanError: Error, Equatable, CustomStringConvertible {
     case cancelled(path: String)
     case noFrames(path: String)
     case scoring(path: String, message: String)
+    /// The file's identity at the end of the scan differs from the one it had when it was hashed.
+    case fileChanged(path: String)
 
     public var description: String {
         switch self {
         case .cancelled(let path): return "\(path): scan interrupted; no report written"
         case .noFrames(let path): return "\(path): no frame could be analysed in the requested range"
         case .scoring(let path, let message): return "\(path): cannot score: \(message)"
+        case .fileChanged(let path):
+            return "\(path): the file changed during the scan (its size, times or inode differ from when it was "
+                + "hashed), so the report could not say which bytes were scored; no report written"
         }
     }
 }
@@ -121,19 +163,27 @@ public final class ScanPipeline {
         try scan(prepare(path: path, isCancelled: isCancelled), progress: progress, isCancelled: isCancelled)
     }
 
-    /// Opens `path` and starts decoding its first frames on the decoding thread, without scoring:
-    /// a batch caller prepares the next file while the current one is scored. `contentSHA256`, when
-    /// the caller has hashed the file already, saves the report a second read. Decoding stops early
-    /// when `isCancelled` turns true, and when the returned value is released.
-    public func prepare(path: String, contentSHA256: String? = nil, isCancelled: @escaping () -> Bool = { false }) throws
+    /// Opens `path`, hashes it (unless the caller did: `content`) and starts decoding its first frames
+    /// on the decoding thread, without scoring: a batch caller prepares the next file while the current
+    /// one is scored. The file is hashed before any frame is decoded; its identity when opened must be
+    /// the hashed one, and the scan checks at its end that it still is, so the report's SHA-256 and size
+    /// are those of the bytes that were scored. Decoding stops early when `isCancelled` turns true, and
+    /// when the returned value is released.
+    public func prepare(path: String, content: FileFingerprint? = nil, isCancelled: @escaping () -> Bool = { false }) throws
         -> PreparedScan
     {
+        // Opening first gives missing, unreadable and non-media files their own errors; the identity
+        // taken before it must match the hashed one, or the decoder may hold other bytes.
+        let opened = try? ContentIdentity.of(path: path)
         let decoder = try VideoDecoder(
-            path: path, sampling: options.sampling, maxFrames: options.maxFrames,
-            threads: options.decoderThreads, startTime: options.startTime, endTime: options.endTime)
+            path: path, sampling: options.sampling, maxFrames: options.analysedFrameLimit, threads: options.decoderThreads,
+            maxPixels: options.maxPixels, maxDecodedFrames: options.maxDecodedFrames, maxDuration: options.maxDurationSeconds,
+            startTime: options.startTime, endTime: options.endTime)
+        let content = try content ?? FileDigest.fingerprint(path: path)
+        guard content.identity == opened else { throw ScanError.fileChanged(path: path) }
         let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
         feeder.start(isCancelled: isCancelled)
-        return PreparedScan(path: path, contentSHA256: contentSHA256, decoder: decoder, feeder: feeder)
+        return PreparedScan(path: path, content: content, decoder: decoder, feeder: feeder)
     }
 
     /// Scores a prepared file and returns its report, as `scan(path:progress:isCancelled:)` does.
@@ -197,11 +247,11 @@ public final class ScanPipeline {
             for interval in confirmationIntervals(
                 scores, policy: policy, confirmation: confirmation, duration: info.durationSeconds)
             {
-                let limit = options.maxFrames.map { $0 - scores.count } ?? Int.max
+                let limit = options.analysedFrameLimit - scores.count
                 guard limit > 0 else { break }
                 let decoder = try VideoDecoder(
                     path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
-                    startTime: interval.lowerBound, endTime: interval.upperBound)
+                    maxPixels: options.maxPixels, startTime: interval.lowerBound, endTime: interval.upperBound)
                 var image = RGBImage()
                 let known = Set(scores.map(\.index))
                 while let frame = try timedDecode({ try decoder.nextFrame(into: &image) }) {
@@ -218,17 +268,33 @@ public final class ScanPipeline {
         }
         guard !scores.isEmpty else { throw ScanError.noFrames(path: path) }
         warnings += decoder.warnings
+        if scores.count >= options.maxAnalysedFrames, options.maxAnalysedFrames < options.maxFrames ?? Int.max {
+            let last = scores.map(\.time).max() ?? 0
+            warnings.append(
+                "stopped at the limit of \(options.maxAnalysedFrames) analysed frames per file; nothing after "
+                    + String(format: "%.1f", last) + " s was analysed")
+        }
+        if info.videoStreamCount > 1 {
+            warnings.append(
+                "the file has \(info.videoStreamCount) video streams; only one (\(info.videoCodec), "
+                    + "\(info.displayWidth)×\(info.displayHeight)) was analysed")
+        }
+        if let side = scorer.smallestReliableFrameSide, min(info.displayWidth, info.displayHeight) < side {
+            warnings.append(
+                "frames are \(info.displayWidth)×\(info.displayHeight) pixels, smaller than the model's "
+                    + "\(side)×\(side) patch: its scores are unreliable for frames this small")
+        }
         if options.coverage < 1 {
             warnings.append(String(format: "partial coverage: %.0f%% of each frame's area was analysed", options.coverage * 100))
         }
 
+        guard (try? ContentIdentity.of(path: path)) == prepared.content.identity else { throw ScanError.fileChanged(path: path) }
         let assessment = try Aggregator.assess(scores, policy: policy)
         let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fileMetadata = FileMetadata(
-            path: path, sha256: try prepared.contentSHA256 ?? FileDigest.sha256Hex(path: path), container: info.containerName,
-            codec: info.videoCodec,
-            sizeBytes: FileDigest.size(path: path), width: info.displayWidth, height: info.displayHeight,
-            durationSeconds: info.durationSeconds, frameRate: info.frameRate)
+            path: path, sha256: prepared.content.sha256, container: info.containerName, codec: info.videoCodec,
+            sizeBytes: prepared.content.identity.size, width: info.displayWidth, height: info.displayHeight,
+            durationSeconds: info.durationSeconds, frameRate: info.frameRate, tags: info.tags)
         return ScanReport(
             file: fileMetadata, model: scorer.model, assessment: assessment, warnings: warnings,
             timings: Timings(
@@ -273,13 +339,14 @@ public final class ScanPipeline {
 /// A file opened for scanning, its first frames decoding on the decoding thread (see `prepare`).
 public final class PreparedScan {
     let path: String
-    let contentSHA256: String?
+    /// The digest and identity of the file when it was hashed, before decoding.
+    let content: FileFingerprint
     let decoder: VideoDecoder
     let feeder: FrameFeeder
 
-    init(path: String, contentSHA256: String?, decoder: VideoDecoder, feeder: FrameFeeder) {
+    init(path: String, content: FileFingerprint, decoder: VideoDecoder, feeder: FrameFeeder) {
         self.path = path
-        self.contentSHA256 = contentSHA256
+        self.content = content
         self.decoder = decoder
         self.feeder = feeder
     }

@@ -123,17 +123,23 @@ public final class DetectorModel {
     /// architecture the metadata declares. With `expecting`, a different architecture is an error too.
     /// With `allowCheckpoint`, a training checkpoint loads as its discriminator with identity calibration
     /// and threshold 0.5 (to evaluate or calibrate a run in progress).
-    public static func load(path: String, expecting: DetectorArchitecture? = nil, allowCheckpoint: Bool = false) throws
-        -> DetectorModel
-    {
-        let file = try openSafeTensors(path, kind: "model file")
+    /// Files larger than `maximumFileSize` bytes are refused before they are read.
+    public static func load(
+        path: String, expecting: DetectorArchitecture? = nil, allowCheckpoint: Bool = false,
+        maximumFileSize: Int = SafeTensorsFile.defaultMaximumFileSize
+    ) throws -> DetectorModel {
+        let file = try openSafeTensors(path, kind: "model file", maximumFileSize: maximumFileSize)
         guard let format = file.metadata["format"] else {
             throw DetectorError.modelFile(path: path, reason: "no 'format' metadata; not an Unmask model file")
         }
         if allowCheckpoint && format == Trainer.checkpointFormat {
             let config: TrainingConfig = try decodeMetadata(file, "config", path: path)
+            do { try config.validate() } catch {
+                throw DetectorError.modelFile(path: path, reason: "checkpoint configuration: \(error)")
+            }
             let d = Discriminator(architecture: config.discriminator)
             try loadState(d, from: file, prefix: "d.", path: path)
+            try checkUsable(d, path: path)
             let step = file.metadata["step"].flatMap(Int.init) ?? 0
             return DetectorModel(
                 discriminator: d, calibration: .identity, threshold: 0.5,
@@ -153,11 +159,17 @@ public final class DetectorModel {
         }
         let calibration: Calibration = try decodeMetadata(file, "calibration", path: path)
         let training: TrainingSummary = (try? decodeMetadata(file, "training", path: path)) ?? TrainingSummary()
-        guard let threshold = file.metadata["threshold"].flatMap(Double.init), threshold.isFinite else {
-            throw DetectorError.modelFile(path: path, reason: "missing or invalid 'threshold' metadata")
+        guard let threshold = file.metadata["threshold"].flatMap(Double.init), (0...1).contains(threshold) else {
+            throw DetectorError.modelFile(
+                path: path,
+                reason: "missing or invalid 'threshold' metadata (a probability in 0…1): \(file.metadata["threshold"] ?? "none")")
+        }
+        guard calibration.a.isFinite, calibration.b.isFinite else {
+            throw DetectorError.modelFile(path: path, reason: "calibration is not finite: \(calibration)")
         }
         let d = Discriminator(architecture: architecture)
         try loadState(d, from: file, prefix: "", path: path)
+        try checkUsable(d, path: path)
         let model = DetectorModel(discriminator: d, calibration: calibration, threshold: threshold, training: training)
         model.fileVersion = file.metadata["version"] ?? "unknown"
         return model
@@ -166,13 +178,78 @@ public final class DetectorModel {
 
 // MARK: - Helpers shared with checkpoints
 
-/// Opens a safetensors file of the given kind ("model file", "checkpoint", …); errors name the file:
-/// missing, or unreadable / corrupt / not safetensors.
-func openSafeTensors(_ path: String, kind: String) throws -> SafeTensorsFile {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw DetectorError.modelFile(path: path, reason: "\(kind) does not exist")
+/// Throws unless `network`'s loaded parameters and buffers are all finite and its patch logits vary on
+/// the probe input: a broken model (NaN or infinite weights, or weights that make every output the
+/// same) would otherwise give every frame one score and a confident verdict.
+func checkUsable(_ network: Discriminator, path: String) throws {
+    for (name, tensor) in network.stateDictionary().sorted(by: { $0.key < $1.key }) {
+        let count = tensor.count, values = tensor.pointer
+        if let bad = (0..<count).first(where: { !values[$0].isFinite }) {
+            throw DetectorError.modelFile(
+                path: path, reason: "tensor '\(name)' holds a non-finite value (\(values[bad])); the model is broken")
+        }
     }
-    do { return try SafeTensorsFile(path: path) } catch let e as SafeTensorsError {
+    network.eval()  // a training-mode forward would advance spectral norm's power iteration
+    let side = network.architecture.patchSize
+    let (patch, global) = network.forward(probeImages(side: side))  // (2, 1, side/8, side/8), (2, 1)
+    let logits = Array(UnsafeBufferPointer(start: patch.pointer, count: patch.count))
+    guard logits.allSatisfy(\.isFinite), global.array.allSatisfy(\.isFinite) else {
+        throw DetectorError.modelFile(
+            path: path, reason: "the model's output on a probe image is not finite; the model is broken")
+    }
+    guard let lowest = logits.min(), let highest = logits.max(), highest - lowest > 1e-6 * max(1, abs(highest)) else {
+        throw DetectorError.modelFile(
+            path: path,
+            reason: "the model gives the same output for every part of two different probe images; the model is broken")
+    }
+}
+
+/// Two fixed side×side probe images (2, 3, side, side): a seeded noise texture and a diagonal colour
+/// ramp with a bright square, so a working detector's patch logits differ between their cells.
+func probeImages(side: Int) -> Tensor {
+    let probe = Tensor(shape: [2, 3, side, side])
+    var rng = RandomGenerator(seed: 0x756E_6D61_736B)
+    let plane = side * side
+    for c in 0..<3 {
+        for y in 0..<side {
+            for x in 0..<side {
+                let i = y * side + x
+                probe.pointer[c * plane + i] = rng.uniform()
+                let inSquare = (side / 4..<side / 2).contains(x) && (side / 4..<side / 2).contains(y)
+                probe.pointer[(3 + c) * plane + i] = inSquare ? 1 : Float(x + c * y) / Float(2 * side)
+            }
+        }
+    }
+    return probe
+}
+
+/// Opens a safetensors file of the given kind ("model file", "checkpoint", …); errors name the file:
+/// missing, a symbolic link that leads nowhere or in a loop, too large, or unreadable / corrupt / not
+/// safetensors.
+func openSafeTensors(
+    _ path: String, kind: String, maximumFileSize: Int = SafeTensorsFile.defaultMaximumFileSize
+) throws -> SafeTensorsFile {
+    var status = stat()
+    if stat(path, &status) != 0 {
+        let code = errno
+        var link = stat()
+        let isLink = lstat(path, &link) == 0 && link.st_mode & S_IFMT == S_IFLNK
+        switch code {
+        case ELOOP:
+            throw DetectorError.modelFile(path: path, reason: "\(kind) is a symbolic link in a loop (too many levels of links)")
+        case ENOENT where isLink:
+            throw DetectorError.modelFile(path: path, reason: "\(kind) is a symbolic link to a missing file")
+        case ENOENT, ENOTDIR:
+            throw DetectorError.modelFile(path: path, reason: "\(kind) does not exist")
+        default:
+            throw DetectorError.modelFile(path: path, reason: "cannot open \(kind): \(String(cString: strerror(code)))")
+        }
+    }
+    do { return try SafeTensorsFile(path: path, maximumFileSize: maximumFileSize) } catch let e as SafeTensorsError {
+        if case .fileTooLarge(let size, let limit) = e.reason {
+            throw DetectorError.modelFile(
+                path: path, reason: "\(kind) is \(size) bytes, over the limit of \(limit) bytes (\(limit >> 20) MiB); not read")
+        }
         throw DetectorError.modelFile(path: path, reason: "not a readable \(kind) (corrupt or not safetensors): \(e.reason)")
     }
 }

@@ -107,14 +107,34 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
     /// Channels entering the first convolution: RGB plus three per residual input.
     public var inputChannels: Int { 3 + 3 * residualInputs.count }
 
-    /// Throws unless the configuration is buildable.
+    /// Largest channel width of any level (and of the stem) a file may declare.
+    public static let maximumWidth = 1024
+    /// Largest training patch side.
+    public static let maximumPatchSize = 512
+    /// Largest inference window side: attention holds a (window/8)² × (window/8)² matrix per window.
+    public static let maximumWindow = 1024
+    /// Largest `estimatedForwardBytes` of one window (512 MiB); the scorer runs a few windows per batch
+    /// on each of its lanes, so a model within this bound scans in a few GB at most.
+    public static let maximumForwardBytes = 512.0 * 1024 * 1024
+
+    /// Throws unless the configuration is buildable and within the limits above. Model files and
+    /// checkpoints declare their architecture, so loaders call this before allocating anything.
     public func validate() throws {
         guard widths.count == 3, widths.allSatisfy({ $0 > 0 }), widths[2] % 8 == 0 else {
             throw DetectorError.invalidConfiguration("widths must be 3 positive values, the last divisible by 8, got \(widths)")
         }
+        guard widths.allSatisfy({ $0 <= Self.maximumWidth }), stemWidth <= Self.maximumWidth else {
+            throw DetectorError.invalidConfiguration(
+                "widths must be at most \(Self.maximumWidth), got \(widths) (stem \(stemWidth))")
+        }
         guard patchSize >= 16, patchSize % 16 == 0, window >= 16, window % 16 == 0 else {
             throw DetectorError.invalidConfiguration(
                 "patch size and window must be multiples of 16 (≥ 16), got \(patchSize), \(window)")
+        }
+        guard patchSize <= Self.maximumPatchSize, window <= Self.maximumWindow else {
+            throw DetectorError.invalidConfiguration(
+                "patch size must be at most \(Self.maximumPatchSize) and window at most \(Self.maximumWindow), "
+                    + "got \(patchSize), \(window)")
         }
         guard inputScale > 0, inputScale.isFinite else {
             throw DetectorError.invalidConfiguration("input scale must be positive, got \(inputScale)")
@@ -132,6 +152,43 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
         guard stemWidth >= 0 else {
             throw DetectorError.invalidConfiguration("stem width must be 0 (no stem) or positive, got \(stemWidth)")
         }
+        let bytes = estimatedForwardBytes(side: window)
+        guard bytes <= Self.maximumForwardBytes else {
+            throw DetectorError.invalidConfiguration(
+                "one \(window)×\(window) window would need about \(Int(bytes / 1_048_576)) MiB (limit "
+                    + "\(Int(Self.maximumForwardBytes / 1_048_576)) MiB); widths \(widths), stem \(stemWidth)")
+        }
+    }
+
+    /// Parameter count of the network (weights and biases of every layer), computed in floating point so
+    /// that absurd widths cannot overflow.
+    public var estimatedParameterCount: Double {
+        let cin = Double(inputChannels), s = Double(stemWidth)
+        let w0 = Double(widths[0]), w1 = Double(widths[1]), w2 = Double(widths[2])
+        let stem = s > 0 ? 9 * cin * s + s : 0
+        let convs = 16 * (s > 0 ? s : cin) * w0 + 9 * w0 * w0 + 16 * w0 * w1 + 16 * w1 * w2 + 9 * w2 * w2
+        let attention = 2 * w2 * w2 / 8 + w2 * w2 / 2 + w2 / 2 * w2
+        return stem + convs + attention + 4 * w2 + 2 * (w0 + w1) + 2
+    }
+
+    /// Bytes of one forward of a batch of `batch` side×side inputs, an upper estimate: the parameters four
+    /// times (weights, spectrally normalized copy, Winograd transform, slack), and twice every layer's
+    /// input, im2col workspace and output plus attention's T×T matrix (T = (side/8)² positions). The
+    /// standard network's 256-pixel window estimates ≈ 60 MiB; window 1024 with the same widths ≈ 2.8 GiB.
+    public func estimatedForwardBytes(side: Int, batch: Int = 1) -> Double {
+        guard widths.count == 3 else { return .infinity }
+        let cin = Double(inputChannels), s = Double(stemWidth)
+        let w0 = Double(widths[0]), w1 = Double(widths[1]), w2 = Double(widths[2])
+        let p = Double(side) * Double(side), t = p / 64
+        var floats = (3 + cin) * p  // input and its scaled copy
+        if s > 0 { floats += (9 * cin + s) * p }  // stem: im2col and output
+        floats += (16 * (s > 0 ? s : cin) + w0) * p / 4  // conv1
+        floats += (9 * w0 + w0) * p / 4  // conv2
+        floats += (16 * w0 + w1) * p / 16  // conv3
+        floats += (16 * w1 + w2) * p / 64  // conv4
+        floats += (2 * w2 / 8 + w2 / 2 + w2) * t + t * t  // attention: q, k, v, output, T×T weights
+        floats += (9 * w2 + w2 + 1) * t  // conv5 and the patch head
+        return 4 * (4 * estimatedParameterCount + 2 * floats * Double(max(1, batch)))
     }
 
     /// (kernel, stride, padding) of every stage between a pixel and a logit cell, in order: the

@@ -30,12 +30,23 @@ public struct MediaInfo: Codable, Equatable, Sendable {
     public var hasAudio: Bool
     /// A single image read through an image demuxer (PNG, JPEG, BMP, TIFF, WebP…).
     public var isStillImage: Bool
+    /// Video streams in the file, cover pictures not counted; only the best one is decoded.
+    public var videoStreamCount: Int
+    /// The container's metadata tags (title, encoder, creation_time, …), then the chosen stream's for
+    /// keys the container lacks, as the file states them (untrusted text): at most `maximumTags`,
+    /// keys cut to 64 and values to 1,024 characters.
+    public var tags: [String: String]
+
+    /// Most tags kept in `tags`.
+    public static let maximumTags = 64
 
     public init(
         path: String, container: String, durationSeconds: Double?, videoCodec: String, width: Int, height: Int,
         frameRate: Double?, estimatedFrameCount: Int?, rotationDegrees: Int, pixelFormat: String, bitRate: Int?,
-        hasAudio: Bool, isStillImage: Bool
+        hasAudio: Bool, isStillImage: Bool, videoStreamCount: Int = 1, tags: [String: String] = [:]
     ) {
+        self.videoStreamCount = videoStreamCount
+        self.tags = tags
         self.path = path
         self.container = container
         self.durationSeconds = durationSeconds
@@ -224,7 +235,14 @@ extension MediaInput {
         guard stat(path, &info) == 0 else {
             let code = errno
             if code == ENOENT || code == ENOTDIR {
-                throw MediaError(kind: .notFound, path: path, operation: "cannot open", message: "no such file")
+                // Swift decodes command-line arguments as UTF-8 and replaces invalid bytes with U+FFFD,
+                // so a name holding such bytes reaches here as a different name that does not exist.
+                let message =
+                    path.contains("\u{FFFD}")
+                    ? "no such file: the name has bytes that are not UTF-8 (shown as \u{FFFD}), which cannot be "
+                        + "passed on; rename the file, or give its folder to `unmask audit`, which reads such names"
+                    : "no such file"
+                throw MediaError(kind: .notFound, path: path, operation: "cannot open", message: message)
             }
             throw MediaError(kind: .io, path: path, operation: "cannot open", message: String(cString: strerror(code)))
         }
@@ -369,15 +387,35 @@ extension MediaInput {
         }
         let pixelFormat = av_get_pix_fmt_name(AVPixelFormat(rawValue: par.format)).map { String(cString: $0) } ?? "unknown"
         let bitRate = par.bit_rate > 0 ? Int(par.bit_rate) : (ctx.pointee.bit_rate > 0 ? Int(ctx.pointee.bit_rate) : nil)
-        let hasAudio = (0..<Int(ctx.pointee.nb_streams)).contains {
-            ctx.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO
+        let streams = (0..<Int(ctx.pointee.nb_streams)).compactMap { ctx.pointee.streams[$0] }
+        let hasAudio = streams.contains { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
+        let videoStreams = streams.filter {
+            $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                && $0.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+        }
+        var tags = readTags(ctx.pointee.metadata)
+        for (key, value) in readTags(stream.pointee.metadata) where tags[key] == nil && tags.count < MediaInfo.maximumTags {
+            tags[key] = value
         }
         return MediaInfo(
             path: path, container: container, durationSeconds: duration,
             videoCodec: String(cString: avcodec_get_name(par.codec_id)),
             width: Int(par.width), height: Int(par.height), frameRate: frameRate,
             estimatedFrameCount: frames, rotationDegrees: rotation, pixelFormat: pixelFormat,
-            bitRate: bitRate, hasAudio: hasAudio, isStillImage: still)
+            bitRate: bitRate, hasAudio: hasAudio, isStillImage: still, videoStreamCount: max(1, videoStreams.count),
+            tags: tags)
+    }
+
+    /// The entries of an AVDictionary, bounded as `MediaInfo.tags` describes.
+    static func readTags(_ dictionary: OpaquePointer?) -> [String: String] {
+        var tags: [String: String] = [:]
+        var entry: UnsafeMutablePointer<AVDictionaryEntry>? = nil
+        while tags.count < MediaInfo.maximumTags {
+            entry = av_dict_get(dictionary, "", entry, AV_DICT_IGNORE_SUFFIX)
+            guard let current = entry?.pointee, let key = current.key, let value = current.value else { break }
+            tags[String(String(cString: key).prefix(64))] = String(String(cString: value).prefix(1024))
+        }
+        return tags
     }
 }
 

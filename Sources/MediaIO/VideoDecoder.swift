@@ -66,8 +66,22 @@ public struct DecodedFrame: Equatable, Sendable {
 public final class VideoDecoder {
     public let info: MediaInfo
     public let path: String
-    /// Problems that did not stop decoding (skipped packets, missing frames), at most 100 kept.
-    public private(set) var warnings: [String] = []
+    /// Problems that did not stop decoding (skipped packets, missing frames, limits reached), at most
+    /// 100 kept, plus one line for keyframes left out of `.rateWithKeyframes` sampling.
+    public var warnings: [String] {
+        guard skippedKeyframes > 0 else { return recordedWarnings }
+        return recordedWarnings + [
+            "\(skippedKeyframes) keyframes were not analysed: they came less than "
+                + String(format: "%.3g", keyframeSpacing) + " s after the previous analysed keyframe (a keyframe storm)"
+        ]
+    }
+    private var recordedWarnings: [String] = []
+    /// In `.rateWithKeyframes` sampling, a keyframe off the rate is taken only this long (a quarter of
+    /// the rate's interval) after the previous one taken: an all-intra stream, where every frame is a
+    /// keyframe, would otherwise be analysed frame by frame.
+    public let keyframeSpacing: Double
+    private var skippedKeyframes = 0
+    private var lastKeyframeTime = -Double.infinity
     /// Frames decoded so far (returned or skipped by sampling), in presentation order. Frames the
     /// decoder was told not to decode (`skipsUnsampledNonReferenceFrames`) are not counted.
     public var decodedFrameCount: Int { outputCount }
@@ -92,6 +106,8 @@ public final class VideoDecoder {
     private let converter: FrameToRGB
     private let sampling: FrameSampling
     private let maxFrames: Int?
+    private let maxDecodedFrames: Int?
+    private let maxDuration: Double?
     private let outputSize: OutputSize
     private let maxPixels: Int
 
@@ -113,13 +129,15 @@ public final class VideoDecoder {
     ///   - maxFrames: stop after this many returned frames.
     ///   - threads: decoder threads, 0 = FFmpeg's automatic choice.
     ///   - maxPixels: frames (declared or decoded) larger than this throw `.tooLarge`.
+    ///   - maxDecodedFrames, maxDuration: decoding stops, with a warning, after this many decoded frames
+    ///     (sampled or not) or this many seconds of media after the start time.
     ///   - startTime, endTime: only frames with start ≤ time ≤ end (seconds from the stream start)
     ///     are returned; a start after 0 seeks there first, and frame indices are then estimated as
     ///     round(time × frame rate). Ignored by `.timestamps`.
     public init(
         path: String, sampling: FrameSampling = .everyFrame, maxFrames: Int? = nil,
         outputSize: OutputSize = .native, threads: Int = 0, maxPixels: Int = 1 << 28,
-        startTime: Double? = nil, endTime: Double? = nil
+        maxDecodedFrames: Int? = nil, maxDuration: Double? = nil, startTime: Double? = nil, endTime: Double? = nil
     ) throws {
         if let startTime, !(startTime >= 0 && startTime.isFinite) {
             throw MediaError(
@@ -149,6 +167,8 @@ public final class VideoDecoder {
         self.path = path
         self.sampling = sampling
         self.maxFrames = maxFrames
+        self.maxDecodedFrames = maxDecodedFrames
+        self.maxDuration = maxDuration
         self.outputSize = outputSize
         self.maxPixels = maxPixels
         input = try MediaInput(path: path, maxPixels: maxPixels)
@@ -162,6 +182,7 @@ public final class VideoDecoder {
         case .rate(let fps), .rateWithKeyframes(let fps): samplingRate = fps
         default: samplingRate = 0
         }
+        keyframeSpacing = samplingRate > 0 ? 1 / (4 * samplingRate) : 0
         let streamRate = info.frameRate ?? 0
         frameDuration = streamRate > 0 ? 1 / streamRate : 0
         skipsUnsampledNonReferenceFrames = samplingRate > 0 && streamRate > 0 && !info.isStillImage
@@ -214,10 +235,24 @@ public final class VideoDecoder {
         while try decodeNext() {
             let position = outputCount
             outputCount += 1
+            if let maxDecodedFrames, outputCount > maxDecodedFrames {
+                warn("stopped after decoding \(maxDecodedFrames) frames (the decoded-frame limit); the rest was not analysed")
+                frame.unref()
+                finished = true
+                return nil
+            }
             let (time, index) = try describeFrame(position: position)
             if time < startTime - 1e-4 {
                 frame.unref()
                 continue
+            }
+            if let maxDuration, time > startTime + maxDuration + 1e-4 {
+                warn(
+                    "stopped at \(String(format: "%.0f", startTime + maxDuration)) s (the duration limit of "
+                        + "\(String(format: "%.0f", maxDuration)) s); the rest was not analysed")
+                frame.unref()
+                finished = true
+                return nil
             }
             if time > endTime + 1e-4 {
                 frame.unref()
@@ -233,7 +268,10 @@ public final class VideoDecoder {
             case .rateWithKeyframes(let fps):
                 let onRate = time >= nextRateTime - 1e-6
                 if onRate { nextRateTime = ((time * fps + 1e-6).rounded(.down) + 1) / fps }
-                selected = onRate || frame.isKeyframe
+                let keyframeDue = frame.isKeyframe && time >= lastKeyframeTime + keyframeSpacing - 1e-6
+                if frame.isKeyframe && !onRate && !keyframeDue { skippedKeyframes += 1 }
+                if keyframeDue { lastKeyframeTime = time }
+                selected = onRate || keyframeDue
             default: break
             }
             if selected { return made(time: time, index: index) }
@@ -409,6 +447,6 @@ public final class VideoDecoder {
     }
 
     private func warn(_ message: String) {
-        if warnings.count < 100 { warnings.append(message) }
+        if recordedWarnings.count < 100 { recordedWarnings.append(message) }
     }
 }

@@ -12,7 +12,8 @@ struct DetectorArchitectureOptions: ParsableArguments {
         transform: DetectorArchitectureOptions.residualKinds)
     var residualInputs: [ResidualInputKind] = []
 
-    @Option(help: "Width of a full-resolution stem convolution before the first stride-2 one (0 = none).")
+    @Option(
+        parsing: .unconditional, help: "Width of a full-resolution stem convolution before the first stride-2 one (0 = none).")
     var stemWidth: Int = 0
 
     @Option(

@@ -57,13 +57,17 @@ struct AuditCommand: ParsableCommand {
     var shard: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Shard count, the index coming from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.", valueName: "COUNT"))
     var shardCount: Int?
 
-    @Option(help: ArgumentHelp("Give up on a file after this many seconds (it becomes an error row).", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Give up on a file after this many seconds (it becomes an error row).", valueName: "seconds"))
     var fileTimeout: Double?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Scoring threads (default: the core count); the next file decodes beside them, BLAS runs single-threaded in each.",
             valueName: "N"))
@@ -107,7 +111,8 @@ struct AuditCommand: ParsableCommand {
             Terminal.writeError("unmask: \(error)")
             throw ExitCode(.usage)
         }
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, maximumFileSize: modelOption.maximumFileSize)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
         scorer.scorer.threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
 

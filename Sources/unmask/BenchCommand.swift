@@ -43,7 +43,7 @@ struct DecodeBenchCommand: ParsableCommand {
 
     @OptionGroup var bench: BenchOptions
 
-    @Option(help: "Decoder threads, for us and for ffmpeg.")
+    @Option(parsing: .unconditional, help: "Decoder threads, for us and for ffmpeg.")
     var threads = 2
 
     @Argument(help: "A video file (for the README's figure: 1080p H.264).")
@@ -151,7 +151,7 @@ struct GEMMBenchCommand: ParsableCommand {
 
     @OptionGroup var bench: BenchOptions
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads.")
     var threads = 2
 
     @Option(

@@ -24,10 +24,10 @@ struct BenchNNCommand: ParsableCommand {
     @Option(help: "Inference batch sizes, comma-separated.")
     var batches = "1,8,32"
 
-    @Option(help: "Training-step batch size (0: no training rows).")
+    @Option(parsing: .unconditional, help: "Training-step batch size (0: no training rows).")
     var trainBatch = 32
 
-    @Option(help: "Minimum seconds per row and run.")
+    @Option(parsing: .unconditional, help: "Minimum seconds per row and run.")
     var seconds = 2.0
 
     @OptionGroup var bench: BenchOptions
@@ -35,7 +35,7 @@ struct BenchNNCommand: ParsableCommand {
     @Option(help: "Threads for OpenBLAS and our kernels, and for PyTorch.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Seed of the discriminator's initialization.")
+    @Option(parsing: .unconditional, help: "Seed of the discriminator's initialization.")
     var seed: UInt64 = 0
 
     @Option(

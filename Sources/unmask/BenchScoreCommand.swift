@@ -22,10 +22,10 @@ struct ScoreBenchCommand: ParsableCommand {
     @Option(help: "Detector model file (default: an untrained model of the standard architecture).")
     var model: String?
 
-    @Option(help: "Frame width in pixels.")
+    @Option(parsing: .unconditional, help: "Frame width in pixels.")
     var width = 1920
 
-    @Option(help: "Frame height in pixels.")
+    @Option(parsing: .unconditional, help: "Frame height in pixels.")
     var height = 1080
 
     @Option(
@@ -137,7 +137,7 @@ struct UntrainedModelCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the model (safetensors).", valueName: "file"))
     var out: String
 
-    @Option(help: "Seed of the weights.")
+    @Option(parsing: .unconditional, help: "Seed of the weights.")
     var seed: UInt64 = 1
 
     @OptionGroup var architecture: DetectorArchitectureOptions

@@ -40,7 +40,7 @@ struct EvaluationInputs: ParsableArguments {
         help: ArgumentHelp("Add the zoo families of the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
     var zooGenerators: String?
 
-    @Option(help: "Seed for forged regions and generator samples.")
+    @Option(parsing: .unconditional, help: "Seed for forged regions and generator samples.")
     var seed: UInt64 = 7
 
     func check() throws {
@@ -70,7 +70,8 @@ struct EvaluationInputs: ParsableArguments {
     func load(split: EvaluationSplit) throws -> (
         model: DetectorModel, modelPath: String, frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource]
     ) {
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model, allowCheckpoint: true)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, allowCheckpoint: true, maximumFileSize: modelOption.maximumFileSize)
         let gen: (any PatchGenerator)?
         do {
             gen = try generator.map { try GeneratorFile.load(path: $0) }
@@ -183,7 +184,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Write the calibrated model here.")
     var out: String
 
-    @Option(help: "Largest false-positive rate allowed on real frames at the threshold.")
+    @Option(parsing: .unconditional, help: "Largest false-positive rate allowed on real frames at the threshold.")
     var fpr: Double = 0.02
 
     @Flag(name: .shortAndLong, help: "No progress line.")

@@ -46,16 +46,17 @@ struct ForgeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The manipulated region in frame pixels.", valueName: "x,y,w,h"))
     var region: RegionArgument
 
-    @Option(help: ArgumentHelp("First manipulated second (video).", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("First manipulated second (video).", valueName: "seconds"))
     var start: Double = 0
 
-    @Option(help: ArgumentHelp("End of the manipulation (video; default: the end).", valueName: "seconds"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("End of the manipulation (video; default: the end).", valueName: "seconds"))
     var end: Double = .infinity
 
-    @Option(help: "H.264 CRF of the output video (0…51).")
+    @Option(parsing: .unconditional, help: "H.264 CRF of the output video (0…51).")
     var crf: Int = 18
 
-    @Option(help: "Seed for the generator's latent vectors.")
+    @Option(parsing: .unconditional, help: "Seed for the generator's latent vectors.")
     var seed: UInt64 = 1
 
     struct RegionArgument: ExpressibleByArgument {

@@ -14,7 +14,7 @@ struct FramesCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(help: "Cap the long side of each frame at this many pixels (frames are never enlarged).")
+    @Option(parsing: .unconditional, help: "Cap the long side of each frame at this many pixels (frames are never enlarged).")
     var maxSize: Int?
 
     @Option(help: "Folder for the PNG files (created if missing).")

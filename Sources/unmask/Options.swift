@@ -4,6 +4,7 @@ import ArgumentParser
 import Audit
 import Foundation
 import MediaIO
+import NeuralNet
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
@@ -17,10 +18,10 @@ struct GlobalOptions: ParsableArguments {
 
 /// Which frames of a video to analyse; used by `scan`, `audit`, `frames` and `bench scan`.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take this many frames per second, by timestamp.", valueName: "rate"))
     var fps: Double?
 
-    @Option(help: ArgumentHelp("Take every Nth decoded frame.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take every Nth decoded frame.", valueName: "N"))
     var every: Int?
 
     @Flag(help: "Take every frame.")
@@ -34,13 +35,13 @@ struct SamplingOptions: ParsableArguments {
             "Take the first frame at or after each of these times (seconds, comma-separated).", valueName: "t1,t2,…"))
     var at: String?
 
-    @Option(help: ArgumentHelp("Stop after this many frames.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many frames.", valueName: "N"))
     var maxFrames: Int?
 
-    @Option(help: ArgumentHelp("Start at this time.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Start at this time.", valueName: "seconds"))
     var start: Double?
 
-    @Option(help: ArgumentHelp("End at this time.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("End at this time.", valueName: "seconds"))
     var end: Double?
 
     func validate() throws {
@@ -59,11 +60,12 @@ struct SamplingOptions: ParsableArguments {
 
     private func timestamps() throws -> [Double]? {
         guard let at else { return nil }
-        let values = at.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+        let fields = at.split(separator: ",")
+        let values = fields.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 0 && $0.isFinite }
+        guard !values.isEmpty, values.count == fields.count else {
             throw ValidationError("--at takes non-negative times in seconds, comma-separated (got '\(at)').")
         }
-        return values.map { $0! }
+        return values
     }
 
     /// The sampling these options describe, or `defaultSampling` when none is chosen.
@@ -91,27 +93,90 @@ struct SamplingOptions: ParsableArguments {
 /// How much of each frame, and which extra frames, a scan analyses; used by `scan`, `audit` and `bench scan`.
 struct ScanningOptions: ParsableArguments {
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Fraction of each frame's area to analyse, 0 < F ≤ 1 (faster; stated in the report).", valueName: "F"))
     var coverage: Double = 1
 
     @Flag(help: "Analyse only the sampled frames: no extra frames around suspicious ones (confirmation sampling).")
     var noConfirmation = false
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Refuse frames larger than this many pixels, before decoding them (default: a quarter of this machine's "
+                + "memory at \(ScanOptions.bytesPerFramePixel) bytes a pixel, here \(ScanOptions.memoryBasedMaxPixels())).",
+            valueName: "N"))
+    var maxFramePixels: Int?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Analyse at most this many frames per file, then stop with a warning in the report (default: "
+                + "\(ScanOptions.defaultMaxAnalysedFrames)).", valueName: "N"))
+    var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Decode at most this many frames per file, sampled or not, then stop with a warning (default: "
+                + "\(ScanOptions.defaultMaxDecodedFrames)).", valueName: "N"))
+    var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Decode at most this many seconds of each file, then stop with a warning (default: "
+                + "\(Int(ScanOptions.defaultMaxDurationSeconds)), 12 hours).", valueName: "seconds"))
+    var maxDuration = ScanOptions.defaultMaxDurationSeconds
+
     func validate() throws {
         if !(coverage > 0 && coverage <= 1) { throw ValidationError("--coverage must be in (0, 1] (got \(coverage)).") }
+        if let maxFramePixels, !(1...(1 << 28)).contains(maxFramePixels) {
+            throw ValidationError("--max-frame-pixels must be 1…\(1 << 28) (got \(maxFramePixels)).")
+        }
+        if maxAnalysedFrames < 1 { throw ValidationError("--max-analysed-frames must be 1 or more (got \(maxAnalysedFrames)).") }
+        if maxDecodedFrames < 1 { throw ValidationError("--max-decoded-frames must be 1 or more (got \(maxDecodedFrames)).") }
+        if !(maxDuration > 0 && maxDuration.isFinite) {
+            throw ValidationError("--max-duration must be a positive number of seconds (got \(maxDuration)).")
+        }
     }
 
     /// Sets these choices on `options`.
     func apply(to options: inout ScanOptions) {
         options.coverage = coverage
         if noConfirmation { options.confirmation = nil }
+        if let maxFramePixels { options.maxPixels = maxFramePixels }
+        options.maxAnalysedFrames = maxAnalysedFrames
+        options.maxDecodedFrames = maxDecodedFrames
+        options.maxDurationSeconds = maxDuration
     }
 }
 
 /// The detector model to use; see `ModelLocator` for the default.
 struct ModelOption: ParsableArguments {
-    @Option(help: "Detector model file (default: $UNMASK_MODEL, else Models/unmask-v1.safetensors).")
+    /// `--max-model-size`'s default, in bytes.
+    static let defaultMaximumBytes = SafeTensorsFile.defaultMaximumFileSize
+
+    @Option(
+        help: ArgumentHelp(
+            "Detector model file (default: $UNMASK_MODEL, else the installed share/unmask/models/unmask-v1.safetensors, "
+                + "else the repository's Models/unmask-v1.safetensors).", valueName: "file"))
     var model: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Refuse a model file larger than this, before reading it (default: \(defaultMaximumBytes >> 20)).", valueName: "MiB"))
+    var maxModelSize: Int?
+
+    func validate() throws {
+        if let maxModelSize, !(1...(1 << 20)).contains(maxModelSize) {
+            throw ValidationError("--max-model-size must be 1…1048576 MiB (got \(maxModelSize)).")
+        }
+    }
+
+    /// The largest model file to read, in bytes.
+    var maximumFileSize: Int { maxModelSize.map { $0 << 20 } ?? Self.defaultMaximumBytes }
 }
 
 /// Folders of real and fake media for training and evaluation.
@@ -122,7 +187,9 @@ struct MediaFolderOptions: ParsableArguments {
     @Option(help: "Folder of fake images and videos (searched recursively).")
     var fake: String?
 
-    @Option(help: ArgumentHelp("Frames sampled from each video (train: 4; evaluate, calibrate: 2).", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Frames sampled from each video (train: 4; evaluate, calibrate: 2).", valueName: "N"))
     var framesPerFile: Int?
 
     func validate() throws {
@@ -134,7 +201,7 @@ struct MediaFolderOptions: ParsableArguments {
 
 /// How a benchmark repeats and prints its measurements.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Number of runs; the median is reported.")
+    @Option(parsing: .unconditional, help: "Number of runs; the median is reported.")
     var runs = 3
 
     @Flag(help: "Print JSON instead of a table.")

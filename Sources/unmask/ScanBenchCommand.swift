@@ -51,7 +51,8 @@ struct ScanBenchCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let runs = bench.runs, json = bench.json
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, maximumFileSize: modelOption.maximumFileSize)
         var options = ScanOptions()  // what `unmask scan FILE` uses with the same sampling options
         options.sampling = try sampling.sampling(default: ScanOptions.defaultSampling)
         options.maxFrames = sampling.maxFrames

@@ -82,7 +82,8 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let (detector, modelPath) = try ModelLocator.load(explicit: modelOption.model)
+        let (detector, modelPath) = try ModelLocator.load(
+            explicit: modelOption.model, maximumFileSize: modelOption.maximumFileSize)
         let scorer = DetectorScoring(model: detector, modelPath: modelPath)
         let options = try scanOptions()
         // Every report destination is checked before the scan, so a bad one costs no scanning time.

@@ -29,10 +29,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
-    @Option(help: "Stop after this many discriminator steps.")
+    @Option(parsing: .unconditional, help: "Stop after this many discriminator steps.")
     var steps: Int?
 
-    @Option(help: ArgumentHelp("Stop after this much training time.", valueName: "minutes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this much training time.", valueName: "minutes"))
     var minutes: Double?
 
     @Option(help: "Continue from a checkpoint written by an earlier run (same data).")
@@ -44,13 +44,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adversarial loss: hinge, wasserstein or bce.")
     var loss: AdversarialLoss = .hinge
 
-    @Option(help: "Discriminator learning rate (default 4e-4; with --resume, replaces the checkpoint's).")
+    @Option(
+        parsing: .unconditional, help: "Discriminator learning rate (default 4e-4; with --resume, replaces the checkpoint's).")
     var lrD: Float?
 
-    @Option(help: "Generator learning rate (default 1e-4; with --resume, replaces the checkpoint's).")
+    @Option(parsing: .unconditional, help: "Generator learning rate (default 1e-4; with --resume, replaces the checkpoint's).")
     var lrG: Float?
 
-    @Option(help: "Discriminator steps per generator step (default 2; with --resume, replaces the checkpoint's).")
+    @Option(
+        parsing: .unconditional,
+        help: "Discriminator steps per generator step (default 2; with --resume, replaces the checkpoint's).")
     var dSteps: Int?
 
     @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
@@ -78,16 +81,16 @@ struct TrainCommand: ParsableCommand {
         help: ArgumentHelp("Add the zoo families of the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
     var zooGenerators: String?
 
-    @Option(help: "Validate every this many steps.")
+    @Option(parsing: .unconditional, help: "Validate every this many steps.")
     var validateEvery: Int = 200
 
-    @Option(help: "Stop when validation AUC has not improved for this many validations (0 = never).")
+    @Option(parsing: .unconditional, help: "Stop when validation AUC has not improved for this many validations (0 = never).")
     var patience: Int = 15
 
-    @Option(help: ArgumentHelp("Save a checkpoint this often.", valueName: "minutes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Save a checkpoint this often.", valueName: "minutes"))
     var checkpointMinutes: Double = 5
 
-    @Option(help: "Random seed (weights, batches, augmentation).")
+    @Option(parsing: .unconditional, help: "Random seed (weights, batches, augmentation).")
     var seed: UInt64 = 1
 
     @Flag(name: .shortAndLong, help: "No progress bar and no per-validation lines.")
@@ -111,6 +114,15 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
+        // A new run would replace an earlier run's model and truncate its log without a word.
+        if resume == nil,
+            let earlier = ["model.safetensors", "checkpoint.safetensors", "log.jsonl"].first(where: {
+                FileManager.default.fileExists(atPath: out + "/" + $0)
+            })
+        {
+            throw ValidationError(
+                "\(out) already holds a training run (\(earlier)); give a new --out folder, or --resume its checkpoint.")
+        }
         if noZoo && (!zooExclude.isEmpty || zooGenerators != nil) {
             throw ValidationError("--zoo-exclude and --zoo-generators cannot be combined with --no-zoo.")
         }
@@ -153,7 +165,6 @@ struct TrainCommand: ParsableCommand {
         } catch {
             throw Terminal.report(OutputError(path: out, cause: "cannot create the output folder"))
         }
-        let log = try openLog(append: resume != nil)
         let loadStart = Date()
         let data: TrainingData
         do {
@@ -165,6 +176,8 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(.badMedia)
         }
         for line in data.skipped { Terminal.warn("skipped \(line)") }
+        // Opened once the media loaded, so a folder without usable media leaves no empty log behind.
+        let log = try openLog(append: resume != nil)
         let fileCounts =
             "\(data.real.training.count) real training / \(data.real.validation.count) validation files"
             + (data.fake.map { ", \($0.training.count) fake training / \($0.validation.count) validation files" } ?? "")

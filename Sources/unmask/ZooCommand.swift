@@ -32,16 +32,16 @@ struct ZooTrainCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
-    @Option(help: ArgumentHelp("Training time of each generator.", valueName: "minutes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Training time of each generator.", valueName: "minutes"))
     var minutes: Double = 3
 
-    @Option(help: "Stop each generator after this many steps instead (reproducible to the byte).")
+    @Option(parsing: .unconditional, help: "Stop each generator after this many steps instead (reproducible to the byte).")
     var steps: Int?
 
     @Option(help: ArgumentHelp("Train only these (comma-separated names).", valueName: "names"))
     var only: String?
 
-    @Option(help: "Random seed (weights and patches).")
+    @Option(parsing: .unconditional, help: "Random seed (weights and patches).")
     var seed: UInt64 = 1
 
     @Flag(name: .shortAndLong, help: "No progress lines.")

@@ -233,6 +233,89 @@ final class ScanPipelineTests: XCTestCase {
         }
     }
 
+    func testTheReportDescribesTheBytesThatWereScored() throws {
+        let clip = try makeClip()
+        let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
+        let attributes = try FileManager.default.attributesOfItem(atPath: clip)
+        XCTAssertEqual(report.file.sha256, try FileDigest.sha256Hex(path: clip))
+        XCTAssertEqual(report.file.sizeBytes, (attributes[.size] as? NSNumber)?.int64Value)
+    }
+
+    func testAFileReplacedOrAppendedToMidScanGetsNoReport() throws {
+        let clip = try makeClip()
+        let other = try makeClip(frames: 20, name: "other.mp4")
+        // Replaced by rename while the first frame is scored (what a second process saving over it does).
+        let replacing = RedBlockScorer()
+        replacing.onFrame = {
+            guard replacing.framesSeen == 1 else { return }
+            XCTAssertEqual(rename(other, clip), 0)
+        }
+        XCTAssertThrowsError(try ScanPipeline(scorer: replacing).scan(path: clip)) { error in
+            XCTAssertEqual(error as? ScanError, .fileChanged(path: clip))
+            XCTAssertTrue("\(error)".contains("changed during the scan"), "\(error)")
+        }
+        // Appended to in place (what a recorder still writing the file does).
+        let growing = try makeClip(name: "growing.mp4")
+        let appending = RedBlockScorer()
+        appending.onFrame = {
+            guard appending.framesSeen == 1, let handle = FileHandle(forWritingAtPath: growing) else { return }
+            handle.seekToEndOfFile()
+            handle.write(Data(repeating: 0, count: 16))
+            handle.closeFile()
+        }
+        XCTAssertThrowsError(try ScanPipeline(scorer: appending).scan(path: growing)) { error in
+            XCTAssertEqual(error as? ScanError, .fileChanged(path: growing))
+        }
+    }
+
+    func testContentIdentityComparesInodeSizeAndModificationTime() throws {
+        let file = folder.appendingPathComponent("identity.bin").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3])))
+        let fingerprint = try FileDigest.fingerprint(path: file)
+        XCTAssertEqual(fingerprint.identity, try ContentIdentity.of(path: file))
+        XCTAssertEqual(fingerprint.identity.size, 3)
+        var other = fingerprint.identity
+        other.inode &+= 1
+        XCTAssertNotEqual(other, fingerprint.identity)
+        other = fingerprint.identity
+        other.modifiedNanoseconds &+= 1
+        XCTAssertNotEqual(other, fingerprint.identity)
+        usleep(10_000)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: file))
+        handle.write(Data([9]))
+        handle.closeFile()
+        XCTAssertNotEqual(try ContentIdentity.of(path: file), fingerprint.identity, "a write changes the identity")
+    }
+
+    func testAnalysedFramesPerFileAreCappedWithAWarning() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.sampling = .everyFrame
+        options.maxAnalysedFrames = 12
+        let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(report.frames.count, 12)
+        XCTAssertTrue(
+            report.warnings.contains { $0.contains("limit of 12 analysed frames") && $0.contains("after 1.1 s") },
+            "\(report.warnings)")
+        // The user's own, lower --max-frames is a choice, not a limit reached: no warning.
+        options.maxFrames = 5
+        let chosen = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(chosen.frames.count, 5)
+        XCTAssertFalse(chosen.warnings.contains { $0.contains("analysed frames") }, "\(chosen.warnings)")
+    }
+
+    func testFramesOverThePixelLimitAreRefusedBeforeDecoding() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.maxPixels = 96 * 64 - 1
+        XCTAssertThrowsError(try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)) { error in
+            XCTAssertEqual((error as? MediaError)?.kind, .tooLarge, "\(error)")
+        }
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 16 << 30), 1 << 26, "16 GB: 67 million pixels")
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 1 << 30), 1 << 22, "at least 4 million")
+        XCTAssertEqual(ScanOptions.memoryBasedMaxPixels(physicalMemory: 1 << 40), 1 << 28, "at most MediaIO's cap")
+    }
+
     func testCancellationStopsPromptly() throws {
         let clip = try makeClip()
         var options = ScanOptions()

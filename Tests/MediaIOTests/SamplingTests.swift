@@ -58,6 +58,41 @@ final class SamplingTests: MediaTestCase {
         XCTAssertEqual(frames.map(\.isKeyframe), [true, true, true, true, false, true, true, true])
     }
 
+    func testAKeyframeStormIsThinnedWithAWarning() throws {
+        // All-intra at 100 fps: every frame is a keyframe. At 1 fps plus keyframes, keyframes are taken
+        // at most every quarter second instead of all 200.
+        let p = try makeClip("intra.mp4", codec: .h264(crf: 23), frameRate: 100, frames: 200, gopSize: 1)
+        let decoder = try VideoDecoder(path: p, sampling: .rateWithKeyframes(1))
+        var image = RGBImage()
+        var frames: [DecodedFrame] = []
+        while let frame = try decoder.nextFrame(into: &image) { frames.append(frame) }
+        XCTAssertEqual(decoder.keyframeSpacing, 0.25)
+        XCTAssertEqual(frames.map(\.index), [0, 25, 50, 75, 100, 125, 150, 175])
+        XCTAssertTrue(
+            decoder.warnings.contains { $0.contains("keyframe storm") && $0.hasPrefix("192 keyframes") }, "\(decoder.warnings)")
+    }
+
+    func testDecodedFrameAndDurationLimitsStopWithAWarning() throws {
+        let p = try clip()
+        var image = RGBImage()
+        let counted = try VideoDecoder(path: p, maxDecodedFrames: 7)
+        var indices: [Int] = []
+        while let frame = try counted.nextFrame(into: &image) { indices.append(frame.index) }
+        XCTAssertEqual(indices, Array(0..<7))
+        XCTAssertTrue(counted.warnings.contains { $0.contains("decoded-frame limit") }, "\(counted.warnings)")
+
+        let timed = try VideoDecoder(path: p, sampling: .everyNth(2), maxDuration: 0.45)
+        indices = []
+        while let frame = try timed.nextFrame(into: &image) { indices.append(frame.index) }
+        XCTAssertEqual(indices, [0, 2, 4])
+        XCTAssertTrue(timed.warnings.contains { $0.contains("duration limit") }, "\(timed.warnings)")
+
+        let unlimited = try VideoDecoder(path: p, maxDecodedFrames: 20, maxDuration: 10)
+        while try unlimited.nextFrame(into: &image) != nil {}
+        XCTAssertEqual(unlimited.decodedFrameCount, 20)
+        XCTAssertEqual(unlimited.warnings, [], "a file within the limits gets no warning")
+    }
+
     func testTimeRange() throws {
         let p = try clip()
         let decoder = try VideoDecoder(path: p, sampling: .everyNth(2), startTime: 0.5, endTime: 1.2)

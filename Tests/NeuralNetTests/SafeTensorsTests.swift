@@ -509,6 +509,50 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    func testFileSizeAndHeaderLengthAreCheckedBeforeTheFileIsRead() throws {
+        let directory = try temporaryDirectory()
+        // A sparse 8 GiB file whose header length field is small: over the default size limit, refused
+        // from its size alone.
+        let sparse = directory.appendingPathComponent("sparse.safetensors").path
+        let header = rawFile(header: "{}")
+        XCTAssertTrue(FileManager.default.createFile(atPath: sparse, contents: Data(header)))
+        XCTAssertEqual(truncate(sparse, 8 << 30), 0)
+        XCTAssertThrowsError(try SafeTensorsFile(path: sparse)) { error in
+            XCTAssertEqual(
+                (error as? SafeTensorsError)?.reason,
+                .fileTooLarge(byteCount: 8 << 30, limit: SafeTensorsFile.defaultMaximumFileSize))
+            XCTAssertTrue("\(error)".hasPrefix(sparse + ": "), "\(error)")
+        }
+        // With the limit lifted, the absurd header length is refused from the first 8 bytes, before the
+        // 8 GiB are read (this would take seconds and 8 GiB of memory otherwise).
+        let absurd = directory.appendingPathComponent("absurd.safetensors").path
+        XCTAssertTrue(
+            FileManager.default.createFile(atPath: absurd, contents: Data(rawFile(header: "{}", lengthOverride: 1 << 62))))
+        XCTAssertEqual(truncate(absurd, 8 << 30), 0)
+        let started = Date()
+        XCTAssertThrowsError(try SafeTensorsFile(path: absurd, maximumFileSize: .max)) { error in
+            XCTAssertEqual(
+                (error as? SafeTensorsError)?.reason, .headerTooLarge(length: 1 << 62, limit: SafeTensorsFile.maximumHeaderLength)
+            )
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
+        // A small limit applies to ordinary files too.
+        let small = directory.appendingPathComponent("small.safetensors").path
+        try sampleFile().write(toPath: small)
+        XCTAssertNoThrow(try SafeTensorsFile(path: small))
+        XCTAssertThrowsError(try SafeTensorsFile(path: small, maximumFileSize: 16)) { error in
+            guard case .fileTooLarge(_, 16)? = (error as? SafeTensorsError)?.reason else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testReadingAFifoIsRejectedWithoutWaitingForAWriter() throws {
+        let fifo = try temporaryDirectory().appendingPathComponent("pipe.safetensors").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try SafeTensorsFile(path: fifo)) { error in
+            XCTAssertEqual((error as? SafeTensorsError)?.reason, .io("not a regular file"))
+        }
+    }
+
     func testWritingIntoMissingDirectoryReportsPath() {
         XCTAssertThrowsError(try SafeTensorsFile().write(toPath: "/nonexistent/dir/x.safetensors")) { error in
             XCTAssertTrue("\(error)".hasPrefix("/nonexistent/dir/x.safetensors: "), "\(error)")

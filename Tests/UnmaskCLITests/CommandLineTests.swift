@@ -43,10 +43,16 @@ class CLITestCase: XCTestCase {
         var errorLines: [String] { standardError.split(separator: "\n").map(String.init) }
     }
 
-    func unmask(_ arguments: [String]) throws -> Run {
+    /// Runs `unmask` (or a copy of it at `executable`) with `arguments`, in `currentDirectory` and with
+    /// `environment` when given (else this process's).
+    func unmask(
+        _ arguments: [String], executable: URL? = nil, currentDirectory: URL? = nil, environment: [String: String]? = nil
+    ) throws -> Run {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable ?? Self.executable
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        if let environment { process.environment = environment }
         let outputPipe = Pipe(), errorPipe = Pipe()
         process.standardOutput = outputPipe
         process.standardError = errorPipe

@@ -64,6 +64,13 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertTrue(log.split(separator: "\n").last { $0.contains("\"start\"") }!.contains("dStepsPerGStep\\\":3"), log)
         XCTAssertEqual(try DetectorModel.load(path: out + "/model.safetensors").training.steps, 6)
         XCTAssertEqual(try logEvents(out).filter { $0.event == "start" }.count, 2)
+
+        // A new run into the same folder would replace the model and truncate the log: refused.
+        let logBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/log.jsonl"))
+        let again = try unmask(["train", "--real", real, "--out", out, "--steps", "1", "--quiet"])
+        XCTAssertEqual(again.status, 64, again.standardError)
+        XCTAssertTrue(again.standardError.contains("already holds a training run"), again.standardError)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/log.jsonl")), logBefore, "the log is untouched")
     }
 
     func testEvaluateAndCalibrateWithTheRunsGenerator() throws {

@@ -165,7 +165,8 @@ public final class BatchAudit {
     /// A media file found, probed and hashed.
     private struct MediaFile {
         var file: DiscoveredFile
-        var contentSHA256: String
+        var content: FileFingerprint
+        var contentSHA256: String { content.sha256 }
         var key: String
         var containerName: String
     }
@@ -275,12 +276,12 @@ public final class BatchAudit {
         let display = file.relativePath.display
         do {
             return try withOpenFile(file) { path in
-                let content = try FileDigest.sha256Hex(path: path)
-                let key = settings.key(contentSHA256: content, modelSHA256: modelSHA)
-                if isDone(key) { return .success(MediaFile(file: file, contentSHA256: content, key: key, containerName: "")) }
+                let content = try FileDigest.fingerprint(path: path)
+                let key = settings.key(contentSHA256: content.sha256, modelSHA256: modelSHA)
+                if isDone(key) { return .success(MediaFile(file: file, content: content, key: key, containerName: "")) }
                 let info: MediaInfo
                 do {
-                    info = try MediaInfo.probe(path: path)
+                    info = try MediaInfo.probe(path: path, maxPixels: configuration.scanOptions.maxPixels)
                 } catch let error as MediaError {
                     let reason = error.message
                     switch error.kind {
@@ -292,7 +293,7 @@ public final class BatchAudit {
                 }
                 var named = info
                 named.path = display
-                return .success(MediaFile(file: file, contentSHA256: content, key: key, containerName: named.containerName))
+                return .success(MediaFile(file: file, content: content, key: key, containerName: named.containerName))
             }
         } catch let error as MediaError {
             return .failure(
@@ -337,7 +338,7 @@ public final class BatchAudit {
         }
         do {
             opened.prepared = try ScanPipeline(scorer: scorer, options: configuration.scanOptions).prepare(
-                path: opened.path, contentSHA256: item.contentSHA256, isCancelled: isCancelled)
+                path: opened.path, content: item.content, isCancelled: isCancelled)
         } catch {
             opened.failure = error
         }

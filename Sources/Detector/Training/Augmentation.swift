@@ -26,6 +26,22 @@ public struct AugmentationConfig: Codable, Equatable, Sendable {
     public var h264CRF: ClosedRange<Int> = 18...35
 
     public init() {}
+
+    /// Throws unless every probability is in 0…1 and every range within what the operations support
+    /// (a checkpoint's configuration is checked before use).
+    func validate() throws {
+        let probabilities = [flip, resize, noise, blur, jpeg, h264]
+        guard probabilities.allSatisfy({ (0...1).contains($0) }),
+            resizeRange.lowerBound >= 0.25, resizeRange.upperBound <= 4, (0...64).contains(jitter),
+            noiseSigma.lowerBound >= 0, noiseSigma.upperBound <= 1, blurSigma.lowerBound >= 0, blurSigma.upperBound <= 8,
+            jpegQuality.lowerBound >= 1, jpegQuality.upperBound <= 100, h264CRF.lowerBound >= 0, h264CRF.upperBound <= 51
+        else {
+            throw DetectorError.invalidConfiguration(
+                "augmentation needs probabilities in 0…1, resize 0.25…4, jitter 0…64, noise σ 0…1, blur σ 0…8, "
+                    + "JPEG quality 1…100 and H.264 CRF 0…51, got \(self)")
+        }
+    }
+
     /// No augmentation at all.
     public static let none: AugmentationConfig = {
         var c = AugmentationConfig()

@@ -45,6 +45,9 @@ extension Trainer {
                 path: path, reason: "format is '\(file.metadata["format"] ?? "none")', expected '\(Trainer.checkpointFormat)'")
         }
         let config: TrainingConfig = try decodeMetadata(file, "config", path: path)
+        do { try config.validate() } catch {
+            throw DetectorError.modelFile(path: path, reason: "checkpoint configuration: \(error)")
+        }
         try self.init(config: config, data: data)
         try loadState(discriminator, from: file, prefix: "d.", path: path)
         try loadState(generator, from: file, prefix: "g.", path: path)
@@ -52,8 +55,8 @@ extension Trainer {
         func optimizerState(_ prefix: String) throws -> [String: Tensor] {
             var d: [String: Tensor] = [:]
             for name in file.names where name.hasPrefix(prefix) {
-                guard case .f32(let v)? = file[name]?.data else { continue }
-                d[String(name.dropFirst(prefix.count))] = Tensor(shape: file[name]!.shape, data: v)
+                guard let array = file[name], case .f32(let v) = array.data else { continue }
+                d[String(name.dropFirst(prefix.count))] = Tensor(shape: array.shape, data: v)
             }
             return d
         }
@@ -62,20 +65,28 @@ extension Trainer {
             try optimizerG.load(stateDictionary: optimizerState("opt_g."))
             try optimizerVAE?.load(stateDictionary: optimizerState("opt_vae."))
             if let bits = file.metadata["lr_vae"].flatMap(UInt32.init), let o = optimizerVAE {
-                o.learningRate = Float(bitPattern: bits)
+                let rate = Float(bitPattern: bits)
+                guard rate > 0, rate.isFinite else {
+                    throw DetectorError.modelFile(path: path, reason: "VAE learning rate \(rate) is not finite and > 0")
+                }
+                o.learningRate = rate
             }
+        } catch let error as DetectorError {
+            throw error
         } catch {
             throw DetectorError.modelFile(path: path, reason: "optimizer state does not match the networks: \(error)")
         }
         guard let s = file.metadata["step"].flatMap(Int.init), s >= 0,
             let words = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), words.count == 4,
             let r = try? RandomGenerator(state: words),
-            let lrD = file.metadata["lr_d"].flatMap(UInt32.init), let lrG = file.metadata["lr_g"].flatMap(UInt32.init)
+            let lrD = file.metadata["lr_d"].flatMap(UInt32.init).map(Float.init(bitPattern:)), lrD > 0, lrD.isFinite,
+            let lrG = file.metadata["lr_g"].flatMap(UInt32.init).map(Float.init(bitPattern:)), lrG > 0, lrG.isFinite
         else {
-            throw DetectorError.modelFile(path: path, reason: "missing or invalid step / rng / learning-rate metadata")
+            throw DetectorError.modelFile(
+                path: path, reason: "missing or invalid step / rng / learning-rate metadata (rates must be finite and > 0)")
         }
         restore(
-            step: s, rng: r, learningRateD: Float(bitPattern: lrD), learningRateG: Float(bitPattern: lrG),
+            step: s, rng: r, learningRateD: lrD, learningRateG: lrG,
             augmentationCounts: (try? decodeMetadata(file, "augmentation_counts", path: path)) ?? [:])
     }
 }

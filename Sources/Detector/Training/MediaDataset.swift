@@ -81,16 +81,27 @@ public struct MediaFolderLoader {
 
     /// Regular files under `folder` (recursively, symlinks followed, hidden entries skipped), sorted.
     public static func listFiles(_ folder: String) throws -> [String] {
+        try listFilesAndUnreadable(folder).files
+    }
+
+    /// `listFiles`, plus each entry that could not be read ("path: reason"), so that an unreadable
+    /// subfolder is reported instead of silently contributing nothing.
+    static func listFilesAndUnreadable(_ folder: String) throws -> (files: [String], unreadable: [String]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
             throw DetectorError.trainingData(path: folder, reason: "folder does not exist")
         }
         guard isDirectory.boolValue else { throw DetectorError.trainingData(path: folder, reason: "not a folder") }
         let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath()
+        var unreadable: [String] = []
         guard
             let e = FileManager.default.enumerator(
-                at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                options: [.skipsHiddenFiles])
+                at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles],
+                errorHandler: { url, error in
+                    let cause = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                    unreadable.append("\(url.path): cannot read (\(cause))")
+                    return true
+                })
         else {
             throw DetectorError.trainingData(path: folder, reason: "cannot list folder")
         }
@@ -103,18 +114,22 @@ public struct MediaFolderLoader {
             let p = url.path
             files.append(p.hasPrefix(prefix) ? String(p.dropFirst(prefix.count)) : url.lastPathComponent)
         }
-        return files.sorted()
+        return (files.sorted(), unreadable)
     }
 
     /// Loads every readable file under `folder`. Unreadable files are skipped and reported in
     /// `skipped`; a folder with no files, or with no readable frames, is an error naming the folder.
     /// Both splits get at least one file when there are two or more.
     public func load(folder: String, role: String) throws -> MediaSplit {
-        let files = try MediaFolderLoader.listFiles(folder)
+        let (files, unreadable) = try MediaFolderLoader.listFilesAndUnreadable(folder)
         guard !files.isEmpty else {
-            throw DetectorError.trainingData(path: folder, reason: "\(role) folder contains no files")
+            let reason =
+                unreadable.isEmpty
+                ? "\(role) folder contains no files"
+                : "\(role) folder has no readable files: \(unreadable.count) entries could not be read, e.g. \(unreadable[0])"
+            throw DetectorError.trainingData(path: folder, reason: reason)
         }
-        var sources: [MediaSource] = [], skipped: [String] = []
+        var sources: [MediaSource] = [], skipped: [String] = unreadable
         let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
         for rel in files {
             let path = root + "/" + rel

@@ -126,28 +126,75 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.rollbackLearningRateFactor = rollbackLearningRateFactor; self.seed = seed
     }
 
+    /// Most patches of one kind per D step (real, generated, other fakes each).
+    public static let maximumPerBatch = 256
+    /// Most D steps per G step.
+    public static let maximumDStepsPerGStep = 64
+    /// Most validation patches per class.
+    public static let maximumValidationPatches = 8192
+    /// Largest `estimatedBytes` of a run (4 GiB): checkpoints carry their configuration, so a file can
+    /// ask for any batch; this keeps a resumed run within what a laptop holds.
+    public static let maximumEstimatedBytes = 4.0 * 1024 * 1024 * 1024
+
+    /// Bytes a run needs, an upper estimate: a D step's forward and backward over the whole batch
+    /// (three times `DetectorArchitecture.estimatedForwardBytes`, for the retained activations and their
+    /// gradients) plus the validation and training-probe patch sets (real and fake, 3·P² floats each).
+    public var estimatedBytes: Double {
+        let batch = realPerBatch + generatedPerBatch + otherFakesPerBatch
+        let step = 3 * discriminator.estimatedForwardBytes(side: discriminator.patchSize, batch: batch)
+        let patchBytes = 4 * 3 * Double(discriminator.patchSize) * Double(discriminator.patchSize)
+        return step + 2 * 2 * Double(validationPatches) * patchBytes
+    }
+
+    /// Throws unless the configuration is buildable and every size in it is within the limits above
+    /// (a checkpoint's configuration is checked before anything is allocated from it).
     public func validate() throws {
         try discriminator.validate()
-        try generator.validate()
+        try generator.validateWithinLimits()
         guard generator.patchSize == discriminator.patchSize else {
             throw DetectorError.invalidConfiguration(
                 "generator patch size \(generator.patchSize) ≠ detector patch size \(discriminator.patchSize)")
         }
         if let vae {
-            try vae.validate()
+            try ZooGeneratorFile.validateWithinLimits(vae)
             guard vae.patchSize == discriminator.patchSize else {
                 throw DetectorError.invalidConfiguration(
                     "VAE patch size \(vae.patchSize) ≠ detector patch size \(discriminator.patchSize)")
             }
         }
         try fakeMix.validate()
+        try augmentation.validate()
+        guard (1...Self.maximumPerBatch).contains(realPerBatch), (1...Self.maximumPerBatch).contains(generatedPerBatch),
+            (0...Self.maximumPerBatch).contains(otherFakesPerBatch),
+            (1...Self.maximumDStepsPerGStep).contains(dStepsPerGStep)
+        else {
+            throw DetectorError.invalidConfiguration(
+                "batch counts must be 1…\(Self.maximumPerBatch) (other fakes 0…\(Self.maximumPerBatch)) and D steps "
+                    + "per G step 1…\(Self.maximumDStepsPerGStep), got real \(realPerBatch), generated "
+                    + "\(generatedPerBatch), other \(otherFakesPerBatch), D steps \(dStepsPerGStep)")
+        }
+        guard learningRateD > 0, learningRateD.isFinite, learningRateG > 0, learningRateG.isFinite,
+            (2...Self.maximumValidationPatches).contains(validationPatches), snapshotEvery >= 1, validateEvery >= 0
+        else {
+            throw DetectorError.invalidConfiguration(
+                "learning rates must be finite and > 0, validation patches 2…\(Self.maximumValidationPatches), "
+                    + "snapshot interval ≥ 1, validation interval ≥ 0; got D \(learningRateD), G \(learningRateG), "
+                    + "\(validationPatches) validation patches")
+        }
+        guard beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1, adversarialWeight.isFinite, supervisedWeight.isFinite,
+            minimumTextureEnergy.isFinite, divergenceLimit > 0, divergenceLimit.isFinite,
+            rollbackLearningRateFactor > 0, rollbackLearningRateFactor < 1
+        else {
+            throw DetectorError.invalidConfiguration(
+                "Adam betas must be in 0…1, loss weights and the texture threshold finite, the divergence limit "
+                    + "finite and > 0, the rollback factor in (0, 1)")
+        }
+        guard estimatedBytes <= Self.maximumEstimatedBytes else {
+            throw DetectorError.invalidConfiguration(
+                "the run would need about \(Int(estimatedBytes / 1_048_576)) MiB (limit "
+                    + "\(Int(Self.maximumEstimatedBytes / 1_048_576)) MiB): lower the batch or validation sizes")
+        }
         try zoo?.validate()
-        guard realPerBatch >= 1, generatedPerBatch >= 1, otherFakesPerBatch >= 0, dStepsPerGStep >= 1 else {
-            throw DetectorError.invalidConfiguration("batch counts must be ≥ 1 (other fakes ≥ 0) and D steps per G step ≥ 1")
-        }
-        guard learningRateD > 0, learningRateG > 0, validationPatches >= 2, snapshotEvery >= 1 else {
-            throw DetectorError.invalidConfiguration("learning rates must be > 0, validation patches ≥ 2, snapshot interval ≥ 1")
-        }
     }
 }
 

@@ -145,6 +145,7 @@ public struct SafeTensorsError: Error, Sendable, Equatable, CustomStringConverti
     /// The cause, machine-checkable.
     public enum Reason: Sendable, Equatable {
         case emptyFile
+        case fileTooLarge(byteCount: Int, limit: Int)
         case fileTooShort(byteCount: Int)
         case headerTooLarge(length: UInt64, limit: Int)
         case headerLengthExceedsFile(length: UInt64, available: Int)
@@ -188,6 +189,8 @@ extension SafeTensorsError.Reason: CustomStringConvertible {
         switch self {
         case .emptyFile:
             return "empty file (a safetensors file starts with an 8-byte header length)"
+        case .fileTooLarge(let byteCount, let limit):
+            return "file is \(byteCount) bytes, over the limit of \(limit) bytes"
         case .fileTooShort(let byteCount):
             return "file too short: \(byteCount) bytes, need at least 8 for the header length"
         case .headerTooLarge(let length, let limit):

@@ -68,20 +68,66 @@ extension SafeTensorsFile {
     ///
     /// Only regular files are read (a device such as /dev/zero would never end), and they are read
     /// into memory rather than mapped, so a file truncated by another process cannot crash the reader.
-    public init(path: String) throws {
-        let data: Data
-        do {
-            let type = try FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType
-            guard type == .typeRegular else {
-                throw SafeTensorsError(.io("not a regular file"), path: path)
-            }
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as SafeTensorsError {
-            throw error
-        } catch {
-            throw SafeTensorsError(.io("cannot read file: \(error.localizedDescription)"), path: path)
+    /// Before anything large is allocated, the file's size is checked against `maximumFileSize` and its
+    /// 8-byte header length against `maximumHeaderLength` and the size, so a huge or sparse file costs
+    /// nothing to refuse.
+    public init(path: String, maximumFileSize: Int = SafeTensorsFile.defaultMaximumFileSize) throws {
+        // O_NONBLOCK: opening a fifo must not wait for a writer; it is refused below as not a regular file.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SafeTensorsError(.io("cannot read file: \(String(cString: strerror(errno)))"), path: path)
         }
-        try self.init(serialized: data, sourcePath: path)
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw SafeTensorsError(.io("cannot read file: \(String(cString: strerror(errno)))"), path: path)
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SafeTensorsError(.io("not a regular file"), path: path) }
+        let size = Int(status.st_size)
+        guard size <= maximumFileSize else {
+            throw SafeTensorsError(.fileTooLarge(byteCount: size, limit: maximumFileSize), path: path)
+        }
+        guard size > 0 else { throw SafeTensorsError(.emptyFile, path: path) }
+        guard size >= 8 else { throw SafeTensorsError(.fileTooShort(byteCount: size), path: path) }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        try Self.readFully(descriptor, into: &bytes, path: path)
+        var lengthField: UInt64 = 0
+        for index in (0..<8).reversed() { lengthField = lengthField << 8 | UInt64(bytes[index]) }
+        guard lengthField <= UInt64(Self.maximumHeaderLength) else {
+            throw SafeTensorsError(.headerTooLarge(length: lengthField, limit: Self.maximumHeaderLength), path: path)
+        }
+        guard lengthField <= UInt64(size - 8) else {
+            throw SafeTensorsError(.headerLengthExceedsFile(length: lengthField, available: size - 8), path: path)
+        }
+        bytes += [UInt8](repeating: 0, count: size - 8)
+        try bytes.withUnsafeMutableBytes { buffer in
+            try Self.readFully(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: buffer[8...]), path: path)
+        }
+        try self.init(serialized: bytes, sourcePath: path)
+    }
+
+    /// Largest file `init(path:)` reads by default (1 GiB): the shipped model is 350 KB and a training
+    /// checkpoint of the largest architecture a file may declare stays well below it.
+    public static let defaultMaximumFileSize = 1 << 30
+
+    /// Reads exactly `buffer.count` bytes (retrying short reads and EINTR); a file that shrank while it
+    /// was read is an error.
+    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let count = read(descriptor, base + done, buffer.count - done)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let cause = count == 0 ? "file shrank while it was read" : String(cString: strerror(errno))
+                throw SafeTensorsError(.io("cannot read file: \(cause)"), path: path)
+            }
+            done += count
+        }
+    }
+
+    private static func readFully(_ descriptor: Int32, into bytes: inout [UInt8], path: String) throws {
+        try bytes.withUnsafeMutableBytes { try readFully(descriptor, into: $0, path: path) }
     }
 
     /// Reads and validates the file at `url`.
