@@ -305,15 +305,23 @@ public final class FrameScorer {
         return ScoreGrid(rows: rows, columns: columns, values: values)
     }
 
-    /// The 4-connected component around `peak` of cells with probability ≥ the model threshold,
-    /// returned as the box of the cells' own 8×8 pixels clipped to the frame; a zero-sized region at
-    /// the origin when the peak itself is below the threshold, so a frame without evidence gets no box.
+    /// The 4-connected component of cells with probability ≥ the model threshold around `peak` (the
+    /// most suspicious area's highest cell) or, when that cell is below the threshold, around the
+    /// frame's highest cell; returned as the box of the cells' own 8×8 pixels clipped to the frame. A
+    /// zero-sized region at the origin when no cell reaches the threshold, so a frame without evidence
+    /// gets no box, and a heatmap cell shaded for reaching the threshold always lies in some frame's box.
     /// A cell's logit is trained to say whether its own pixels were replaced (the mask's mean over the
     /// cell), so the cells, not their 42-pixel receptive fields, are where the evidence points.
     public static func suspiciousRegion(
-        _ g: ScoreGrid, peak: (Int, Int), threshold: Double,
+        _ g: ScoreGrid, peak areaPeak: (Int, Int), threshold: Double,
         frameWidth: Int, frameHeight: Int
     ) -> PixelRegion {
+        var peak = areaPeak
+        let areaPeakValue = g.values[peak.0 * g.columns + peak.1]
+        if areaPeakValue.isNaN || Double(areaPeakValue) < threshold {
+            var best = -Float.infinity
+            for (i, v) in g.values.enumerated() where !v.isNaN && v > best { best = v; peak = (i / g.columns, i % g.columns) }
+        }
         let peakValue = g.values[peak.0 * g.columns + peak.1]
         guard !peakValue.isNaN, Double(peakValue) >= threshold else { return PixelRegion(x: 0, y: 0, width: 0, height: 0) }
         let level = Float(threshold)
