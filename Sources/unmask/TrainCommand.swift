@@ -198,7 +198,9 @@ struct TrainCommand: ParsableCommand {
         var best: (auc: Double, step: Int, state: [String: Tensor])?
         var validationsWithoutGain = 0
         var logError: Error?
-        trainer.observer = { event in
+        // Unowned: the trainer holds its observer, so a strong capture would be a cycle that keeps the
+        // networks alive (LeakSanitizer reports them at exit); the trainer is alive whenever it calls this.
+        trainer.observer = { [unowned trainer] event in
             do { try log.record(event) } catch { logError = error }
             display.show(event)
             if case .validation(let v) = event {
