@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_RELEASE := swift build -c release
 UNMASK := .build/release/unmask
 
-.PHONY: demo test deps build lint clean install
+.PHONY: demo test deps build lint clean install fuzz asan tsan
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -25,9 +25,30 @@ test: deps lint
 	swift build -c release -Xswiftc -enable-testing --build-tests
 	swift test -c release -Xswiftc -enable-testing --skip-build --disable-swift-testing
 
-# Formatting rules live in .swift-format; `swift format format -i -r Sources Tests Package.swift` applies them.
+# Reliability runs, each long and none part of `make test` (README "Fuzzing and sanitizers"):
+# `make fuzz` builds the libFuzzer targets and runs each FUZZ_SECONDS (default 60) from Fuzz/corpus;
+# `make asan` / `make tsan` run the XCTest suite (or FILTER=Name) under Address/ThreadSanitizer,
+# each in its own build folder so that the normal builds stay as they are. Leak checking is off
+# unless ASAN_OPTIONS asks for it: a process that exits from inside ArgumentParser (a usage error)
+# still holds its parse state, which LeakSanitizer reports and turns into exit status 1.
+FUZZ_SECONDS ?= 60
+SANITIZED_TEST = -c release -Xswiftc -enable-testing --disable-swift-testing
+
+fuzz: deps
+	Scripts/fuzz.sh build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Scripts/fuzz.sh run
+
+asan: deps
+	swift build $(SANITIZED_TEST) --build-tests --sanitize=address --scratch-path .build/asan
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=0} swift test $(SANITIZED_TEST) --skip-build --sanitize=address --scratch-path .build/asan $(if $(FILTER),--filter $(FILTER))
+
+tsan: deps
+	swift build $(SANITIZED_TEST) --build-tests --sanitize=thread --scratch-path .build/tsan
+	swift test $(SANITIZED_TEST) --skip-build --sanitize=thread --scratch-path .build/tsan $(if $(FILTER),--filter $(FILTER))
+
+# Formatting rules live in .swift-format; `swift format format -i -r Sources Tests Fuzz Package.swift` applies them.
 lint:
-	swift format lint --strict -r Sources Tests Package.swift
+	swift format lint --strict -r Sources Tests Fuzz Package.swift
 
 demo: build
 	@mkdir -p demo-out

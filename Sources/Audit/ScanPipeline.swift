@@ -395,7 +395,10 @@ final class FrameFeeder: @unchecked Sendable {
     }
 
     func start(isCancelled: @escaping () -> Bool) {
-        let thread = Thread { [self] in run(isCancelled: isCancelled) }
+        // Weak: Foundation's Thread keeps its closure after it ends, and a strong capture would make
+        // feeder → thread → closure → feeder a cycle that keeps every file's decoder (and FFmpeg's
+        // codec threads) alive until the process exits. The call itself holds the feeder while it runs.
+        let thread = Thread { [weak self] in self?.run(isCancelled: isCancelled) }
         thread.name = "unmask-decode"
         self.thread = thread
         thread.start()

@@ -369,4 +369,24 @@ final class BatchAuditTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("merged/" + (row.reportJSON ?? "-"))), row.path)
         }
     }
+
+    func testMergeRefusesReportNamesOutsideTheShardFolder() throws {
+        try makeClip("media/clip.mp4", shade: 0.3)
+        _ = try audit([path("media")], out: path("a/b/shard"))
+        let manifestPath = path("a/b/shard/manifest.jsonl")
+        var record = try XCTUnwrap(AuditManifest.read(path: manifestPath).records.first)
+        // From the shard this names a file at the test folder's top; from the merged folder, x/source.json.
+        record.reportJSON = "../../../source.json"
+        try write("source.json", "{}")
+        let encoder = JSONEncoder()
+        try (encoder.encode(record) + Data([0x0A])).write(to: URL(fileURLWithPath: manifestPath))
+
+        XCTAssertThrowsError(try AuditMerge.merge([path("a/b/shard")], into: path("x/y/z/merged"))) { error in
+            XCTAssertTrue("\(error)".contains("../../../source.json"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x/source.json")))
+        XCTAssertFalse(AuditOutputNames.staysInsideOutputFolder("/etc/passwd"))
+        XCTAssertFalse(AuditOutputNames.staysInsideOutputFolder("reports//a.json"))
+        XCTAssertTrue(AuditOutputNames.staysInsideOutputFolder("reports/a.json"))
+    }
 }

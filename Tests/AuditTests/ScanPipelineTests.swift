@@ -199,6 +199,30 @@ final class ScanPipelineTests: XCTestCase {
             [10, 11, 12, 13, 14])
     }
 
+    func testTheFrameFeederAndItsDecoderAreFreedAfterTheScan() throws {
+        weak var releasedFeeder: FrameFeeder?
+        weak var releasedDecoder: VideoDecoder?
+        do {
+            let decoder = try VideoDecoder(path: try makeClip(frames: 5))
+            let feeder = FrameFeeder(decoder: decoder, depth: 2)
+            releasedFeeder = feeder
+            releasedDecoder = decoder
+            feeder.start(isCancelled: { false })
+            var frames = 0
+            while let item = feeder.next() {
+                if case .frame(_, let buffer) = item {
+                    frames += 1
+                    feeder.recycle(buffer)
+                }
+            }
+            feeder.stop()
+            XCTAssertEqual(frames, 5)
+        }
+        // The decoding thread has ended; nothing else may hold the feeder (and with it FFmpeg's contexts).
+        XCTAssertNil(releasedFeeder)
+        XCTAssertNil(releasedDecoder)
+    }
+
     func testBuffersAreRecycledSoMemoryStaysFlat() throws {
         let clip = try makeClip(frames: 60)
         var options = ScanOptions()

@@ -184,6 +184,24 @@ final class AdamTests: XCTestCase {
             XCTAssertEqual(error as? NeuralNetError, .missingKey("p.exp_avg"))
         }
     }
+
+    /// A checkpoint's step is a Float from the file; converting NaN, an infinity or 1e30 to Int trapped
+    /// (found by the model-files fuzz target). Such a step is refused and the state left as it was.
+    func testAStepThatIsNotAWholeNumberInRangeIsRefused() throws {
+        let p = Tensor(shape: [2], data: [1, 2]), g = Tensor(shape: [2], data: [0.1, -0.1])
+        let a = Adam(parameters: [NamedParameter(name: "p", value: p, gradient: g)])
+        a.step()
+        let before = a.stateDictionary()
+        for bad: Float in [.nan, .infinity, -.infinity, 1e30, -1, 2.5] {
+            var state = before
+            state["step"] = Tensor(shape: [1], data: [bad])
+            XCTAssertThrowsError(try a.load(stateDictionary: state), "\(bad)") { error in
+                guard case .invalidState = error as? NeuralNetError else { return XCTFail("\(bad): \(error)") }
+            }
+        }
+        XCTAssertEqual(a.stateDictionary()["step"]?.array, before["step"]?.array)
+        XCTAssertEqual(a.stateDictionary()["p.exp_avg"]?.array, before["p.exp_avg"]?.array)
+    }
 }
 
 final class LossTests: XCTestCase {

@@ -57,8 +57,13 @@ class CLITestCase: XCTestCase {
         process.standardOutput = outputPipe
         process.standardError = errorPipe
         try process.run()
+        // Both pipes drain at once: read one to its end first and a child that fills the other (64 KB,
+        // e.g. a sanitizer's report on standard error) would block forever.
+        var errorOutput = Data()
+        let errorRead = DispatchGroup()
+        DispatchQueue.global().async(group: errorRead) { errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile() }
         let output = outputPipe.fileHandleForReading.readDataToEndOfFile()
-        let errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile()
+        errorRead.wait()
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus,

@@ -62,6 +62,10 @@ public enum AuditMerge {
         var copies: [(data: Data, path: String)] = []
         for row in merged.files where row.status == .scanned {
             for name in [row.reportJSON, row.reportHTML, row.thumbnail?.file].compactMap({ $0 }) {
+                guard AuditOutputNames.staysInsideOutputFolder(name) else {
+                    throw AuditError.notAnAuditFolder(
+                        path: shards.joined(separator: ", "), reason: "a manifest names the report \(name), outside the folder")
+                }
                 guard let data = summaries.lazy.compactMap({ FileManager.default.contents(atPath: $0.folder + "/" + name) }).first
                 else {
                     throw AuditError.notAnAuditFolder(path: name, reason: "no shard folder holds this report")

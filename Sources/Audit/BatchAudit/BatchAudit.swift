@@ -130,6 +130,14 @@ public enum AuditOutputNames {
     public static let summaryCSV = "summary.csv"
     public static let index = "index.html"
 
+    /// Whether `name`, a per-file output as a manifest record names it, stays inside the output
+    /// folder: relative, no empty, `.` or `..` component. Manifests come from other machines' shards,
+    /// so a merge copies and a summary page reads only such names.
+    public static func staysInsideOutputFolder(_ name: String) -> Bool {
+        let components = name.split(separator: "/", omittingEmptySubsequences: false)
+        return !name.isEmpty && components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+
     /// One path component: the relative path's letters, digits, `-`, `_` and `.` (others become `_`,
     /// no leading dot), at most 80 bytes, then `-` and 12 hex digits of the path's SHA-256, which keeps
     /// names unique when the readable part is not.
@@ -408,7 +416,8 @@ public final class BatchAudit {
     /// Writes index.html, summary.csv and summary.json into `output`, all or nothing.
     static func writeSummary(_ summary: AuditSummary, to output: String) throws {
         let html = AuditSummaryHTML.render(summary) { name in
-            try? Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
+            guard AuditOutputNames.staysInsideOutputFolder(name) else { return nil }
+            return try? Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
         }
         try ReportWriter.write([
             (Data(html.utf8), output + "/" + AuditOutputNames.index),

@@ -81,6 +81,11 @@ public final class Adam {
     public func load(stateDictionary d: [String: Tensor]) throws {
         guard let s = d["step"] else { throw NeuralNetError.missingKey("step") }
         guard s.count == 1 else { throw NeuralNetError.shapeMismatch(key: "step", expected: [1], got: s.shape) }
+        // Read from a file: Int(_:) traps on NaN, infinities and values beyond Int's range.
+        let step = s.pointer[0]
+        guard step.isFinite, step >= 0, step.rounded() == step, step <= Float(1 << 24) else {
+            throw NeuralNetError.invalidState("Adam step \(step) is not a whole number in 0...\(1 << 24)")
+        }
         for (k, p) in parameters.enumerated() {
             for (suffix, t) in [(".exp_avg", expAvg[k]), (".exp_avg_sq", expAvgSq[k])] {
                 guard let src = d[p.name + suffix] else { throw NeuralNetError.missingKey(p.name + suffix) }
@@ -93,7 +98,7 @@ public final class Adam {
             expAvg[k].copy(from: d[p.name + ".exp_avg"]!)
             expAvgSq[k].copy(from: d[p.name + ".exp_avg_sq"]!)
         }
-        stepCount = Int(s.pointer[0])
+        stepCount = Int(step)
     }
 }
 
