@@ -76,7 +76,8 @@ enum Fixtures {
             file: file,
             model: ModelMetadata(
                 name: "unmask-vit-s</title><script>alert(3)</script>",
-                sha256: String(repeating: "0f", count: 32), version: "1.0.0"),
+                sha256: String(repeating: "0f", count: 32), version: "1.0.0",
+                parentSHA256: String(repeating: "e1", count: 32), parentName: "unmask-v1.safetensors"),
             assessment: assessment,
             warnings: ["file ends early: decoded 120 of ~200 frames <script>alert(4)</script>"],
             timings: Timings(decodeSeconds: 1.23456, scoreSeconds: 4.5, totalSeconds: 5.9),

@@ -167,7 +167,8 @@ final class JSONReportTests: XCTestCase {
         let file = report.file, model = report.model, coverage = report.coverage
         let optionals: [Any?] = [
             file.sha256, file.container, file.codec, file.sizeBytes, file.width, file.height, file.durationSeconds,
-            file.frameRate, model.sha256, model.version, coverage.framesDecoded, coverage.framesExpected,
+            file.frameRate, model.sha256, model.version, model.parentSHA256, model.parentName, coverage.framesDecoded,
+            coverage.framesExpected,
         ]
         XCTAssertFalse(optionals.contains { $0 == nil }, "the sample sets every optional value")
         let object = try jsonObject(report)

@@ -217,6 +217,16 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(c.b, -1, accuracy: 0.2)
     }
 
+    /// Separable scores far from 0 (reals near 400, fakes near 460, as a long-trained detector can
+    /// give): the fit must put the boundary between the classes, not saturate everything at 1.
+    func testPlattFitOnLargeSeparableScoresSeparates() {
+        let negatives = (0..<12).map { 400 + Double($0) }, positives = (0..<12).map { 460 + Double($0) }
+        let c = Trainer.fitPlatt(positives: positives, negatives: negatives)
+        for s in negatives { XCTAssertLessThan(c.probability(score: s), 0.5, "real score \(s)") }
+        for s in positives { XCTAssertGreaterThan(c.probability(score: s), 0.5, "fake score \(s)") }
+        XCTAssertLessThan(c.probability(score: 411), 0.2, "smoothed targets keep reals near 1/(12+2)")
+    }
+
     func testVAEReconstructionImproves() {
         let arch = VAEArchitecture(latentSize: 16, widths: [8, 16, 16], patchSize: 32)
         let v = VAE(architecture: arch, seed: 1)

@@ -5,13 +5,21 @@ import NeuralNet
 
 extension Trainer {
     /// Platt scaling (Platt 1999): fits p = σ(a·s + b) to labelled scores by Newton's method on the
-    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2).
+    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2). Newton
+    /// runs on standardized scores z = (s − mean)/spread and the result is mapped back: started at
+    /// a = 1 on raw scores in the hundreds, every σ saturates, the Hessian vanishes and the steps
+    /// diverge (a ≈ 6·10⁹ was seen), which saturated real frames at probability 1.
     public static func fitPlatt(positives: [Double], negatives: [Double], iterations: Int = 50) -> Calibration {
         guard !positives.isEmpty, !negatives.isEmpty else { return .identity }
         let positiveTarget = (Double(positives.count) + 1) / (Double(positives.count) + 2)
         let negativeTarget = 1 / (Double(negatives.count) + 2)
+        let all = positives + negatives
+        let mean = all.reduce(0, +) / Double(all.count)
+        let variance = all.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(all.count)
+        let spread = variance > 1e-24 ? variance.squareRoot() : 1
         let labelled =
-            positives.map { (score: $0, target: positiveTarget) } + negatives.map { (score: $0, target: negativeTarget) }
+            positives.map { (score: ($0 - mean) / spread, target: positiveTarget) }
+            + negatives.map { (score: ($0 - mean) / spread, target: negativeTarget) }
         var a = 1.0, b = 0.0
         for _ in 0..<iterations {
             // Gradient and Hessian of the negative log-likelihood in (a, b), the Hessian's diagonal
@@ -30,7 +38,9 @@ extension Trainer {
             a -= stepA; b -= stepB
             if abs(stepA) + abs(stepB) < 1e-9 { break }
         }
-        return a.isFinite && b.isFinite && a > 0 ? Calibration(a: a, b: b) : .identity
+        // σ(a·z + b) with z = (s − mean)/spread is σ((a/spread)·s + b − a·mean/spread).
+        let rawA = a / spread, rawB = b - a * mean / spread
+        return rawA.isFinite && rawB.isFinite && rawA > 0 ? Calibration(a: rawA, b: rawB) : .identity
     }
 
     /// Validation scores (fake, real) with the current D, for calibration.
