@@ -157,8 +157,8 @@ extension ScanReport: Codable {
         try modelObject.encode(model.name, forKey: .name)
         try modelObject.encode(model.sha256, forKey: .sha256)
         try modelObject.encode(model.version, forKey: .version)
-        try modelObject.encodeIfPresent(model.parentSHA256, forKey: .parentSHA256)
-        try modelObject.encodeIfPresent(model.parentName, forKey: .parentName)
+        try modelObject.encode(model.parentSHA256, forKey: .parentSHA256)
+        try modelObject.encode(model.parentName, forKey: .parentName)
 
         var timingObject = top.nestedContainer(keyedBy: TimingKeys.self, forKey: .timings)
         try timingObject.encode(JSONRounding.timing(finite(timings.decodeSeconds) ?? 0), forKey: .decodeSeconds)

@@ -57,7 +57,7 @@ enum TextReport {
             "Time:     \(fixed(report.timings.totalSeconds, 2)) s total (decode \(fixed(report.timings.decodeSeconds, 2)) s,"
                 + " score \(fixed(report.timings.scoreSeconds, 2)) s)")
         let parent = report.model.parentSHA256.map {
-            " (retrained from \(terminalSafe(report.model.parentName ?? "unknown")), sha256 \(terminalSafe(String($0.prefix(12))))…)"
+            " (retrained from \(terminalSafe(report.model.parentName ?? "unknown")), sha256 \(terminalSafe(String($0.prefix(12))))...)"
         }
         lines.append("Model:    \(terminalSafe(report.model.name))" + (parent ?? ""))
         for warning in report.warnings {

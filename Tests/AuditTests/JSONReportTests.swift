@@ -51,7 +51,9 @@ final class JSONReportTests: XCTestCase {
                 "height", "duration_seconds", "frame_rate", "tags",
             ])
         XCTAssertEqual(file["path"] as? String, Fixtures.hostilePath, "JSON keeps the path byte-exact")
-        XCTAssertEqual(Set(try XCTUnwrap(object["model"] as? [String: Any]).keys), ["name", "sha256", "version"])
+        XCTAssertEqual(
+            Set(try XCTUnwrap(object["model"] as? [String: Any]).keys),
+            ["name", "sha256", "version", "parent_sha256", "parent_name"])
         XCTAssertEqual(
             Set(try XCTUnwrap(object["timings"] as? [String: Any]).keys),
             ["decode_seconds", "score_seconds", "total_seconds"])
