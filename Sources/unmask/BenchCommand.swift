@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         discussion: ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]),
         subcommands: [
             DecodeBenchCommand.self, ScanBenchCommand.self, ScoreBenchCommand.self, GEMMBenchCommand.self,
-            BenchNNCommand.self, UntrainedModelCommand.self,
+            BenchNNCommand.self, UntrainedModelCommand.self, LearnBenchCommand.self,
         ])
 }
 

@@ -38,6 +38,17 @@ struct TrainingRecipeOptions: ParsableArguments {
         transform: TrainingRecipeOptions.sideRange)
     var zooRegionSides: ClosedRange<Int>?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Keep this many zoo fakes ready, each with its real partner (the same window without the region) as a "
+                + "real row of the batch, instead of making every zoo fake fresh (0 = off; 112 KiB per pair at 64 px).",
+            valueName: "pairs"))
+    var zooPool: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Zoo pool entries redrawn per step (default 4).", valueName: "pairs"))
+    var zooPoolRefresh: Int?
+
     @Option(help: "Adam β₁ of the detector and generator (default 0, the GAN recipe; 0.9 is the supervised one).")
     var beta1: Float?
 
@@ -73,6 +84,12 @@ struct TrainingRecipeOptions: ParsableArguments {
                 throw ValidationError("\(name) must be a number in 0…100 (got \(weight)).")
             }
         }
+        if let zooPool, !(0...ZooTrainingConfig.maximumPool).contains(zooPool) {
+            throw ValidationError("--zoo-pool must be in 0…\(ZooTrainingConfig.maximumPool) (got \(zooPool)).")
+        }
+        if let zooPoolRefresh, !(0...max(1, zooPool ?? 0)).contains(zooPoolRefresh) {
+            throw ValidationError("--zoo-pool-refresh must be in 0…--zoo-pool (got \(zooPoolRefresh)).")
+        }
         if let beta1, !(beta1 >= 0 && beta1 < 1) { throw ValidationError("--beta1 must be in [0, 1) (got \(beta1)).") }
         if let zooRegionSides, zooRegionSides.lowerBound < 8 || zooRegionSides.upperBound > 512 {
             throw ValidationError("--zoo-region-sides must lie in 8…512 (got \(zooRegionSides)).")
@@ -94,6 +111,8 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let supervisedWeight { c.supervisedWeight = supervisedWeight }
         if let adversarialWeight { c.adversarialWeight = adversarialWeight }
         if let zooRegionSides { c.zoo?.regionSide = zooRegionSides }
+        if let zooPool { c.zoo?.pool = zooPool }
+        if let zooPoolRefresh { c.zoo?.poolRefresh = zooPoolRefresh }
         if let beta1 { c.beta1 = beta1 }
         if augmentation == .codecs {
             c.augmentation.resize = 0

@@ -103,6 +103,45 @@ final class ZooTrainingTests: XCTestCase {
         XCTAssertNotNil(v.aucByKind[.zoo])
     }
 
+    func testThePoolGivesZooRowsTheirRealPartnersAndTurnsOver() throws {
+        var config = TestSupport.tinyConfig(seed: 5)
+        var zoo = ZooTrainingConfig()
+        zoo.pool = 6; zoo.poolRefresh = 2
+        config.zoo = zoo
+        config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 0, vaeBlended: 0, vaeSample: 0, zoo: 1)
+        // no augmentation, so batch rows are the pool's pixels as they are
+        config.augmentation.flip = 0; config.augmentation.resize = 0; config.augmentation.jitter = 0
+        config.augmentation.noise = 0; config.augmentation.blur = 0; config.augmentation.jpeg = 0; config.augmentation.h264 = 0
+        let trainer = try Trainer(config: config, data: TestSupport.syntheticData(files: 3, size: 96))
+        let Nr = config.realPerBatch, Ng = config.generatedPerBatch, No = config.otherFakesPerBatch, m = trainer.m
+        let targets = trainer.buildDiscriminatorBatch()
+        XCTAssertEqual(trainer.zooPool.count, 6)
+        let pool = trainer.zooPool
+        var partnerRows = 0
+        for row in 0..<(Nr / 2) {
+            let image = trainer.image(from: trainer.batch, index: row)
+            if pool.contains(where: { $0.real == image }) { partnerRows += 1 }
+        }
+        XCTAssertEqual(partnerRows, min(No, Nr / 2), "the first half of the real rows are the zoo rows' partners")
+        for j in 0..<No {
+            let image = trainer.image(from: trainer.batch, index: Nr + Ng + j)
+            let pair = try XCTUnwrap(pool.first { $0.fake == image }, "zoo row \(j) is not a pooled fake")
+            // the row's cell targets are its pair's mask averaged over each cell
+            let expected = Tensor(shape: [1, 1, m, m])
+            FakeSynthesis.cellTargets(mask: pair.mask, size: config.discriminator.patchSize, into: expected.pointer)
+            for c in 0..<(m * m) { XCTAssertEqual(targets.cells.pointer[(Nr + j) * m * m + c], expected.pointer[c]) }
+        }
+        _ = trainer.buildDiscriminatorBatch()
+        let replaced = zip(pool, trainer.zooPool).filter { $0.0.fake != $0.1.fake }.count
+        XCTAssertGreaterThan(replaced, 0); XCTAssertLessThanOrEqual(replaced, 2)
+
+        var bad = ZooTrainingConfig()
+        bad.pool = ZooTrainingConfig.maximumPool + 1
+        XCTAssertThrowsError(try bad.validate())
+        bad.pool = 4; bad.poolRefresh = 5
+        XCTAssertThrowsError(try bad.validate())
+    }
+
     func testEvaluationMakesOneFakePerFamilyPerFrameUnderEveryEncoding() throws {
         let zoo = try FakeZoo.standard().selecting(["resample", "splice"])
         let real = [

@@ -61,6 +61,8 @@ public final class Trainer {
     var validationSet: ValidationPatchSet?
     /// The same kind of set drawn from the training files (for the train/validation gap).
     var trainingProbeSet: ValidationPatchSet?
+    /// The zoo pairs the D step draws from when the configuration asks for a pool (TrainerZoo.swift).
+    var zooPool: [ZooPair] = []
     /// The validation set's patch scores at the last `validate()`, for calibration.
     var lastScores = PatchScores(fake: [], real: [])
 

@@ -106,6 +106,7 @@ extension Trainer {
         let Nr = config.realPerBatch, Ng = config.generatedPerBatch, No = config.otherFakesPerBatch, N = Nr + Ng + No
         let fakeKinds = (0..<No).map { _ in drawFakeKind(&rng) }
         let partialCount = fakeKinds.filter { $0 == .partial }.count
+        let pooled = pooledZooPairs(count: fakeKinds.filter { $0 == .zoo }.count, rng: &rng)  // [] without a pool
 
         // Generator samples (no gradient needed in the D step).
         generator.train()
@@ -114,8 +115,12 @@ extension Trainer {
 
         batch.resize(to: [N, 3, P, P])
         let targets = SupervisedTargets(cells: Tensor(shape: [Nr + No, 1, m, m]), global: Tensor(shape: [Nr + No, 1]))
+        // Up to half of the real rows are the pooled zoo fakes' partners; the rest stay plain crops, so the
+        // real rows keep the encode paths of the other fake kinds (a partner went through the pair's
+        // shared re-encoding, the generator's samples did not).
+        let partners = min(pooled.count, Nr / 2)
         for i in 0..<Nr {
-            var patch = realPatch(data.real.training, rng: &rng)
+            var patch = i < partners ? pooled[i].real : realPatch(data.real.training, rng: &rng)
             augmenter.apply(&patch, rng: &rng)
             write(patch, into: batch, index: i)
         }
@@ -124,7 +129,7 @@ extension Trainer {
             augmenter.apply(&patch, rng: &rng)
             write(patch, into: batch, index: Nr + i)
         }
-        var nextPartial = Ng
+        var nextPartial = Ng, nextPooled = 0
         for (j, kind) in fakeKinds.enumerated() {
             var fake: FakePatch
             switch kind {
@@ -138,6 +143,9 @@ extension Trainer {
                 fake = mediaFake(data.fake!.training, rng: &rng)
             case .vaeBlended, .vaeSample:
                 fake = vaeFake(kind, real: realPatch(data.real.training, rng: &rng), rng: &rng)
+            case .zoo where nextPooled < pooled.count:
+                fake = FakePatch(image: pooled[nextPooled].fake, mask: pooled[nextPooled].mask, kind: .zoo)
+                nextPooled += 1
             case .zoo:
                 fake =
                     zooFake(sources: data.real.training, rng: &rng)

@@ -19,6 +19,13 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
     public var colourCorrection = 0.5
     /// A folder of trained generators (Models/zoo) whose families join the built-in ones; nil = none.
     public var trainedGenerators: String? = nil
+    /// Zoo pairs kept ready (see `Trainer.pooledZooPairs`); nil or 0 = every zoo fake made fresh.
+    public var pool: Int? = nil
+    /// Pool entries redrawn per step (default 4).
+    public var poolRefresh: Int? = nil
+
+    /// Largest pool: each 64-pixel pair holds 112 KiB.
+    public static let maximumPool = 32768
 
     public init(excluded: [String] = [], trainedGenerators: String? = nil) {
         self.excluded = excluded; self.trainedGenerators = trainedGenerators
@@ -42,6 +49,11 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
             throw DetectorError.invalidConfiguration(
                 "zoo regions need sides ≥ 4, feathers ≥ 0 and a colour-correction probability in 0…1")
         }
+        guard (0...ZooTrainingConfig.maximumPool).contains(pool ?? 0), (0...max(1, pool ?? 0)).contains(poolRefresh ?? 0)
+        else {
+            throw DetectorError.invalidConfiguration(
+                "the zoo pool holds 0…\(ZooTrainingConfig.maximumPool) pairs and refreshes at most all of them per step")
+        }
         _ = try zoo()
     }
 
@@ -58,6 +70,31 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
 }
 
 extension Trainer {
+    /// `count` pairs from the zoo pool for this step's zoo fakes, or none without a pool. The pool is
+    /// filled from the training files on first use (and again after a resume: it is not checkpointed),
+    /// then `poolRefresh` random entries are redrawn per step, so a pair is seen several times while the
+    /// pool still turns over. A pair brings its real partner: the same window without the region after
+    /// the same re-encoding, which the batch uses as one of its real rows, so the two rows differ only
+    /// by the fake region.
+    func pooledZooPairs(count: Int, rng: inout RandomGenerator) -> [ZooPair] {
+        guard count > 0, let zoo, let zooConfig = config.zoo, let size = zooConfig.pool, size > 0 else { return [] }
+        let options = zooConfig.options(patchSide: P)
+        func draw() -> ZooPair? {
+            try? ZooPair.draw(
+                from: data.real.training, zoo: zoo, options: options, encoding: EncodingConfig(), side: P,
+                minimumTextureEnergy: config.minimumTextureEnergy, rng: &rng)
+        }
+        if zooPool.isEmpty {
+            zooPool = (0..<size).compactMap { _ in draw() }
+            guard !zooPool.isEmpty else { return [] }
+        } else {
+            for _ in 0..<(zooConfig.poolRefresh ?? 4) {
+                if let pair = draw() { zooPool[Int(rng.next() % UInt64(zooPool.count))] = pair }
+            }
+        }
+        return (0..<count).map { _ in zooPool[Int(rng.next() % UInt64(zooPool.count))] }
+    }
+
     /// A zoo fake patch: a region made by the family the drawn seed picks, inside a 2P context crop of
     /// a real training frame (a second crop is the donor for splices), cut to a P×P window containing
     /// the whole region. Nil when the run has no zoo or the family failed (the caller draws another kind).
@@ -80,19 +117,28 @@ extension Trainer {
     /// the window keeps the frame's 2×2 grid as real patches and inference windows do (NPR inputs
     /// depend on it).
     static func window(of fake: ZooFake, side: Int, rng: inout RandomGenerator) -> FakePatch {
-        let box = fake.mask.box, W = fake.image.width, H = fake.image.height
-        func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
-            let low = max(0, start + length - side), high = max(low, min(start, limit - side))
-            let evenLow = (low + 1) / 2 * 2, evenHigh = high / 2 * 2
-            guard evenLow <= evenHigh else { return low }
-            return evenLow + 2 * Int(rng.next() % UInt64((evenHigh - evenLow) / 2 + 1))
-        }
-        let x0 = origin(box.x, box.width, W), y0 = origin(box.y, box.height, H)
+        let W = fake.image.width, H = fake.image.height
+        let (x0, y0) = windowOrigin(containing: fake.mask.box, width: W, height: H, side: side, rng: &rng)
         let image = ImageFilters.crop(fake.image, x: x0, y: y0, width: side, height: side)
         var mask = [Float](repeating: 0, count: side * side)
         for y in 0..<side where y0 + y < H {
             for x in 0..<side where x0 + x < W { mask[y * side + x] = fake.mask.values[(y0 + y) * W + x0 + x] }
         }
         return FakePatch(image: image, mask: mask, kind: .zoo)
+    }
+
+    /// The top-left corner of a side×side window of a width×height frame that contains `box`, at a
+    /// random even offset where one exists.
+    static func windowOrigin(
+        containing box: PixelRegion, width W: Int, height H: Int, side: Int, rng: inout RandomGenerator
+    ) -> (x: Int, y: Int) {
+        func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
+            let low = max(0, start + length - side), high = max(low, min(start, limit - side))
+            let evenLow = (low + 1) / 2 * 2, evenHigh = high / 2 * 2
+            guard evenLow <= evenHigh else { return low }
+            return evenLow + 2 * Int(rng.next() % UInt64((evenHigh - evenLow) / 2 + 1))
+        }
+        let x = origin(box.x, box.width, W)
+        return (x, origin(box.y, box.height, H))
     }
 }

@@ -1,0 +1,255 @@
+// Owns the learnability probe: fixed pairs of patches (a real crop and the same crop with a zoo
+// family's region in it, both through one re-encoding), a detector trained on them with the
+// supervised loss alone, and per-family AUCs on training and held-out files. It tells whether an
+// architecture can learn a family's trace at all, apart from the adversarial game and the recipe.
+// Glossary: P patch side, m = P/8 logit cells per side, B pairs per batch (2B patches).
+import Foundation
+import MediaIO
+import NeuralNet
+
+/// What the probe draws and how it trains.
+public struct LearnabilityConfig: Sendable {
+    public var architecture = DetectorArchitecture.standard
+    /// Zoo families or groups to draw from (every family of the zoo when empty).
+    public var families: [String] = []
+    /// A folder of trained generators (Models/zoo) whose families join the built-in ones.
+    public var trainedGenerators: String?
+    /// Pairs drawn from the training files and from the validation files.
+    public var trainingPairs = 1024
+    public var validationPairs = 256
+    public var batchPairs = 16
+    public var learningRate: Float = 2e-4
+    public var beta1: Float = 0.5
+    /// Sides of the replaced region, clamped to P − 2.
+    public var regionSide: ClosedRange<Int> = 12...62
+    /// The re-encoding each pair shares.
+    public var encoding = EncodingConfig()
+    /// Probability that the pair is flipped left-right (both patches and the mask) at each draw.
+    public var flip = 0.5
+    public var minimumTextureEnergy: Float = 0.01
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    func validate() throws {
+        try architecture.validate()
+        guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
+            (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
+            regionSide.lowerBound >= 4, (0...1).contains(flip)
+        else {
+            throw DetectorError.invalidConfiguration(
+                "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), region sides ≥ 4"
+            )
+        }
+    }
+}
+
+/// How far a family's fakes are from their real partners, inside and outside the mask.
+public struct FamilySignal: Codable, Sendable {
+    public var family: String
+    public var pairs: Int
+    /// Mean absolute difference per value (0…1 scale) where the mask is ≥ 0.5, and where it is 0.
+    public var meanDifferenceInside: Double
+    public var meanDifferenceOutside: Double
+    /// Mean fraction of the patch the mask covers (≥ 0.5).
+    public var coverage: Double
+}
+
+/// One family's AUCs at one evaluation: patch score = its highest cell logit.
+public struct FamilyLearnability: Codable, Sendable {
+    public var family: String
+    /// Fake patches against their own real partners, on the training pairs and on held-out files.
+    public var trainingAUC: Double
+    public var validationAUC: Double
+    /// The same with the global head's logit as the patch score.
+    public var validationGlobalAUC: Double
+}
+
+public struct LearnabilityEvaluation: Codable, Sendable {
+    public var step: Int
+    /// Mean supervised loss over the steps since the previous evaluation.
+    public var loss: Double
+    public var seconds: Double
+    public var families: [FamilyLearnability]
+
+    public init(step: Int, loss: Double, seconds: Double, families: [FamilyLearnability]) {
+        self.step = step; self.loss = loss; self.seconds = seconds; self.families = families
+    }
+}
+
+/// Trains a detector on fixed pairs with the supervised loss only (see the file comment).
+public final class LearnabilityProbe {
+    public let config: LearnabilityConfig
+    public let discriminator: Discriminator
+    public let trainingPairs: [ZooPair]
+    public let validationPairs: [ZooPair]
+    public private(set) var step = 0
+    let optimizer: Adam
+    var rng: RandomGenerator
+    let P: Int, m: Int
+
+    /// Draws the pairs from `data`'s training and validation files (a family that fails on a crop is
+    /// drawn again with the next seed).
+    public init(config: LearnabilityConfig, data: MediaSplit) throws {
+        try config.validate()
+        guard !data.training.isEmpty, !data.validation.isEmpty else {
+            throw DetectorError.trainingData(path: "<real>", reason: "no real training or validation files")
+        }
+        let side = config.architecture.patchSize
+        let all = try FakeZoo.standard(trainedGenerators: config.trainedGenerators)
+        let zoo = config.families.isEmpty ? all : try all.selecting(config.families)
+        var options = ZooOptions()
+        let largest = max(4, side - 2)
+        options.mask.side = min(config.regionSide.lowerBound, largest)...min(config.regionSide.upperBound, largest)
+        var random = RandomGenerator(seed: config.seed)
+        func draw(_ count: Int, _ sources: [MediaSource]) throws -> [ZooPair] {
+            try (0..<count).map { _ in
+                try ZooPair.draw(
+                    from: sources, zoo: zoo, options: options, encoding: config.encoding, side: side,
+                    minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
+            }
+        }
+        trainingPairs = try draw(config.trainingPairs, data.training)
+        validationPairs = try draw(config.validationPairs, data.validation)
+        self.config = config
+        P = side
+        m = side / DetectorArchitecture.stride
+        rng = random
+        discriminator = Discriminator(architecture: config.architecture, seed: config.seed &+ 1)
+        optimizer = Adam(module: discriminator, learningRate: config.learningRate, betas: (config.beta1, 0.999))
+    }
+
+    /// Family names in the order they first appear in the training pairs.
+    public var families: [String] {
+        var seen = Set<String>()
+        return (trainingPairs + validationPairs).map(\.family).filter { seen.insert($0).inserted }
+    }
+
+    /// Per family: how much the fake differs from its real partner inside and outside the mask.
+    public func signal() -> [FamilySignal] {
+        families.map { family in
+            var inside = 0.0, insideCount = 0, outside = 0.0, outsideCount = 0, coverage = 0.0
+            let chosen = trainingPairs.filter { $0.family == family }
+            for pair in chosen {
+                var covered = 0
+                for c in 0..<3 {
+                    for i in 0..<(P * P) {
+                        let d = Double(abs(pair.fake.pixels[c * P * P + i] - pair.real.pixels[c * P * P + i]))
+                        if pair.mask[i] >= 0.5 {
+                            inside += d; insideCount += 1
+                            if c == 0 { covered += 1 }
+                        } else if pair.mask[i] == 0 {
+                            outside += d; outsideCount += 1
+                        }
+                    }
+                }
+                coverage += Double(covered) / Double(P * P)
+            }
+            return FamilySignal(
+                family: family, pairs: chosen.count, meanDifferenceInside: inside / Double(max(1, insideCount)),
+                meanDifferenceOutside: outside / Double(max(1, outsideCount)),
+                coverage: coverage / Double(max(1, chosen.count)))
+        }
+    }
+
+    /// One supervised step on B random training pairs (2B patches: the real ones all-zero targets, the
+    /// fake ones the mask's mean over each cell); returns the loss (cell BCE + global BCE).
+    @discardableResult
+    public func trainStep() -> Float {
+        let B = config.batchPairs, n = 3 * P * P
+        let batch = Tensor(shape: [2 * B, 3, P, P])
+        let cellTargets = Tensor(shape: [2 * B, 1, m, m]), globalTargets = Tensor(shape: [2 * B, 1])
+        for b in 0..<B {
+            var pair = trainingPairs[Int(rng.next() % UInt64(trainingPairs.count))]
+            if Double(rng.uniform()) < config.flip {
+                pair.real = LearnabilityProbe.flipped(pair.real)
+                pair.fake = LearnabilityProbe.flipped(pair.fake)
+                pair.mask = LearnabilityProbe.flipped(pair.mask, side: P)
+            }
+            pair.real.pixels.withUnsafeBufferPointer { (batch.pointer + b * n).update(from: $0.baseAddress!, count: n) }
+            pair.fake.pixels.withUnsafeBufferPointer {
+                (batch.pointer + (B + b) * n).update(from: $0.baseAddress!, count: n)
+            }
+            FakeSynthesis.cellTargets(mask: pair.mask, size: P, into: cellTargets.pointer + (B + b) * m * m)
+            globalTargets.pointer[B + b] = 1
+        }
+        discriminator.train()
+        discriminator.needsInputGradient = false
+        optimizer.zeroGradients()
+        let (patchLogits, globalLogits) = discriminator.forward(batch)
+        let dPatch = Tensor(shape: [0]), dGlobal = Tensor(shape: [0])
+        let loss =
+            Losses.bceWithLogits(logits: patchLogits, targets: cellTargets, dLogits: dPatch)
+            + Losses.bceWithLogits(logits: globalLogits, targets: globalTargets, dLogits: dGlobal)
+        _ = discriminator.backward(dPatch: dPatch, dGlobal: dGlobal)
+        optimizer.step()
+        step += 1
+        return loss
+    }
+
+    /// Per family: AUC of fake patches against their real partners, on the training pairs and on the
+    /// held-out files' pairs.
+    public func evaluate() -> [FamilyLearnability] {
+        discriminator.eval()
+        defer { discriminator.train() }
+        let training = scores(trainingPairs), validation = scores(validationPairs)
+        return families.map { family in
+            func auc(_ pairs: [ZooPair], _ s: [(cell: (Double, Double), global: (Double, Double))], global: Bool)
+                -> Double
+            {
+                let indices = pairs.indices.filter { pairs[$0].family == family }
+                let fake = indices.map { global ? s[$0].global.1 : s[$0].cell.1 }
+                let real = indices.map { global ? s[$0].global.0 : s[$0].cell.0 }
+                return Trainer.auc(positives: fake, negatives: real)
+            }
+            return FamilyLearnability(
+                family: family, trainingAUC: auc(trainingPairs, training, global: false),
+                validationAUC: auc(validationPairs, validation, global: false),
+                validationGlobalAUC: auc(validationPairs, validation, global: true))
+        }
+    }
+
+    /// (real, fake) scores of each pair: the highest cell logit, and the global logit.
+    func scores(_ pairs: [ZooPair]) -> [(cell: (Double, Double), global: (Double, Double))] {
+        let chunk = 32, n = 3 * P * P
+        var out: [(cell: (Double, Double), global: (Double, Double))] = []
+        out.reserveCapacity(pairs.count)
+        for start in stride(from: 0, to: pairs.count, by: chunk) {
+            let part = pairs[start..<min(pairs.count, start + chunk)]
+            let batch = Tensor(shape: [2 * part.count, 3, P, P])
+            for (k, pair) in part.enumerated() {
+                pair.real.pixels.withUnsafeBufferPointer { (batch.pointer + k * n).update(from: $0.baseAddress!, count: n) }
+                pair.fake.pixels.withUnsafeBufferPointer {
+                    (batch.pointer + (part.count + k) * n).update(from: $0.baseAddress!, count: n)
+                }
+            }
+            let (patch, global) = discriminator.forward(batch)
+            func highestCell(_ row: Int) -> Double {
+                Double(UnsafeBufferPointer(start: patch.pointer + row * m * m, count: m * m).max() ?? 0)
+            }
+            for k in 0..<part.count {
+                out.append(
+                    (
+                        cell: (highestCell(k), highestCell(part.count + k)),
+                        global: (Double(global.pointer[k]), Double(global.pointer[part.count + k]))
+                    ))
+            }
+        }
+        return out
+    }
+
+    static func flipped(_ image: RGBImage) -> RGBImage {
+        var out = image
+        let w = image.width
+        for row in 0..<(3 * image.height) {
+            for x in 0..<w { out.pixels[row * w + x] = image.pixels[row * w + w - 1 - x] }
+        }
+        return out
+    }
+
+    static func flipped(_ mask: [Float], side: Int) -> [Float] {
+        var out = mask
+        for y in 0..<side { for x in 0..<side { out[y * side + x] = mask[y * side + side - 1 - x] } }
+        return out
+    }
+}

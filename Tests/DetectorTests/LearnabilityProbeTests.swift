@@ -1,0 +1,91 @@
+// Tests of the learnability probe: each pair's fake differs from its real partner only where its mask
+// says (the pipeline check behind the probe's figures), the split keeps held-out files out of
+// training, and bad configurations are refused before anything is drawn.
+import Foundation
+import MediaIO
+import NeuralNet
+import XCTest
+
+@testable import Detector
+
+final class LearnabilityProbeTests: XCTestCase {
+    private func data() -> MediaSplit {
+        let training = (0..<3).map { i in
+            TestSupport.source("train\(i).png", [TestSupport.texture(width: 192, height: 160, seed: UInt64(i))])
+        }
+        let validation = [TestSupport.source("held-out.png", [TestSupport.texture(width: 160, height: 192, seed: 99)])]
+        return MediaSplit(training: training, validation: validation)
+    }
+
+    func testFakesDifferFromTheirRealPartnersOnlyInsideTheirMasks() throws {
+        var config = LearnabilityConfig()
+        config.families = ["classical", "self-blend", "upsampler-bilinear-random"]
+        config.trainingPairs = 40; config.validationPairs = 8
+        config.encoding = .none  // with a re-encoding, 8×8 blocks that touch the region change too
+        let probe = try LearnabilityProbe(config: config, data: data())
+        XCTAssertEqual(probe.trainingPairs.count, 40); XCTAssertEqual(probe.validationPairs.count, 8)
+        let P = 64
+        for (k, pair) in (probe.trainingPairs + probe.validationPairs).enumerated() {
+            XCTAssertEqual(pair.mask.count, P * P)
+            var inside = 0.0, outside = 0.0
+            for c in 0..<3 {
+                for i in 0..<(P * P) {
+                    let d = Double(abs(pair.fake.pixels[c * P * P + i] - pair.real.pixels[c * P * P + i]))
+                    if pair.mask[i] == 0 { outside = max(outside, d) } else { inside += d }
+                }
+            }
+            XCTAssertEqual(outside, 0, "pair \(k) (\(pair.family)) changed pixels outside its mask")
+            XCTAssertGreaterThan(inside, 0, "pair \(k) (\(pair.family)) changed nothing inside its mask")
+            XCTAssertGreaterThan(pair.mask.reduce(0, +), 16, "pair \(k): the region is not in the window")
+        }
+        let signal = probe.signal()
+        XCTAssertEqual(Set(signal.map(\.family)), Set(probe.families))
+        for s in signal {
+            XCTAssertEqual(s.meanDifferenceOutside, 0, s.family)
+            XCTAssertGreaterThan(s.meanDifferenceInside, 0, s.family)
+        }
+    }
+
+    func testHeldOutPairsComeOnlyFromHeldOutFiles() throws {
+        // training files are dark, the held-out file bright: every pair's real patch shows its side
+        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
+        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
+        let split = MediaSplit(
+            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        var config = LearnabilityConfig()
+        config.families = ["denoise"]; config.trainingPairs = 6; config.validationPairs = 6; config.encoding = .none
+        config.minimumTextureEnergy = 0
+        let probe = try LearnabilityProbe(config: config, data: split)
+        for pair in probe.trainingPairs { XCTAssertLessThan(pair.real.pixels.max() ?? 1, 0.5) }
+        for pair in probe.validationPairs { XCTAssertGreaterThan(pair.real.pixels.min() ?? 0, 0.5) }
+    }
+
+    func testTrainingStepsMoveTheLossAndEvaluationGivesEveryFamily() throws {
+        var config = LearnabilityConfig()
+        config.families = ["resample", "copy-move"]; config.trainingPairs = 16; config.validationPairs = 8
+        config.batchPairs = 4
+        let probe = try LearnabilityProbe(config: config, data: data())
+        let first = probe.trainStep()
+        XCTAssertTrue(first.isFinite); XCTAssertGreaterThan(first, 0)
+        XCTAssertEqual(probe.step, 1)
+        let evaluation = probe.evaluate()
+        XCTAssertEqual(Set(evaluation.map(\.family)), Set(probe.families))
+        for family in evaluation {
+            XCTAssertTrue((0...1).contains(family.trainingAUC), "\(family)")
+            XCTAssertTrue((0...1).contains(family.validationAUC), "\(family)")
+        }
+    }
+
+    func testBadConfigurationsAreRefused() {
+        for change in [
+            { (c: inout LearnabilityConfig) in c.trainingPairs = 0 }, { $0.batchPairs = 0 }, { $0.learningRate = .nan },
+            { $0.beta1 = 1 }, { $0.families = ["no-such-family"] },
+        ] {
+            var config = LearnabilityConfig()
+            config.trainingPairs = 2; config.validationPairs = 2
+            change(&config)
+            XCTAssertThrowsError(try LearnabilityProbe(config: config, data: data()))
+        }
+        XCTAssertThrowsError(try LearnabilityProbe(config: LearnabilityConfig(), data: MediaSplit(training: [], validation: [])))
+    }
+}

@@ -1,0 +1,66 @@
+// `unmask bench learn` as a user runs it: per-family signal lines, then one evaluation per
+// --evaluate-every steps with AUCs in 0…1 (JSON lines); bad options, unknown families and a missing
+// folder are refused with their exit codes.
+import Foundation
+import MediaIO
+import NeuralNet
+import XCTest
+
+final class LearnBenchCommandTests: CLITestCase {
+    /// Six textured 160×160 PNGs in a new folder (large enough for the 128-pixel context crops).
+    func makeFolder() throws -> String {
+        let folder = path("real")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var rng = RandomGenerator(seed: 4)
+        for i in 0..<6 {
+            var image = RGBImage(width: 160, height: 160)
+            let n = 160 * 160
+            for p in 0..<n {
+                let x = Float(p % 160) / 160, y = Float(p / 160) / 160
+                for c in 0..<3 { image.pixels[c * n + p] = min(1, max(0, 0.2 + 0.5 * (c == i % 3 ? x : y) + 0.1 * rng.normal())) }
+            }
+            try ImageEncoder.write(image, to: "\(folder)/image\(i).png")
+        }
+        return folder
+    }
+
+    func testPrintsSignalThenEvaluationsAsJSONLines() throws {
+        let folder = try makeFolder()
+        let run = try unmask([
+            "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--pairs", "8", "--validation-pairs", "4",
+            "--steps", "2", "--evaluate-every", "1", "--batch-pairs", "2", "--json",
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let objects = try run.standardOutput.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let signals = objects.filter { $0["meanDifferenceInside"] != nil }
+        let evaluations = objects.filter { $0["step"] != nil }
+        XCTAssertFalse(signals.isEmpty)
+        for signal in signals {
+            XCTAssertTrue(["resample", "copy-move"].contains(signal["family"] as? String), "\(signal)")
+            XCTAssertGreaterThan(signal["meanDifferenceInside"] as? Double ?? 0, signal["meanDifferenceOutside"] as? Double ?? 1)
+        }
+        XCTAssertEqual(evaluations.compactMap { $0["step"] as? Int }, [1, 2])
+        for evaluation in evaluations {
+            let families = try XCTUnwrap(evaluation["families"] as? [[String: Any]])
+            XCTAssertEqual(families.count, signals.count)
+            for family in families {
+                for key in ["trainingAUC", "validationAUC"] {
+                    XCTAssertTrue((0...1).contains(family[key] as? Double ?? -1), "\(key) in \(family)")
+                }
+            }
+        }
+    }
+
+    func testBadInputIsRefused() throws {
+        let folder = try makeFolder()
+        let base = ["bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1"]
+        XCTAssertEqual(try unmask(base + ["--patch-size", "96"]).status, 64)
+        XCTAssertEqual(try unmask(base + ["--pairs", "0"]).status, 64)
+        let unknown = try unmask(base + ["--family", "no-such-family"])
+        XCTAssertEqual(unknown.status, 64)
+        XCTAssertTrue(unknown.standardError.contains("no-such-family"), unknown.standardError)
+        XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
+    }
+}
