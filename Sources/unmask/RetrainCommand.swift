@@ -377,13 +377,15 @@ struct RetrainStory {
     }
 
     var tableText: String {
+        // Wide enough for the longest family name: padding(toLength:) cuts what does not fit.
+        let width = max(44, (report.table.map(\.measure.count).max() ?? 0) + 2)
         let header =
-            "measure".padding(toLength: 44, withPad: " ", startingAt: 0)
+            "measure".padding(toLength: width, withPad: " ", startingAt: 0)
             + "base".padding(toLength: 24, withPad: " ", startingAt: 0)
             + "retrained".padding(toLength: 24, withPad: " ", startingAt: 0)
             + "change"
         let rows = report.table.map {
-            $0.measure.padding(toLength: 44, withPad: " ", startingAt: 0)
+            $0.measure.padding(toLength: width, withPad: " ", startingAt: 0)
                 + $0.before.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + $0.after.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.change
         }

@@ -1,6 +1,7 @@
 // `unmask retrain` and `unmask models` as a user runs them on small folders of textured images and a
 // tiny base model: the guard's refusal (and its override) with the base left untouched, the lineage
-// `models` lists, and one clear line with the documented exit code for each bad input.
+// `models` lists, Ctrl-C and --resume, and one clear line with the documented exit code for each
+// bad input.
 import Detector
 import Foundation
 import MediaIO
@@ -100,6 +101,14 @@ final class RetrainCommandTests: CLITestCase {
         let generator = path("generator.safetensors")
         try GeneratorFile.save(Generator(architecture: GeneratorArchitecture(patchSize: 32), seed: 1), to: generator)
         try assertOneLineError(retrain([], model: generator), naming: generator, status: 66)
+        // A detector file whose weights are not of the architecture its metadata declares.
+        let mismatched = path("mismatched.safetensors")
+        var mismatchedFile = try DetectorModel(architecture: Self.tinyDetector, seed: 1).safeTensorsFile()
+        mismatchedFile.metadata["architecture"] =
+            try DetectorModel(architecture: DetectorArchitecture(widths: [8, 16, 32], patchSize: 32, window: 64), seed: 1)
+            .safeTensorsFile().metadata["architecture"]
+        try mismatchedFile.write(toPath: mismatched)
+        try assertOneLineError(retrain([], model: mismatched), naming: mismatched, status: 66)
         try FileManager.default.createDirectory(atPath: path("new.retrain"), withIntermediateDirectories: true)
         let checkpoint = path("new.retrain/checkpoint.safetensors")
         var config = TrainingConfig(
@@ -145,5 +154,62 @@ final class RetrainCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: base)), baseBytes)
         XCTAssertEqual(try unmask(["models", path("no-such-folder")]).status, 65)
+    }
+
+    /// Ctrl-C on the running binary once its first checkpoint is on disk: exit 130 with the checkpoint
+    /// kept and nothing written as the model; the same command with --resume starts from the
+    /// checkpoint's step (the log's second start), not from 0, and finishes the remaining steps.
+    func testCtrlCKeepsTheCheckpointAndResumeContinuesFromItsStep() throws {
+        let base = try makeBase()
+        let real = try makeImages("real", count: 32, seed: 1)
+        let fakes = try makeImages("fakes", count: 32, seed: 2)
+        let out = path("new.safetensors")
+        let checkpoint = path("new.retrain/checkpoint.safetensors")
+        let steps = 40
+        // A checkpoint after every step (6 ms apart at least), so the first one exists after step 1.
+        let arguments = [
+            "retrain", "--model", base, "--fake", fakes, "--real", real, "--out", out, "--steps", "\(steps)",
+            "--frames-per-file", "1", "--checkpoint-minutes", "0.0001", "--patience", "0", "--accept-regression", "--quiet",
+        ]
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        let errorPipe = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errorPipe
+        try process.run()
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline { usleep(2_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "no checkpoint before the run ended")
+        kill(process.processIdentifier, SIGINT)
+        let errorOutput = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, errorOutput)
+        XCTAssertTrue(errorOutput.contains("checkpoint saved to \(checkpoint)"), errorOutput)
+        XCTAssertTrue(errorOutput.contains("with --resume to continue"), errorOutput)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let interrupted = try TrainingLog(contentsOfFile: path("new.retrain/log.jsonl")).entries.compactMap { entry in
+            if case .stop(let stop) = entry.event { return stop } else { return nil }
+        }
+        XCTAssertEqual(interrupted.map(\.reason), ["interrupted"])
+        let stoppedAt = try XCTUnwrap(interrupted.first?.step)
+        XCTAssertGreaterThan(stoppedAt, 0, "the signal came after a checkpoint, so after a step")
+        XCTAssertLessThan(stoppedAt, steps, "the run was stopped, not finished")
+
+        let resumed = try unmask(arguments + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertTrue(resumed.standardOutput.contains("for \(steps) steps"), resumed.standardOutput)
+        let entries = try TrainingLog(contentsOfFile: path("new.retrain/log.jsonl")).entries
+        let starts = entries.compactMap { entry -> Int? in
+            if case .start(let start) = entry.event { return start.step } else { return nil }
+        }
+        XCTAssertEqual(starts, [0, stoppedAt], "the resumed run starts at the checkpoint's step")
+        let stops = entries.compactMap { entry -> TrainingLogEntry.Stop? in
+            if case .stop(let stop) = entry.event { return stop } else { return nil }
+        }
+        XCTAssertEqual(stops.map(\.reason), ["interrupted", "step limit"])
+        XCTAssertEqual(stops.last?.step, steps)
+        XCTAssertEqual(try DetectorModel.load(path: out).training.lineage?.steps, steps)
     }
 }
