@@ -90,7 +90,6 @@ struct BenchNNCommand: ParsableCommand {
         let runs = bench.runs, json = bench.json
         BLASRuntime.ensureFastKernel()
         BLASRuntime.setThreadCount(threads)
-        KernelThreads.count = threads
 
         // The benchmark builds ReferenceDiscriminator(seed:) itself; the same seed gives the same weights.
         var weightsPath = saveWeights
@@ -113,7 +112,7 @@ struct BenchNNCommand: ParsableCommand {
             ours.append(
                 NeuralNetBenchmark.run(
                     imageSizes: sizeList, inferenceBatches: batchList, trainingBatch: trainBatch,
-                    minSeconds: seconds, seed: seed))
+                    minSeconds: seconds, seed: seed, policy: ExecutionPolicy(threads: threads)))
             if let python = comparePytorch, let weightsPath {
                 if !json { Terminal.writeError("run \(index)/\(runs): PyTorch…") }
                 theirs.append(try runPyTorch(python: python, weights: weightsPath))

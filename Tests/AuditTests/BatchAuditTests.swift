@@ -257,11 +257,11 @@ final class BatchAuditTests: XCTestCase {
         let whole = try audit([path("media")], out: path("whole"))
         XCTAssertEqual(whole.scannedNow, 4)
 
-        var finished = 0
+        let finished = SharedCount()
         var configuration = AuditConfiguration(inputs: [path("media")], outputFolder: path("resumed"))
         configuration.scanOptions.sampling = .everyFrame
         let stopped = try BatchAudit(configuration: configuration, scorer: RedBlockScorer()).run(
-            events: { if case .fileFinished = $0 { finished += 1 } }, isCancelled: { finished >= 2 })
+            events: { if case .fileFinished = $0 { finished.increment() } }, isCancelled: { finished.value >= 2 })
         XCTAssertTrue(stopped.interrupted)
         XCTAssertEqual(stopped.scannedNow, 2)
         XCTAssertEqual(stopped.summary.files.filter { $0.status == .scanned }.count, 2)
