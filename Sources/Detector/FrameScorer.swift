@@ -236,7 +236,7 @@ public final class FrameScorer {
                             let (y0, x0) = (windows[i].y, windows[i].x)
                             let inside = x0 + w <= W  // no reflected columns: rows are plain copies
                             for c in 0..<3 {
-                                let plane = px.baseAddress! + c * H * W
+                                let plane = px.baseAddress! + c * H * W  // 3·H·W > 0 values, checked in score
                                 let dst = lane.batch.pointer + (b * 3 + c) * h * w
                                 for y in 0..<h {
                                     let src = plane + rowIndex[y0 + y] * W, row = dst + y * w

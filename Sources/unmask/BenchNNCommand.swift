@@ -222,7 +222,7 @@ struct BenchNNCommand: ParsableCommand {
         let state = d.stateDictionary()
         var tensors: [(String, SafeTensorsArray)] = []
         for key in state.keys.sorted() {
-            let t = state[key]!
+            let t = state[key]!  // a key of `state` itself
             tensors.append((key, try SafeTensorsArray(shape: t.shape, floats: t.array)))
         }
         let file = SafeTensorsFile(
@@ -239,6 +239,6 @@ struct BenchNNCommand: ParsableCommand {
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw ValidationError("\(option) needs positive integers separated by commas, got \(text).")
         }
-        return values.map { $0! }
+        return values.map { $0! }  // all non-nil: checked above
     }
 }

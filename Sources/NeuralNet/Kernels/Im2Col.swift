@@ -25,7 +25,7 @@ func im2colKernel4Stride2(
     let P = Ho * Wo, ld = B * P
     let evenCount = min(Wo + 1, (W + 1) / 2), oddCount = min(Wo, W / 2)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (Wo + 1)) { buffer in
-        let even = buffer.baseAddress!, odd = even + (Wo + 1)
+        let even = buffer.baseAddress!, odd = even + (Wo + 1)  // capacity 2·(Wo + 1) > 0: never nil
         for c in channelRange {
             for n in 0..<B {
                 let plane = input + (n * C + c) * H * W

@@ -85,7 +85,7 @@ extension Module {
             let extra = stateDictionary.keys.filter { !known.contains($0) }
             if !extra.isEmpty { throw NeuralNetError.unexpectedKeys(extra) }
         }
-        for (name, t) in targets { t.copy(from: stateDictionary[name]!) }
+        for (name, t) in targets { t.copy(from: stateDictionary[name]!) }  // every key checked above
     }
 }
 
