@@ -4,7 +4,9 @@
 SHELL := /bin/bash
 APT_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SWIFT_RELEASE := swift build -c release
+# The Swift runtime and Foundation are linked in, so the binary (and `make install`'s copy) runs on a
+# machine without the Swift toolchain; it needs only the Debian packages above (their runtime libraries).
+SWIFT_RELEASE := swift build -c release --static-swift-stdlib
 UNMASK := .build/release/unmask
 
 .PHONY: demo test deps build lint clean install fuzz asan tsan

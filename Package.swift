@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "Unmask",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization (Mutex, Atomic)
     products: [
         .executable(name: "unmask", targets: ["unmask"])
     ],
@@ -68,5 +68,5 @@ let package = Package(
         // Test support, not shipped: checks report JSON against Docs/unmask.report.schema.json.
         .target(name: "ReportSchemaChecking", path: "Tests/ReportSchemaChecking"),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

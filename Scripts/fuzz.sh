@@ -37,7 +37,7 @@ build() {
     products=$(swift build "${build_flags[@]}" --show-bin-path)
     local checkouts=$scratch/checkouts/swift-crypto/Sources
     local flags=(
-        -sanitize=fuzzer,address -parse-as-library -O -g -I "$products/Modules"
+        -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g -I "$products/Modules"
         -Xcc -fmodule-map-file=Sources/CFFmpeg/module.modulemap
         -Xcc -fmodule-map-file=Sources/COpenBLAS/module.modulemap
         -Xcc -fmodule-map-file="$checkouts/CCryptoBoringSSL/include/module.modulemap"

@@ -255,6 +255,7 @@ public enum ReportWriter {
         let failure: String? = data.withUnsafeBytes { buffer -> String? in
             var offset = 0
             while offset < buffer.count {
+                // buffer.count > offset ≥ 0, so the buffer has an address
                 let written = posixWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }

@@ -158,7 +158,7 @@ public final class ScanPipeline {
     public func scan(
         path: String,
         progress: ((ScanProgress) -> Void)? = nil,
-        isCancelled: @escaping () -> Bool = { false }
+        isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> ScanReport {
         try scan(prepare(path: path, isCancelled: isCancelled), progress: progress, isCancelled: isCancelled)
     }
@@ -169,9 +169,9 @@ public final class ScanPipeline {
     /// the hashed one, and the scan checks at its end that it still is, so the report's SHA-256 and size
     /// are those of the bytes that were scored. Decoding stops early when `isCancelled` turns true, and
     /// when the returned value is released.
-    public func prepare(path: String, content: FileFingerprint? = nil, isCancelled: @escaping () -> Bool = { false }) throws
-        -> PreparedScan
-    {
+    public func prepare(
+        path: String, content: FileFingerprint? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws -> PreparedScan {
         // Opening first gives missing, unreadable and non-media files their own errors; the identity
         // taken before it must match the hashed one, or the decoder may hold other bytes.
         let opened = try? ContentIdentity.of(path: path)
@@ -190,7 +190,7 @@ public final class ScanPipeline {
     public func scan(
         _ prepared: PreparedScan,
         progress: ((ScanProgress) -> Void)? = nil,
-        isCancelled: @escaping () -> Bool = { false }
+        isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> ScanReport {
         let started = DispatchTime.now().uptimeNanoseconds
         let path = prepared.path
@@ -394,7 +394,7 @@ final class FrameFeeder: @unchecked Sendable {
         return Double(decodeNanoseconds) / 1e9
     }
 
-    func start(isCancelled: @escaping () -> Bool) {
+    func start(isCancelled: @escaping @Sendable () -> Bool) {
         // Weak: Foundation's Thread keeps its closure after it ends, and a strong capture would make
         // feeder → thread → closure → feeder a cycle that keeps every file's decoder (and FFmpeg's
         // codec threads) alive until the process exits. The call itself holds the feeder while it runs.
@@ -404,7 +404,7 @@ final class FrameFeeder: @unchecked Sendable {
         thread.start()
     }
 
-    private func run(isCancelled: @escaping () -> Bool) {
+    private func run(isCancelled: @escaping @Sendable () -> Bool) {
         while true {
             condition.lock()
             while free.isEmpty && !stopped { condition.wait() }

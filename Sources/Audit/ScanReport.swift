@@ -124,12 +124,14 @@ private func finite(_ value: Double?) -> Double? {
 }
 
 extension ScanReport: Codable {
-    static let dateFormatter: ISO8601DateFormatter = {
+    /// A new formatter per use: a shared one would be shared mutable state (the class is not
+    /// Sendable), and a report formats or parses one date.
+    static var dateFormatter: ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter
-    }()
+    }
 
     public func encode(to encoder: Encoder) throws {
         var top = encoder.container(keyedBy: ReportKeys.self)

@@ -197,7 +197,7 @@ enum ChartSVG {
                 "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" "
                     + "fill=\"#757575\" font-size=\"16\" class=\"no-data\">no data</text>")
         } else {
-            let xs = all.map(\.x), ys = all.map(\.y)
+            let xs = all.map(\.x), ys = all.map(\.y)  // not empty: min and max exist
             let xRange = padded(xs.min()!...xs.max()!, fraction: 0)
             let yRange = chart.yRange ?? padded(ys.min()!...ys.max()!, fraction: 0.05)
             func x(_ v: Double) -> Double { left + (v - xRange.lowerBound) / span(xRange) * plotWidth }

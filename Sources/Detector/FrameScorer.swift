@@ -66,8 +66,10 @@ public struct FrameScoreResult: Sendable {
 /// kernels on whole batches of windows and taking the next batch when it is done. That keeps both
 /// cores busy through every layer (attention and softmax included, which otherwise run on one), with
 /// no barrier per layer, and a lane slowed by another thread (the decoder) just takes fewer batches.
-/// While lanes run, NeuralNet's process-wide thread settings are set to 1 and then restored, so run
-/// one multi-lane scorer at a time (the scan pipeline scores from one thread).
+/// Each lane is a network of the scorer's own, holding the weights of the model's: with one lane it
+/// runs `executionPolicy` as it is, with several a single-threaded copy of it, and OpenBLAS runs
+/// single-threaded while they do (`BLASRuntime.singleThreaded`). Scorers share nothing else, so
+/// several may score at the same time on threads of their own.
 public final class FrameScorer {
     public let model: DetectorModel
     /// Windows per forward batch, per lane.
@@ -75,11 +77,13 @@ public final class FrameScorer {
     /// Lanes scoring windows at the same time (1 = the calling thread only, with NeuralNet's own
     /// per-layer parallelism).
     public var threads: Int
+    /// How the lanes' networks run (threads of one lane, convolution algorithm).
+    public var executionPolicy: ExecutionPolicy
     /// Side, in cells, of the square area whose mean logit is the frame score (8 cells = 64 pixels).
     public static let areaCells = 8
     public static let stride = DetectorArchitecture.stride
 
-    /// One lane: a network (lane 0 is the model's own) and its window batch.
+    /// One lane: a network and its window batch.
     private final class Lane {
         let network: Discriminator
         let batch = Tensor(shape: [0])  // (B, 3, window height, window width)
@@ -95,11 +99,14 @@ public final class FrameScorer {
     /// The tiling of the last frame size scored (its reflect tables are reused while the size stays).
     private var tiling: FrameTiling?
 
-    public init(model: DetectorModel, batchSize: Int = 4, threads: Int = KernelThreads.count) {
+    public init(
+        model: DetectorModel, batchSize: Int = 4, threads: Int = ExecutionPolicy.default.threads,
+        executionPolicy: ExecutionPolicy = .default
+    ) {
         self.model = model
         self.batchSize = max(1, batchSize)
         self.threads = max(1, threads)
-        lanes = [Lane(network: model.discriminator)]
+        self.executionPolicy = executionPolicy
     }
 
     /// Analytic FLOPs of scoring a height × width frame at `coverage`: the scored windows' FLOPs.
@@ -229,7 +236,7 @@ public final class FrameScorer {
                             let (y0, x0) = (windows[i].y, windows[i].x)
                             let inside = x0 + w <= W  // no reflected columns: rows are plain copies
                             for c in 0..<3 {
-                                let plane = px.baseAddress! + c * H * W
+                                let plane = px.baseAddress! + c * H * W  // 3·H·W > 0 values, checked in score
                                 let dst = lane.batch.pointer + (b * 3 + c) * h * w
                                 for y in 0..<h {
                                     let src = plane + rowIndex[y0 + y] * W, row = dst + y * w
@@ -252,10 +259,13 @@ public final class FrameScorer {
                         for index in batches.indices { scoreBatch(lanes[0], index) }
                         return
                     }
-                    FrameScorer.withSingleThreadedKernels {
-                        let next = BatchCounter()
+                    // The lanes write disjoint windows' outputs and each uses only its own network, and
+                    // concurrentPerform returns when all are done; Sendable cannot describe that split.
+                    nonisolated(unsafe) let scoreOnLane = scoreBatch, lanes = self.lanes
+                    let next = BatchCounter(), batchCount = batches.count
+                    BLASRuntime.singleThreaded {
                         DispatchQueue.concurrentPerform(iterations: laneCount) { t in
-                            while let index = next.take(below: batches.count) { scoreBatch(self.lanes[t], index) }
+                            while let index = next.take(below: batchCount) { scoreOnLane(lanes[t], index) }
                         }
                     }
                 }
@@ -265,28 +275,20 @@ public final class FrameScorer {
     }
 
     /// Makes `count` lanes whose networks hold the model's current weights (copied on every frame:
-    /// a few hundred kilobytes, and the model may have changed since the last one).
+    /// a few hundred kilobytes, and the model may have changed since the last one) and run the
+    /// scorer's policy, single-threaded when there are several lanes.
     private func prepareLanes(_ count: Int) {
         let source = model.discriminator
         while lanes.count < count { lanes.append(Lane(network: Discriminator(architecture: source.architecture))) }
         let sourceTensors = source.namedParameters().map(\.value) + source.namedBuffers().map(\.value)
-        for lane in lanes[1..<count] {
+        let policy = count == 1 ? executionPolicy : executionPolicy.singleThreaded
+        for lane in lanes[0..<count] {
             let network = lane.network
             let tensors = network.namedParameters().map(\.value) + network.namedBuffers().map(\.value)
             for (to, from) in zip(tensors, sourceTensors) { to.copy(from: from) }
             network.isTraining = false
+            network.setExecutionPolicy(policy)
         }
-    }
-
-    /// Runs `body` with NeuralNet's kernels single-threaded (im2col, per-layer workers, OpenBLAS), as
-    /// each lane is one thread of its own; the previous settings are restored afterwards.
-    private static func withSingleThreadedKernels(_ body: () -> Void) {
-        let kernelThreads = KernelThreads.count, blasThreads = BLASRuntime.threadCount
-        KernelThreads.count = 1
-        BLASRuntime.setThreadCount(1)
-        body()
-        KernelThreads.count = kernelThreads
-        BLASRuntime.setThreadCount(blasThreads)
     }
 
     /// Block-maximum downsampling to at most maxRows × maxColumns (NaN cells ignored; NaN if a block has none).

@@ -51,6 +51,14 @@ final class AlignedBuffer {
 final class FrameToRGB {
     private let path: String
     private var scaler: ScaleContext?
+
+    /// The scaler for `key`: the last one while the key stays the same, else a new one kept for next time.
+    private func reusedScaler(for key: ScaleContext.Key) throws -> ScaleContext {
+        if let scaler, scaler.key == key { return scaler }
+        let created = try ScaleContext(key, path: path)
+        scaler = created
+        return created
+    }
     private let packed: AlignedBuffer
 
     init(path: String) throws {
@@ -91,13 +99,13 @@ final class FrameToRGB {
             srcWidth: srcW, srcHeight: srcH, srcFormat: srcFormat,
             dstWidth: Int32(dstW), dstHeight: Int32(dstH), dstFormat: dstFormat.rawValue,
             colorspace: colorspace, srcFullRange: fullRange, dstFullRange: true)
-        if scaler?.key != key { scaler = try ScaleContext(key, path: path) }
+        let scaler = try reusedScaler(for: key)
         let bytesPerSample = deep ? 2 : 1
         let stride = (dstW * 3 * bytesPerSample + 63) & ~63
         try packed.reserve(stride * dstH + 64)
 
         try packed.withPointer { buffer in
-            let rc: Int32 = scaler!.withPointer { sws in
+            let rc: Int32 = scaler.withPointer { sws in
                 frame.withPointer { f in
                     withUnsafePointer(to: &f.pointee.data) { dataTuple in
                         dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { srcData in
@@ -149,7 +157,7 @@ final class FrameToRGB {
     ) {
         let n = w * h
         pixels.withUnsafeMutableBufferPointer { out in
-            let r = out.baseAddress!, g = r + n, b = r + 2 * n
+            let r = out.baseAddress!, g = r + n, b = r + 2 * n  // 3·w·h > 0 values (empty frames are refused)
             if rotation == 0 {
                 for y in 0..<h {
                     let row = src + y * strideElements
@@ -192,6 +200,14 @@ extension UInt16: PackedSample { @inline(__always) var floatValue: Float { Float
 final class RGBToFrame {
     private let path: String
     private var scaler: ScaleContext?
+
+    /// The scaler for `key`: the last one while the key stays the same, else a new one kept for next time.
+    private func reusedScaler(for key: ScaleContext.Key) throws -> ScaleContext {
+        if let scaler, scaler.key == key { return scaler }
+        let created = try ScaleContext(key, path: path)
+        scaler = created
+        return created
+    }
     private let packed: AlignedBuffer
 
     init(path: String) throws {
@@ -213,7 +229,7 @@ final class RGBToFrame {
             // may read must be defined, so the same picture always converts to the same bytes.
             dst.update(repeating: 0, count: packed.capacity)
             image.pixels.withUnsafeBufferPointer { px in
-                let r = px.baseAddress!, g = r + n, b = r + 2 * n
+                let r = px.baseAddress!, g = r + n, b = r + 2 * n  // not empty: refused above
                 for y in 0..<h {
                     let row = dst + y * stride
                     for x in 0..<w {
@@ -230,7 +246,7 @@ final class RGBToFrame {
             srcWidth: Int32(w), srcHeight: Int32(h), srcFormat: AV_PIX_FMT_RGB24.rawValue,
             dstWidth: Int32(w), dstHeight: Int32(h), dstFormat: format.rawValue,
             colorspace: SWS_CS_DEFAULT, srcFullRange: true, dstFullRange: fullRange)
-        if scaler?.key != key { scaler = try ScaleContext(key, path: path) }
+        let scaler = try reusedScaler(for: key)
         frame.unref()
         try frame.withPointer { f in
             f.pointee.format = format.rawValue
@@ -250,7 +266,7 @@ final class RGBToFrame {
             }
         }
         let rc: Int32 = packed.withPointer { raw in
-            scaler!.withPointer { sws in
+            scaler.withPointer { sws in
                 frame.withPointer { f in
                     withUnsafeMutablePointer(to: &f.pointee.data) { dataTuple in
                         dataTuple.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dstData in

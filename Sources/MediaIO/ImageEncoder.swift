@@ -139,6 +139,9 @@ public enum Reencoder {
 
     /// Decodes one elementary-stream packet into an RGBImage with the media decode path.
     static func decodeStill(_ data: Data, decoder id: AVCodecID, path: String) throws -> RGBImage {
+        guard !data.isEmpty else {
+            throw MediaError(kind: .corrupt, path: path, operation: "cannot decode", message: "no data")
+        }
         guard let decoder = avcodec_find_decoder(id) else {
             throw MediaError(
                 kind: .unsupportedCodec, path: path, operation: "cannot decode",
@@ -151,7 +154,7 @@ public enum Reencoder {
         try packet.withPointer { p in
             try ffCheck(av_new_packet(p, Int32(data.count)), "cannot decode", path: path)
             data.withUnsafeBytes { raw in
-                p.pointee.data.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: data.count)
+                p.pointee.data.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: data.count)  // not empty
             }
         }
         if try !codec.send(packet) {

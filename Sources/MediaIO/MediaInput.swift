@@ -101,7 +101,7 @@ final class FormatContext {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let rc = avformat_open_input(&ctx, path, nil, nil)
         if rc < 0 { throw MediaInput.classifyOpenFailure(rc, path: path, maxPixels: maxPixels) }
-        pointer = ctx!
+        pointer = ctx!  // avformat_open_input sets it when it succeeds
         self.path = path
     }
 
@@ -155,6 +155,7 @@ final class MediaInput {
         // 1. Limits on what the header declares, before find_stream_info reads (and allocates) frames.
         try checkDeclaredSizes(ctx, path: path, maxPixels: maxPixels)
         // 2. Stream info, with the decoders' own pixel limit.
+        // streams[0..<count] are never NULL here or below: FFmpeg allocates every stream it counts.
         let count = Int(ctx.pointee.nb_streams)
         var dicts = [OpaquePointer?](repeating: nil, count: max(count, 1))
         for i in 0..<count { av_dict_set(&dicts[i], "max_pixels", String(maxPixels), 0) }
@@ -194,6 +195,7 @@ final class MediaInput {
         for i in 0..<count where i != Int(best) { ctx.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL }
 
         let start = stream.pointee.start_time
+        // av_find_best_stream sets `codec` whenever it returns a stream (no decoder is the error above).
         return Choice(
             index: best, decoder: codec!, info: makeInfo(ctx, stream: stream, path: path),
             timeBase: av_q2d(stream.pointee.time_base), startTicks: start == unmask_av_nopts_value() ? 0 : start)
@@ -201,7 +203,7 @@ final class MediaInput {
 
     /// Runs `body` with the chosen video stream.
     func withStream<R>(_ body: (UnsafeMutablePointer<AVStream>) throws -> R) rethrows -> R {
-        try format.withPointer { try body($0.pointee.streams[Int(streamIndex)]!) }
+        try format.withPointer { try body($0.pointee.streams[Int(streamIndex)]!) }  // an index below nb_streams
     }
 
     /// av_read_frame into `packet` (which must be unreferenced).
@@ -319,7 +321,7 @@ extension MediaInput {
 
     /// Throws `.tooLarge` if any video stream declares more than `maxPixels`.
     static func checkDeclaredSizes(_ ctx: UnsafeMutablePointer<AVFormatContext>, path: String, maxPixels: Int) throws {
-        for i in 0..<Int(ctx.pointee.nb_streams) {
+        for i in 0..<Int(ctx.pointee.nb_streams) {  // streams[i] below nb_streams is never NULL
             let par = ctx.pointee.streams[i]!.pointee.codecpar.pointee
             guard par.codec_type == AVMEDIA_TYPE_VIDEO else { continue }
             let w = Int(par.width), h = Int(par.height)

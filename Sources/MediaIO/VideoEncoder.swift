@@ -44,13 +44,13 @@ final class OutputContext {
     init(path: String, container: String?) throws {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let rc = avformat_alloc_output_context2(&ctx, nil, container, path)
-        if rc < 0 || ctx == nil {
+        guard rc >= 0, let ctx else {
             throw MediaError(
                 kind: .invalidArgument, path: path, operation: "cannot create",
                 code: rc < 0 ? rc : nil,
                 message: "no muxer for \(container.map { "container \($0)" } ?? "this file extension")")
         }
-        pointer = ctx!
+        pointer = ctx
         self.path = path
         if pointer.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
             try ffCheck(avio_open(&pointer.pointee.pb, path, AVIO_FLAG_WRITE), "cannot create", path: path, kind: .io)
@@ -144,10 +144,10 @@ public final class VideoEncoder {
             preferred = [requested]
         }
         let format = choosePixelFormat(encoder, preferred: preferred)
-        if pixelFormat != nil, format != preferred[0] {
+        if let pixelFormat, format != preferred[0] {
             throw MediaError(
                 kind: .invalidArgument, path: path, operation: "cannot create",
-                message: "\(choice.encoderName) does not support pixel format \(pixelFormat!)")
+                message: "\(choice.encoderName) does not support pixel format \(pixelFormat)")
         }
         self.pixelFormat = format
         let globalHeader = output.withPointer { $0.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
@@ -258,6 +258,7 @@ public final class VideoEncoder {
         while try codec.receivePacket(packet) == .ready {
             try output.withPointer { ctx in
                 try packet.withPointer { p in
+                    // the stream this encoder added: below nb_streams, never NULL
                     av_packet_rescale_ts(p, codecTimeBase, ctx.pointee.streams[Int(streamIndex)]!.pointee.time_base)
                     p.pointee.stream_index = streamIndex
                     try ffCheck(av_interleaved_write_frame(ctx, p), "cannot write", path: path, kind: .io)

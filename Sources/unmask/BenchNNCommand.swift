@@ -90,7 +90,6 @@ struct BenchNNCommand: ParsableCommand {
         let runs = bench.runs, json = bench.json
         BLASRuntime.ensureFastKernel()
         BLASRuntime.setThreadCount(threads)
-        KernelThreads.count = threads
 
         // The benchmark builds ReferenceDiscriminator(seed:) itself; the same seed gives the same weights.
         var weightsPath = saveWeights
@@ -113,7 +112,7 @@ struct BenchNNCommand: ParsableCommand {
             ours.append(
                 NeuralNetBenchmark.run(
                     imageSizes: sizeList, inferenceBatches: batchList, trainingBatch: trainBatch,
-                    minSeconds: seconds, seed: seed))
+                    minSeconds: seconds, seed: seed, policy: ExecutionPolicy(threads: threads)))
             if let python = comparePytorch, let weightsPath {
                 if !json { Terminal.writeError("run \(index)/\(runs): PyTorch…") }
                 theirs.append(try runPyTorch(python: python, weights: weightsPath))
@@ -223,7 +222,7 @@ struct BenchNNCommand: ParsableCommand {
         let state = d.stateDictionary()
         var tensors: [(String, SafeTensorsArray)] = []
         for key in state.keys.sorted() {
-            let t = state[key]!
+            let t = state[key]!  // a key of `state` itself
             tensors.append((key, try SafeTensorsArray(shape: t.shape, floats: t.array)))
         }
         let file = SafeTensorsFile(
@@ -240,6 +239,6 @@ struct BenchNNCommand: ParsableCommand {
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw ValidationError("\(option) needs positive integers separated by commas, got \(text).")
         }
-        return values.map { $0! }
+        return values.map { $0! }  // all non-nil: checked above
     }
 }

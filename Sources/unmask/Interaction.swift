@@ -2,21 +2,22 @@
 // a prompt, clean stop (the first press stops the scan; a second press quits at once).
 import Audit
 import Foundation
+import Synchronization
 
-/// Set by SIGINT; polled by long-running work.
-private var interruptReceived: sig_atomic_t = 0
+/// Set by SIGINT; polled by long-running work (a lock-free atomic, so the signal handler may set it).
+private let interruptReceived = Atomic<Bool>(false)
 
 /// Turns the first Ctrl-C into a flag the scan polls; the second one ends the process as usual.
 struct InterruptFlag {
     static func install() -> InterruptFlag {
         signal(SIGINT) { _ in
-            interruptReceived = 1
+            interruptReceived.store(true, ordering: .relaxed)
             signal(SIGINT, SIG_DFL)
         }
         return InterruptFlag()
     }
 
-    var isSet: Bool { interruptReceived != 0 }
+    var isSet: Bool { interruptReceived.load(ordering: .relaxed) }
 }
 
 /// One line on standard error, redrawn in place: frames analysed, media time, rate and ETA.

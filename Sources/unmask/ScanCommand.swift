@@ -72,6 +72,7 @@ struct ScanCommand: ParsableCommand {
     func destinations() -> [(ReportFormat, String?)] {
         if outputs.isEmpty { return [(formats.first?.format ?? .text, nil)] }
         return outputs.enumerated().map { index, path in
+            // Without --format every output's extension names a format (`validate` refuses others).
             (formats.isEmpty ? ReportFormat(pathExtension: (path as NSString).pathExtension)! : formats[index].format, path)
         }
     }

@@ -257,11 +257,11 @@ final class BatchAuditTests: XCTestCase {
         let whole = try audit([path("media")], out: path("whole"))
         XCTAssertEqual(whole.scannedNow, 4)
 
-        var finished = 0
+        let finished = SharedCount()
         var configuration = AuditConfiguration(inputs: [path("media")], outputFolder: path("resumed"))
         configuration.scanOptions.sampling = .everyFrame
         let stopped = try BatchAudit(configuration: configuration, scorer: RedBlockScorer()).run(
-            events: { if case .fileFinished = $0 { finished += 1 } }, isCancelled: { finished >= 2 })
+            events: { if case .fileFinished = $0 { finished.increment() } }, isCancelled: { finished.value >= 2 })
         XCTAssertTrue(stopped.interrupted)
         XCTAssertEqual(stopped.scannedNow, 2)
         XCTAssertEqual(stopped.summary.files.filter { $0.status == .scanned }.count, 2)
@@ -368,6 +368,41 @@ final class BatchAuditTests: XCTestCase {
         for row in merged.files where row.status == .scanned {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("merged/" + (row.reportJSON ?? "-"))), row.path)
         }
+    }
+
+    /// The resource limits are settings: a resumed audit with another limit scans again, and shards
+    /// audited with different limits are not merged (the error names the limit and both values).
+    func testResourceLimitsAreSettingsForResumeAndMerge() throws {
+        try makeClip("media/clip.mp4", shade: 0.3)
+        let limits: [(String, (inout ScanOptions) -> Void)] = [
+            ("max_frame_pixels 3000000 against 4000000", { $0.maxPixels = 3_000_000 }),
+            ("max_analysed_frames 400 against 500", { $0.maxAnalysedFrames = 400 }),
+            ("max_decoded_frames 4000 against 5000", { $0.maxDecodedFrames = 4000 }),
+            ("max_duration_seconds 500.0 against 600.0", { $0.maxDurationSeconds = 500 }),
+        ]
+        func baseline(_ options: inout ScanOptions) {
+            options.maxPixels = 4_000_000
+            options.maxAnalysedFrames = 500
+            options.maxDecodedFrames = 5000
+            options.maxDurationSeconds = 600
+        }
+        for (index, (difference, change)) in limits.enumerated() {
+            let first = path("first-\(index)"), second = path("second-\(index)")
+            XCTAssertEqual(try audit([path("media")], out: first) { baseline(&$0.scanOptions) }.scannedNow, 1)
+            XCTAssertEqual(try audit([path("media")], out: first) { baseline(&$0.scanOptions) }.scannedNow, 0, "resumed as is")
+            let changed = try audit([path("media")], out: first) {
+                baseline(&$0.scanOptions)
+                change(&$0.scanOptions)
+            }
+            XCTAssertEqual(changed.scannedNow, 1, "resumed with \(difference)")
+            _ = try audit([path("media")], out: second) { baseline(&$0.scanOptions) }
+            XCTAssertThrowsError(try AuditMerge.merge([second, first], into: path("merged-\(index)"))) { error in
+                XCTAssertTrue("\(error)".contains(difference), "\(error)")
+            }
+        }
+        let summary = try AuditSummary.decode(Data(contentsOf: URL(fileURLWithPath: path("second-0/summary.json"))))
+        XCTAssertEqual(summary.settings.maxFramePixels, 4_000_000)
+        XCTAssertEqual(summary.settings.maxDurationSeconds, 600)
     }
 
     func testMergeRefusesReportNamesOutsideTheShardFolder() throws {

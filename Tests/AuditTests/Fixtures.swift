@@ -1,8 +1,17 @@
 // AuditTests — synthetic frame scores and reports shared by the tests: a deterministic
-// pseudo-random noise source, frame sequences at a fixed rate, and a complete sample report.
+// pseudo-random noise source, frame sequences at a fixed rate, a complete sample report, and a
+// counter that the scoring thread and the decoding thread (which polls cancellation) can share.
 import Foundation
+import Synchronization
 
 @testable import Audit
+
+/// A count one thread raises and another reads (a cancellation condition polled by the decoder).
+final class SharedCount: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .sequentiallyConsistent) }
+    func increment() { count.add(1, ordering: .sequentiallyConsistent) }
+}
 
 /// Deterministic noise (SplitMix64), so every run of the tests sees the same "random" scores.
 struct SeededNoise {

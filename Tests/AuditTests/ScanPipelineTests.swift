@@ -345,9 +345,11 @@ final class ScanPipelineTests: XCTestCase {
         var options = ScanOptions()
         options.sampling = .everyFrame
         let scorer = RedBlockScorer()
-        var cancelled = false
-        scorer.onFrame = { if scorer.framesSeen >= 5 { cancelled = true } }
-        XCTAssertThrowsError(try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { cancelled })) {
+        let framesPastFour = SharedCount()
+        scorer.onFrame = { if scorer.framesSeen >= 5 { framesPastFour.increment() } }
+        XCTAssertThrowsError(
+            try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { framesPastFour.value > 0 })
+        ) {
             error in
             XCTAssertEqual(error as? ScanError, .cancelled(path: clip))
         }

@@ -3,6 +3,7 @@
 import Foundation
 import MediaIO
 import NeuralNet
+import Synchronization
 import XCTest
 
 @testable import Detector
@@ -79,18 +80,20 @@ final class ArchitectureTests: XCTestCase {
     /// that no cell outside the field changes, because a pixel at the field's very edge reaches the
     /// cell only through an SRM corner tap (weight 1/12), a change below 1e-4 of the largest.
     func testReceptiveFieldEmpirically() {
-        let saved = Conv2D.winogradMinimumChannels
-        defer { Conv2D.winogradMinimumChannels = saved }
         for winograd in [true, false] {
-            Conv2D.winogradMinimumChannels = winograd ? saved : Int.max
+            var policy = ExecutionPolicy.default
+            if !winograd { policy.winogradMinimumChannels = Int.max }
             for architecture in [.standard, Self.withResiduals, Self.withStem, Self.withBoth] {
-                checkReceptiveField(architecture, relativeThreshold: winograd ? 1e-4 : nil)
+                checkReceptiveField(architecture, policy: policy, relativeThreshold: winograd ? 1e-4 : nil)
             }
         }
     }
 
-    private func checkReceptiveField(_ architecture: DetectorArchitecture, relativeThreshold: Float?) {
+    private func checkReceptiveField(
+        _ architecture: DetectorArchitecture, policy: ExecutionPolicy, relativeThreshold: Float?
+    ) {
         let d = Discriminator(architecture: architecture, seed: 3)
+        d.setExecutionPolicy(policy)
         let (size, _) = architecture.receptiveField, offset = architecture.receptiveFieldOffset
         d.eval()
         let n = 128
@@ -223,6 +226,55 @@ final class FrameScorerTests: XCTestCase {
                 XCTAssertEqual(r.windowsScored, expected.windows)
             }
         }
+    }
+
+    /// Lanes are the scorer's own networks: two scorers of one model, each with two lanes, score the
+    /// same frame at the same time on two threads and get what each gets alone, bit for bit (a lane
+    /// computes a window the same way whichever lane and thread it is; nothing is shared but the model's
+    /// weights, which they only read). The model's network keeps its own execution policy and mode, and
+    /// OpenBLAS its thread count.
+    func testScorersRunSideBySideWithoutSharedSettings() throws {
+        let model = DetectorModel(architecture: .standard, seed: 12)
+        model.discriminator.attention.gamma.pointer[0] = 0.5
+        model.discriminator.train()
+        let image = TestSupport.texture(width: 600, height: 330, seed: 13)
+        let blasThreads = BLASRuntime.threadCount
+        var alone = ExecutionPolicy.default
+        alone.winogradMinimumChannels = Int.max
+        let policies = [ExecutionPolicy.default, alone]
+        let expected = try policies.map {
+            try FrameScorer(model: model, batchSize: 2, threads: 2, executionPolicy: $0).score(image).logits.values
+        }
+        let scorers = policies.map { FrameScorer(model: model, batchSize: 2, threads: 2, executionPolicy: $0) }
+        let results = SideBySideResults(count: scorers.count)
+        nonisolated(unsafe) let shared = scorers  // each thread uses its own scorer only
+        DispatchQueue.concurrentPerform(iterations: shared.count) { i in
+            for _ in 0..<3 { results.record(i, try? shared[i].score(image).logits.values) }
+        }
+        for i in policies.indices {
+            XCTAssertEqual(results.values(i).count, 3)
+            for values in results.values(i) {
+                XCTAssertTrue(values.elementsEqual(expected[i]) { $0 == $1 || $0.isNaN && $1.isNaN })
+            }
+        }
+        XCTAssertNotEqual(expected[0], expected[1], "Winograd on and off differ in rounding")
+        XCTAssertEqual(model.discriminator.conv2.inner.executionPolicy, .default)
+        XCTAssertTrue(model.discriminator.isTraining)
+        XCTAssertEqual(BLASRuntime.threadCount, blasThreads)
+    }
+
+    /// An execution policy set on a network reaches every layer that runs in parallel.
+    func testExecutionPolicyReachesEveryLayer() {
+        let d = Discriminator(architecture: DetectorArchitecture(stemWidth: 8), seed: 1)
+        let policy = ExecutionPolicy(threads: 3, spreadsBatchOverWorkers: false, winogradTile: .twoByTwo)
+        d.setExecutionPolicy(policy)
+        let attention = d.attention
+        let convs =
+            [d.conv0, d.conv1, d.conv2, d.conv3, d.conv4, d.conv5, d.patchHead].compactMap { $0 }
+            + [attention.query, attention.key, attention.value, attention.out]
+        XCTAssertEqual(convs.count, 11)
+        for conv in convs { XCTAssertEqual(conv.inner.executionPolicy, policy) }
+        XCTAssertEqual(attention.executionPolicy, policy)
     }
 
     /// The pre-optimization scoring path, kept deliberately simple as the reference.
@@ -461,4 +513,12 @@ final class ModelFileTests: XCTestCase {
             XCTAssertTrue("\(e)".contains(ckpt) && "\(e)".contains("checkpoint"), "\(e)")
         }
     }
+}
+
+/// Logit maps that threads scoring side by side hand over under a lock.
+private final class SideBySideResults: Sendable {
+    private let results: Mutex<[[[Float]]]>
+    init(count: Int) { results = Mutex(Array(repeating: [], count: count)) }
+    func record(_ index: Int, _ values: [Float]?) { if let values { results.withLock { $0[index].append(values) } } }
+    func values(_ index: Int) -> [[Float]] { results.withLock { $0[index] } }
 }

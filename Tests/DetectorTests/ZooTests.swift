@@ -341,6 +341,9 @@ final class ZooTests: XCTestCase {
         XCTAssertEqual(small.pixels[1 * 4 + 1], block / 16, accuracy: 1e-5)
         let up = Resampler.resize(small, width: 16, height: 8, kernel: .nearest)
         XCTAssertEqual(up.pixels[5 * 16 + 6], small.pixels[1 * 4 + 1])
+        // Nothing to read or to write: an empty image gives a black one, and an empty size an empty image.
+        XCTAssertEqual(Resampler.resize(RGBImage(), width: 3, height: 2, kernel: .area).pixels, [Float](repeating: 0, count: 18))
+        XCTAssertEqual(Resampler.resize(image, width: 0, height: 0, kernel: .area).pixels, [])
     }
 
     func testPixelShuffleAndBilinearUpsampling() {

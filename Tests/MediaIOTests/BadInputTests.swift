@@ -1,5 +1,6 @@
 // Bad input: each case must give a clear, one-line MediaError of the right kind (naming the file),
 // or for damaged-but-partly-readable files, the frames before the damage and then an error or warning.
+import CFFmpeg
 import Foundation
 import XCTest
 
@@ -28,6 +29,14 @@ final class BadInputTests: MediaTestCase {
         let p = path("pipe.mp4")
         XCTAssertEqual(mkfifo(p, 0o644), 0)
         assertMediaError(.notAFile, path: p) { _ = try VideoDecoder(path: p) }  // must not block
+    }
+
+    /// An empty still (an encoder that produced nothing) is a decode error, not a crash on its
+    /// missing bytes.
+    func testEmptyStillIsADecodeError() {
+        assertMediaError(.corrupt, path: "<jpeg>") {
+            _ = try Reencoder.decodeStill(Data(), decoder: AV_CODEC_ID_MJPEG, path: "<jpeg>")
+        }
     }
 
     func testEmptyFile() throws {

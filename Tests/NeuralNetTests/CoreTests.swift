@@ -185,6 +185,25 @@ final class AdamTests: XCTestCase {
         }
     }
 
+    /// A training rollback restores the optimizer it snapshotted, whatever its step: a state dictionary
+    /// stores the step as a Float, which above 2²⁴ rounds it (2²⁴ + 1 reads back as 2²⁴) or is refused
+    /// when read back (2²⁴ + 2), and the refusal crashed a rollback that went through it.
+    func testASnapshotRestoresAStepNoStateDictionaryCanHold() throws {
+        let p = Tensor(shape: [2], data: [1, 2]), g = Tensor(shape: [2], data: [0.1, -0.1])
+        let a = Adam(parameters: [NamedParameter(name: "p", value: p, gradient: g)])
+        var state = a.stateDictionary()
+        state["step"] = Tensor(shape: [1], data: [Float(1 << 24)])
+        try a.load(stateDictionary: state)
+        a.step(); a.step()
+        XCTAssertEqual(a.stepCount, (1 << 24) + 2)
+        XCTAssertThrowsError(try a.load(stateDictionary: a.stateDictionary()))
+        let snapshot = a.snapshot(), moments = a.stateDictionary()
+        a.step(); a.step()
+        a.restore(snapshot)
+        XCTAssertEqual(a.stepCount, (1 << 24) + 2)
+        for (key, value) in a.stateDictionary() { XCTAssertEqual(value.array, moments[key]?.array, key) }
+    }
+
     /// A checkpoint's step is a Float from the file; converting NaN, an infinity or 1e30 to Int trapped
     /// (found by the model-files fuzz target). Such a step is refused and the state left as it was.
     func testAStepThatIsNotAWholeNumberInRangeIsRefused() throws {

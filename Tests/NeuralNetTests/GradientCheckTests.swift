@@ -42,15 +42,14 @@ final class GradientCheckTests: XCTestCase {
     func testConv2DChunkingAndWorkersAgree() {
         // Every execution plan (one sample or many per SGEMM; serial with threaded SGEMM or chunks
         // spread over workers with partial dW sums) gives the same forward/backward. rtol 1e-5, atol 1e-5.
-        let saved = (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count)
-        defer { (Conv2D.targetColumns, Conv2D.workerTargetColumns, Conv2D.workerParallel, KernelThreads.count) = saved }
         for (k, s, p) in [(3, 2, 1), (1, 1, 0), (4, 2, 1)] {
             var results: [[Float]] = []
             for (target, workers) in [(1, false), (1 << 20, false), (1, true), (1 << 20, true)] {
-                Conv2D.targetColumns = target; Conv2D.workerTargetColumns = target
-                Conv2D.workerParallel = workers; KernelThreads.count = 2
                 var rng = RandomGenerator(seed: 9)
                 let conv = Conv2D(inChannels: 3, outChannels: 5, kernelSize: k, stride: s, padding: p, rng: &rng)
+                conv.setExecutionPolicy(
+                    ExecutionPolicy(
+                        threads: 2, targetColumns: target, workerTargetColumns: target, spreadsBatchOverWorkers: workers))
                 conv.fusedActivation = .leakyReLU(0.2)
                 let x = randomTensor([5, 3, 8, 8], seed: 10)
                 let y = conv.forward(x).array
@@ -141,14 +140,12 @@ final class GradientCheckTests: XCTestCase {
     func testSelfAttentionWorkersAgree() {
         // Serial, one worker per sample, and a single image's query positions split in (uneven)
         // blocks over 2 or 3 workers all give the same forward/backward. rtol 1e-5, atol 1e-5.
-        let saved = (Conv2D.workerParallel, KernelThreads.count)
-        defer { (Conv2D.workerParallel, KernelThreads.count) = saved }
         for batch in [1, 2, 3] {
             var results: [[Float]] = []
             for (workers, threads) in [(false, 1), (true, 2), (true, 3)] {
-                Conv2D.workerParallel = workers; KernelThreads.count = threads
                 var rng = RandomGenerator(seed: 26)
                 let attn = SelfAttention(channels: 16, rng: &rng)
+                attn.setExecutionPolicy(ExecutionPolicy(threads: threads, spreadsBatchOverWorkers: workers))
                 attn.gamma.pointer[0] = 0.5
                 let x = randomTensor([batch, 16, 2, 10], seed: 27)
                 let y = attn.forward(x).array
@@ -172,7 +169,7 @@ final class Im2ColTests: XCTestCase {
             let cols = Tensor(shape: [C * k * k, B * P], repeating: .nan)
             im2col(
                 input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
-                outHeight: Ho, outWidth: Wo, columns: cols.pointer)
+                outHeight: Ho, outWidth: Wo, columns: cols.pointer, policy: .default)
             var expected = [Float]()
             for c in 0..<C {
                 for ki in 0..<k {

@@ -10,12 +10,13 @@ import XCTest
 final class WinogradTests: XCTestCase {
     override func setUp() { BLASRuntime.ensureFastKernel() }
 
-    /// Forward of `conv` on x with Winograd (output tile 2 or 4) or without (tile nil).
+    /// Forward of `conv` on x with Winograd (output tile 2 or 4) or without (tile nil), its
+    /// threads and batch workers as they were.
     private func forward(_ conv: Conv2D, _ x: Tensor, tile: Int?) -> [Float] {
-        let saved = (Conv2D.winogradMinimumChannels, Conv2D.winogradOutputTile)
-        defer { (Conv2D.winogradMinimumChannels, Conv2D.winogradOutputTile) = saved }
-        Conv2D.winogradMinimumChannels = tile == nil ? Int.max : 1
-        Conv2D.winogradOutputTile = tile ?? 2
+        var policy = conv.executionPolicy
+        policy.winogradMinimumChannels = tile == nil ? Int.max : 1
+        policy.winogradTile = tile == 4 ? .fourByFour : .twoByTwo
+        conv.setExecutionPolicy(policy)
         return conv.forward(x).array
     }
 
@@ -31,8 +32,6 @@ final class WinogradTests: XCTestCase {
     }
 
     func testMatchesIm2colForward() {
-        let saved = (Conv2D.workerParallel, KernelThreads.count)
-        defer { (Conv2D.workerParallel, KernelThreads.count) = saved }
         let shapes: [(n: Int, c: Int, o: Int, h: Int, w: Int)] = [
             (1, 1, 1, 1, 1), (1, 3, 5, 7, 9), (2, 8, 4, 6, 10), (3, 16, 8, 5, 5), (4, 32, 24, 16, 16),
             (1, 20, 12, 33, 18), (5, 16, 16, 130, 66), (2, 7, 13, 21, 3), (3, 16, 16, 32, 48), (2, 64, 64, 16, 32),
@@ -42,11 +41,11 @@ final class WinogradTests: XCTestCase {
             for (workers, threads) in [(false, 1), (true, 2), (false, 2)] {
                 for activation in [FusedActivation.none, .leakyReLU(0.1)] {
                     for hasBias in [true, false] {
-                        Conv2D.workerParallel = workers; KernelThreads.count = threads
                         var rng = RandomGenerator(seed: UInt64(40 + i))
                         let conv = Conv2D(
                             inChannels: s.c, outChannels: s.o, kernelSize: 3, stride: 1, padding: 1, bias: hasBias,
                             rng: &rng)
+                        conv.setExecutionPolicy(ExecutionPolicy(threads: threads, spreadsBatchOverWorkers: workers))
                         conv.fusedActivation = activation
                         let x = randomTensor([s.n, s.c, s.h, s.w], seed: UInt64(60 + i))
                         let reference = forward(conv, x, tile: nil)
@@ -119,7 +118,7 @@ final class Im2ColKernel4Stride2Tests: XCTestCase {
             columns.withUnsafeMutableBufferPointer { out in
                 im2col(
                     input: x.pointer, batch: B, channels: C, height: H, width: W, kernel: 4, stride: 2, padding: 1,
-                    outHeight: Ho, outWidth: Wo, columns: out.baseAddress!)
+                    outHeight: Ho, outWidth: Wo, columns: out.baseAddress!, policy: .default)
             }
             XCTAssertEqual(columns, expected, "B \(B) C \(C) H \(H) W \(W)")
         }

@@ -272,9 +272,10 @@ private struct SchemaChecker {
         }
     }
 
-    static let dateTime: ISO8601DateFormatter = {
+    /// A new formatter per use: the class is not Sendable, so a shared one would be shared mutable state.
+    static var dateTime: ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter
-    }()
+    }
 }

@@ -2,7 +2,15 @@
 // exit codes, and one clear line on standard error for each kind of bad input.
 import Foundation
 import MediaIO
+import Synchronization
 import XCTest
+
+/// Bytes read on another thread, handed over under a lock.
+final class ReadOutput: Sendable {
+    private let data = Mutex(Data())
+    func set(_ bytes: Data) { data.withLock { $0 = bytes } }
+    var value: Data { data.withLock { $0 } }
+}
 
 class CLITestCase: XCTestCase {
     var workFolder: URL!
@@ -59,16 +67,16 @@ class CLITestCase: XCTestCase {
         try process.run()
         // Both pipes drain at once: read one to its end first and a child that fills the other (64 KB,
         // e.g. a sanitizer's report on standard error) would block forever.
-        var errorOutput = Data()
+        let errorOutput = ReadOutput()
         let errorRead = DispatchGroup()
-        DispatchQueue.global().async(group: errorRead) { errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: errorRead) { errorOutput.set(errorPipe.fileHandleForReading.readDataToEndOfFile()) }
         let output = outputPipe.fileHandleForReading.readDataToEndOfFile()
         errorRead.wait()
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus,
             standardOutput: String(decoding: output, as: UTF8.self),
-            standardError: String(decoding: errorOutput, as: UTF8.self))
+            standardError: String(decoding: errorOutput.value, as: UTF8.self))
     }
 
     /// Runs `unmask` with standard output sent to `output` (e.g. /dev/full) and returns (status, stderr).

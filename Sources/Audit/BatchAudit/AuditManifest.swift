@@ -147,6 +147,7 @@ public final class AuditManifest {
         let failure: String? = line.withUnsafeBytes { buffer -> String? in
             var offset = 0
             while offset < buffer.count {
+                // buffer.count > offset ≥ 0, so the buffer has an address
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
@@ -198,12 +199,23 @@ public struct AuditSettings: Codable, Equatable, Sendable {
     public var coverage: Double
     public var confirmation: Bool
     public var threshold: Double
+    /// The resource limits in effect (`ScanOptions`): a file over one is refused or cut short, so they
+    /// decide its result too. The pixel limit's default depends on the machine's memory. nil when
+    /// read from a summary that does not record them, which then matches no current settings.
+    public var maxFramePixels: Int?
+    public var maxAnalysedFrames: Int?
+    public var maxDecodedFrames: Int?
+    public var maxDurationSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case sampling, coverage, confirmation, threshold
         case maxFrames = "max_frames"
         case startTime = "start_time"
         case endTime = "end_time"
+        case maxFramePixels = "max_frame_pixels"
+        case maxAnalysedFrames = "max_analysed_frames"
+        case maxDecodedFrames = "max_decoded_frames"
+        case maxDurationSeconds = "max_duration_seconds"
     }
 
     public init(options: ScanOptions, threshold: Double) {
@@ -221,6 +233,28 @@ public struct AuditSettings: Codable, Equatable, Sendable {
         coverage = options.coverage
         confirmation = options.confirmation != nil
         self.threshold = threshold
+        maxFramePixels = options.maxPixels
+        maxAnalysedFrames = options.maxAnalysedFrames
+        maxDecodedFrames = options.maxDecodedFrames
+        maxDurationSeconds = options.maxDurationSeconds
+    }
+
+    /// The settings that differ from `other`, each as "name this-value against other-value" (JSON names).
+    public func differences(from other: AuditSettings) -> [String] {
+        func describe(_ value: Any?) -> String { value.map { "\($0)" } ?? "not recorded" }
+        let pairs: [(String, Any?, Any?)] = [
+            ("sampling", sampling, other.sampling), ("max_frames", maxFrames, other.maxFrames),
+            ("start_time", startTime, other.startTime), ("end_time", endTime, other.endTime),
+            ("coverage", coverage, other.coverage), ("confirmation", confirmation, other.confirmation),
+            ("threshold", threshold, other.threshold), ("max_frame_pixels", maxFramePixels, other.maxFramePixels),
+            ("max_analysed_frames", maxAnalysedFrames, other.maxAnalysedFrames),
+            ("max_decoded_frames", maxDecodedFrames, other.maxDecodedFrames),
+            ("max_duration_seconds", maxDurationSeconds, other.maxDurationSeconds),
+        ]
+        return pairs.compactMap { name, mine, theirs in
+            let (a, b) = (describe(mine), describe(theirs))
+            return a == b ? nil : "\(name) \(a) against \(b)"
+        }
     }
 
     /// The manifest key of a file with `contentSHA256` scanned by the model with `modelSHA256`.

@@ -27,7 +27,9 @@ public enum AuditMerge {
                     throw AuditError.shardsDisagree(path: folder, reason: "it was audited with another model than \(shards[0])")
                 }
                 if first.settings != summary.settings {
-                    throw AuditError.shardsDisagree(path: folder, reason: "it was audited with other settings than \(shards[0])")
+                    let differences = summary.settings.differences(from: first.settings).joined(separator: "; ")
+                    throw AuditError.shardsDisagree(
+                        path: folder, reason: "it was audited with other settings than \(shards[0]) (\(differences))")
                 }
             }
             summaries.append((folder, summary))

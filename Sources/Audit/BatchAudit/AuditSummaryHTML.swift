@@ -111,6 +111,10 @@ enum AuditSummaryHTML {
             ("Coverage", String(format: "%.0f%% of each frame", settings.coverage * 100)),
             ("Confirmation sampling", settings.confirmation ? "on" : "off"),
             ("Threshold", String(format: "%.4f", settings.threshold)),
+            ("Max frame pixels", settings.maxFramePixels.map(String.init) ?? "not recorded"),
+            ("Max analysed frames", settings.maxAnalysedFrames.map(String.init) ?? "not recorded"),
+            ("Max decoded frames", settings.maxDecodedFrames.map(String.init) ?? "not recorded"),
+            ("Max duration", settings.maxDurationSeconds.map { "\($0) s" } ?? "not recorded"),
         ]
         var html = "<h2>Model and settings</h2>\n<table class=\"facts\">\n"
         for (name, value) in rows { html += "<tr><th>\(name)</th><td class=\"mono\">\(Markup.escape(value))</td></tr>\n" }

@@ -183,9 +183,9 @@ public final class BatchAudit {
     /// damaged manifest and unwritable reports; a bad input file becomes an error row instead.
     /// `isCancelled` is polled between and inside files; when it turns true the file in progress is
     /// abandoned (nothing of it written), the summary covers what is done, and `interrupted` is set.
-    public func run(events: @escaping (AuditEvent) -> Void = { _ in }, isCancelled: @escaping () -> Bool = { false }) throws
-        -> AuditOutcome
-    {
+    public func run(
+        events: @escaping (AuditEvent) -> Void = { _ in }, isCancelled: @escaping @Sendable () -> Bool = { false }
+    ) throws -> AuditOutcome {
         let output = configuration.outputFolder
         let lock = try Self.prepareOutputFolder(output)
         defer { withExtendedLifetime(lock) {} }
@@ -336,7 +336,7 @@ public final class BatchAudit {
     }
 
     /// Opens `item` and prepares its scan; a failure is kept for the file's turn.
-    private func openForScan(_ item: MediaFile, isCancelled: @escaping () -> Bool) -> OpenedFile {
+    private func openForScan(_ item: MediaFile, isCancelled: @escaping @Sendable () -> Bool) -> OpenedFile {
         let descriptor = item.file.path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         let opened = OpenedFile(descriptor: descriptor, path: "/proc/self/fd/\(descriptor)")
         guard descriptor >= 0 else {
@@ -356,12 +356,12 @@ public final class BatchAudit {
     /// Scans one opened file and writes its reports; returns its manifest record (an error record
     /// when the file cannot be scanned or runs out of time), or nil when cancelled.
     private func scan(
-        _ item: MediaFile, opened: OpenedFile, events: @escaping (AuditEvent) -> Void, isCancelled: @escaping () -> Bool
+        _ item: MediaFile, opened: OpenedFile, events: @escaping (AuditEvent) -> Void, isCancelled: @escaping @Sendable () -> Bool
     ) throws -> ManifestRecord? {
         let display = item.file.relativePath.display
         var record = ManifestRecord(key: item.key, contentSHA256: item.contentSHA256, path: display, status: .error)
         let deadline = configuration.fileTimeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
-        let timedOut = { deadline.map { DispatchTime.now().uptimeNanoseconds > $0 } ?? false }
+        let timedOut: @Sendable () -> Bool = { deadline.map { DispatchTime.now().uptimeNanoseconds > $0 } ?? false }
         let pipeline = ScanPipeline(scorer: scorer, options: configuration.scanOptions)
         var report: ScanReport
         do {

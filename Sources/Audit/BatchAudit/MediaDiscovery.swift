@@ -37,6 +37,7 @@ public struct RawPath: Hashable, Comparable, Sendable {
 
     /// Calls `body` with the path as a NUL-terminated C string.
     public func withCString<Result>(_ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
+        // Never empty (the terminator), so the buffer has an address.
         try (bytes.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { try body($0.baseAddress!) }
     }
 

@@ -75,7 +75,7 @@ extension Trainer {
     /// Copies a P × P patch into image `index` of a (N, 3, P, P) tensor.
     func write(_ patch: RGBImage, into tensor: Tensor, index: Int) {
         let n = 3 * P * P
-        patch.pixels.withUnsafeBufferPointer { (tensor.pointer + index * n).update(from: $0.baseAddress!, count: n) }
+        patch.pixels.withUnsafeBufferPointer { (tensor.pointer + index * n).update(from: $0.baseAddress!, count: n) }  // n > 0
     }
 
     /// A supervised fake kind drawn by the fake mix (media only with fake training files, VAE kinds

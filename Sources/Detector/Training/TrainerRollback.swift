@@ -4,24 +4,25 @@
 import Foundation
 import NeuralNet
 
-/// The state a divergence rolls back to: the step and every network's and optimizer's state dictionary.
+/// The state a divergence rolls back to: the step, every network's state dictionary and every
+/// optimizer's snapshot.
 struct TrainingSnapshot {
     let step: Int
     let discriminator: [String: Tensor]
     let generator: [String: Tensor]
-    let optimizerD: [String: Tensor]
-    let optimizerG: [String: Tensor]
+    let optimizerD: Adam.Snapshot
+    let optimizerG: Adam.Snapshot
     /// nil without a VAE.
     let vae: [String: Tensor]?
-    let optimizerVAE: [String: Tensor]?
+    let optimizerVAE: Adam.Snapshot?
 }
 
 extension Trainer {
     func takeSnapshot() {
         snapshot = TrainingSnapshot(
             step: step, discriminator: discriminator.stateDictionary(), generator: generator.stateDictionary(),
-            optimizerD: optimizerD.stateDictionary(), optimizerG: optimizerG.stateDictionary(),
-            vae: vae?.stateDictionary(), optimizerVAE: optimizerVAE?.stateDictionary())
+            optimizerD: optimizerD.snapshot(), optimizerG: optimizerG.snapshot(),
+            vae: vae?.stateDictionary(), optimizerVAE: optimizerVAE?.snapshot())
     }
 
     /// Whether `loss` is finite and within the divergence limit and every gradient of `module` is finite.
@@ -40,14 +41,15 @@ extension Trainer {
     /// `.rollback` and returns the statistics of the failed step.
     func rollBack(loss: Float, start: Date) -> StepStatistics {
         guard let snapshot else { preconditionFailure("Trainer: no snapshot to roll back to") }
-        // The snapshot was taken from these very modules, so its dictionaries always fit them.
+        // The dictionaries were taken from these very modules, so their keys and shapes always fit
+        // (`load` checks nothing else).
         try! discriminator.load(stateDictionary: snapshot.discriminator)
         try! generator.load(stateDictionary: snapshot.generator)
-        try! optimizerD.load(stateDictionary: snapshot.optimizerD)
-        try! optimizerG.load(stateDictionary: snapshot.optimizerG)
+        optimizerD.restore(snapshot.optimizerD)
+        optimizerG.restore(snapshot.optimizerG)
         if let vae, let vaeState = snapshot.vae, let optimizerVAE, let optimizerVAEState = snapshot.optimizerVAE {
-            try! vae.load(stateDictionary: vaeState)
-            try! optimizerVAE.load(stateDictionary: optimizerVAEState)
+            try! vae.load(stateDictionary: vaeState)  // taken from `vae` itself, as above
+            optimizerVAE.restore(optimizerVAEState)
             optimizerVAE.learningRate *= config.rollbackLearningRateFactor
         }
         optimizerD.zeroGradients(); optimizerG.zeroGradients()

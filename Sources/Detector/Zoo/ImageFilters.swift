@@ -24,8 +24,12 @@ public enum Resampler {
         var out = RGBImage(width: width, height: height)
         image.pixels.withUnsafeBufferPointer { source in
             out.pixels.withUnsafeMutableBufferPointer { destination in
+                // Nothing to read or nothing to write: the output stays as it is (black or empty).
+                guard let sourcePixels = source.baseAddress, let destinationPixels = destination.baseAddress,
+                    image.width > 0, image.height > 0, width > 0, height > 0
+                else { return }
                 resizePlanes(
-                    source.baseAddress!, planes: 3, width: image.width, height: image.height, into: destination.baseAddress!,
+                    sourcePixels, planes: 3, width: image.width, height: image.height, into: destinationPixels,
                     width: width, height: height, kernel: kernel)
             }
         }

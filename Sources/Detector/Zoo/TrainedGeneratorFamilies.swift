@@ -10,6 +10,7 @@ import NeuralNet
 /// A network shared by families and copies of them, used by one caller at a time (its layers own
 /// their buffers, so two forwards must not overlap).
 final class SharedNetwork<Network: AnyObject>: @unchecked Sendable {
+    // Unchecked: the network, not Sendable itself, is reached only through `withNetwork`, under `lock`.
     private let network: Network
     private let lock = NSLock()
 

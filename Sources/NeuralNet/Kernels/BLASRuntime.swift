@@ -1,9 +1,10 @@
 // Chooses and reports OpenBLAS's compute kernel. Some OpenBLAS builds do not recognise newer CPUs
 // and silently fall back to a slow SSE3 kernel ("Prescott"), 4–5× below the chip; this file detects
 // that from the CPU's feature flags and re-selects the right kernel in-process, unless the user set
-// OPENBLAS_CORETYPE themselves.
+// OPENBLAS_CORETYPE themselves. Also owns OpenBLAS's thread count, one for the whole process.
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// What the CPU offers, as far as kernel choice is concerned (read from /proc/cpuinfo).
 public struct CPUFeatures: Sendable, Equatable {
@@ -71,6 +72,30 @@ public enum BLASRuntime {
 
     /// Sets the number of OpenBLAS threads.
     public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+
+    /// Runs `body` with OpenBLAS single-threaded, for code that runs SGEMMs side by side on threads of
+    /// its own. OpenBLAS keeps one thread count for the whole process (this version has no per-call or
+    /// per-thread setting), so sections are counted: the first to start sets it to 1, the last to end
+    /// restores it, and sections may overlap from any number of threads.
+    public static func singleThreaded<Result>(_ body: () throws -> Result) rethrows -> Result {
+        singleThreadedSections.withLock { sections in
+            if sections.open == 0 {
+                sections.savedThreadCount = threadCount
+                setThreadCount(1)
+            }
+            sections.open += 1
+        }
+        defer {
+            singleThreadedSections.withLock { sections in
+                sections.open -= 1
+                if sections.open == 0 { setThreadCount(sections.savedThreadCount) }
+            }
+        }
+        return try body()
+    }
+
+    /// Single-threaded sections running now, and OpenBLAS's thread count from before the first.
+    private static let singleThreadedSections = Mutex((open: 0, savedThreadCount: 1))
 
     /// What `ensureFastKernel` found and did.
     public struct KernelChoice: Sendable, Equatable {

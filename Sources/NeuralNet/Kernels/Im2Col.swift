@@ -25,7 +25,7 @@ func im2colKernel4Stride2(
     let P = Ho * Wo, ld = B * P
     let evenCount = min(Wo + 1, (W + 1) / 2), oddCount = min(Wo, W / 2)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (Wo + 1)) { buffer in
-        let even = buffer.baseAddress!, odd = even + (Wo + 1)
+        let even = buffer.baseAddress!, odd = even + (Wo + 1)  // capacity 2·(Wo + 1) > 0: never nil
         for c in channelRange {
             for n in 0..<B {
                 let plane = input + (n * C + c) * H * W
@@ -61,13 +61,14 @@ func im2colKernel4Stride2(
 }
 
 /// Unfolds B samples (B, C, H, W) into columns (K, B*P): columns[(c,ki,kj), (n,oh,ow)] =
-/// x[n, c, oh*s−p+ki, ow*s−p+kj] or 0 outside the image.
+/// x[n, c, oh*s−p+ki, ow*s−p+kj] or 0 outside the image. Channels are split over `policy.threads`
+/// when the work is large enough.
 public func im2col(
     input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
     kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
-    columns: UnsafeMutablePointer<Float>
+    columns: UnsafeMutablePointer<Float>, policy: ExecutionPolicy
 ) {
-    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+    parallelRanges(C, work: C * k * k * B * Ho * Wo, policy: policy) { cs in
         im2colChannels(
             input: input, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
             outHeight: Ho, outWidth: Wo, columns: columns, channelRange: cs)
@@ -141,13 +142,13 @@ func im2colChannels(
 }
 
 /// Folds columns (K, B*P) back onto B samples (B, C, H, W), ACCUMULATING (+=) into `output`
-/// (the adjoint of `im2col`).
+/// (the adjoint of `im2col`). Channels are split over `policy.threads` when the work is large enough.
 public func col2im(
     columns: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
     kernel k: Int, stride s: Int, padding p: Int, outHeight Ho: Int, outWidth Wo: Int,
-    output: UnsafeMutablePointer<Float>
+    output: UnsafeMutablePointer<Float>, policy: ExecutionPolicy
 ) {
-    parallelRanges(C, minimumWork: C * k * k * B * Ho * Wo) { cs in
+    parallelRanges(C, work: C * k * k * B * Ho * Wo, policy: policy) { cs in
         col2imChannels(
             columns: columns, batch: B, channels: C, height: H, width: W, kernel: k, stride: s, padding: p,
             outHeight: Ho, outWidth: Wo, output: output, channelRange: cs)

@@ -21,24 +21,8 @@ public final class Conv2D: WeightedLayer {
     /// An activation applied to the output while it is cache-hot (and undone in backward);
     /// the returned output is then post-activation.
     public var fusedActivation: FusedActivation = .none
-    /// Columns per SGEMM that chunking over the batch aims for (single worker, threaded SGEMM).
-    nonisolated(unsafe) public static var targetColumns = 4096
-    /// Columns per SGEMM that chunking aims for when chunks are spread over workers.
-    nonisolated(unsafe) public static var workerTargetColumns = 2048
-    /// Spread chunks of a batch over `KernelThreads.count` workers with single-threaded SGEMMs
-    /// (OpenBLAS's thread count is set to 1 for the duration and restored; NeuralNet networks are
-    /// meant to be driven from one thread at a time).
-    nonisolated(unsafe) public static var workerParallel = true
-    /// Forward passes of 3×3, stride-1, padding-1 convolutions with at least this many input channels
-    /// use Winograd (see `winogradOutputTile`) instead of im2col + SGEMM; backward always uses
-    /// im2col. At 16 (measured with F(2×2, 3×3)), the reference discriminator (128 px batch 32) and the
-    /// detector's 16-channel conv2 measured faster than without (`unmask bench nn`, `unmask bench
-    /// scan`, README "Performance"); 3-channel first layers were not tried (their 16 products would be
-    /// k = 3 SGEMMs). `Int.max` turns Winograd off.
-    nonisolated(unsafe) public static var winogradMinimumChannels = 16
-    /// Output tile of the Winograd path: 4 for F(4×4, 3×3) (`Winograd4`, 36 products, 4× fewer
-    /// multiplies than direct), 2 for F(2×2, 3×3) (`Winograd`, 16 products, 2.25× fewer).
-    nonisolated(unsafe) public static var winogradOutputTile = 4
+    /// Threads, chunk sizes and whether 3×3 forwards use Winograd (`setExecutionPolicy`).
+    public private(set) var executionPolicy = ExecutionPolicy.default
 
     public let weight: Tensor  // (O, C, k, k)
     public let dWeight: Tensor  // (O, C, k, k)
@@ -92,9 +76,11 @@ public final class Conv2D: WeightedLayer {
         return 2 * Double(s[0] * outChannels * ho * wo * inChannels * kernelSize * kernelSize)
     }
 
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) { executionPolicy = policy }
+
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
     private var usesWinograd: Bool {
-        kernelSize == 3 && stride == 1 && padding == 1 && inChannels >= Conv2D.winogradMinimumChannels
+        kernelSize == 3 && stride == 1 && padding == 1 && inChannels >= executionPolicy.winogradMinimumChannels
     }
 
     /// Sizes of the current call.
@@ -102,13 +88,13 @@ public final class Conv2D: WeightedLayer {
 
     /// Chunk size B and worker count T for a batch.
     private func plan(_ g: Geometry) -> (B: Int, T: Int) {
-        let threads = KernelThreads.count
-        if Conv2D.workerParallel && threads >= 2 && g.N >= 2 {
+        let threads = executionPolicy.threads
+        if executionPolicy.spreadsBatchOverWorkers && threads >= 2 && g.N >= 2 {
             let T = min(threads, g.N)
-            let B = isPointwise ? 1 : max(1, min((g.N + T - 1) / T, Conv2D.workerTargetColumns / max(g.P, 1)))
+            let B = isPointwise ? 1 : max(1, min((g.N + T - 1) / T, executionPolicy.workerTargetColumns / max(g.P, 1)))
             return (B, T)
         }
-        return (isPointwise ? 1 : max(1, min(g.N, Conv2D.targetColumns / max(g.P, 1))), 1)
+        return (isPointwise ? 1 : max(1, min(g.N, executionPolicy.targetColumns / max(g.P, 1))), 1)
     }
 
     private func prepareWorkspaces(_ g: Geometry, B: Int, T: Int, gradients: Bool) {
@@ -142,10 +128,9 @@ public final class Conv2D: WeightedLayer {
         output.resize(to: [g.N, g.O, Ho, Wo])
         let (B, T) = plan(g)
         if usesWinograd {
-            if Conv2D.winogradOutputTile == 4 {
-                winogradForward(x, g, Winograd4.self, B: B, T: T)
-            } else {
-                winogradForward(x, g, Winograd.self, B: B, T: T)
+            switch executionPolicy.winogradTile {
+            case .fourByFour: winogradForward(x, g, Winograd4.self, B: B, T: T)
+            case .twoByTwo: winogradForward(x, g, Winograd.self, B: B, T: T)
             }
             return output
         }
@@ -156,7 +141,7 @@ public final class Conv2D: WeightedLayer {
         return output
     }
 
-    /// Forward by Winograd algorithm A (F(4×4, 3×3) or F(2×2, 3×3), per `winogradOutputTile`): U from the weight
+    /// Forward by Winograd algorithm A (F(4×4, 3×3) or F(2×2, 3×3), per `executionPolicy.winogradTile`): U from the weight
     /// (recomputed only when the weight or the tile size changed), then per chunk of samples: input
     /// tiles V, one SGEMM M[ξ] = U[ξ]·V[ξ] per tile element (36 or 16), output tiles + bias + activation.
     /// With one worker (a single image) the transforms split channels over the cores and the SGEMMs run
@@ -174,7 +159,7 @@ public final class Conv2D: WeightedLayer {
         }
         let (Th, Tw) = A.tiles(height: g.H, width: g.W)
         let tiles = Th * Tw
-        let threads = KernelThreads.count
+        let threads = executionPolicy.threads
         // one workspace per chunk worker (tiles) and per thread (transform scratch)
         while workspaces.count < max(T, threads) { workspaces.append(Workspace()) }
         for t in 0..<T {
@@ -327,7 +312,7 @@ public final class Conv2D: WeightedLayer {
             if nestedParallel {
                 col2im(
                     columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W, kernel: kernelSize,
-                    stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, output: out)
+                    stride: stride, padding: padding, outHeight: g.Ho, outWidth: g.Wo, output: out, policy: executionPolicy)
             } else {
                 col2imChannels(
                     columns: ws.columns.pointer, batch: b, channels: C, height: g.H, width: g.W,
@@ -345,7 +330,7 @@ public final class Conv2D: WeightedLayer {
         if nestedParallel {
             im2col(
                 input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize, stride: stride,
-                padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns)
+                padding: padding, outHeight: g.Ho, outWidth: g.Wo, columns: columns, policy: executionPolicy)
         } else {
             im2colChannels(
                 input: src, batch: b, channels: g.C, height: g.H, width: g.W, kernel: kernelSize,

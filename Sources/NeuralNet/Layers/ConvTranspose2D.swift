@@ -11,6 +11,8 @@ public final class ConvTranspose2D: WeightedLayer {
     public var isTraining = true
     /// When false, `backward` skips dInput (returns a zero-size tensor).
     public var needsInputGradient = true
+    /// Threads for im2col and col2im (`setExecutionPolicy`).
+    public private(set) var executionPolicy = ExecutionPolicy.default
 
     public let weight: Tensor  // (C, O, k, k)
     public let dWeight: Tensor  // (C, O, k, k)
@@ -39,6 +41,8 @@ public final class ConvTranspose2D: WeightedLayer {
         dBias = bias ? Tensor(shape: [outChannels]) : nil
         Initializer.pytorchDefault(weight: weight, bias: self.bias, rng: &rng)
     }
+
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) { executionPolicy = policy }
 
     /// Output size for an input size: (H − 1)·s − 2p + k.
     public func outputSize(height: Int, width: Int) -> (Int, Int) {
@@ -72,7 +76,7 @@ public final class ConvTranspose2D: WeightedLayer {
             // The output plane plays the conv's input, this layer's input the conv's output.
             col2im(
                 columns: columns.pointer, batch: 1, channels: O, height: Ho, width: Wo, kernel: kernelSize,
-                stride: stride, padding: padding, outHeight: H, outWidth: W, output: y)
+                stride: stride, padding: padding, outHeight: H, outWidth: W, output: y, policy: executionPolicy)
         }
         return output
     }
@@ -91,7 +95,7 @@ public final class ConvTranspose2D: WeightedLayer {
             // dColumns (K, P): dY_n unfolded exactly as a conv over it would see it
             im2col(
                 input: dyn, batch: 1, channels: O, height: Ho, width: Wo, kernel: kernelSize, stride: stride,
-                padding: padding, outHeight: H, outWidth: W, columns: columns.pointer)
+                padding: padding, outHeight: H, outWidth: W, columns: columns.pointer, policy: executionPolicy)
             let xn = x.pointer + n * C * P
             // dW (C, K) += x_n (C, P) · dColumnsᵀ (P, K)
             sgemm(

@@ -29,6 +29,9 @@ public protocol Module: AnyObject {
     func namedParameters() -> [NamedParameter]
     /// Persistent buffers in a fixed order, with names local to this module.
     func namedBuffers() -> [NamedBuffer]
+    /// Sets how this module and every module inside it run (threads, convolution algorithm); a
+    /// module that runs nothing in parallel ignores it.
+    func setExecutionPolicy(_ policy: ExecutionPolicy)
 }
 
 /// A forward/backward pair. `forward` returns a tensor the layer owns (valid until its next
@@ -43,6 +46,7 @@ public protocol Layer: Module {
 extension Module {
     public func namedParameters() -> [NamedParameter] { [] }
     public func namedBuffers() -> [NamedBuffer] { [] }
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) {}
 
     /// Sets training mode (chainable helper).
     public func train(_ on: Bool = true) { isTraining = on }
@@ -81,7 +85,7 @@ extension Module {
             let extra = stateDictionary.keys.filter { !known.contains($0) }
             if !extra.isEmpty { throw NeuralNetError.unexpectedKeys(extra) }
         }
-        for (name, t) in targets { t.copy(from: stateDictionary[name]!) }
+        for (name, t) in targets { t.copy(from: stateDictionary[name]!) }  // every key checked above
     }
 }
 
@@ -106,6 +110,7 @@ public protocol ModuleContainer: Module {
 extension ModuleContainer {
     public func namedParameters() -> [NamedParameter] { children.flatMap { prefixed($0.0, $0.1.namedParameters()) } }
     public func namedBuffers() -> [NamedBuffer] { children.flatMap { prefixed($0.0, $0.1.namedBuffers()) } }
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) { for (_, child) in children { child.setExecutionPolicy(policy) } }
 
     /// Puts every child in this container's mode (call from `isTraining`'s `didSet`).
     public func propagateTrainingMode() { for (_, child) in children { child.isTraining = isTraining } }

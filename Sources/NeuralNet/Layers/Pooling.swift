@@ -48,9 +48,10 @@ public final class MaxPool2x2: Layer {
         let Ho = H / 2, Wo = W / 2, output = buffers.output
         if argmax.count < NC * Ho * Wo { argmax = [Int32](repeating: 0, count: NC * Ho * Wo) }
         argmax.withUnsafeMutableBufferPointer { am in
+            guard let argmaxBase = am.baseAddress else { return }  // nil only when there is no output
             for m in 0..<NC {
                 let s = x.pointer + m * H * W, d = output.pointer + m * Ho * Wo
-                let a = am.baseAddress! + m * Ho * Wo
+                let a = argmaxBase + m * Ho * Wo
                 for i in 0..<Ho {
                     for j in 0..<Wo {
                         let base = 2 * i * W + 2 * j
@@ -71,9 +72,10 @@ public final class MaxPool2x2: Layer {
         let Ho = H / 2, Wo = W / 2, dInput = buffers.dInput
         dInput.zero()
         argmax.withUnsafeBufferPointer { am in
+            guard let argmaxBase = am.baseAddress else { return }  // nil only when there is no output
             for m in 0..<NC {
                 let g = dy.pointer + m * Ho * Wo, d = dInput.pointer + m * H * W
-                let a = am.baseAddress! + m * Ho * Wo
+                let a = argmaxBase + m * Ho * Wo
                 for i in 0..<(Ho * Wo) { d[Int(a[i])] += g[i] }
             }
         }

@@ -20,6 +20,8 @@ public final class SelfAttention: Layer {
     private let keyPool = MaxPool2x2(), valuePool = MaxPool2x2()
     public let gamma: Tensor  // (1), init 0
     public let dGamma: Tensor  // (1)
+    /// Threads for the per-sample products (`setExecutionPolicy`, which also reaches the four convs).
+    public private(set) var executionPolicy = ExecutionPolicy.default
 
     private var input: Tensor?
     private var theta: Tensor?  // (N, C8, H, W) query output
@@ -58,10 +60,15 @@ public final class SelfAttention: Layer {
             + prefixed("value", value.namedBuffers()) + prefixed("out", out.namedBuffers())
     }
 
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) {
+        executionPolicy = policy
+        for m in [query, key, value, out] as [Module] { m.setExecutionPolicy(policy) }
+    }
+
     /// Workers for the per-sample products of a batch of N: spread over the cores like Conv2D's
     /// chunks (the products of one sample are too small to keep OpenBLAS's threads busy).
     private func workers(batch N: Int) -> Int {
-        Conv2D.workerParallel && N >= 2 ? min(KernelThreads.count, N) : 1
+        executionPolicy.spreadsBatchOverWorkers && N >= 2 ? min(executionPolicy.threads, N) : 1
     }
 
     /// FLOPs of one forward for input shape (N, C, H, W): four 1×1 convs and two batched products.
@@ -88,7 +95,7 @@ public final class SelfAttention: Layer {
         // Work items are samples; with fewer samples than cores (a single image) each sample's query
         // positions are split in blocks instead: rows of S, their softmax and columns of the
         // attended map depend on their own query positions only.
-        let threads = Conv2D.workerParallel ? KernelThreads.count : 1
+        let threads = executionPolicy.spreadsBatchOverWorkers ? executionPolicy.threads : 1
         let blocks = max(1, threads / N), items = N * blocks
         forEachOnWorkers(items, workers: min(threads, items)) { item, _ in
             let n = item / blocks, block = item % blocks

@@ -50,6 +50,7 @@ public final class SpectralNorm<Inner: WeightedLayer>: WeightedLayer {
     }
 
     public func namedBuffers() -> [NamedBuffer] { [NamedBuffer(name: "u", value: u)] }
+    public func setExecutionPolicy(_ policy: ExecutionPolicy) { inner.setExecutionPolicy(policy) }
 
     private func normalize(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         var s = 0.0

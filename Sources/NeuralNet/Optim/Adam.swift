@@ -67,6 +67,29 @@ public final class Adam {
         }
     }
 
+    /// The optimizer's state as it is (copies of the moments and the step), for `restore`: a training
+    /// rollback. Unlike a state dictionary it is never read from a file, so nothing needs checking.
+    public struct Snapshot {
+        fileprivate let stepCount: Int
+        fileprivate let expAvg: [Tensor]
+        fileprivate let expAvgSq: [Tensor]
+    }
+
+    /// A copy of the current state.
+    public func snapshot() -> Snapshot {
+        Snapshot(stepCount: stepCount, expAvg: expAvg.map { $0.copy() }, expAvgSq: expAvgSq.map { $0.copy() })
+    }
+
+    /// Puts back the state of `snapshot`, which this optimizer took.
+    public func restore(_ snapshot: Snapshot) {
+        precondition(snapshot.expAvg.count == expAvg.count, "Adam.restore: a snapshot of another optimizer")
+        for k in expAvg.indices {
+            expAvg[k].copy(from: snapshot.expAvg[k])
+            expAvgSq[k].copy(from: snapshot.expAvgSq[k])
+        }
+        stepCount = snapshot.stepCount
+    }
+
     /// State: `<name>.exp_avg`, `<name>.exp_avg_sq` per parameter and `step` (shape [1]).
     public func stateDictionary() -> [String: Tensor] {
         var d: [String: Tensor] = ["step": Tensor(shape: [1], data: [Float(stepCount)])]
@@ -94,7 +117,7 @@ public final class Adam {
                 }
             }
         }
-        for (k, p) in parameters.enumerated() {
+        for (k, p) in parameters.enumerated() {  // every key checked above
             expAvg[k].copy(from: d[p.name + ".exp_avg"]!)
             expAvgSq[k].copy(from: d[p.name + ".exp_avg_sq"]!)
         }

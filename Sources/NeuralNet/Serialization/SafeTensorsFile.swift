@@ -359,6 +359,7 @@ extension SafeTensorsFile {
     /// Tensor names in the order the writer lays them out, which is Python `safetensors`' order:
     /// wider dtypes first (I64 before F32, keeping 8-byte data 8-byte aligned), then byte-wise by name.
     public func layoutOrder() -> [String] {
+        // Names and keys below come from the dictionaries they index, so every lookup succeeds.
         tensors.keys.sorted { lhs, rhs in
             let lhsSize = tensors[lhs]!.dtype.byteSize, rhsSize = tensors[rhs]!.dtype.byteSize
             if lhsSize != rhsSize { return lhsSize > rhsSize }

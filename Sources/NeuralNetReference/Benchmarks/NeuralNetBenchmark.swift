@@ -76,13 +76,14 @@ public enum NeuralNetBenchmark {
     }
 
     /// Measures inference at `inferenceBatches` and one training step at `trainingBatch` for every
-    /// image size (first making sure OpenBLAS runs a kernel that suits the CPU).
+    /// image size (first making sure OpenBLAS runs a kernel that suits the CPU), the networks running
+    /// `policy`.
     /// The training step is forward, hinge loss on both heads (as real), backward without the image
     /// gradient, Adam (SAGAN betas). Each configuration gets a warm-up iteration, then runs for at least `minSeconds`.
     public static func run(
         imageSizes: [Int] = [128, 64], inferenceBatches: [Int] = [1, 8, 32],
         trainingBatch: Int = 32, minSeconds: Double = 2, sgemmSize: Int = 1024,
-        seed: UInt64 = 0
+        seed: UInt64 = 0, policy: ExecutionPolicy = .default
     ) -> Result {
         BLASRuntime.ensureFastKernel()
         let peak = measureSGEMM(size: sgemmSize, minSeconds: min(minSeconds, 1))
@@ -90,6 +91,7 @@ public enum NeuralNetBenchmark {
         for size in imageSizes {
             let d = ReferenceDiscriminator(seed: seed)
             d.eval()
+            d.setExecutionPolicy(policy)
             for batch in inferenceBatches {
                 let x = Tensor(shape: [batch, 3, size, size])
                 var rng = RandomGenerator(seed: seed &+ 1)
@@ -107,6 +109,7 @@ public enum NeuralNetBenchmark {
             if trainingBatch > 0 {
                 let train = ReferenceDiscriminator(seed: seed)
                 train.needsInputGradient = false
+                train.setExecutionPolicy(policy)
                 let adam = Adam(module: train, learningRate: 2e-4, betas: (0, 0.9))
                 let x = Tensor(shape: [trainingBatch, 3, size, size])
                 var rng = RandomGenerator(seed: seed &+ 2)
