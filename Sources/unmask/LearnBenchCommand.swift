@@ -125,7 +125,7 @@ struct LearnBenchCommand: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         func emit<T: Encodable>(_ value: T, _ text: String) throws {
             if json { print(String(decoding: try encoder.encode(value), as: UTF8.self)) } else { print(text) }
-            fflush(stdout)  // progress shows as it comes when the output is a file or a pipe
+            fflush(nil)  // every C stream: progress shows as it comes when the output is a file or a pipe
         }
         if !json {
             print(
