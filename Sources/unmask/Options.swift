@@ -111,22 +111,20 @@ struct ScanningOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Analyse at most this many frames per file, then stop with a warning in the report (default: "
-                + "\(ScanOptions.defaultMaxAnalysedFrames)).", valueName: "N"))
+            "Analyse at most this many frames per file, then stop with a warning in the report.", valueName: "N"))
     var maxAnalysedFrames = ScanOptions.defaultMaxAnalysedFrames
 
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Decode at most this many frames per file, sampled or not, then stop with a warning (default: "
-                + "\(ScanOptions.defaultMaxDecodedFrames)).", valueName: "N"))
+            "Decode at most this many frames per file, sampled or not, then stop with a warning.", valueName: "N"))
     var maxDecodedFrames = ScanOptions.defaultMaxDecodedFrames
 
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Decode at most this many seconds of each file, then stop with a warning (default: "
-                + "\(Int(ScanOptions.defaultMaxDurationSeconds)), 12 hours).", valueName: "seconds"))
+            "Decode at most this many seconds of each file (the default is 12 hours), then stop with a warning.",
+            valueName: "seconds"))
     var maxDuration = ScanOptions.defaultMaxDurationSeconds
 
     func validate() throws {

@@ -84,7 +84,7 @@ final class TrainingSessionTests: XCTestCase {
         let first = try makeSession(
             folder, trainer: try Trainer(config: TestSupport.tinyConfig(), data: data), rules: StopRules(steps: 6))
         try first.startFromBase(base)
-        first.isInterrupted = { first.trainer.step >= 3 }
+        first.isInterrupted = { [unowned first] in first.trainer.step >= 3 }  // a strong capture is a cycle
         let interrupted = try first.run()
         XCTAssertEqual(first.stopReason, .interrupted)
         XCTAssertEqual(interrupted.step, 3)
