@@ -18,7 +18,9 @@ struct LearnBenchCommand: ParsableCommand {
             Then trains a fresh detector on the pairs with the per-cell and global BCE alone and prints, every \
             --evaluate-every steps, each family's AUC of fake against real partner (patch score: highest cell \
             logit) on the training pairs and on the held-out ones. A family that stays near 0.5 on the \
-            training pairs is not learned by that architecture at all.
+            training pairs is not learned by that architecture at all. Families named by --held-out-family \
+            are never trained on: --validation-pairs more pairs of theirs are drawn from the held-out files, \
+            and their AUC (shown as "-/0.xx") measures transfer to a family the detector never saw.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -31,6 +33,13 @@ struct LearnBenchCommand: ParsableCommand {
         help: ArgumentHelp(
             "Zoo families or groups to draw from (repeatable, comma-separated; default every one).", valueName: "name"))
     var familyNames: [String] = []
+
+    @Option(
+        name: .customLong("held-out-family"),
+        help: ArgumentHelp(
+            "Zoo families or groups never trained on, evaluated on held-out files only (repeatable, comma-separated).",
+            valueName: "name"))
+    var heldOutNames: [String] = []
 
     @Option(help: ArgumentHelp("A folder of trained zoo generators (e.g. Models/zoo).", valueName: "dir"))
     var zooGenerators: String?
@@ -98,6 +107,7 @@ struct LearnBenchCommand: ParsableCommand {
         if let widths { config.architecture.widths = widths }
         config.architecture.patchSize = patchSize
         config.families = FamilyNames.split(familyNames)
+        config.heldOutFamilies = FamilyNames.split(heldOutNames)
         config.trainedGenerators = zooGenerators
         config.trainingPairs = pairs
         config.validationPairs = validationPairs
@@ -150,7 +160,7 @@ struct LearnBenchCommand: ParsableCommand {
                 step: step, loss: lossSum / Double(lossCount), seconds: Date().timeIntervalSince(last),
                 families: probe.evaluate())
             let cells = evaluation.families.map {
-                "\($0.family) \(String(format: "%.2f/%.2f", $0.trainingAUC, $0.validationAUC))"
+                "\($0.family) \($0.trainingAUC.map { String(format: "%.2f", $0) } ?? "-")/\(String(format: "%.2f", $0.validationAUC))"
             }
             try emit(
                 evaluation,

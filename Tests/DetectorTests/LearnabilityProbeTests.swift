@@ -71,15 +71,50 @@ final class LearnabilityProbeTests: XCTestCase {
         let evaluation = probe.evaluate()
         XCTAssertEqual(Set(evaluation.map(\.family)), Set(probe.families))
         for family in evaluation {
-            XCTAssertTrue((0...1).contains(family.trainingAUC), "\(family)")
+            XCTAssertFalse(family.heldOut)
+            XCTAssertTrue((0...1).contains(family.trainingAUC ?? -1), "\(family)")
             XCTAssertTrue((0...1).contains(family.validationAUC), "\(family)")
+        }
+    }
+
+    func testHeldOutFamiliesAreNeverTrainedOnAndComeOnlyFromHeldOutFiles() throws {
+        // training files are dark, the held-out file bright: every pair's real patch shows its side
+        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
+        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
+        let split = MediaSplit(
+            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        var config = LearnabilityConfig()
+        config.families = ["denoise", "resample"]
+        config.heldOutFamilies = ["resample"]  // named in both: holding out wins
+        config.trainingPairs = 24; config.validationPairs = 8; config.batchPairs = 4
+        config.encoding = .none; config.minimumTextureEnergy = 0
+        let probe = try LearnabilityProbe(config: config, data: split)
+        XCTAssertEqual(probe.heldOutNames, ["resample"])
+        XCTAssertEqual(Set(probe.trainingPairs.map(\.family)), ["denoise"])
+        for pair in probe.trainingPairs { XCTAssertLessThan(pair.real.pixels.max() ?? 1, 0.5) }
+        let heldOutPairs = probe.validationPairs.filter { $0.family == "resample" }
+        XCTAssertEqual(heldOutPairs.count, 8)
+        XCTAssertEqual(probe.validationPairs.count, 16)
+        for pair in probe.validationPairs { XCTAssertGreaterThan(pair.real.pixels.min() ?? 0, 0.5) }
+        probe.trainStep()
+        let evaluation = probe.evaluate()
+        XCTAssertEqual(Set(evaluation.map(\.family)), ["denoise", "resample"])
+        for family in evaluation {
+            XCTAssertEqual(family.heldOut, family.family == "resample", family.family)
+            XCTAssertEqual(family.trainingAUC == nil, family.heldOut, family.family)
+            XCTAssertTrue((0...1).contains(family.validationAUC), family.family)
+        }
+        var everything = config
+        everything.heldOutFamilies = ["denoise", "resample"]
+        XCTAssertThrowsError(try LearnabilityProbe(config: everything, data: split)) {
+            XCTAssertTrue("\($0)".contains("no family to train on"), "\($0)")
         }
     }
 
     func testBadConfigurationsAreRefused() {
         for change in [
             { (c: inout LearnabilityConfig) in c.trainingPairs = 0 }, { $0.batchPairs = 0 }, { $0.learningRate = .nan },
-            { $0.beta1 = 1 }, { $0.families = ["no-such-family"] },
+            { $0.beta1 = 1 }, { $0.families = ["no-such-family"] }, { $0.heldOutFamilies = ["no-such-family"] },
         ] {
             var config = LearnabilityConfig()
             config.trainingPairs = 2; config.validationPairs = 2

@@ -1,6 +1,6 @@
 // `unmask bench learn` as a user runs it: per-family signal lines, then one evaluation per
-// --evaluate-every steps with AUCs in 0…1 (JSON lines); bad options, unknown families and a missing
-// folder are refused with their exit codes.
+// --evaluate-every steps with AUCs in 0…1 (JSON lines), a held-out family without a training AUC;
+// bad options, unknown families and a missing folder are refused with their exit codes.
 import Foundation
 import MediaIO
 import NeuralNet
@@ -27,7 +27,8 @@ final class LearnBenchCommandTests: CLITestCase {
     func testPrintsSignalThenEvaluationsAsJSONLines() throws {
         let folder = try makeFolder()
         let run = try unmask([
-            "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--pairs", "8", "--validation-pairs", "4",
+            "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--held-out-family", "denoise", "--pairs", "8",
+            "--validation-pairs", "4",
             "--steps", "2", "--evaluate-every", "1", "--batch-pairs", "2", "--json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -38,17 +39,21 @@ final class LearnBenchCommandTests: CLITestCase {
         let evaluations = objects.filter { $0["step"] != nil }
         XCTAssertFalse(signals.isEmpty)
         for signal in signals {
-            XCTAssertTrue(["resample", "copy-move"].contains(signal["family"] as? String), "\(signal)")
+            XCTAssertTrue(["resample", "copy-move", "denoise"].contains(signal["family"] as? String), "\(signal)")
             XCTAssertGreaterThan(signal["meanDifferenceInside"] as? Double ?? 0, signal["meanDifferenceOutside"] as? Double ?? 1)
         }
         XCTAssertEqual(evaluations.compactMap { $0["step"] as? Int }, [1, 2])
         for evaluation in evaluations {
             let families = try XCTUnwrap(evaluation["families"] as? [[String: Any]])
             XCTAssertEqual(families.count, signals.count)
+            XCTAssertEqual(families.filter { $0["heldOut"] as? Bool == true }.compactMap { $0["family"] as? String }, ["denoise"])
             for family in families {
-                for key in ["trainingAUC", "validationAUC"] {
+                let heldOut = family["heldOut"] as? Bool == true
+                // a held-out family has no training pairs, so no training AUC
+                for key in heldOut ? ["validationAUC"] : ["trainingAUC", "validationAUC"] {
                     XCTAssertTrue((0...1).contains(family[key] as? Double ?? -1), "\(key) in \(family)")
                 }
+                if heldOut { XCTAssertNil(family["trainingAUC"], "\(family)") }
             }
         }
     }
@@ -61,6 +66,9 @@ final class LearnBenchCommandTests: CLITestCase {
         let unknown = try unmask(base + ["--family", "no-such-family"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.standardError.contains("no-such-family"), unknown.standardError)
+        let unknownHeldOut = try unmask(base + ["--held-out-family", "no-such-family"])
+        XCTAssertEqual(unknownHeldOut.status, 64)
+        XCTAssertTrue(unknownHeldOut.standardError.contains("no-such-family"), unknownHeldOut.standardError)
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }
 }

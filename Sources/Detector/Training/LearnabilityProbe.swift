@@ -1,7 +1,8 @@
 // Owns the learnability probe: fixed pairs of patches (a real crop and the same crop with a zoo
 // family's region in it, both through one re-encoding), a detector trained on them with the
 // supervised loss alone, and per-family AUCs on training and held-out files. It tells whether an
-// architecture can learn a family's trace at all, apart from the adversarial game and the recipe.
+// architecture can learn a family's trace at all, apart from the adversarial game and the recipe,
+// and, with families held out of training, whether what it learns transfers to them.
 // Glossary: P patch side, m = P/8 logit cells per side, B pairs per batch (2B patches).
 import Foundation
 import MediaIO
@@ -12,6 +13,8 @@ public struct LearnabilityConfig: Sendable {
     public var architecture = DetectorArchitecture.standard
     /// Zoo families or groups to draw from (every family of the zoo when empty).
     public var families: [String] = []
+    /// Families or groups never trained on: drawn only on held-out files, to measure transfer.
+    public var heldOutFamilies: [String] = []
     /// A folder of trained generators (Models/zoo) whose families join the built-in ones.
     public var trainedGenerators: String?
     /// Pairs drawn from the training files and from the validation files.
@@ -58,8 +61,11 @@ public struct FamilySignal: Codable, Sendable {
 /// One family's AUCs at one evaluation: patch score = its highest cell logit.
 public struct FamilyLearnability: Codable, Sendable {
     public var family: String
-    /// Fake patches against their own real partners, on the training pairs and on held-out files.
-    public var trainingAUC: Double
+    /// Whether the family was held out of training (its pairs come from held-out files only).
+    public var heldOut: Bool
+    /// Fake patches against their own real partners, on the training pairs (nil for a held-out family)
+    /// and on held-out files.
+    public var trainingAUC: Double?
     public var validationAUC: Double
     /// The same with the global head's logit as the patch score.
     public var validationGlobalAUC: Double
@@ -84,6 +90,8 @@ public final class LearnabilityProbe {
     public let trainingPairs: [ZooPair]
     public let validationPairs: [ZooPair]
     public private(set) var step = 0
+    /// Names of the families held out of training.
+    public let heldOutNames: Set<String>
     let optimizer: Adam
     var rng: RandomGenerator
     let P: Int, m: Int
@@ -97,20 +105,31 @@ public final class LearnabilityProbe {
         }
         let side = config.architecture.patchSize
         let all = try FakeZoo.standard(trainedGenerators: config.trainedGenerators)
-        let zoo = config.families.isEmpty ? all : try all.selecting(config.families)
+        let selected = config.families.isEmpty ? all : try all.selecting(config.families)
+        let heldOut = config.heldOutFamilies.isEmpty ? nil : try all.selecting(config.heldOutFamilies)
+        let heldOutNames = Set(heldOut?.names ?? [])
+        let trained = selected.families.filter { !heldOutNames.contains($0.name) }
+        guard !trained.isEmpty else {
+            throw DetectorError.invalidConfiguration(
+                "learnability: holding out \(config.heldOutFamilies) leaves no family to train on")
+        }
+        let zoo = try FakeZoo(families: trained)
+        self.heldOutNames = heldOutNames
         var options = ZooOptions()
         let largest = max(4, side - 2)
         options.mask.side = min(config.regionSide.lowerBound, largest)...min(config.regionSide.upperBound, largest)
         var random = RandomGenerator(seed: config.seed)
-        func draw(_ count: Int, _ sources: [MediaSource]) throws -> [ZooPair] {
+        func draw(_ count: Int, _ sources: [MediaSource], _ zoo: FakeZoo) throws -> [ZooPair] {
             try (0..<count).map { _ in
                 try ZooPair.draw(
                     from: sources, zoo: zoo, options: options, encoding: config.encoding, side: side,
                     minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
             }
         }
-        trainingPairs = try draw(config.trainingPairs, data.training)
-        validationPairs = try draw(config.validationPairs, data.validation)
+        trainingPairs = try draw(config.trainingPairs, data.training, zoo)
+        validationPairs =
+            try draw(config.validationPairs, data.validation, zoo)
+            + (heldOut.map { try draw(config.validationPairs, data.validation, $0) } ?? [])
         self.config = config
         P = side
         m = side / DetectorArchitecture.stride
@@ -125,11 +144,12 @@ public final class LearnabilityProbe {
         return (trainingPairs + validationPairs).map(\.family).filter { seen.insert($0).inserted }
     }
 
-    /// Per family: how much the fake differs from its real partner inside and outside the mask.
+    /// Per family: how much the fake differs from its real partner inside and outside the mask (on
+    /// the training pairs, or the held-out ones for a family held out of training).
     public func signal() -> [FamilySignal] {
         families.map { family in
             var inside = 0.0, insideCount = 0, outside = 0.0, outsideCount = 0, coverage = 0.0
-            let chosen = trainingPairs.filter { $0.family == family }
+            let chosen = (heldOutNames.contains(family) ? validationPairs : trainingPairs).filter { $0.family == family }
             for pair in chosen {
                 var covered = 0
                 for c in 0..<3 {
@@ -202,8 +222,9 @@ public final class LearnabilityProbe {
                 let real = indices.map { global ? s[$0].global.0 : s[$0].cell.0 }
                 return Trainer.auc(positives: fake, negatives: real)
             }
+            let held = heldOutNames.contains(family)
             return FamilyLearnability(
-                family: family, trainingAUC: auc(trainingPairs, training, global: false),
+                family: family, heldOut: held, trainingAUC: held ? nil : auc(trainingPairs, training, global: false),
                 validationAUC: auc(validationPairs, validation, global: false),
                 validationGlobalAUC: auc(validationPairs, validation, global: true))
         }
