@@ -20,7 +20,9 @@ struct LearnBenchCommand: ParsableCommand {
             logit) on the training pairs and on the held-out ones. A family that stays near 0.5 on the \
             training pairs is not learned by that architecture at all. Families named by --held-out-family \
             are never trained on: --validation-pairs more pairs of theirs are drawn from the held-out files, \
-            and their AUC (shown as "-/0.xx") measures transfer to a family the detector never saw.
+            and their AUC (shown as "-/0.xx") measures transfer to a family the detector never saw. With \
+            --out, the trained detector is written as an uncalibrated model, for `unmask evaluate` on whole \
+            frames.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -92,6 +94,12 @@ struct LearnBenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the trained detector here as an uncalibrated model (a new file in an existing folder).",
+            valueName: "file"))
+    var out: String?
+
     func validate() throws {
         guard pairs >= 1, validationPairs >= 1, steps >= 0, batchPairs >= 1, evaluateEvery >= 1, framesPerFile >= 1 else {
             throw ValidationError(
@@ -102,6 +110,7 @@ struct LearnBenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
+        if let out { try Self.checkNewFile(out) }
         var config = LearnabilityConfig()
         config.architecture = architecture.applied(to: .standard)
         if let widths { config.architecture.widths = widths }
@@ -167,6 +176,29 @@ struct LearnBenchCommand: ParsableCommand {
                 String(format: "step %5d  loss %.3f  %5.1f s  ", step, evaluation.loss, evaluation.seconds)
                     + cells.joined(separator: "  "))
             lossSum = 0; lossCount = 0; last = Date()
+        }
+        if let out {
+            let model = DetectorModel(discriminator: probe.discriminator)
+            model.training.steps = probe.step
+            model.training.notes =
+                "bench learn: \(probe.step) supervised steps on \(probe.trainingPairs.count) fixed zoo pairs (families: "
+                + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
+                + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), seed \(seed); uncalibrated"
+            do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
+            if !json { print("Wrote the detector (uncalibrated) to \(out)") }
+        }
+    }
+
+    /// The output must be a new file in an existing folder, checked before any work.
+    static func checkNewFile(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
+        {
+            throw Terminal.report(OutputError(path: path, cause: "the folder \(folder) does not exist"))
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            throw Terminal.report(OutputError(path: path, cause: "already exists; choose a new name (nothing was overwritten)"))
         }
     }
 }

@@ -1,6 +1,7 @@
 // `unmask bench learn` as a user runs it: per-family signal lines, then one evaluation per
 // --evaluate-every steps with AUCs in 0…1 (JSON lines), a held-out family without a training AUC;
 // bad options, unknown families and a missing folder are refused with their exit codes.
+import Detector
 import Foundation
 import MediaIO
 import NeuralNet
@@ -56,6 +57,30 @@ final class LearnBenchCommandTests: CLITestCase {
                 if heldOut { XCTAssertNil(family["trainingAUC"], "\(family)") }
             }
         }
+    }
+
+    func testOutWritesAnUncalibratedModelAndNeverOverwrites() throws {
+        let folder = try makeFolder()
+        let out = path("probe.safetensors")
+        let base = [
+            "bench", "learn", "--real", folder, "--family", "copy-move", "--pairs", "4", "--validation-pairs", "2",
+            "--steps", "2", "--batch-pairs", "2",
+        ]
+        let run = try unmask(base + ["--out", out])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let model = try DetectorModel.load(path: out)
+        XCTAssertEqual(model.training.steps, 2)
+        XCTAssertEqual(model.calibration.a, 1); XCTAssertEqual(model.calibration.b, 0)
+        XCTAssertTrue(model.training.notes.contains("uncalibrated"), model.training.notes)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        let again = try unmask(base + ["--out", out])
+        XCTAssertEqual(again.status, 73)
+        XCTAssertTrue(again.standardError.contains("already exists"), again.standardError)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before, "an existing file was replaced")
+        let missing = try unmask(base + ["--out", path("no-such-folder/m.safetensors")])
+        XCTAssertEqual(missing.status, 73)
+        XCTAssertTrue(missing.standardError.contains("does not exist"), missing.standardError)
+        XCTAssertFalse(missing.standardOutput.contains("step"), "trained before refusing the output")
     }
 
     func testBadInputIsRefused() throws {
