@@ -22,7 +22,11 @@ struct LearnBenchCommand: ParsableCommand {
             are never trained on: --validation-pairs more pairs of theirs are drawn from the held-out files, \
             and their AUC (shown as "-/0.xx") measures transfer to a family the detector never saw. With \
             --out, the trained detector is written as an uncalibrated model, for `unmask evaluate` on whole \
-            frames.
+            frames. A frame's score is its most suspicious window, so each family's held-out fakes are also \
+            counted against the 99th percentile of --tail-windows random real windows of the held-out files \
+            (the third figure, "t0.xx": the share above it). --hard-negatives N adds N of the highest-scoring \
+            real windows (mined from --hard-negative-candidates random windows of the training files every \
+            --hard-negative-every steps) to every batch.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -88,6 +92,21 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames read per file.")
     var framesPerFile = 4
 
+    @Option(parsing: .unconditional, help: "Random real windows of the held-out files that set the tail threshold (0: none).")
+    var tailWindows = 2048
+
+    @Option(parsing: .unconditional, help: "Mined hard real windows added to every batch (0: none).")
+    var hardNegatives = 0
+
+    @Option(parsing: .unconditional, help: "Random real windows of the training files to mine hard negatives from.")
+    var hardNegativeCandidates = 4096
+
+    @Option(parsing: .unconditional, help: "How many of the highest-scoring candidates are kept as hard negatives.")
+    var hardNegativeSelect = 256
+
+    @Option(parsing: .unconditional, help: "Re-mine the hard negatives every N steps.")
+    var hardNegativeEvery = 250
+
     @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
 
@@ -125,6 +144,11 @@ struct LearnBenchCommand: ParsableCommand {
         config.beta1 = beta1
         config.regionSide = regionSides
         if noEncoding { config.encoding = .none }
+        config.tailWindows = tailWindows
+        config.hardNegativesPerBatch = hardNegatives
+        config.hardNegativeCandidates = hardNegativeCandidates
+        config.hardNegativeSelect = hardNegativeSelect
+        config.hardNegativeEvery = hardNegativeEvery
         config.seed = seed
 
         let data: MediaSplit
@@ -165,11 +189,13 @@ struct LearnBenchCommand: ParsableCommand {
         for step in 1...max(1, steps) where steps > 0 {
             lossSum += Double(probe.trainStep()); lossCount += 1
             guard step % evaluateEvery == 0 || step == steps else { continue }
+            let tail = probe.tailThreshold()
             let evaluation = LearnabilityEvaluation(
                 step: step, loss: lossSum / Double(lossCount), seconds: Date().timeIntervalSince(last),
-                families: probe.evaluate())
+                families: probe.evaluate(tail: tail), tailThreshold: tail)
             let cells = evaluation.families.map {
                 "\($0.family) \($0.trainingAUC.map { String(format: "%.2f", $0) } ?? "-")/\(String(format: "%.2f", $0.validationAUC))"
+                    + ($0.validationTailTPR.map { String(format: " t%.2f", $0) } ?? "")
             }
             try emit(
                 evaluation,
@@ -183,7 +209,8 @@ struct LearnBenchCommand: ParsableCommand {
             model.training.notes =
                 "bench learn: \(probe.step) supervised steps on \(probe.trainingPairs.count) fixed zoo pairs (families: "
                 + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
-                + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), seed \(seed); uncalibrated"
+                + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), "
+                + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "") + "seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }
         }

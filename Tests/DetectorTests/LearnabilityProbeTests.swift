@@ -111,10 +111,63 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
+    func testHardNegativesAreTheHighestScoringTrainingWindowsAndTailWindowsComeFromHeldOutFiles() throws {
+        // training files are dark, the held-out file bright (as above)
+        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
+        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
+        let split = MediaSplit(
+            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        var config = LearnabilityConfig()
+        config.families = ["denoise"]; config.trainingPairs = 8; config.validationPairs = 8; config.batchPairs = 2
+        config.minimumTextureEnergy = 0
+        config.hardNegativesPerBatch = 2; config.hardNegativeCandidates = 12; config.hardNegativeSelect = 3
+        config.hardNegativeEvery = 2; config.tailWindows = 20
+        let probe = try LearnabilityProbe(config: config, data: split)
+        XCTAssertEqual(probe.hardNegativeCandidates.count, 12); XCTAssertEqual(probe.tailWindows.count, 20)
+        for w in probe.hardNegativeCandidates {
+            XCTAssertEqual(w.width, 64); XCTAssertLessThan(w.pixels.max() ?? 1, 0.5)
+        }
+        for w in probe.tailWindows { XCTAssertGreaterThan(w.pixels.min() ?? 0, 0.5) }
+
+        XCTAssertTrue(probe.trainStep().isFinite)  // mines first, then trains on 2·2 + 2 rows
+        XCTAssertEqual(probe.hardNegatives.count, 3)
+        XCTAssertEqual(probe.hardNegativesMinedAtStep, 0)
+        probe.trainStep()
+        XCTAssertEqual(probe.hardNegativesMinedAtStep, 0)
+        probe.trainStep()  // every 2 steps: re-mined before step 3
+        XCTAssertEqual(probe.hardNegativesMinedAtStep, 2)
+        probe.mineHardNegatives()
+        probe.discriminator.eval()
+        let scores = probe.highestCellLogits(probe.hardNegativeCandidates)
+        probe.discriminator.train()
+        let kept = probe.hardNegatives.map { scores[$0] }
+        XCTAssertEqual(kept, kept.sorted(by: >))
+        let lowestKept = try XCTUnwrap(kept.last)
+        for i in scores.indices where !probe.hardNegatives.contains(i) {
+            XCTAssertLessThanOrEqual(scores[i], lowestKept, "candidate \(i) scores above a kept one")
+        }
+
+        let tail = try XCTUnwrap(probe.tailThreshold())
+        probe.discriminator.eval()
+        let tailScores = probe.highestCellLogits(probe.tailWindows).sorted()
+        probe.discriminator.train()
+        XCTAssertEqual(tail, tailScores[19])  // the 99th percentile of 20 windows is the highest
+        for family in probe.evaluate(tail: tail) { XCTAssertTrue((0...1).contains(family.validationTailTPR ?? -1)) }
+        for family in probe.evaluate(tail: -.infinity) { XCTAssertEqual(family.validationTailTPR, 1) }
+        for family in probe.evaluate(tail: .infinity) { XCTAssertEqual(family.validationTailTPR, 0) }
+        for family in probe.evaluate() { XCTAssertNil(family.validationTailTPR) }
+    }
+
     func testBadConfigurationsAreRefused() {
         for change in [
             { (c: inout LearnabilityConfig) in c.trainingPairs = 0 }, { $0.batchPairs = 0 }, { $0.learningRate = .nan },
             { $0.beta1 = 1 }, { $0.families = ["no-such-family"] }, { $0.heldOutFamilies = ["no-such-family"] },
+            {
+                $0.hardNegativesPerBatch = 1; $0.hardNegativeSelect = 5000
+            },
+            {
+                $0.hardNegativesPerBatch = 1; $0.hardNegativeEvery = 0
+            }, { $0.tailWindows = -1 },
         ] {
             var config = LearnabilityConfig()
             config.trainingPairs = 2; config.validationPairs = 2

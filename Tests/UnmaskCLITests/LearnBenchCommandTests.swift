@@ -29,7 +29,8 @@ final class LearnBenchCommandTests: CLITestCase {
         let folder = try makeFolder()
         let run = try unmask([
             "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--held-out-family", "denoise", "--pairs", "8",
-            "--validation-pairs", "4",
+            "--validation-pairs", "4", "--tail-windows", "16", "--hard-negatives", "2", "--hard-negative-candidates", "8",
+            "--hard-negative-select", "4",
             "--steps", "2", "--evaluate-every", "1", "--batch-pairs", "2", "--json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -44,6 +45,7 @@ final class LearnBenchCommandTests: CLITestCase {
             XCTAssertGreaterThan(signal["meanDifferenceInside"] as? Double ?? 0, signal["meanDifferenceOutside"] as? Double ?? 1)
         }
         XCTAssertEqual(evaluations.compactMap { $0["step"] as? Int }, [1, 2])
+        for evaluation in evaluations { XCTAssertNotNil(evaluation["tailThreshold"] as? Double, "\(evaluation)") }
         for evaluation in evaluations {
             let families = try XCTUnwrap(evaluation["families"] as? [[String: Any]])
             XCTAssertEqual(families.count, signals.count)
@@ -55,6 +57,7 @@ final class LearnBenchCommandTests: CLITestCase {
                     XCTAssertTrue((0...1).contains(family[key] as? Double ?? -1), "\(key) in \(family)")
                 }
                 if heldOut { XCTAssertNil(family["trainingAUC"], "\(family)") }
+                XCTAssertTrue((0...1).contains(family["validationTailTPR"] as? Double ?? -1), "\(family)")
             }
         }
     }
@@ -64,7 +67,7 @@ final class LearnBenchCommandTests: CLITestCase {
         let out = path("probe.safetensors")
         let base = [
             "bench", "learn", "--real", folder, "--family", "copy-move", "--pairs", "4", "--validation-pairs", "2",
-            "--steps", "2", "--batch-pairs", "2",
+            "--steps", "2", "--batch-pairs", "2", "--tail-windows", "0",
         ]
         let run = try unmask(base + ["--out", out])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -85,7 +88,9 @@ final class LearnBenchCommandTests: CLITestCase {
 
     func testBadInputIsRefused() throws {
         let folder = try makeFolder()
-        let base = ["bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1"]
+        let base = [
+            "bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1", "--tail-windows", "0",
+        ]
         XCTAssertEqual(try unmask(base + ["--patch-size", "96"]).status, 64)
         XCTAssertEqual(try unmask(base + ["--pairs", "0"]).status, 64)
         let unknown = try unmask(base + ["--family", "no-such-family"])
@@ -94,6 +99,7 @@ final class LearnBenchCommandTests: CLITestCase {
         let unknownHeldOut = try unmask(base + ["--held-out-family", "no-such-family"])
         XCTAssertEqual(unknownHeldOut.status, 64)
         XCTAssertTrue(unknownHeldOut.standardError.contains("no-such-family"), unknownHeldOut.standardError)
+        XCTAssertEqual(try unmask(base + ["--hard-negatives", "1", "--hard-negative-select", "9000"]).status, 64)
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }
 }

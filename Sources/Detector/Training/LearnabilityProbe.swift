@@ -2,7 +2,10 @@
 // family's region in it, both through one re-encoding), a detector trained on them with the
 // supervised loss alone, and per-family AUCs on training and held-out files. It tells whether an
 // architecture can learn a family's trace at all, apart from the adversarial game and the recipe,
-// and, with families held out of training, whether what it learns transfers to them.
+// and, with families held out of training, whether what it learns transfers to them. A frame's
+// score is its most suspicious window, so the probe also measures each family against the tail of
+// random real windows (what a scan compares a fake region with) and can mine the hardest real
+// windows into training.
 // Glossary: P patch side, m = P/8 logit cells per side, B pairs per batch (2B patches).
 import Foundation
 import MediaIO
@@ -30,6 +33,18 @@ public struct LearnabilityConfig: Sendable {
     /// Probability that the pair is flipped left-right (both patches and the mask) at each draw.
     public var flip = 0.5
     public var minimumTextureEnergy: Float = 0.01
+    /// Hard real negatives: `hardNegativeCandidates` real windows from random positions of the
+    /// training files (every kind of content a scan sees, not only textured crops; each through a
+    /// re-encoding drawn like the pairs'), re-scored every `hardNegativeEvery` steps; the
+    /// `hardNegativeSelect` highest-scoring ones are kept and `hardNegativesPerBatch` of them join
+    /// every batch as extra real rows. Off when `hardNegativesPerBatch` is 0.
+    public var hardNegativesPerBatch = 0
+    public var hardNegativeCandidates = 4096
+    public var hardNegativeSelect = 256
+    public var hardNegativeEvery = 250
+    /// Random real windows of the held-out files (drawn like the hard-negative candidates) whose
+    /// 99th-percentile score is the evaluation's tail threshold; none when 0.
+    public var tailWindows = 0
     public var seed: UInt64 = 1
 
     public init() {}
@@ -38,11 +53,16 @@ public struct LearnabilityConfig: Sendable {
         try architecture.validate()
         guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
             (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
-            regionSide.lowerBound >= 4, (0...1).contains(flip)
+            regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
+            (0...100_000).contains(tailWindows),
+            hardNegativesPerBatch == 0
+                || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
+                    && hardNegativeEvery >= 1)
         else {
             throw DetectorError.invalidConfiguration(
-                "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), region sides ≥ 4"
-            )
+                "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), "
+                    + "region sides ≥ 4, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
+                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows")
         }
     }
 }
@@ -69,6 +89,10 @@ public struct FamilyLearnability: Codable, Sendable {
     public var validationAUC: Double
     /// The same with the global head's logit as the patch score.
     public var validationGlobalAUC: Double
+    /// Share of the family's held-out fakes scoring above the 99th percentile of random held-out real
+    /// windows (nil without tail windows): how often its region would outscore an ordinary window of a
+    /// real frame, the comparison a frame score makes.
+    public var validationTailTPR: Double?
 }
 
 public struct LearnabilityEvaluation: Codable, Sendable {
@@ -77,9 +101,12 @@ public struct LearnabilityEvaluation: Codable, Sendable {
     public var loss: Double
     public var seconds: Double
     public var families: [FamilyLearnability]
+    /// The 99th-percentile score (highest cell logit) of the random held-out real windows.
+    public var tailThreshold: Double?
 
-    public init(step: Int, loss: Double, seconds: Double, families: [FamilyLearnability]) {
+    public init(step: Int, loss: Double, seconds: Double, families: [FamilyLearnability], tailThreshold: Double? = nil) {
         self.step = step; self.loss = loss; self.seconds = seconds; self.families = families
+        self.tailThreshold = tailThreshold
     }
 }
 
@@ -92,6 +119,13 @@ public final class LearnabilityProbe {
     public private(set) var step = 0
     /// Names of the families held out of training.
     public let heldOutNames: Set<String>
+    /// Hard-negative candidates (training files) and tail windows (held-out files).
+    public let hardNegativeCandidates: [RGBImage]
+    public let tailWindows: [RGBImage]
+    /// Indices into `hardNegativeCandidates` of the windows mined last (highest score first).
+    public private(set) var hardNegatives: [Int] = []
+    /// The step at which they were mined.
+    public private(set) var hardNegativesMinedAtStep: Int?
     let optimizer: Adam
     var rng: RandomGenerator
     let P: Int, m: Int
@@ -126,10 +160,18 @@ public final class LearnabilityProbe {
                     minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
             }
         }
+        func windows(_ count: Int, _ sources: [MediaSource]) throws -> [RGBImage] {
+            try (0..<count).map { _ in
+                try LearnabilityProbe.randomWindow(from: sources, side: side, encoding: config.encoding, rng: &random)
+            }
+        }
         trainingPairs = try draw(config.trainingPairs, data.training, zoo)
         validationPairs =
             try draw(config.validationPairs, data.validation, zoo)
             + (heldOut.map { try draw(config.validationPairs, data.validation, $0) } ?? [])
+        hardNegativeCandidates =
+            config.hardNegativesPerBatch > 0 ? try windows(config.hardNegativeCandidates, data.training) : []
+        tailWindows = try windows(config.tailWindows, data.validation)
         self.config = config
         P = side
         m = side / DetectorArchitecture.stride
@@ -173,12 +215,21 @@ public final class LearnabilityProbe {
     }
 
     /// One supervised step on B random training pairs (2B patches: the real ones all-zero targets, the
-    /// fake ones the mask's mean over each cell); returns the loss (cell BCE + global BCE).
+    /// fake ones the mask's mean over each cell) and H mined hard real windows (all-zero targets,
+    /// re-mined every `hardNegativeEvery` steps); returns the loss (cell BCE + global BCE).
     @discardableResult
     public func trainStep() -> Float {
-        let B = config.batchPairs, n = 3 * P * P
-        let batch = Tensor(shape: [2 * B, 3, P, P])
-        let cellTargets = Tensor(shape: [2 * B, 1, m, m]), globalTargets = Tensor(shape: [2 * B, 1])
+        let B = config.batchPairs, H = config.hardNegativesPerBatch, n = 3 * P * P
+        if H > 0 && (hardNegatives.isEmpty || step % config.hardNegativeEvery == 0) { mineHardNegatives() }
+        let batch = Tensor(shape: [2 * B + H, 3, P, P])
+        let cellTargets = Tensor(shape: [2 * B + H, 1, m, m]), globalTargets = Tensor(shape: [2 * B + H, 1])
+        for h in 0..<H {
+            var window = hardNegativeCandidates[hardNegatives[Int(rng.next() % UInt64(hardNegatives.count))]]
+            if Double(rng.uniform()) < config.flip { window = LearnabilityProbe.flipped(window) }
+            window.pixels.withUnsafeBufferPointer {
+                (batch.pointer + (2 * B + h) * n).update(from: $0.baseAddress!, count: n)
+            }
+        }
         for b in 0..<B {
             var pair = trainingPairs[Int(rng.next() % UInt64(trainingPairs.count))]
             if Double(rng.uniform()) < config.flip {
@@ -207,9 +258,27 @@ public final class LearnabilityProbe {
         return loss
     }
 
+    /// Scores every hard-negative candidate and keeps the `hardNegativeSelect` highest.
+    public func mineHardNegatives() {
+        discriminator.eval()
+        defer { discriminator.train() }
+        let scores = highestCellLogits(hardNegativeCandidates)
+        hardNegatives = Array(scores.indices.sorted { scores[$0] > scores[$1] }.prefix(config.hardNegativeSelect))
+        hardNegativesMinedAtStep = step
+    }
+
+    /// The 99th-percentile score of the tail windows (nil without them).
+    public func tailThreshold() -> Double? {
+        guard !tailWindows.isEmpty else { return nil }
+        discriminator.eval()
+        defer { discriminator.train() }
+        let sorted = highestCellLogits(tailWindows).sorted()
+        return sorted[min(sorted.count - 1, Int((0.99 * Double(sorted.count)).rounded(.down)))]
+    }
+
     /// Per family: AUC of fake patches against their real partners, on the training pairs and on the
-    /// held-out files' pairs.
-    public func evaluate() -> [FamilyLearnability] {
+    /// held-out files' pairs, and the share of held-out fakes above `tail` (see `tailThreshold`).
+    public func evaluate(tail: Double? = nil) -> [FamilyLearnability] {
         discriminator.eval()
         defer { discriminator.train() }
         let training = scores(trainingPairs), validation = scores(validationPairs)
@@ -223,10 +292,13 @@ public final class LearnabilityProbe {
                 return Trainer.auc(positives: fake, negatives: real)
             }
             let held = heldOutNames.contains(family)
+            let fakeScores = validationPairs.indices.filter { validationPairs[$0].family == family }.map { validation[$0].cell.1 }
             return FamilyLearnability(
                 family: family, heldOut: held, trainingAUC: held ? nil : auc(trainingPairs, training, global: false),
                 validationAUC: auc(validationPairs, validation, global: false),
-                validationGlobalAUC: auc(validationPairs, validation, global: true))
+                validationGlobalAUC: auc(validationPairs, validation, global: true),
+                validationTailTPR: tail.map { t in Double(fakeScores.filter { $0 > t }.count) / Double(max(1, fakeScores.count)) }
+            )
         }
     }
 
@@ -257,6 +329,43 @@ public final class LearnabilityProbe {
             }
         }
         return out
+    }
+
+    /// Each image's highest cell logit (eval mode is the caller's).
+    func highestCellLogits(_ images: [RGBImage]) -> [Double] {
+        let chunk = 64, n = 3 * P * P
+        var out: [Double] = []
+        out.reserveCapacity(images.count)
+        for start in stride(from: 0, to: images.count, by: chunk) {
+            let part = images[start..<min(images.count, start + chunk)]
+            let batch = Tensor(shape: [part.count, 3, P, P])
+            for (k, image) in part.enumerated() {
+                image.pixels.withUnsafeBufferPointer { (batch.pointer + k * n).update(from: $0.baseAddress!, count: n) }
+            }
+            let (patch, _) = discriminator.forward(batch)
+            for k in 0..<part.count {
+                out.append(Double(UnsafeBufferPointer(start: patch.pointer + k * m * m, count: m * m).max() ?? 0))
+            }
+        }
+        return out
+    }
+
+    /// A P×P real window from a random position of a random frame of `sources`: a 2P context (its
+    /// origin even, on the frame's 2×2 and chroma grid) through a re-encoding drawn from `encoding`,
+    /// then a window at an even offset inside it — the pairs' path without the texture filter.
+    static func randomWindow(
+        from sources: [MediaSource], side P: Int, encoding: EncodingConfig, rng: inout RandomGenerator
+    ) throws -> RGBImage {
+        let C = 2 * P
+        let source = sources[Int(rng.next() % UInt64(sources.count))]
+        let frame = source.frames[Int(rng.next() % UInt64(source.frames.count))]
+        let x0 = 2 * Int(rng.next() % UInt64(max(1, (frame.width - C) / 2 + 1)))
+        let y0 = 2 * Int(rng.next() % UInt64(max(1, (frame.height - C) / 2 + 1)))
+        var context = RGBImage(width: C, height: C)
+        PatchOps.crop(frame, x0: x0, y0: y0, size: C, into: &context)
+        let encoded = try SharedEncoding.choice(seed: rng.next(), config: encoding).apply(context)
+        let wx = 2 * Int(rng.next() % UInt64(P / 2 + 1)), wy = 2 * Int(rng.next() % UInt64(P / 2 + 1))
+        return ImageFilters.crop(encoded, x: wx, y: wy, width: P, height: P)
     }
 
     static func flipped(_ image: RGBImage) -> RGBImage {
