@@ -129,7 +129,7 @@ struct LearnBenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        if let out { try Self.checkNewFile(out) }
+        if let out { try OutputError.checkNewFile(out) }
         var config = LearnabilityConfig()
         config.architecture = architecture.applied(to: .standard)
         if let widths { config.architecture.widths = widths }
@@ -213,19 +213,6 @@ struct LearnBenchCommand: ParsableCommand {
                 + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "") + "seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }
-        }
-    }
-
-    /// The output must be a new file in an existing folder, checked before any work.
-    static func checkNewFile(_ path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
-        {
-            throw Terminal.report(OutputError(path: path, cause: "the folder \(folder) does not exist"))
-        }
-        if FileManager.default.fileExists(atPath: path) {
-            throw Terminal.report(OutputError(path: path, cause: "already exists; choose a new name (nothing was overwritten)"))
         }
     }
 }

@@ -260,15 +260,7 @@ struct RetrainCommand: ParsableCommand {
 
     /// The output must be a new file in an existing folder.
     private func checkOutput() throws {
-        let folder = (out as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
-        {
-            throw Terminal.report(OutputError(path: out, cause: "the folder \(folder) does not exist"))
-        }
-        if FileManager.default.fileExists(atPath: out) {
-            throw Terminal.report(OutputError(path: out, cause: "already exists; choose a new name (nothing was overwritten)"))
-        }
+        try OutputError.checkNewFile(out)
         if FileManager.default.fileExists(atPath: sideFolder + "/checkpoint.safetensors") && !resume {
             throw Terminal.report(
                 OutputError(

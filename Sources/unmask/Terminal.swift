@@ -62,6 +62,20 @@ struct OutputError: Error, CustomStringConvertible {
     var path: String
     var cause: String
     var description: String { "\(path): \(cause)" }
+
+    /// Refuses (exit 73, one line) an output that is not a new file in an existing folder; checked
+    /// before any work, so nothing is overwritten and no work is lost to a mistyped path.
+    static func checkNewFile(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
+        {
+            throw Terminal.report(OutputError(path: path, cause: "the folder \(folder) does not exist"))
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            throw Terminal.report(OutputError(path: path, cause: "already exists; choose a new name (nothing was overwritten)"))
+        }
+    }
 }
 
 /// Standard output, written to fd 1 in whole buffers. When it cannot be written (a full disk,
