@@ -17,6 +17,14 @@ final class LearnabilityProbeTests: XCTestCase {
         return MediaSplit(training: training, validation: validation)
     }
 
+    /// A dark training file and a bright held-out one: every patch drawn shows which side it came from.
+    private func darkTrainingBrightHeldOut() -> MediaSplit {
+        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
+        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
+        return MediaSplit(
+            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+    }
+
     func testFakesDifferFromTheirRealPartnersOnlyInsideTheirMasks() throws {
         var config = LearnabilityConfig()
         config.families = ["classical", "self-blend", "upsampler-bilinear-random"]
@@ -47,11 +55,7 @@ final class LearnabilityProbeTests: XCTestCase {
     }
 
     func testHeldOutPairsComeOnlyFromHeldOutFiles() throws {
-        // training files are dark, the held-out file bright: every pair's real patch shows its side
-        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
-        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
-        let split = MediaSplit(
-            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        let split = darkTrainingBrightHeldOut()
         var config = LearnabilityConfig()
         config.families = ["denoise"]; config.trainingPairs = 6; config.validationPairs = 6; config.encoding = .none
         config.minimumTextureEnergy = 0
@@ -78,11 +82,7 @@ final class LearnabilityProbeTests: XCTestCase {
     }
 
     func testHeldOutFamiliesAreNeverTrainedOnAndComeOnlyFromHeldOutFiles() throws {
-        // training files are dark, the held-out file bright: every pair's real patch shows its side
-        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
-        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
-        let split = MediaSplit(
-            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        let split = darkTrainingBrightHeldOut()
         var config = LearnabilityConfig()
         config.families = ["denoise", "resample"]
         config.heldOutFamilies = ["resample"]  // named in both: holding out wins
@@ -112,11 +112,7 @@ final class LearnabilityProbeTests: XCTestCase {
     }
 
     func testHardNegativesAreTheHighestScoringTrainingWindowsAndTailWindowsComeFromHeldOutFiles() throws {
-        // training files are dark, the held-out file bright (as above)
-        let dark = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { Float($0 % 7) * 0.01 })
-        let bright = RGBImage(width: 160, height: 160, pixels: (0..<(3 * 160 * 160)).map { 0.9 + Float($0 % 7) * 0.01 })
-        let split = MediaSplit(
-            training: [TestSupport.source("dark.png", [dark])], validation: [TestSupport.source("bright.png", [bright])])
+        let split = darkTrainingBrightHeldOut()
         var config = LearnabilityConfig()
         config.families = ["denoise"]; config.trainingPairs = 8; config.validationPairs = 8; config.batchPairs = 2
         config.minimumTextureEnergy = 0
