@@ -89,6 +89,10 @@ public struct ScoredFrame: Codable, Sendable {
     /// For frames with a known manipulated region: intersection over union of the reported region's
     /// box and the manipulated region's box.
     public var regionIoU: Double?
+    /// For frames with a known manipulated region: that region's box size in pixels (to break
+    /// results down by region size).
+    public var manipulatedWidth: Int? = nil
+    public var manipulatedHeight: Int? = nil
 }
 
 /// Classification metrics at one threshold.
@@ -119,7 +123,8 @@ public enum FrameEvaluation {
                 ScoredFrame(
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
-                    regionIoU: f.region.map { intersectionOverUnion($0, r.region) }))
+                    regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
+                    manipulatedHeight: f.region?.height))
             progress?(i + 1)
         }
         return out

@@ -90,6 +90,18 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(frames.count, 32)
         XCTAssertEqual(frames.filter { $0["is_fake"] as! Bool }.count, 16)
         XCTAssertEqual((result["sources"] as! [Any]).count, 16)  // each photo as a real and as a fake source
+        // a forged frame names its manipulated region's size, so results can be broken down by it
+        for frame in frames {
+            let fake = frame["is_fake"] as! Bool
+            for key in ["manipulated_width", "manipulated_height"] {
+                if fake {
+                    let side = frame[key] as? Int ?? 0
+                    XCTAssertTrue(side > 0 && side <= frame[key == "manipulated_width" ? "width" : "height"] as! Int, "\(frame)")
+                } else {
+                    XCTAssertNil(frame[key], "\(frame)")
+                }
+            }
+        }
 
         let calibrated = path("calibrated.safetensors")
         let calibration = try unmask([
