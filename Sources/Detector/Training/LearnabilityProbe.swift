@@ -304,37 +304,20 @@ public final class LearnabilityProbe {
 
     /// (real, fake) scores of each pair: the highest cell logit, and the global logit.
     func scores(_ pairs: [ZooPair]) -> [(cell: (Double, Double), global: (Double, Double))] {
-        let chunk = 32, n = 3 * P * P
-        var out: [(cell: (Double, Double), global: (Double, Double))] = []
-        out.reserveCapacity(pairs.count)
-        for start in stride(from: 0, to: pairs.count, by: chunk) {
-            let part = pairs[start..<min(pairs.count, start + chunk)]
-            let batch = Tensor(shape: [2 * part.count, 3, P, P])
-            for (k, pair) in part.enumerated() {
-                pair.real.pixels.withUnsafeBufferPointer { (batch.pointer + k * n).update(from: $0.baseAddress!, count: n) }
-                pair.fake.pixels.withUnsafeBufferPointer {
-                    (batch.pointer + (part.count + k) * n).update(from: $0.baseAddress!, count: n)
-                }
-            }
-            let (patch, global) = discriminator.forward(batch)
-            func highestCell(_ row: Int) -> Double {
-                Double(UnsafeBufferPointer(start: patch.pointer + row * m * m, count: m * m).max() ?? 0)
-            }
-            for k in 0..<part.count {
-                out.append(
-                    (
-                        cell: (highestCell(k), highestCell(part.count + k)),
-                        global: (Double(global.pointer[k]), Double(global.pointer[part.count + k]))
-                    ))
-            }
-        }
-        return out
+        let real = logits(pairs.map(\.real)), fake = logits(pairs.map(\.fake))
+        return zip(real, fake).map { (cell: ($0.cell, $1.cell), global: ($0.global, $1.global)) }
     }
 
     /// Each image's highest cell logit (eval mode is the caller's).
     func highestCellLogits(_ images: [RGBImage]) -> [Double] {
+        logits(images).map(\.cell)
+    }
+
+    /// Each image's highest cell logit and global logit, scored in batches of 64; in eval mode every
+    /// image's scores are independent of the others in its batch.
+    func logits(_ images: [RGBImage]) -> [(cell: Double, global: Double)] {
         let chunk = 64, n = 3 * P * P
-        var out: [Double] = []
+        var out: [(cell: Double, global: Double)] = []
         out.reserveCapacity(images.count)
         for start in stride(from: 0, to: images.count, by: chunk) {
             let part = images[start..<min(images.count, start + chunk)]
@@ -342,9 +325,10 @@ public final class LearnabilityProbe {
             for (k, image) in part.enumerated() {
                 image.pixels.withUnsafeBufferPointer { (batch.pointer + k * n).update(from: $0.baseAddress!, count: n) }
             }
-            let (patch, _) = discriminator.forward(batch)
+            let (patch, global) = discriminator.forward(batch)
             for k in 0..<part.count {
-                out.append(Double(UnsafeBufferPointer(start: patch.pointer + k * m * m, count: m * m).max() ?? 0))
+                let cell = UnsafeBufferPointer(start: patch.pointer + k * m * m, count: m * m).max() ?? 0
+                out.append((cell: Double(cell), global: Double(global.pointer[k])))
             }
         }
         return out
