@@ -206,15 +206,35 @@ final class TrainingTests: XCTestCase {
 
     func testPlattFit() {
         var rng = RandomGenerator(seed: 4)
-        // scores from logistic model p = σ(2s − 1): the fit recovers a ≈ 2, b ≈ −1
+        // Scores from the logistic model p = σ(2s − 1), whose classes come out unequal (about 42 %
+        // positive): the fit recovers a ≈ 2, and b ≈ −1 moved by ln(N₋/N₊), the correction to equal
+        // priors.
         var pos: [Double] = [], neg: [Double] = []
         for _ in 0..<4000 {
             let s = Double(rng.uniform(-3, 3))
             if Double(rng.uniform()) < 1 / (1 + exp(-(2 * s - 1))) { pos.append(s) } else { neg.append(s) }
         }
         let c = Trainer.fitPlatt(positives: pos, negatives: neg)
+        XCTAssertGreaterThan(
+            log(Double(neg.count) / Double(pos.count)), 0.2, "the classes must be unequal for the test to mean anything")
         XCTAssertEqual(c.a, 2, accuracy: 0.2)
-        XCTAssertEqual(c.b, -1, accuracy: 0.2)
+        XCTAssertEqual(c.b, -1 + log(Double(neg.count) / Double(pos.count)), accuracy: 0.2)
+    }
+
+    /// The same two score distributions calibrated with 4× more fakes than reals and with 4× more
+    /// reals than fakes: the probability halfway between the classes stays near 0.5 both times, so
+    /// what a frame is reported as does not depend on how many fakes the user collected.
+    func testPlattFitDoesNotDependOnTheClassRatio() {
+        var rng = RandomGenerator(seed: 9)
+        func draw(_ count: Int, around centre: Double) -> [Double] {
+            (0..<count).map { _ in centre + Double(rng.uniform(-1, 1)) + Double(rng.uniform(-1, 1)) }
+        }
+        let manyFakes = Trainer.fitPlatt(positives: draw(500, around: 1), negatives: draw(125, around: -1))
+        let manyReals = Trainer.fitPlatt(positives: draw(125, around: 1), negatives: draw(500, around: -1))
+        for c in [manyFakes, manyReals] {
+            XCTAssertEqual(c.probability(score: 0), 0.5, accuracy: 0.1)
+        }
+        XCTAssertEqual(manyFakes.probability(score: -1), manyReals.probability(score: -1), accuracy: 0.1)
     }
 
     /// Separable scores far from 0 (reals near 400, fakes near 460, as a long-trained detector can

@@ -5,7 +5,10 @@ import NeuralNet
 
 extension Trainer {
     /// Platt scaling (Platt 1999): fits p = σ(a·s + b) to labelled scores by Newton's method on the
-    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2). Newton
+    /// regularized log-likelihood, with Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2). Each
+    /// class carries half the weight whatever its count, so p is the probability under equal priors:
+    /// an unweighted fit moves b by ln(N₊/N₋), and a user who calibrates with four times as many fakes
+    /// as real files would see every real frame reported near 0.8. Newton
     /// runs on standardized scores z = (s − mean)/spread and the result is mapped back: started at
     /// a = 1 on raw scores in the hundreds, every σ saturates, the Hessian vanishes and the steps
     /// diverge (a ≈ 6·10⁹ was seen), which saturated real frames at probability 1.
@@ -17,18 +20,20 @@ extension Trainer {
         let mean = all.reduce(0, +) / Double(all.count)
         let variance = all.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(all.count)
         let spread = variance > 1e-24 ? variance.squareRoot() : 1
+        let positiveWeight = 0.5 * Double(all.count) / Double(positives.count)
+        let negativeWeight = 0.5 * Double(all.count) / Double(negatives.count)
         let labelled =
-            positives.map { (score: ($0 - mean) / spread, target: positiveTarget) }
-            + negatives.map { (score: ($0 - mean) / spread, target: negativeTarget) }
+            positives.map { (score: ($0 - mean) / spread, target: positiveTarget, weight: positiveWeight) }
+            + negatives.map { (score: ($0 - mean) / spread, target: negativeTarget, weight: negativeWeight) }
         var a = 1.0, b = 0.0
         for _ in 0..<iterations {
             // Gradient and Hessian of the negative log-likelihood in (a, b), the Hessian's diagonal
             // nudged so that it stays invertible.
             var gradientA = 0.0, gradientB = 0.0, hessianAA = 1e-9, hessianAB = 0.0, hessianBB = 1e-9
-            for (score, target) in labelled {
+            for (score, target, weight) in labelled {
                 let p = 1 / (1 + exp(-(a * score + b)))
-                let curvature = max(p * (1 - p), 1e-12)
-                gradientA += (p - target) * score; gradientB += p - target
+                let curvature = weight * max(p * (1 - p), 1e-12)
+                gradientA += weight * (p - target) * score; gradientB += weight * (p - target)
                 hessianAA += curvature * score * score; hessianAB += curvature * score; hessianBB += curvature
             }
             let determinant = hessianAA * hessianBB - hessianAB * hessianAB
