@@ -90,6 +90,13 @@ struct ModelsCommand: ParsableCommand {
             lines.append(
                 "  data: \(lineage.data.realFiles) real files (\(lineage.data.realFolder)), \(lineage.data.fakeFiles) new fakes "
                     + "(\(lineage.data.fakeFolder)); \(lineage.data.fakeAreas)")
+            if let folder = lineage.data.guardRealFolder, let count = lineage.data.guardRealFiles {
+                var line = "  guard-only real: \(count) files (\(folder))"
+                if let b = r.before.guardOnlyFalsePositiveRate, let a = r.after.guardOnlyFalsePositiveRate {
+                    line += String(format: ", called fake %.3f → %.3f", b.value, a.value)
+                }
+                lines.append(line)
+            }
             for reason in lineage.reasons { lines.append("  guard objected: \(reason)") }
             lines.append("  command: \(lineage.command)")
         }

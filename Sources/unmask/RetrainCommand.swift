@@ -23,7 +23,10 @@ struct RetrainCommand: ParsableCommand {
             95 % bootstrap intervals over files, and refuses (exit 3, the model kept as \
             OUT.rejected.safetensors) when the AUC on the standing set (real frames and the replayed \
             families) falls by more than --margin, when real frames called fake exceed --max-fpr, or when \
-            the gain on the new fakes is not significant; --accept-regression writes it anyway and says \
+            the gain on the new fakes is not significant. The guard can only judge real footage like the \
+            files it has: --guard-real adds real media it alone sees, such as clips like those you will \
+            scan (their own size and encoding), and refuses a model that calls more than --max-fpr of \
+            their frames fake where the base did not; --accept-regression writes it anyway and says \
             so in its lineage. Needs \(RetrainMinimums().sentence). Checkpoint, log and report go to \
             OUT.retrain/; after Ctrl-C, run the same command with --resume.
             """ + "\n\n"
@@ -39,6 +42,12 @@ struct RetrainCommand: ParsableCommand {
 
     @Option(help: "Folder of real media (default: the real folder in the base model's lineage).")
     var real: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Folder of real media only the guard sees (never trained or calibrated on): footage the new model must keep calling real.",
+            valueName: "dir"))
+    var guardReal: String?
 
     @Option(help: "Where to write the retrained model (a new file in an existing folder).")
     var out: String
@@ -132,10 +141,11 @@ struct RetrainCommand: ParsableCommand {
 
         // Data.
         let loadStart = Date()
-        let data: RetrainData
+        var data: RetrainData
         do {
-            data = try RetrainData.load(
-                realFolder: realFolder, fakeFolder: fake, loader: MediaFolderLoader(framesPerFile: framesPerFile))
+            let loader = MediaFolderLoader(framesPerFile: framesPerFile)
+            data = try RetrainData.load(realFolder: realFolder, fakeFolder: fake, loader: loader)
+            if let guardReal { try data.loadGuardReal(folder: guardReal, loader: loader) }
         } catch {
             Terminal.writeError("unmask: \(error)")
             throw ExitCode(.badMedia)
@@ -148,7 +158,7 @@ struct RetrainCommand: ParsableCommand {
         let areas = fakeAreasSentence(data)
         let counts =
             "\(data.real.all.count) real files (\(partsText(data.real))) and \(data.fake.all.count) new fake files "
-            + "(\(partsText(data.fake)))"
+            + "(\(partsText(data.fake)))" + (guardReal == nil ? "" : ", and \(data.guardReal.count) guard-only real files")
         if !quiet {
             Terminal.writeError("unmask: loaded \(counts) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s")
             Terminal.writeError("unmask: \(areas)")
@@ -293,7 +303,10 @@ struct RetrainCommand: ParsableCommand {
             fakeFolder: URL(fileURLWithPath: fake).standardizedFileURL.path, realFiles: data.real.all.count,
             fakeFiles: data.fake.all.count, realFileListSHA256: listHash(data.realFiles),
             fakeFileListSHA256: listHash(data.fakeFiles), realParts: parts(data.real), fakeParts: parts(data.fake),
-            fakeAreas: fakeAreasSentence(data))
+            fakeAreas: fakeAreasSentence(data),
+            guardRealFolder: guardReal.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+            guardRealFiles: guardReal == nil ? nil : data.guardReal.count,
+            guardRealFileListSHA256: guardReal == nil ? nil : listHash(data.guardReal.map(\.relativePath).sorted()))
         return ModelLineage(
             parentSHA256: parentSHA, parentName: (model as NSString).lastPathComponent,
             grandparentSHA256: base.training.lineage?.parentSHA256, command: CommandLine.arguments.joined(separator: " "),
@@ -385,16 +398,20 @@ struct RetrainStory {
     }
 
     var terminalText: String {
-        [
+        let guardOnly: String =
+            report.guardOnlyFiles.map { ", \($0) of them guard-only with \(report.guardOnlyFrames ?? 0) frames," } ?? ""
+        let compared: String =
+            "Compared with the base on the guard part (\(report.realFiles) real files with \(report.realFrames) frames"
+            + guardOnly + " and \(report.replayFrames) replay fakes, \(report.newFakeFiles) new fake files with "
+            + "\(report.newFakeFrames) frames; [low, high] = 95 % bootstrap interval over files):"
+        return [
             "Retrained \(baseName) for \(steps) steps (\(stopReason), \(String(format: "%.1f", minutes)) min) on \(counts).",
             areas.prefix(1).uppercased() + areas.dropFirst() + ".",
             String(
                 format:
                     "Calibrated on held-out frames: threshold %.3f (at most %.0f %% of real frames above it), Platt a %.3f, b %.3f.",
                 fit.threshold, 100 * 0.02, fit.calibration.a, fit.calibration.b),
-            "Compared with the base on the guard part (\(report.realFiles) real files with \(report.realFrames) frames and "
-                + "\(report.replayFrames) replay fakes, \(report.newFakeFiles) new fake files with \(report.newFakeFrames) frames; "
-                + "[low, high] = 95 % bootstrap interval over files):",
+            compared,
             tableText,
             headline,
         ].joined(separator: "\n") + "\n" + why.map { "  - " + $0 }.joined(separator: "\n")

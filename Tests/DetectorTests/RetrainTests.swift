@@ -133,6 +133,69 @@ final class RetrainTests: XCTestCase {
         XCTAssertEqual(base.discriminator.stateDictionary().mapValues(\.array), baseWeights)
     }
 
+    /// Guard-only real frames: a retrained model that calls them fake where the base did not is
+    /// refused even when the held-out real frames stay clean (they are counted apart, not diluted
+    /// among them); footage the base already flagged as often is no reason to refuse.
+    func testGuardOnlyRealFramesAreJudgedApartFromTheHeldOutOnes() {
+        func frame(_ score: Double, fake: Bool = false) -> ScoredFrame {
+            ScoredFrame(
+                source: "f", isFake: fake, kind: fake ? "new" : "real", variant: "original", width: 8, height: 8, score: score,
+                probability: score, regionHit: nil, regionIoU: nil)
+        }
+        func guardFrames(guardOnlyBefore: Double, guardOnlyAfter: Double) -> [GuardFrame] {
+            var frames: [GuardFrame] = []
+            // 40 held-out real files, one frame each, at 0.1 for both models; each with a replay fake at 0.9.
+            for file in 0..<40 {
+                frames.append(GuardFrame(kind: .real, file: file, before: frame(0.1), after: frame(0.1)))
+                frames.append(
+                    GuardFrame(
+                        kind: .replay(family: "resample"), file: file, before: frame(0.9, fake: true),
+                        after: frame(0.9, fake: true)))
+            }
+            // 2 guard-only files with 2 frames each.
+            for file in 40..<42 {
+                for _ in 0..<2 {
+                    frames.append(
+                        GuardFrame(
+                            kind: .real, file: file, before: frame(guardOnlyBefore), after: frame(guardOnlyAfter), guardOnly: true
+                        ))
+                }
+            }
+            // New fakes, caught much better after.
+            for file in 0..<20 {
+                frames.append(
+                    GuardFrame(
+                        kind: .newFake, file: file, before: frame(0.05 + 0.001 * Double(file), fake: true),
+                        after: frame(0.95, fake: true)))
+            }
+            return frames
+        }
+        let flagged = RegressionGuard.compare(
+            guardFrames(guardOnlyBefore: 0.1, guardOnlyAfter: 0.8), thresholds: (0.5, 0.5), limits: GuardLimits())
+        XCTAssertEqual(flagged.after.realFalsePositiveRate.value, 0, "guard-only frames are not held-out frames")
+        XCTAssertEqual(flagged.after.guardOnlyFalsePositiveRate?.value, 1)
+        XCTAssertEqual(flagged.before.guardOnlyFalsePositiveRate?.value, 0)
+        XCTAssertEqual(flagged.guardOnlyFiles, 2)
+        XCTAssertEqual(flagged.guardOnlyFrames, 4)
+        XCTAssertEqual(flagged.failures.count, 1, "\(flagged.failures)")
+        XCTAssertTrue(flagged.failures[0].contains("guard-only real frames would be called fake"), "\(flagged.failures)")
+        XCTAssertTrue(flagged.table.contains { $0.measure == "guard-only real frames called fake" })
+
+        let alreadyFlagged = RegressionGuard.compare(
+            guardFrames(guardOnlyBefore: 0.8, guardOnlyAfter: 0.8), thresholds: (0.5, 0.5), limits: GuardLimits())
+        XCTAssertTrue(alreadyFlagged.passed, "\(alreadyFlagged.failures)")
+        let clean = RegressionGuard.compare(
+            guardFrames(guardOnlyBefore: 0.1, guardOnlyAfter: 0.2), thresholds: (0.5, 0.5), limits: GuardLimits())
+        XCTAssertTrue(clean.passed, "\(clean.failures)")
+        XCTAssertEqual(clean.after.guardOnlyFalsePositiveRate?.value, 0)
+        let without = RegressionGuard.compare(
+            guardFrames(guardOnlyBefore: 0.1, guardOnlyAfter: 0.1).filter { !$0.guardOnly }, thresholds: (0.5, 0.5),
+            limits: GuardLimits())
+        XCTAssertNil(without.after.guardOnlyFalsePositiveRate)
+        XCTAssertNil(without.guardOnlyFiles)
+        XCTAssertFalse(without.table.contains { $0.measure.contains("guard-only") })
+    }
+
     func testTooLittleDataIsRefusedNamingTheMinimum() throws {
         let data = RetrainData(
             real: RetrainSplit(realSources(20, seed: 1, size: 64)), fake: RetrainSplit(newFamilySources(9, seed: 2, size: 64)))

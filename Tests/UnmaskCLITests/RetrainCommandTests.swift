@@ -143,6 +143,13 @@ final class RetrainCommandTests: CLITestCase {
         XCTAssertEqual(outside.status, 65, outside.standardError)
         XCTAssertTrue(outside.standardError.contains("\(sidecar):2: box 90,0,20,20 of image3.png lies outside its 96×96 frame"))
         try FileManager.default.removeItem(atPath: sidecar)
+        // Guard-only real media: a missing folder, an empty one, and one sharing a file with --real.
+        try assertOneLineError(retrain(["--guard-real", path("no-guard")]), naming: path("no-guard"), status: 65)
+        try assertOneLineError(retrain(["--guard-real", empty]), naming: empty, status: 65)
+        let shared = try unmask(retrain(["--guard-real", real]))
+        XCTAssertEqual(shared.status, 65, shared.standardError)
+        XCTAssertEqual(shared.errorLines.count, 1, shared.standardError)
+        XCTAssertTrue(shared.standardError.contains("in both the real folder and the guard-only folder"), shared.standardError)
         // Too little data: 11 fakes.
         let few = try unmask(retrain([], fake: try makeImages("few", count: 11, seed: 3)))
         XCTAssertEqual(few.status, 3, few.standardError)

@@ -19,13 +19,20 @@ public struct ModelLineage: Codable, Equatable, Sendable {
         public var fakeParts: [Int]
         /// "fakes.csv: 12 files with a box, mask or time" or "none: whole files are fake".
         public var fakeAreas: String
+        /// The guard-only real media, when there were any: folder, file count, SHA-256 of the list.
+        public var guardRealFolder: String?
+        public var guardRealFiles: Int?
+        public var guardRealFileListSHA256: String?
         public init(
             realFolder: String, fakeFolder: String, realFiles: Int, fakeFiles: Int, realFileListSHA256: String,
-            fakeFileListSHA256: String, realParts: [Int], fakeParts: [Int], fakeAreas: String
+            fakeFileListSHA256: String, realParts: [Int], fakeParts: [Int], fakeAreas: String,
+            guardRealFolder: String? = nil, guardRealFiles: Int? = nil, guardRealFileListSHA256: String? = nil
         ) {
             self.realFolder = realFolder; self.fakeFolder = fakeFolder; self.realFiles = realFiles; self.fakeFiles = fakeFiles
             self.realFileListSHA256 = realFileListSHA256; self.fakeFileListSHA256 = fakeFileListSHA256
             self.realParts = realParts; self.fakeParts = fakeParts; self.fakeAreas = fakeAreas
+            self.guardRealFolder = guardRealFolder; self.guardRealFiles = guardRealFiles
+            self.guardRealFileListSHA256 = guardRealFileListSHA256
         }
     }
 

@@ -2,7 +2,8 @@
 // frames — a standing set (real frames and region fakes of the replayed zoo families) and the new
 // fakes — with bootstrap confidence intervals (resampling whole files), and the decision with its
 // reasons: refuse a fall of the standing AUC beyond a margin, a real false-positive rate above the
-// limit, or a gain on the new fakes that is not significant.
+// limit (on the held-out real frames, and separately on guard-only real files when there are any),
+// or a gain on the new fakes that is not significant.
 import Foundation
 import NeuralNet
 
@@ -63,6 +64,8 @@ public struct GuardMetrics: Codable, Equatable, Sendable {
     public var threshold: Double
     /// Standing AUC per replayed family (point values; absent when it could not be measured).
     public var standingAUCByFamily: [String: Double]
+    /// Fraction of the guard-only real files' frames at or above the threshold (nil without them).
+    public var guardOnlyFalsePositiveRate: Estimate?
 }
 
 /// The guard's comparison and decision.
@@ -74,6 +77,8 @@ public struct GuardReport: Codable, Equatable, Sendable {
     public var newFakesAUCChange: Estimate
     public var realFrames: Int, replayFrames: Int, newFakeFrames: Int
     public var realFiles: Int, newFakeFiles: Int
+    /// Of the real files and frames, those from guard-only real media (nil or 0 without them).
+    public var guardOnlyFiles: Int?, guardOnlyFrames: Int?
     public var limits: GuardLimits
     /// Why the retrained model is refused; empty when it passes.
     public var failures: [String]
@@ -88,6 +93,11 @@ public struct GuardReport: Codable, Equatable, Sendable {
                 "real frames called fake (FPR)", before.realFalsePositiveRate.text, after.realFalsePositiveRate.text,
                 String(format: "%+.3f", after.realFalsePositiveRate.value - before.realFalsePositiveRate.value)
             ),
+        ]
+        if let b = before.guardOnlyFalsePositiveRate, let a = after.guardOnlyFalsePositiveRate {
+            rows.append(("guard-only real frames called fake", b.text, a.text, String(format: "%+.3f", a.value - b.value)))
+        }
+        rows += [
             (
                 "new fakes called fake", before.newFakesDetected.text, after.newFakesDetected.text,
                 String(format: "%+.3f", after.newFakesDetected.value - before.newFakesDetected.value)
@@ -121,8 +131,10 @@ public struct GuardFrame: Sendable {
     public var file: Int
     public var before: ScoredFrame
     public var after: ScoredFrame
-    public init(kind: Kind, file: Int, before: ScoredFrame, after: ScoredFrame) {
-        self.kind = kind; self.file = file; self.before = before; self.after = after
+    /// A frame of a guard-only real file (or a replay fake of one): never trained or calibrated on.
+    public var guardOnly: Bool
+    public init(kind: Kind, file: Int, before: ScoredFrame, after: ScoredFrame, guardOnly: Bool = false) {
+        self.kind = kind; self.file = file; self.before = before; self.after = after; self.guardOnly = guardOnly
     }
 }
 
@@ -140,20 +152,25 @@ public enum RegressionGuard {
 
         struct Sample {
             var standing: (Double, Double); var new: (Double, Double); var fpr: (Double, Double); var tpr: (Double, Double)
+            var guardOnlyFPR: (Double, Double)
         }
         func measure(_ chosenReal: [Int], _ chosenFake: [Int]) -> Sample {
             let realSide = chosenReal.flatMap { byRealFile[$0] ?? [] }, fakeSide = chosenFake.flatMap { byFakeFile[$0] ?? [] }
             let real = realSide.filter { $0.kind == .real }, replay = realSide.filter { $0.kind != .real }
-            func pair(_ f: (GuardFrame) -> ScoredFrame, _ threshold: Double) -> (Double, Double, Double, Double) {
+            let heldOutReal = real.filter { !$0.guardOnly }, guardOnlyReal = real.filter(\.guardOnly)
+            func pair(_ f: (GuardFrame) -> ScoredFrame, _ threshold: Double) -> (Double, Double, Double, Double, Double) {
                 let realScores = real.map { f($0).score }
                 return (
                     Trainer.auc(positives: replay.map { f($0).score }, negatives: realScores),
                     Trainer.auc(positives: fakeSide.map { f($0).score }, negatives: realScores),
-                    rate(real.map { f($0).probability >= threshold }), rate(fakeSide.map { f($0).probability >= threshold })
+                    rate(heldOutReal.map { f($0).probability >= threshold }),
+                    rate(fakeSide.map { f($0).probability >= threshold }),
+                    rate(guardOnlyReal.map { f($0).probability >= threshold })
                 )
             }
             let b = pair(\.before, thresholds.before), a = pair(\.after, thresholds.after)
-            return Sample(standing: (b.0, a.0), new: (b.1, a.1), fpr: (b.2, a.2), tpr: (b.3, a.3))
+            return Sample(
+                standing: (b.0, a.0), new: (b.1, a.1), fpr: (b.2, a.2), tpr: (b.3, a.3), guardOnlyFPR: (b.4, a.4))
         }
         let point = measure(realFiles, fakeFiles)
         var rng = RandomGenerator(seed: limits.seed)
@@ -172,9 +189,11 @@ public enum RegressionGuard {
             }
             return Estimate(value: value, low: quantile(tail), high: quantile(1 - tail))
         }
-        func metrics(_ side: (Sample) -> (Double, Double, Double, Double), threshold: Double, scored: (GuardFrame) -> ScoredFrame)
-            -> GuardMetrics
-        {
+        let hasGuardOnly = frames.contains { $0.guardOnly && $0.kind == .real }
+        func metrics(
+            _ side: (Sample) -> (Double, Double, Double, Double, Double), threshold: Double,
+            scored: (GuardFrame) -> ScoredFrame
+        ) -> GuardMetrics {
             let p = side(point)
             let real = frames.filter { $0.kind == .real }.map { scored($0).score }
             var byFamily: [String: Double] = [:]
@@ -192,10 +211,15 @@ public enum RegressionGuard {
                 standingAUC: estimate(p.0, samples.map { side($0).0 }), newFakesAUC: estimate(p.1, samples.map { side($0).1 }),
                 realFalsePositiveRate: estimate(p.2, samples.map { side($0).2 }),
                 newFakesDetected: estimate(p.3, samples.map { side($0).3 }), threshold: threshold,
-                standingAUCByFamily: byFamily)
+                standingAUCByFamily: byFamily,
+                guardOnlyFalsePositiveRate: hasGuardOnly ? estimate(p.4, samples.map { side($0).4 }) : nil)
         }
-        let before = metrics({ ($0.standing.0, $0.new.0, $0.fpr.0, $0.tpr.0) }, threshold: thresholds.before, scored: \.before)
-        let after = metrics({ ($0.standing.1, $0.new.1, $0.fpr.1, $0.tpr.1) }, threshold: thresholds.after, scored: \.after)
+        let before = metrics(
+            { ($0.standing.0, $0.new.0, $0.fpr.0, $0.tpr.0, $0.guardOnlyFPR.0) }, threshold: thresholds.before,
+            scored: \.before)
+        let after = metrics(
+            { ($0.standing.1, $0.new.1, $0.fpr.1, $0.tpr.1, $0.guardOnlyFPR.1) }, threshold: thresholds.after,
+            scored: \.after)
         let standingChange = estimate(point.standing.1 - point.standing.0, samples.map { $0.standing.1 - $0.standing.0 })
         let newChange = estimate(point.new.1 - point.new.0, samples.map { $0.new.1 - $0.new.0 })
 
@@ -212,6 +236,17 @@ public enum RegressionGuard {
                     format: "%.1f %% of held-out real frames would be called fake, above the limit of %.1f %%",
                     100 * after.realFalsePositiveRate.value, 100 * limits.maximumRealFalsePositiveRate))
         }
+        // The guard-only files may be footage the base model already flags; what is refused is a
+        // retrained model that flags more of it than the base, beyond the limit.
+        if let a = after.guardOnlyFalsePositiveRate?.value, let b = before.guardOnlyFalsePositiveRate?.value,
+            !(a <= limits.maximumRealFalsePositiveRate || a <= b)
+        {
+            failures.append(
+                String(
+                    format:
+                        "%.1f %% of the guard-only real frames would be called fake (the base model: %.1f %%), above the limit of %.1f %%",
+                    100 * a, 100 * b, 100 * limits.maximumRealFalsePositiveRate))
+        }
         if !(newChange.low > 0) {
             failures.append(
                 String(
@@ -226,7 +261,10 @@ public enum RegressionGuard {
                 if case .replay = $0.kind { return true }; return false
             }.count,
             newFakeFrames: frames.filter { $0.kind == .newFake }.count, realFiles: realFiles.count,
-            newFakeFiles: fakeFiles.count, limits: limits, failures: failures)
+            newFakeFiles: fakeFiles.count,
+            guardOnlyFiles: hasGuardOnly ? Set(frames.filter { $0.guardOnly && $0.kind == .real }.map(\.file)).count : nil,
+            guardOnlyFrames: hasGuardOnly ? frames.filter { $0.guardOnly && $0.kind == .real }.count : nil,
+            limits: limits, failures: failures)
     }
 
     private static func rate(_ flags: [Bool]) -> Double {

@@ -66,6 +66,9 @@ public struct RetrainData: Sendable {
     public var skipped: [String]
     /// The sidecar read, nil when the fake folder has none (whole files are fake).
     public var sidecar: FakeAreaSidecar?
+    /// Real media only the guard sees, never trained or calibrated on: footage like what the user
+    /// scans, which the retrained model must not call fake more often than the base does.
+    public var guardReal: [MediaSource] = []
     /// Relative paths of every file used, sorted (the lineage hashes these lists).
     public var realFiles: [String] { real.all.map(\.relativePath).sorted() }
     public var fakeFiles: [String] { fake.all.map(\.relativePath).sorted() }
@@ -127,6 +130,26 @@ public struct RetrainData: Sendable {
                     + realSources.validation.filter { v in !realSources.training.contains { $0.relativePath == v.relativePath } }),
             fake: RetrainSplit(fakes), skipped: skipped,
             sidecar: sidecar)
+    }
+
+    /// Loads `folder` as guard-only real media. Throws when it holds no usable media (the loader's
+    /// errors), or when one of
+    /// its files is also a file of the real folder (resolved paths): the guard would then judge
+    /// frames the model trained or was calibrated on.
+    public mutating func loadGuardReal(folder: String, loader: MediaFolderLoader) throws {
+        var guardLoader = loader
+        guardLoader.validationFraction = 0
+        let loaded = try guardLoader.load(folder: folder, role: "guard-only real")
+        let sources = loaded.training + loaded.validation.filter { v in !loaded.training.contains { $0.path == v.path } }
+        func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
+        let realPaths = Set(real.all.map { resolved($0.path) })
+        if let shared = sources.first(where: { realPaths.contains(resolved($0.path)) }) {
+            throw DetectorError.trainingData(
+                path: shared.path,
+                reason: "is in both the real folder and the guard-only folder; guard-only files must be new to the retrain")
+        }
+        skipped += loaded.skipped.filter { !$0.contains("validation shares it") }
+        guardReal = sources
     }
 
     /// Throws `RetrainDataError` unless both held-out parts have the minimum files and frames of

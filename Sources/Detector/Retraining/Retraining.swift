@@ -104,15 +104,20 @@ public enum Retraining {
         return fit
     }
 
-    /// The guard's comparison of `base` and `retrained` on the guard part.
+    /// The guard's comparison of `base` and `retrained` on the guard part and the guard-only real files.
     public static func compare(
         base: DetectorModel, retrained: DetectorModel, data: RetrainData, zoo: FakeZoo?, settings: RetrainSettings,
         progress: ((Int) -> Void)? = nil
     ) throws -> GuardReport {
         let scored = try scoreFrames(
-            real: data.real.guardSet, fake: data.fake.guardSet, zoo: zoo,
+            real: data.real.guardSet + data.guardReal, fake: data.fake.guardSet, zoo: zoo,
             scorers: [FrameScorer(model: base), FrameScorer(model: retrained)], seed: settings.seed ^ 0x6A4D, progress: progress)
-        let frames = scored.map { GuardFrame(kind: $0.kind, file: $0.file, before: $0.scored[0], after: $0.scored[1]) }
+        let firstGuardOnly = data.real.guardSet.count
+        let frames = scored.map {
+            GuardFrame(
+                kind: $0.kind, file: $0.file, before: $0.scored[0], after: $0.scored[1],
+                guardOnly: $0.kind != .newFake && $0.file >= firstGuardOnly)
+        }
         return RegressionGuard.compare(
             frames, thresholds: (before: base.threshold, after: retrained.threshold), limits: settings.limits)
     }
