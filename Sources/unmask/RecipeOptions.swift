@@ -49,6 +49,21 @@ struct TrainingRecipeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Zoo pool entries redrawn per step (default 4).", valueName: "pairs"))
     var zooPoolRefresh: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Real rows of each batch that are mined hard negatives: the real crops the detector scores highest "
+                + "(0 = off; at most half of --real-per-batch).", valueName: "N"))
+    var hardNegatives: Int?
+
+    @Option(help: ArgumentHelp("Random real crops scored at each mining (default 4096).", valueName: "N"))
+    var hardNegativeCandidates: Int?
+
+    @Option(help: ArgumentHelp("Highest-scoring crops kept at each mining (default 256).", valueName: "N"))
+    var hardNegativeSelect: Int?
+
+    @Option(help: ArgumentHelp("Mine again every this many steps (default 250).", valueName: "steps"))
+    var hardNegativeEvery: Int?
+
     @Option(help: "Adam β₁ of the detector and generator (default 0, the GAN recipe; 0.9 is the supervised one).")
     var beta1: Float?
 
@@ -91,6 +106,28 @@ struct TrainingRecipeOptions: ParsableArguments {
             throw ValidationError("--zoo-pool-refresh must be in 0…--zoo-pool (got \(zooPoolRefresh)).")
         }
         if let beta1, !(beta1 >= 0 && beta1 < 1) { throw ValidationError("--beta1 must be in [0, 1) (got \(beta1)).") }
+        let realRows = realPerBatch ?? TrainingConfig().realPerBatch
+        if let hardNegatives, !(0...max(1, realRows / 2)).contains(hardNegatives) {
+            throw ValidationError(
+                "--hard-negatives must be in 0…\(max(1, realRows / 2)), half of the real rows (got \(hardNegatives)).")
+        }
+        if let hardNegativeCandidates, !(1...HardNegativeConfig.maximumCandidates).contains(hardNegativeCandidates) {
+            throw ValidationError(
+                "--hard-negative-candidates must be in 1…\(HardNegativeConfig.maximumCandidates) (got \(hardNegativeCandidates))."
+            )
+        }
+        let candidates = hardNegativeCandidates ?? HardNegativeConfig(perBatch: 1).candidates
+        if let hardNegativeSelect, !(1...min(candidates, HardNegativeConfig.maximumSelect)).contains(hardNegativeSelect) {
+            throw ValidationError(
+                "--hard-negative-select must be in 1…\(min(candidates, HardNegativeConfig.maximumSelect)) (got \(hardNegativeSelect))."
+            )
+        }
+        if let hardNegativeEvery, !(1...1_000_000).contains(hardNegativeEvery) {
+            throw ValidationError("--hard-negative-every must be in 1…1000000 (got \(hardNegativeEvery)).")
+        }
+        if hardNegatives ?? 0 == 0, hardNegativeCandidates != nil || hardNegativeSelect != nil || hardNegativeEvery != nil {
+            throw ValidationError("--hard-negative-candidates, -select and -every need --hard-negatives N (N ≥ 1).")
+        }
         if let zooRegionSides, zooRegionSides.lowerBound < 8 || zooRegionSides.upperBound > 512 {
             throw ValidationError("--zoo-region-sides must lie in 8…512 (got \(zooRegionSides)).")
         }
@@ -114,6 +151,13 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let zooPool { c.zoo?.pool = zooPool }
         if let zooPoolRefresh { c.zoo?.poolRefresh = zooPoolRefresh }
         if let beta1 { c.beta1 = beta1 }
+        if let hardNegatives {
+            var mining = HardNegativeConfig(perBatch: hardNegatives)
+            if let hardNegativeCandidates { mining.candidates = hardNegativeCandidates }
+            if let hardNegativeSelect { mining.select = hardNegativeSelect }
+            if let hardNegativeEvery { mining.every = hardNegativeEvery }
+            c.hardNegatives = hardNegatives > 0 ? mining : nil
+        }
         if augmentation == .codecs {
             c.augmentation.resize = 0
             c.augmentation.noise = 0

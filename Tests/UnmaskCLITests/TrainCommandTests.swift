@@ -171,6 +171,12 @@ final class TrainCommandTests: CLITestCase {
             ["--steps", "5", "--zoo-exclude", "no-such-family"],
             ["--steps", "5", "--zoo-exclude", "classical,self-blend,upsampling-decoder"],
             ["--steps", "5", "--zoo-generators", empty], ["--steps", "5", "--no-zoo", "--zoo-exclude", "classical"],
+            // hard negatives: more than half the real rows, a count out of range, tuning without --hard-negatives
+            ["--steps", "5", "--hard-negatives", "9"], ["--steps", "5", "--hard-negatives", "2", "--real-per-batch", "3"],
+            ["--steps", "5", "--hard-negatives", "2", "--hard-negative-candidates", "0"],
+            ["--steps", "5", "--hard-negatives", "2", "--hard-negative-candidates", "10", "--hard-negative-select", "11"],
+            ["--steps", "5", "--hard-negatives", "2", "--hard-negative-every", "0"],
+            ["--steps", "5", "--hard-negative-every", "100"],
         ] {
             let run = try unmask(["train", "--real", real, "--out", path("o6")] + bad)
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")

@@ -63,6 +63,11 @@ public final class Trainer {
     var trainingProbeSet: ValidationPatchSet?
     /// The zoo pairs the D step draws from when the configuration asks for a pool (TrainerZoo.swift).
     var zooPool: [ZooPair] = []
+    /// The mined hard real negatives, highest score first, their scores, and the step they were
+    /// mined at (TrainerHardNegatives.swift).
+    public internal(set) var hardNegativeWindows: [RGBImage] = []
+    public internal(set) var hardNegativeScores: [Double] = []
+    public internal(set) var hardNegativesMinedAtStep: Int?
     /// The validation set's patch scores at the last `validate()`, for calibration.
     var lastScores = PatchScores(fake: [], real: [])
 

@@ -1,6 +1,7 @@
-// Owns the D step's batch: real crops, generator samples and supervised fakes (partial, self-blended,
-// media, VAE) drawn by the fake mix, augmented alike, with the per-cell and global targets of the
-// supervised rows; and the copies between RGBImage patches and (N, 3, P, P) tensors.
+// Owns the D step's batch: real crops (some of them mined hard negatives), generator samples and
+// supervised fakes (partial, self-blended, media, VAE) drawn by the fake mix, augmented alike, with
+// the per-cell and global targets of the supervised rows; and the copies between RGBImage patches and
+// (N, 3, P, P) tensors.
 // Glossary: N patches in a batch, P patch side, m = P/8 logit cells per side, Nr/Ng/No real,
 // generated and other-fake counts.
 import MediaIO
@@ -119,8 +120,14 @@ extension Trainer {
         // real rows keep the encode paths of the other fake kinds (a partner went through the pair's
         // shared re-encoding, the generator's samples did not).
         let partners = min(pooled.count, Nr / 2)
+        // The last rows are mined hard negatives when the configuration asks for them (at most half
+        // of the rows, so they never take a partner's place).
+        let mined = hardNegativeRows()
         for i in 0..<Nr {
-            var patch = i < partners ? pooled[i].real : realPatch(data.real.training, rng: &rng)
+            var patch =
+                i < partners
+                ? pooled[i].real
+                : i >= Nr - mined.count ? mined[i - (Nr - mined.count)] : realPatch(data.real.training, rng: &rng)
             augmenter.apply(&patch, rng: &rng)
             write(patch, into: batch, index: i)
         }

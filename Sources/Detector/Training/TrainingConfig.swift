@@ -74,6 +74,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var vae: VAEArchitecture? = nil
     /// The fake-maker zoo families learned from (drawn with `fakeMix.zoo`); nil = no zoo.
     public var zoo: ZooTrainingConfig? = nil
+    /// Mined hard real negatives among the real rows; nil = off (and in configurations saved before
+    /// the field existed).
+    public var hardNegatives: HardNegativeConfig? = nil
     /// Real patches per D step.
     public var realPerBatch: Int
     /// Generator samples per D step (and per G step).
@@ -143,7 +146,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         let batch = realPerBatch + generatedPerBatch + otherFakesPerBatch
         let step = 3 * discriminator.estimatedForwardBytes(side: discriminator.patchSize, batch: batch)
         let patchBytes = 4 * 3 * Double(discriminator.patchSize) * Double(discriminator.patchSize)
-        return step + 2 * 2 * Double(validationPatches) * patchBytes
+        let mined = Double(hardNegatives.map { $0.select + 256 } ?? 0) * patchBytes
+        return step + 2 * 2 * Double(validationPatches) * patchBytes + mined
     }
 
     /// Throws unless the configuration is buildable and every size in it is within the limits above
@@ -195,6 +199,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     + "\(Int(Self.maximumEstimatedBytes / 1_048_576)) MiB): lower the batch or validation sizes")
         }
         try zoo?.validate()
+        try hardNegatives?.validate(realPerBatch: realPerBatch)
     }
 }
 
