@@ -93,6 +93,10 @@ public struct ScoredFrame: Codable, Sendable {
     /// results down by region size).
     public var manipulatedWidth: Int? = nil
     public var manipulatedHeight: Int? = nil
+    /// The median, 90th and 99th percentile of the frame's 64-pixel area means (the frame score is
+    /// their maximum): how far the most suspicious area stands out from the rest of its own frame,
+    /// for studying frame scores that are relative to the frame.
+    public var areaLogitQuantiles: [Double]? = nil
 }
 
 /// Classification metrics at one threshold.
@@ -124,10 +128,18 @@ public enum FrameEvaluation {
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
-                    manipulatedHeight: f.region?.height))
+                    manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits)))
             progress?(i + 1)
         }
         return out
+    }
+
+    /// The median, 90th and 99th percentile (nearest rank) of a logit grid's 64-pixel area means; nil
+    /// when no area has a scored cell.
+    static func areaLogitQuantiles(_ logits: ScoreGrid) -> [Double]? {
+        let means = FrameScorer.areaMeans(logits, side: FrameScorer.areaCells).means.filter { !$0.isNaN }.sorted()
+        guard !means.isEmpty else { return nil }
+        return [0.5, 0.9, 0.99].map { means[min(means.count - 1, Int(($0 * Double(means.count)).rounded(.down)))] }
     }
 
     /// Intersection over union of two boxes (0 when either is empty).

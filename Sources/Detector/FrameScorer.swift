@@ -171,6 +171,27 @@ public final class FrameScorer {
     /// The side × side block of scored cells (NaN cells skipped; blocks clipped to the grid) with the
     /// highest mean logit, by a summed-area table, and the highest cell inside it.
     static func mostSuspiciousArea(_ g: ScoreGrid, side: Int) -> (mean: Double, peak: (Int, Int)) {
+        let areas = areaMeans(g, side: side)
+        var best = (mean: -Double.infinity, r: 0, c: 0)
+        for r in 0..<areas.rows {
+            for c in 0..<areas.columns {
+                let mean = areas.means[r * areas.columns + c]
+                if mean > best.mean { best = (mean, r, c) }  // false for NaN (no scored cell)
+            }
+        }
+        guard best.mean.isFinite else { return (0, (0, 0)) }
+        var peak = (best.r, best.c), peakValue = -Float.infinity
+        for r in best.r..<(best.r + areas.side.rows) {
+            for c in best.c..<(best.c + areas.side.columns) where g[r, c] > peakValue { peak = (r, c); peakValue = g[r, c] }
+        }
+        return (best.mean, peak)
+    }
+
+    /// The mean logit of every side × side block of cells (clipped to the grid), by position of its
+    /// top-left cell, row-major; NaN cells are skipped, and a block without a scored cell is NaN.
+    static func areaMeans(_ g: ScoreGrid, side: Int) -> (
+        rows: Int, columns: Int, side: (rows: Int, columns: Int), means: [Double]
+    ) {
         let R = g.rows, C = g.columns, w = C + 1
         var sum = [Double](repeating: 0, count: (R + 1) * w), count = sum
         for r in 0..<R {
@@ -182,22 +203,16 @@ public final class FrameScorer {
             }
         }
         let kr = min(side, R), kc = min(side, C)
-        var best = (mean: -Double.infinity, r: 0, c: 0)
-        for r in 0...(R - kr) {
-            for c in 0...(C - kc) {
+        let rows = R - kr + 1, columns = C - kc + 1
+        var means = [Double](repeating: .nan, count: max(0, rows) * max(0, columns))
+        for r in 0..<max(0, rows) {
+            for c in 0..<max(0, columns) {
                 let a = r * w + c, b = r * w + c + kc, d = (r + kr) * w + c, e = (r + kr) * w + c + kc
                 let n = count[e] - count[b] - count[d] + count[a]
-                guard n > 0 else { continue }
-                let mean = (sum[e] - sum[b] - sum[d] + sum[a]) / n
-                if mean > best.mean { best = (mean, r, c) }
+                if n > 0 { means[r * columns + c] = (sum[e] - sum[b] - sum[d] + sum[a]) / n }
             }
         }
-        guard best.mean.isFinite else { return (0, (0, 0)) }
-        var peak = (best.r, best.c), peakValue = -Float.infinity
-        for r in best.r..<(best.r + kr) {
-            for c in best.c..<(best.c + kc) where g[r, c] > peakValue { peak = (r, c); peakValue = g[r, c] }
-        }
-        return (best.mean, peak)
+        return (max(0, rows), max(0, columns), (kr, kc), means)
     }
 
     /// Runs the network over `windows` (of `tiling`), filling `windowGlobals` in their order and `windowLogits` with

@@ -404,6 +404,21 @@ final class FramePoolingTests: XCTestCase {
         XCTAssertTrue(area.peak == (1, 2), "peak \(area.peak)")
     }
 
+    /// Every 8 × 8 block's mean, by position: on a 10 × 12 grid of cell value = column, the block at
+    /// column c has mean c + 3.5; 3 × 5 positions; the quantiles are nearest-rank over them.
+    func testAreaMeansAndTheirQuantiles() {
+        let values = (0..<(10 * 12)).map { Float($0 % 12) }
+        let grid = ScoreGrid(rows: 10, columns: 12, values: values)
+        let areas = FrameScorer.areaMeans(grid, side: 8)
+        XCTAssertEqual([areas.rows, areas.columns, areas.side.rows, areas.side.columns], [3, 5, 8, 8])
+        for r in 0..<3 {
+            for c in 0..<5 { XCTAssertEqual(areas.means[r * 5 + c], Double(c) + 3.5, accuracy: 1e-9) }
+        }
+        // 15 means: 3.5…7.5, three of each; ranks 7, 13 and 14 of the sorted list.
+        XCTAssertEqual(FrameEvaluation.areaLogitQuantiles(grid), [5.5, 7.5, 7.5])
+        XCTAssertNil(FrameEvaluation.areaLogitQuantiles(ScoreGrid(rows: 2, columns: 2, values: [.nan, .nan, .nan, .nan])))
+    }
+
     func testForgedRegionChangesOnlyTheRegionAndThresholdKeepsFalsePositivesWithinTarget() {
         var rng = RandomGenerator(seed: 3)
         let g = Generator(architecture: GeneratorArchitecture(latentSize: 8, baseWidth: 16, minimumWidth: 8, patchSize: 16))
