@@ -76,6 +76,13 @@ struct LearnBenchCommand: ParsableCommand {
         transform: TrainingRecipeOptions.sideRange)
     var regionSides: ClosedRange<Int> = 12...62
 
+    @Option(
+        help: ArgumentHelp(
+            "Side of the crop each fake is made in (default twice the patch side, at most 8×): with a larger "
+                + "context, --region-sides may exceed the patch, which then sees part of the region.",
+            valueName: "pixels"))
+    var contextSide: Int?
+
     @Flag(help: "No re-encoding of the pairs.")
     var noEncoding = false
 
@@ -125,6 +132,10 @@ struct LearnBenchCommand: ParsableCommand {
                 "--pairs, --validation-pairs, --batch-pairs, --evaluate-every and --frames-per-file must be ≥ 1.")
         }
         guard [64, 128].contains(patchSize) else { throw ValidationError("--patch-size must be 64 or 128.") }
+        if let contextSide, !(2 * patchSize...8 * patchSize).contains(contextSide) {
+            throw ValidationError(
+                "--context-side must be in \(2 * patchSize)…\(8 * patchSize), 2 to 8 patch sides (got \(contextSide)).")
+        }
     }
 
     func run() throws {
@@ -143,6 +154,7 @@ struct LearnBenchCommand: ParsableCommand {
         config.learningRate = lr
         config.beta1 = beta1
         config.regionSide = regionSides
+        config.contextSide = contextSide
         if noEncoding { config.encoding = .none }
         config.tailWindows = tailWindows
         config.hardNegativesPerBatch = hardNegatives

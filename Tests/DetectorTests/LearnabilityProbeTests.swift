@@ -54,6 +54,43 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
+    /// With a context larger than 2P, regions larger than the patch are made in it and the window
+    /// shows part of one: its centre over the region, so some windows lie wholly inside the region
+    /// and some across its edge; the fake still differs from its partner only inside the mask.
+    func testRegionsLargerThanThePatchAreSeenThroughAWindowOverThem() throws {
+        var config = LearnabilityConfig()
+        config.families = ["classical", "upsampler-bilinear-random"]
+        config.trainingPairs = 40; config.validationPairs = 8
+        config.encoding = .none
+        config.contextSide = 160
+        config.regionSide = 96...150
+        let probe = try LearnabilityProbe(config: config, data: data())
+        let P = 64
+        var wholly = 0, across = 0
+        for (k, pair) in (probe.trainingPairs + probe.validationPairs).enumerated() {
+            XCTAssertEqual(pair.real.width, P); XCTAssertEqual(pair.fake.height, P)
+            for c in 0..<3 {
+                for i in 0..<(P * P) where pair.mask[i] == 0 {
+                    XCTAssertEqual(pair.fake.pixels[c * P * P + i], pair.real.pixels[c * P * P + i], "pair \(k) (\(pair.family))")
+                }
+            }
+            let covered = pair.mask.filter { $0 > 0 }.count
+            XCTAssertGreaterThan(covered, P * P / 8, "pair \(k): the window's centre is not over the region")
+            if covered == P * P { wholly += 1 } else { across += 1 }
+        }
+        XCTAssertGreaterThan(wholly, 0, "no window wholly inside a region")
+        XCTAssertGreaterThan(across, 0, "no window across a region's edge")
+
+        // The window rule on one axis: a 100-px box from 30 in a 160-px frame, a 64-px window.
+        var rng = RandomGenerator(seed: 1)
+        for _ in 0..<200 {
+            let (x, _) = Trainer.windowOrigin(
+                containing: PixelRegion(x: 30, y: 0, width: 100, height: 10), width: 160, height: 64, side: 64, rng: &rng)
+            XCTAssertTrue((0...96).contains(x) && x % 2 == 0, "origin \(x)")
+            XCTAssertTrue((30...130).contains(x + 32), "centre \(x + 32) not over the box")
+        }
+    }
+
     func testHeldOutPairsComeOnlyFromHeldOutFiles() throws {
         let split = darkTrainingBrightHeldOut()
         var config = LearnabilityConfig()
@@ -163,7 +200,7 @@ final class LearnabilityProbeTests: XCTestCase {
             },
             {
                 $0.hardNegativesPerBatch = 1; $0.hardNegativeEvery = 0
-            }, { $0.tailWindows = -1 },
+            }, { $0.tailWindows = -1 }, { $0.contextSide = 100 }, { $0.contextSide = 1024 },
         ] {
             var config = LearnabilityConfig()
             config.trainingPairs = 2; config.validationPairs = 2

@@ -26,8 +26,11 @@ public struct LearnabilityConfig: Sendable {
     public var batchPairs = 16
     public var learningRate: Float = 2e-4
     public var beta1: Float = 0.5
-    /// Sides of the replaced region, clamped to P − 2.
+    /// Sides of the replaced region, clamped to P − 2 (to the context side − 2 with `contextSide`).
     public var regionSide: ClosedRange<Int> = 12...62
+    /// Side of the crop each fake is made in (nil = 2P). Larger contexts allow regions larger than a
+    /// patch, seen through a window over part of them, as a scan's windows see a large region.
+    public var contextSide: Int?
     /// The re-encoding each pair shares.
     public var encoding = EncodingConfig()
     /// Probability that the pair is flipped left-right (both patches and the mask) at each draw.
@@ -54,6 +57,7 @@ public struct LearnabilityConfig: Sendable {
         guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
             (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
             regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
+            contextSide.map { (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) } ?? true,
             (0...100_000).contains(tailWindows),
             hardNegativesPerBatch == 0
                 || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
@@ -61,7 +65,7 @@ public struct LearnabilityConfig: Sendable {
         else {
             throw DetectorError.invalidConfiguration(
                 "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), "
-                    + "region sides ≥ 4, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
+                    + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
                     + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows")
         }
     }
@@ -150,14 +154,14 @@ public final class LearnabilityProbe {
         let zoo = try FakeZoo(families: trained)
         self.heldOutNames = heldOutNames
         var options = ZooOptions()
-        let largest = max(4, side - 2)
+        let largest = max(4, (config.contextSide ?? side) - 2)
         options.mask.side = min(config.regionSide.lowerBound, largest)...min(config.regionSide.upperBound, largest)
         var random = RandomGenerator(seed: config.seed)
         func draw(_ count: Int, _ sources: [MediaSource], _ zoo: FakeZoo) throws -> [ZooPair] {
             try (0..<count).map { _ in
                 try ZooPair.draw(
                     from: sources, zoo: zoo, options: options, encoding: config.encoding, side: side,
-                    minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
+                    context: config.contextSide, minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
             }
         }
         func windows(_ count: Int, _ sources: [MediaSource]) throws -> [RGBImage] {

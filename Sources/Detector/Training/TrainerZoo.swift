@@ -128,12 +128,20 @@ extension Trainer {
     }
 
     /// The top-left corner of a side×side window of a width×height frame that contains `box`, at a
-    /// random even offset where one exists.
+    /// random even offset where one exists. On an axis where the box is longer than the window, the
+    /// window's centre lies anywhere over the box instead: inside it, or across its edge.
     static func windowOrigin(
         containing box: PixelRegion, width W: Int, height H: Int, side: Int, rng: inout RandomGenerator
     ) -> (x: Int, y: Int) {
         func origin(_ start: Int, _ length: Int, _ limit: Int) -> Int {
-            let low = max(0, start + length - side), high = max(low, min(start, limit - side))
+            let low: Int, high: Int
+            if length > side {
+                low = max(0, min(start - side / 2, limit - side))
+                high = max(low, min(start + length - side / 2, limit - side))
+            } else {
+                low = max(0, start + length - side)
+                high = max(low, min(start, limit - side))
+            }
             let evenLow = (low + 1) / 2 * 2, evenHigh = high / 2 * 2
             guard evenLow <= evenHigh else { return low }
             return evenLow + 2 * Int(rng.next() % UInt64((evenHigh - evenLow) / 2 + 1))

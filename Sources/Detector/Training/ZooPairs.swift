@@ -1,7 +1,7 @@
 // Owns zoo pairs: a P×P window of a real frame and the same window with a region made by a zoo
 // family, both through one shared re-encoding, with the region's mask. The learnability probe trains
 // on fixed sets of them; the trainer's zoo pool draws from and refreshes a set of them.
-// Glossary: P patch side, C = 2P context side (families see the region's surroundings).
+// Glossary: P patch side, C context side (2P unless asked; families see the region's surroundings).
 import Foundation
 import MediaIO
 import NeuralNet
@@ -14,15 +14,16 @@ public struct ZooPair: Sendable {
     public var mask: [Float]
     public var family: String
 
-    /// A pair from a random frame of `sources`: a textured 2P context crop (a second one is the donor of
-    /// families that need one) faked by the family the drawn seed picks, both through the re-encoding
-    /// the seed picks, then cut to a P×P window holding the whole region. A family that fails on a
-    /// crop is tried again with new crops and a new seed, up to 8 times.
+    /// A pair from a random frame of `sources`: a textured C×C context crop (C = `context`, default 2P;
+    /// a second crop is the donor of families that need one) faked by the family the drawn seed
+    /// picks, both through the re-encoding the seed picks, then cut to a P×P window holding the whole
+    /// region, or, for a region larger than P, a window over part of it (`Trainer.windowOrigin`). A
+    /// family that fails on a crop is tried again with new crops and a new seed, up to 8 times.
     static func draw(
         from sources: [MediaSource], zoo: FakeZoo, options: ZooOptions, encoding: EncodingConfig, side P: Int,
-        minimumTextureEnergy: Float, rng: inout RandomGenerator
+        context: Int? = nil, minimumTextureEnergy: Float, rng: inout RandomGenerator
     ) throws -> ZooPair {
-        let C = 2 * P
+        let C = context ?? 2 * P
         func crop() -> RGBImage {
             let source = sources[Int(rng.next() % UInt64(sources.count))]
             let frame = source.frames[Int(rng.next() % UInt64(source.frames.count))]
