@@ -51,6 +51,13 @@ struct TrainingRecipeOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Make the pool's fakes in crops of this side (default twice the patch side, at most 8×), so that "
+                + "--zoo-region-sides may exceed the patch, which then sees part of a region. Needs --zoo-pool.",
+            valueName: "pixels"))
+    var zooContextSide: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Real rows of each batch that are mined hard negatives: the real crops the detector scores highest "
                 + "(0 = off; at most half of --real-per-batch).", valueName: "N"))
     var hardNegatives: Int?
@@ -102,6 +109,14 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let zooPool, !(0...ZooTrainingConfig.maximumPool).contains(zooPool) {
             throw ValidationError("--zoo-pool must be in 0…\(ZooTrainingConfig.maximumPool) (got \(zooPool)).")
         }
+        if let zooContextSide {
+            let P = patchSize ?? TrainingConfig().discriminator.patchSize
+            guard (zooPool ?? 0) > 0 else { throw ValidationError("--zoo-context-side needs --zoo-pool N (N ≥ 1).") }
+            guard (2 * P...8 * P).contains(zooContextSide) else {
+                throw ValidationError(
+                    "--zoo-context-side must be in \(2 * P)…\(8 * P), 2 to 8 patch sides (got \(zooContextSide)).")
+            }
+        }
         if let zooPoolRefresh, !(0...max(1, zooPool ?? 0)).contains(zooPoolRefresh) {
             throw ValidationError("--zoo-pool-refresh must be in 0…--zoo-pool (got \(zooPoolRefresh)).")
         }
@@ -150,6 +165,7 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let zooRegionSides { c.zoo?.regionSide = zooRegionSides }
         if let zooPool { c.zoo?.pool = zooPool }
         if let zooPoolRefresh { c.zoo?.poolRefresh = zooPoolRefresh }
+        if let zooContextSide { c.zoo?.contextSide = zooContextSide }
         if let beta1 { c.beta1 = beta1 }
         if let hardNegatives {
             var mining = HardNegativeConfig(perBatch: hardNegatives)

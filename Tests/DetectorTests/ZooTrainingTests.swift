@@ -142,6 +142,30 @@ final class ZooTrainingTests: XCTestCase {
         XCTAssertThrowsError(try bad.validate())
     }
 
+    /// With a context side, the pool's regions may exceed the patch: pairs whose window lies wholly
+    /// inside a region occur, which a patch-sized region never gives; the context side is bounded.
+    func testAPoolWithALargerContextHoldsWindowsOverLargerRegions() throws {
+        var config = TestSupport.tinyConfig(seed: 5)
+        var zoo = ZooTrainingConfig()
+        zoo.pool = 24; zoo.contextSide = 96; zoo.regionSide = 48...94
+        config.zoo = zoo
+        config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 0, vaeBlended: 0, vaeSample: 0, zoo: 1)
+        let trainer = try Trainer(config: config, data: TestSupport.syntheticData(files: 3, size: 128))
+        _ = trainer.buildDiscriminatorBatch()
+        XCTAssertEqual(trainer.zooPool.count, 24)
+        let P = config.discriminator.patchSize
+        let coverage = trainer.zooPool.map { pair in pair.mask.filter { $0 > 0 }.count }
+        XCTAssertTrue(coverage.contains(P * P), "no window wholly inside a region: \(coverage)")
+        XCTAssertTrue(coverage.allSatisfy { $0 > P * P / 8 }, "a window not over its region: \(coverage)")
+
+        for bad in [32, 63, 257] {
+            config.zoo?.contextSide = bad
+            XCTAssertThrowsError(try config.validate(), "context \(bad)") { error in
+                XCTAssertTrue("\(error)".contains("context side"), "\(error)")
+            }
+        }
+    }
+
     func testEvaluationMakesOneFakePerFamilyPerFrameUnderEveryEncoding() throws {
         let zoo = try FakeZoo.standard().selecting(["resample", "splice"])
         let real = [

@@ -177,6 +177,8 @@ final class TrainCommandTests: CLITestCase {
             ["--steps", "5", "--hard-negatives", "2", "--hard-negative-candidates", "10", "--hard-negative-select", "11"],
             ["--steps", "5", "--hard-negatives", "2", "--hard-negative-every", "0"],
             ["--steps", "5", "--hard-negative-every", "100"],
+            // a zoo context side without a pool, or outside 2–8 patch sides
+            ["--steps", "5", "--zoo-context-side", "256"], ["--steps", "5", "--zoo-pool", "8", "--zoo-context-side", "100"],
         ] {
             let run = try unmask(["train", "--real", real, "--out", path("o6")] + bad)
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")

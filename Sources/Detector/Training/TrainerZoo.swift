@@ -23,6 +23,10 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
     public var pool: Int? = nil
     /// Pool entries redrawn per step (default 4).
     public var poolRefresh: Int? = nil
+    /// Side of the crop each pooled fake is made in (nil = 2P; 2P…8P). With a larger context the
+    /// pool's regions may exceed the patch (sides up to the context − 2), and a pair's window shows
+    /// part of such a region, as a scan's windows see a large one (`Trainer.windowOrigin`).
+    public var contextSide: Int? = nil
 
     /// Largest pool: each 64-pixel pair holds 112 KiB.
     public static let maximumPool = 32768
@@ -58,10 +62,11 @@ public struct ZooTrainingConfig: Codable, Equatable, Sendable {
     }
 
     /// The zoo's options for regions inside a `patchSide` patch: at most patchSide − 2 pixels wide, so
-    /// that a window holding the whole region can start at an even offset (see `Trainer.window`).
-    func options(patchSide: Int) -> ZooOptions {
+    /// that a window holding the whole region can start at an even offset (see `Trainer.window`), or
+    /// with a `contextSide`, at most contextSide − 2.
+    func options(patchSide: Int, contextSide: Int? = nil) -> ZooOptions {
         var options = ZooOptions()
-        let largest = max(1, patchSide - 2)
+        let largest = max(1, (contextSide ?? patchSide) - 2)
         options.mask.side = min(regionSide.lowerBound, largest)...min(regionSide.upperBound, largest)
         options.mask.feather = feather
         options.colourCorrection = colourCorrection
@@ -78,11 +83,11 @@ extension Trainer {
     /// by the fake region.
     func pooledZooPairs(count: Int, rng: inout RandomGenerator) -> [ZooPair] {
         guard count > 0, let zoo, let zooConfig = config.zoo, let size = zooConfig.pool, size > 0 else { return [] }
-        let options = zooConfig.options(patchSide: P)
+        let options = zooConfig.options(patchSide: P, contextSide: zooConfig.contextSide)
         func draw() -> ZooPair? {
             try? ZooPair.draw(
                 from: data.real.training, zoo: zoo, options: options, encoding: EncodingConfig(), side: P,
-                minimumTextureEnergy: config.minimumTextureEnergy, rng: &rng)
+                context: zooConfig.contextSide, minimumTextureEnergy: config.minimumTextureEnergy, rng: &rng)
         }
         if zooPool.isEmpty {
             zooPool = (0..<size).compactMap { _ in draw() }

@@ -199,6 +199,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     + "\(Int(Self.maximumEstimatedBytes / 1_048_576)) MiB): lower the batch or validation sizes")
         }
         try zoo?.validate()
+        if let context = zoo?.contextSide {
+            let P = discriminator.patchSize
+            guard (2 * P...8 * P).contains(context) else {
+                throw DetectorError.invalidConfiguration(
+                    "the zoo's context side must be 2…8 patch sides (\(2 * P)…\(8 * P) px), got \(context)")
+            }
+        }
         try hardNegatives?.validate(realPerBatch: realPerBatch)
     }
 }
