@@ -189,7 +189,7 @@ public enum RegressionGuard {
             }
             return Estimate(value: value, low: quantile(tail), high: quantile(1 - tail))
         }
-        let hasGuardOnly = frames.contains { $0.guardOnly && $0.kind == .real }
+        let guardOnlyReal = frames.filter { $0.guardOnly && $0.kind == .real }, hasGuardOnly = !guardOnlyReal.isEmpty
         func metrics(
             _ side: (Sample) -> (Double, Double, Double, Double, Double), threshold: Double,
             scored: (GuardFrame) -> ScoredFrame
@@ -262,8 +262,8 @@ public enum RegressionGuard {
             }.count,
             newFakeFrames: frames.filter { $0.kind == .newFake }.count, realFiles: realFiles.count,
             newFakeFiles: fakeFiles.count,
-            guardOnlyFiles: hasGuardOnly ? Set(frames.filter { $0.guardOnly && $0.kind == .real }.map(\.file)).count : nil,
-            guardOnlyFrames: hasGuardOnly ? frames.filter { $0.guardOnly && $0.kind == .real }.count : nil,
+            guardOnlyFiles: hasGuardOnly ? Set(guardOnlyReal.map(\.file)).count : nil,
+            guardOnlyFrames: hasGuardOnly ? guardOnlyReal.count : nil,
             limits: limits, failures: failures)
     }
 

@@ -81,9 +81,7 @@ public struct RetrainData: Sendable {
     /// frames of each listed file's time stretch with its box or mask. Errors name the folder, the
     /// file or the sidecar line.
     public static func load(realFolder: String, fakeFolder: String, loader: MediaFolderLoader) throws -> RetrainData {
-        var realLoader = loader
-        realLoader.validationFraction = 0
-        let realSources = try realLoader.load(folder: realFolder, role: "real")
+        let realSources = try loadWhole(folder: realFolder, role: "real", loader: loader)
         let sidecarPath = fakeFolder + "/" + FakeAreaSidecar.fileName
         let sidecar = FileManager.default.fileExists(atPath: sidecarPath) ? try FakeAreaSidecar(path: sidecarPath) : nil
         let files = try MediaFolderLoader.listFiles(fakeFolder).filter { $0 != FakeAreaSidecar.fileName }
@@ -94,7 +92,7 @@ public struct RetrainData: Sendable {
         }
         try sidecar?.checkFilesExist(in: Set(mediaFiles))
         let root = URL(fileURLWithPath: fakeFolder).resolvingSymlinksInPath().path
-        var fakes: [MediaSource] = [], skipped = realSources.skipped.filter { !$0.contains("validation shares it") }
+        var fakes: [MediaSource] = [], skipped = realSources.skipped
         for relativePath in mediaFiles {
             let path = root + "/" + relativePath
             let row = sidecar?.rows[relativePath]
@@ -125,22 +123,30 @@ public struct RetrainData: Sendable {
             throw DetectorError.trainingData(path: fakeFolder, reason: "fake folder has no readable media frames\(first)")
         }
         return RetrainData(
-            real: RetrainSplit(
-                realSources.training
-                    + realSources.validation.filter { v in !realSources.training.contains { $0.relativePath == v.relativePath } }),
+            real: RetrainSplit(realSources.sources),
             fake: RetrainSplit(fakes), skipped: skipped,
             sidecar: sidecar)
     }
 
+    /// Every usable file of a real folder, none set aside for validation (a retrain cuts its own
+    /// parts), and the loader's notes on the files it skipped.
+    private static func loadWhole(folder: String, role: String, loader: MediaFolderLoader) throws -> (
+        sources: [MediaSource], skipped: [String]
+    ) {
+        var whole = loader
+        whole.validationFraction = 0
+        let loaded = try whole.load(folder: folder, role: role)
+        return (
+            loaded.training + loaded.validation.filter { v in !loaded.training.contains { $0.relativePath == v.relativePath } },
+            loaded.skipped.filter { !$0.contains("validation shares it") }
+        )
+    }
+
     /// Loads `folder` as guard-only real media. Throws when it holds no usable media (the loader's
-    /// errors), or when one of
-    /// its files is also a file of the real folder (resolved paths): the guard would then judge
-    /// frames the model trained or was calibrated on.
+    /// errors), or when one of its files is also a file of the real folder (resolved paths): the
+    /// guard would then judge frames the model trained or was calibrated on.
     public mutating func loadGuardReal(folder: String, loader: MediaFolderLoader) throws {
-        var guardLoader = loader
-        guardLoader.validationFraction = 0
-        let loaded = try guardLoader.load(folder: folder, role: "guard-only real")
-        let sources = loaded.training + loaded.validation.filter { v in !loaded.training.contains { $0.path == v.path } }
+        let (sources, notes) = try Self.loadWhole(folder: folder, role: "guard-only real", loader: loader)
         func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
         let realPaths = Set(real.all.map { resolved($0.path) })
         if let shared = sources.first(where: { realPaths.contains(resolved($0.path)) }) {
@@ -148,7 +154,7 @@ public struct RetrainData: Sendable {
                 path: shared.path,
                 reason: "is in both the real folder and the guard-only folder; guard-only files must be new to the retrain")
         }
-        skipped += loaded.skipped.filter { !$0.contains("validation shares it") }
+        skipped += notes
         guardReal = sources
     }
 
