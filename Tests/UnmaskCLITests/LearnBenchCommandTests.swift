@@ -100,6 +100,11 @@ final class LearnBenchCommandTests: CLITestCase {
         XCTAssertEqual(unknownHeldOut.status, 64)
         XCTAssertTrue(unknownHeldOut.standardError.contains("no-such-family"), unknownHeldOut.standardError)
         XCTAssertEqual(try unmask(base + ["--hard-negatives", "1", "--hard-negative-select", "9000"]).status, 64)
+        for side in ["100", "1024"] {  // under 2 or over 8 patch sides of 64
+            let context = try unmask(base + ["--context-side", side])
+            XCTAssertEqual(context.status, 64, context.standardError)
+            XCTAssertTrue(context.standardError.contains("--context-side must be in 128…512"), context.standardError)
+        }
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }
 }
