@@ -66,11 +66,41 @@ public struct EvaluationFrame {
     public var image: RGBImage
     /// Where the frame was manipulated, when known.
     public var region: PixelRegion?
+    /// For zoo fakes: how much the manipulation changed and what it replaced (before any re-encoding).
+    public var regionStatistics: RegionStatistics?
     public init(
-        source: String, isFake: Bool, kind: String, variant: String, image: RGBImage, region: PixelRegion? = nil
+        source: String, isFake: Bool, kind: String, variant: String, image: RGBImage, region: PixelRegion? = nil,
+        regionStatistics: RegionStatistics? = nil
     ) {
         self.source = source; self.isFake = isFake; self.kind = kind; self.variant = variant
-        self.image = image; self.region = region
+        self.image = image; self.region = region; self.regionStatistics = regionStatistics
+    }
+}
+
+/// What a region fake did to its frame, to break detection results down by how visible a fake is.
+public struct RegionStatistics: Codable, Equatable, Sendable {
+    /// Mean |fake − real| over the pixels the mask touches (m > 0) and the three channels, in 0…1.
+    public var change: Double
+    /// The real frame's gradient energy over the mask's box (`PatchOps.gradientEnergy`: the mean
+    /// absolute luminance step to the right and below), the measure training crops are chosen by.
+    public var texture: Double
+
+    public init(change: Double, texture: Double) { self.change = change; self.texture = texture }
+
+    /// The statistics of `fake` against `real` under `mask` (frames of the mask's size).
+    public static func measure(real: RGBImage, fake: RGBImage, mask: RegionMask) -> RegionStatistics {
+        let box = mask.box, W = real.width, n = real.planeCount
+        var total = 0.0, touched = 0
+        for y in box.y..<(box.y + box.height) {
+            for x in box.x..<(box.x + box.width) where mask.values[y * W + x] > 0 {
+                let i = y * W + x
+                for c in 0..<3 { total += Double(abs(fake.pixels[c * n + i] - real.pixels[c * n + i])) }
+                touched += 1
+            }
+        }
+        let boxCrop = ImageFilters.crop(real, x: box.x, y: box.y, width: box.width, height: box.height)
+        return RegionStatistics(
+            change: touched > 0 ? total / Double(3 * touched) : 0, texture: Double(PatchOps.gradientEnergy(boxCrop)))
     }
 }
 
@@ -97,6 +127,12 @@ public struct ScoredFrame: Codable, Sendable {
     /// their maximum): how far the most suspicious area stands out from the rest of its own frame,
     /// for studying frame scores that are relative to the frame.
     public var areaLogitQuantiles: [Double]? = nil
+    /// The largest area mean for square areas of other sides, keyed by the side in pixels
+    /// (`FrameEvaluation.studiedAreaSides`): whether pooling evidence over more or fewer cells than the
+    /// frame score's 64 pixels separates forged regions from real frames' isolated high areas.
+    public var areaLogitMaxima: [String: Double]? = nil
+    /// For zoo fakes: how much the manipulation changed and what it replaced (`RegionStatistics`).
+    public var regionStatistics: RegionStatistics? = nil
 }
 
 /// Classification metrics at one threshold.
@@ -128,7 +164,8 @@ public enum FrameEvaluation {
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
-                    manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits)))
+                    manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
+                    areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics))
             progress?(i + 1)
         }
         return out
@@ -140,6 +177,20 @@ public enum FrameEvaluation {
         let means = FrameScorer.areaMeans(logits, side: FrameScorer.areaCells).means.filter { !$0.isNaN }.sorted()
         guard !means.isEmpty else { return nil }
         return [0.5, 0.9, 0.99].map { means[min(means.count - 1, Int(($0 * Double(means.count)).rounded(.down)))] }
+    }
+
+    /// Square area sides, in cells, whose maximum mean each scored frame records.
+    public static let studiedAreaSides = [2, 4, 12, 16, 24, 32]
+
+    /// The largest area mean of `logits` for each of `studiedAreaSides` (an area larger than the grid
+    /// shrinks to it), keyed by the side in pixels; nil when no cell was scored.
+    static func areaLogitMaxima(_ logits: ScoreGrid) -> [String: Double]? {
+        var out: [String: Double] = [:]
+        for side in studiedAreaSides {
+            guard let best = FrameScorer.areaMeans(logits, side: side).means.filter({ !$0.isNaN }).max() else { return nil }
+            out[String(side * FrameScorer.stride)] = best
+        }
+        return out
     }
 
     /// Intersection over union of two boxes (0 when either is empty).
@@ -277,7 +328,8 @@ public struct EvaluationFrames {
                     try emit(
                         EvaluationFrame(
                             source: s.relativePath, isFake: true, kind: "zoo:" + family.name, variant: "original",
-                            image: made.image, region: made.mask.box))
+                            image: made.image, region: made.mask.box,
+                            regionStatistics: RegionStatistics.measure(real: image, fake: made.image, mask: made.mask)))
                 }
             }
         }

@@ -417,6 +417,34 @@ final class FramePoolingTests: XCTestCase {
         // 15 means: 3.5…7.5, three of each; ranks 7, 13 and 14 of the sorted list.
         XCTAssertEqual(FrameEvaluation.areaLogitQuantiles(grid), [5.5, 7.5, 7.5])
         XCTAssertNil(FrameEvaluation.areaLogitQuantiles(ScoreGrid(rows: 2, columns: 2, values: [.nan, .nan, .nan, .nan])))
+        // The largest mean per side: the rightmost block, c from 12 − k to 11, mean 11 − (k − 1) / 2; sides
+        // past the grid's 10 rows or 12 columns shrink to it (mean 5.5).
+        let maxima = FrameEvaluation.areaLogitMaxima(grid)
+        XCTAssertEqual(maxima?["16"], 10.5)
+        XCTAssertEqual(maxima?["32"], 9.5)
+        XCTAssertEqual(maxima?["96"], 5.5)
+        XCTAssertEqual(maxima?["256"], 5.5)
+        XCTAssertEqual(maxima?.count, FrameEvaluation.studiedAreaSides.count)
+        XCTAssertNil(FrameEvaluation.areaLogitMaxima(ScoreGrid(rows: 2, columns: 2, values: [.nan, .nan, .nan, .nan])))
+    }
+
+    /// A 10 × 8 rectangle raised by 0.1 in every channel on a flat frame: change 0.1, texture 0; on a
+    /// frame of vertical stripes 0 / 1 the texture is the mean luminance step, 1 to the right, 0 below.
+    func testRegionStatisticsMeasureTheChangeUnderTheMaskAndTheTextureItReplaced() throws {
+        var rng = RandomGenerator(seed: 5)
+        let box = PixelRegion(x: 4, y: 6, width: 10, height: 8)
+        let mask = try RegionMask.placed(.rectangle, in: box, width: 20, height: 16, feather: 0, rng: &rng)
+        let flat = RGBImage(width: 20, height: 16, pixels: [Float](repeating: 0.5, count: 3 * 320))
+        var fake = flat
+        for c in 0..<3 {
+            for y in 6..<14 { for x in 4..<14 { fake.pixels[c * 320 + y * 20 + x] += 0.1 } }
+        }
+        let statistics = RegionStatistics.measure(real: flat, fake: fake, mask: mask)
+        XCTAssertEqual(statistics.change, 0.1, accuracy: 1e-6)
+        XCTAssertEqual(statistics.texture, 0, accuracy: 1e-9)
+        XCTAssertEqual(RegionStatistics.measure(real: flat, fake: flat, mask: mask).change, 0)
+        let stripes = RGBImage(width: 20, height: 16, pixels: (0..<(3 * 320)).map { Float($0 % 2) })
+        XCTAssertEqual(RegionStatistics.measure(real: stripes, fake: stripes, mask: mask).texture, 1, accuracy: 1e-6)
     }
 
     func testForgedRegionChangesOnlyTheRegionAndThresholdKeepsFalsePositivesWithinTarget() {

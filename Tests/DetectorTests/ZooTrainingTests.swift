@@ -183,6 +183,11 @@ final class ZooTrainingTests: XCTestCase {
             let source = frame.source == "a.png" ? real[0] : real[1]
             XCTAssertEqual(frame.image.width, source.frames[0].width); XCTAssertEqual(frame.image.height, source.frames[0].height)
             XCTAssertEqual(frame.region != nil, frame.isFake)
+            XCTAssertEqual(frame.regionStatistics != nil, frame.isFake)
+            if let statistics = frame.regionStatistics {
+                XCTAssertGreaterThan(statistics.change, 0, "\(frame.kind) changed its region")
+                XCTAssertGreaterThan(statistics.texture, 0, "the textured frame's region has texture")
+            }
         }
         // the same seed makes the same frames
         var again: [EvaluationFrame] = []
