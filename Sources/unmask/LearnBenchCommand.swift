@@ -114,6 +114,13 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Re-mine the hard negatives every N steps.")
     var hardNegativeEvery = 250
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Redraw training pairs whose region changed the window by less than this mean |fake − real| (0…1, after "
+                + "the re-encoding; 0 = keep every pair). Held-out pairs are never filtered.", valueName: "change"))
+    var minimumRegionChange: Float = 0
+
     @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
 
@@ -132,6 +139,9 @@ struct LearnBenchCommand: ParsableCommand {
                 "--pairs, --validation-pairs, --batch-pairs, --evaluate-every and --frames-per-file must be ≥ 1.")
         }
         guard [64, 128].contains(patchSize) else { throw ValidationError("--patch-size must be 64 or 128.") }
+        guard (0...1).contains(minimumRegionChange) else {
+            throw ValidationError("--minimum-region-change must be in 0…1 (got \(minimumRegionChange)).")
+        }
         if let contextSide, !(2 * patchSize...8 * patchSize).contains(contextSide) {
             throw ValidationError(
                 "--context-side must be in \(2 * patchSize)…\(8 * patchSize), 2 to 8 patch sides (got \(contextSide)).")
@@ -161,6 +171,7 @@ struct LearnBenchCommand: ParsableCommand {
         config.hardNegativeCandidates = hardNegativeCandidates
         config.hardNegativeSelect = hardNegativeSelect
         config.hardNegativeEvery = hardNegativeEvery
+        config.minimumRegionChange = minimumRegionChange
         config.seed = seed
 
         let data: MediaSplit

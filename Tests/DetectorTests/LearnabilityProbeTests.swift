@@ -54,6 +54,37 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
+    /// A minimum region change redraws faint training pairs and not held-out ones; a threshold no pair
+    /// can reach keeps the eighth attempt, and one outside 0…1 is refused.
+    func testFaintTrainingPairsAreRedrawnAndHeldOutPairsAreNot() throws {
+        var config = LearnabilityConfig()
+        config.families = ["classical", "self-blend", "upsampler-bilinear-random"]
+        config.trainingPairs = 60; config.validationPairs = 60
+        config.minimumRegionChange = 0.02
+        let probe = try LearnabilityProbe(config: config, data: data())
+        let trainingChanges = probe.trainingPairs.map(\.regionChange)
+        let validationChanges = probe.validationPairs.map(\.regionChange)
+        // 8 attempts below 0.02 in a row are possible but rare; most pairs must reach it.
+        XCTAssertGreaterThan(trainingChanges.filter { $0 >= 0.02 }.count, 55, "\(trainingChanges)")
+        XCTAssertTrue(validationChanges.contains { $0 < 0.02 }, "held-out pairs were filtered: \(validationChanges)")
+        config.minimumRegionChange = 1
+        config.trainingPairs = 4
+        XCTAssertEqual(try LearnabilityProbe(config: config, data: data()).trainingPairs.count, 4)
+        config.minimumRegionChange = 1.5
+        XCTAssertThrowsError(try LearnabilityProbe(config: config, data: data()))
+    }
+
+    func testRegionChangeIsTheMeanDifferenceUnderTheMask() {
+        let real = RGBImage(width: 4, height: 4, pixels: [Float](repeating: 0.5, count: 48))
+        var fake = real
+        for c in 0..<3 { fake.pixels[c * 16 + 5] = 0.7; fake.pixels[c * 16 + 6] = 0.6 }
+        var mask = [Float](repeating: 0, count: 16)
+        mask[5] = 1; mask[6] = 0.5; mask[9] = 0.25
+        let pair = ZooPair(real: real, fake: fake, mask: mask, family: "test")
+        XCTAssertEqual(pair.regionChange, (0.2 + 0.1 + 0) / 3, accuracy: 1e-6)
+        XCTAssertEqual(ZooPair(real: real, fake: fake, mask: [Float](repeating: 0, count: 16), family: "test").regionChange, 0)
+    }
+
     /// With a context larger than 2P, regions larger than the patch are made in it and the window
     /// shows part of one: its centre over the region, so some windows lie wholly inside the region
     /// and some across its edge; the fake still differs from its partner only inside the mask.

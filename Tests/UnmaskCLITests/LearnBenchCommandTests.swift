@@ -105,6 +105,10 @@ final class LearnBenchCommandTests: CLITestCase {
             XCTAssertEqual(context.status, 64, context.standardError)
             XCTAssertTrue(context.standardError.contains("--context-side must be in 128…512"), context.standardError)
         }
+        for change in ["-0.1", "2", "nan"] {
+            let filtered = try unmask(base + ["--minimum-region-change", change])
+            XCTAssertEqual(filtered.status, 64, filtered.standardError)
+        }
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }
 }

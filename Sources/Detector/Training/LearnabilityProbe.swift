@@ -36,6 +36,10 @@ public struct LearnabilityConfig: Sendable {
     /// Probability that the pair is flipped left-right (both patches and the mask) at each draw.
     public var flip = 0.5
     public var minimumTextureEnergy: Float = 0.01
+    /// Training pairs whose window changed by less than this (mean |fake − real| under the mask, after
+    /// the re-encoding; `ZooPair.regionChange`) are redrawn: a fake nobody can see teaches the detector
+    /// to call unchanged real pixels fake. Held-out pairs are never filtered. 0 = off.
+    public var minimumRegionChange: Float = 0
     /// Hard real negatives: `hardNegativeCandidates` real windows from random positions of the
     /// training files (every kind of content a scan sees, not only textured crops; each through a
     /// re-encoding drawn like the pairs'), re-scored every `hardNegativeEvery` steps; the
@@ -57,8 +61,8 @@ public struct LearnabilityConfig: Sendable {
         guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
             (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
             regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
-            contextSide.map { (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) } ?? true,
-            (0...100_000).contains(tailWindows),
+            contextSide.map({ (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) }) ?? true,
+            (0...100_000).contains(tailWindows), (0...1).contains(minimumRegionChange),
             hardNegativesPerBatch == 0
                 || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
                     && hardNegativeEvery >= 1)
@@ -66,7 +70,7 @@ public struct LearnabilityConfig: Sendable {
             throw DetectorError.invalidConfiguration(
                 "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), "
                     + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
-                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows")
+                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1")
         }
     }
 }
@@ -157,11 +161,12 @@ public final class LearnabilityProbe {
         let largest = max(4, (config.contextSide ?? side) - 2)
         options.mask.side = min(config.regionSide.lowerBound, largest)...min(config.regionSide.upperBound, largest)
         var random = RandomGenerator(seed: config.seed)
-        func draw(_ count: Int, _ sources: [MediaSource], _ zoo: FakeZoo) throws -> [ZooPair] {
+        func draw(_ count: Int, _ sources: [MediaSource], _ zoo: FakeZoo, minimumChange: Float = 0) throws -> [ZooPair] {
             try (0..<count).map { _ in
                 try ZooPair.draw(
                     from: sources, zoo: zoo, options: options, encoding: config.encoding, side: side,
-                    context: config.contextSide, minimumTextureEnergy: config.minimumTextureEnergy, rng: &random)
+                    context: config.contextSide, minimumTextureEnergy: config.minimumTextureEnergy,
+                    minimumRegionChange: minimumChange, rng: &random)
             }
         }
         func windows(_ count: Int, _ sources: [MediaSource]) throws -> [RGBImage] {
@@ -169,7 +174,7 @@ public final class LearnabilityProbe {
                 try LearnabilityProbe.randomWindow(from: sources, side: side, encoding: config.encoding, rng: &random)
             }
         }
-        trainingPairs = try draw(config.trainingPairs, data.training, zoo)
+        trainingPairs = try draw(config.trainingPairs, data.training, zoo, minimumChange: config.minimumRegionChange)
         validationPairs =
             try draw(config.validationPairs, data.validation, zoo)
             + (heldOut.map { try draw(config.validationPairs, data.validation, $0) } ?? [])

@@ -19,9 +19,11 @@ public struct ZooPair: Sendable {
     /// picks, both through the re-encoding the seed picks, then cut to a P×P window holding the whole
     /// region, or, for a region larger than P, a window over part of it (`Trainer.windowOrigin`). A
     /// family that fails on a crop is tried again with new crops and a new seed, up to 8 times.
+    /// With `minimumRegionChange` > 0 a pair whose window changed by less than that (`regionChange`,
+    /// after the re-encoding) is redrawn the same way, up to the same 8 attempts; the eighth is kept.
     static func draw(
         from sources: [MediaSource], zoo: FakeZoo, options: ZooOptions, encoding: EncodingConfig, side P: Int,
-        context: Int? = nil, minimumTextureEnergy: Float, rng: inout RandomGenerator
+        context: Int? = nil, minimumTextureEnergy: Float, minimumRegionChange: Float = 0, rng: inout RandomGenerator
     ) throws -> ZooPair {
         let C = context ?? 2 * P
         func crop() -> RGBImage {
@@ -43,9 +45,23 @@ public struct ZooPair: Sendable {
             let (x0, y0) = Trainer.windowOrigin(containing: sample.mask.box, width: C, height: C, side: P, rng: &rng)
             var mask = [Float](repeating: 0, count: P * P)
             for y in 0..<P { for x in 0..<P { mask[y * P + x] = sample.mask.values[(y0 + y) * C + x0 + x] } }
-            return ZooPair(
+            let pair = ZooPair(
                 real: ImageFilters.crop(sample.real, x: x0, y: y0, width: P, height: P),
                 fake: ImageFilters.crop(sample.fake, x: x0, y: y0, width: P, height: P), mask: mask, family: sample.family)
+            if minimumRegionChange > 0, attempt < 8, pair.regionChange < minimumRegionChange { continue }
+            return pair
         }
+    }
+
+    /// Mean |fake − real| over the window's pixels the mask touches and the three channels (0 when it
+    /// touches none): how visible the fake is in this window, after the shared re-encoding.
+    var regionChange: Float {
+        let n = real.planeCount
+        var total: Float = 0, touched = 0
+        for i in 0..<n where mask[i] > 0 {
+            for c in 0..<3 { total += abs(fake.pixels[c * n + i] - real.pixels[c * n + i]) }
+            touched += 1
+        }
+        return touched > 0 ? total / Float(3 * touched) : 0
     }
 }
