@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Breaks an evaluation's AUC down by what the fakes did and where they are.
+
+usage: Scripts/evaluation-breakdown.py J [J...]
+J are `unmask evaluate ... --json J` files (their frames pooled). For each variant: AUC of every fake
+against every real frame; then by the fake's mean change in its region and by the texture it
+replaced (`region_statistics`, zoo fakes), with the share of those fakes scoring above every real
+frame; by frame size (real and fake frames of the same size class compared); and with the frame
+score taken over square areas of other sides (`area_logit_maxima`; 64 px is the frame score itself).
+Sections whose fields an evaluation did not record are left out.
+"""
+import json
+import sys
+
+BINS = [0, 0.005, 0.01, 0.02, 0.04, 0.08, float("inf")]
+MEGAPIXEL_CLASSES = [(0, 1, "under 1 MP"), (1, float("inf"), "1 MP and over")]
+AREA_SIDES = ["16", "32", "64", "96", "128", "192", "256"]
+
+
+def auc(positives, negatives):
+    """ROC AUC by the Mann-Whitney count (ties count one half); None without both classes."""
+    if not positives or not negatives:
+        return None
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def text(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def by_statistic(fakes, real_scores, key, label):
+    if not fakes or any(f.get("region_statistics") is None for f in fakes):
+        return
+    top = max(real_scores)
+    print(f"  by {label}")
+    for low, high in zip(BINS[:-1], BINS[1:]):
+        chosen = [f["score"] for f in fakes if low <= f["region_statistics"][key] < high]
+        if chosen:
+            above = sum(s > top for s in chosen) / len(chosen)
+            print(f"    [{low:.3f}, {high:.3f})  fakes {len(chosen):4d}  AUC {text(auc(chosen, real_scores))}"
+                  f"  above every real frame {above:.2f}")
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    frames = []
+    for path in sys.argv[1:]:
+        with open(path) as f:
+            frames += json.load(f)["frames"]
+    for variant in sorted({f["variant"] for f in frames}):
+        chosen = [f for f in frames if f["variant"] == variant]
+        real = [f for f in chosen if not f["is_fake"]]
+        fakes = [f for f in chosen if f["is_fake"]]
+        real_scores = [f["score"] for f in real]
+        print(f"{variant}: {len(real)} real, {len(fakes)} fake, AUC {text(auc([f['score'] for f in fakes], real_scores))}")
+        if not real or not fakes:
+            continue
+        by_statistic(fakes, real_scores, "change", "mean |fake - real| in the region")
+        by_statistic(fakes, real_scores, "texture", "the real region's texture energy")
+        print("  by frame size (same-size real and fake frames)")
+        for low, high, label in MEGAPIXEL_CLASSES:
+            def inside(f):
+                return low <= f["width"] * f["height"] / 1e6 < high
+            r = [f["score"] for f in real if inside(f)]
+            k = [f["score"] for f in fakes if inside(f)]
+            print(f"    {label:14s} real {len(r):4d}  fake {len(k):4d}  AUC {text(auc(k, r))}")
+        if all(f.get("area_logit_maxima") for f in chosen):
+            def area(f, side):
+                return f["score"] if side == "64" else f["area_logit_maxima"][side]
+            print("  by the side of the area the frame score is taken over (pixels)")
+            print("    " + "  ".join(
+                f"{side}: {text(auc([area(f, side) for f in fakes], [area(f, side) for f in real]))}"
+                for side in AREA_SIDES))
+
+
+if __name__ == "__main__":
+    main()
