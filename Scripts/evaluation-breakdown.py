@@ -10,19 +10,15 @@ score taken over square areas of other sides (`area_logit_maxima`; 64 px is the 
 Sections whose fields an evaluation did not record are left out.
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from roc_auc import auc  # noqa: E402
 
 BINS = [0, 0.005, 0.01, 0.02, 0.04, 0.08, float("inf")]
 MEGAPIXEL_CLASSES = [(0, 1, "under 1 MP"), (1, float("inf"), "1 MP and over")]
 AREA_SIDES = ["16", "32", "64", "96", "128", "192", "256"]
-
-
-def auc(positives, negatives):
-    """ROC AUC by the Mann-Whitney count (ties count one half); None without both classes."""
-    if not positives or not negatives:
-        return None
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
 
 
 def text(value):

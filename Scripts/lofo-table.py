@@ -11,18 +11,13 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from roc_auc import auc  # noqa: E402
+
 VARIANTS = ["original", "jpeg-q90", "h264-crf23", "h264-crf32"]
 # 5/255: fakes that change their region less than this score at chance with every detector measured
 # (Docs/generalization.md, "Which fakes are missed").
 VISIBLE_CHANGE = 0.02
-
-
-def auc(positives, negatives):
-    """ROC AUC by the Mann-Whitney count (ties count one half); None without both classes."""
-    if not positives or not negatives:
-        return None
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
 
 
 def visible_auc(frames):
