@@ -89,18 +89,26 @@ public struct RegionStatistics: Codable, Equatable, Sendable {
 
     /// The statistics of `fake` against `real` under `mask` (frames of the mask's size).
     public static func measure(real: RGBImage, fake: RGBImage, mask: RegionMask) -> RegionStatistics {
-        let box = mask.box, W = real.width, n = real.planeCount
+        let box = mask.box
+        let boxCrop = ImageFilters.crop(real, x: box.x, y: box.y, width: box.width, height: box.height)
+        return RegionStatistics(
+            change: change(real: real, fake: fake, mask: mask.values, box: box),
+            texture: Double(PatchOps.gradientEnergy(boxCrop)))
+    }
+
+    /// Mean |fake − real| over the pixels of `box` where `mask` (one value per pixel of the frames) is
+    /// above 0, and the three channels; 0 when the mask touches none.
+    static func change(real: RGBImage, fake: RGBImage, mask: [Float], box: PixelRegion) -> Double {
+        let W = real.width, n = real.planeCount
         var total = 0.0, touched = 0
         for y in box.y..<(box.y + box.height) {
-            for x in box.x..<(box.x + box.width) where mask.values[y * W + x] > 0 {
+            for x in box.x..<(box.x + box.width) where mask[y * W + x] > 0 {
                 let i = y * W + x
                 for c in 0..<3 { total += Double(abs(fake.pixels[c * n + i] - real.pixels[c * n + i])) }
                 touched += 1
             }
         }
-        let boxCrop = ImageFilters.crop(real, x: box.x, y: box.y, width: box.width, height: box.height)
-        return RegionStatistics(
-            change: touched > 0 ? total / Double(3 * touched) : 0, texture: Double(PatchOps.gradientEnergy(boxCrop)))
+        return touched > 0 ? total / Double(3 * touched) : 0
     }
 }
 

@@ -56,12 +56,8 @@ public struct ZooPair: Sendable {
     /// Mean |fake − real| over the window's pixels the mask touches and the three channels (0 when it
     /// touches none): how visible the fake is in this window, after the shared re-encoding.
     var regionChange: Float {
-        let n = real.planeCount
-        var total: Float = 0, touched = 0
-        for i in 0..<n where mask[i] > 0 {
-            for c in 0..<3 { total += abs(fake.pixels[c * n + i] - real.pixels[c * n + i]) }
-            touched += 1
-        }
-        return touched > 0 ? total / Float(3 * touched) : 0
+        Float(
+            RegionStatistics.change(
+                real: real, fake: fake, mask: mask, box: PixelRegion(x: 0, y: 0, width: real.width, height: real.height)))
     }
 }
