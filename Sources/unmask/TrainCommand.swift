@@ -53,7 +53,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "Discriminator steps per generator step (default 2; with --resume, replaces the checkpoint's).")
+        help: ArgumentHelp(
+            "Discriminator steps per generator step, 1…1000000 (default 2; with --resume, replaces the checkpoint's; "
+                + "a value above the run's steps keeps the generator fixed)."))
     var dSteps: Int?
 
     @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
@@ -110,8 +112,13 @@ struct TrainCommand: ParsableCommand {
         if !(checkpointMinutes > 0 && checkpointMinutes.isFinite) {
             throw ValidationError("--checkpoint-minutes must be a positive number (got \(checkpointMinutes)).")
         }
-        if (dSteps ?? 1) < 1 || validateEvery < 1 || patience < 0 {
-            throw ValidationError("--d-steps and --validate-every must be 1 or more, --patience 0 or more.")
+        if let dSteps, !(1...TrainingConfig.maximumDStepsPerGStep).contains(dSteps) {
+            throw ValidationError(
+                "--d-steps must be in 1…\(TrainingConfig.maximumDStepsPerGStep) (got \(dSteps)); a value above the "
+                    + "run's steps keeps the generator fixed.")
+        }
+        if validateEvery < 1 || patience < 0 {
+            throw ValidationError("--validate-every must be 1 or more, --patience 0 or more.")
         }
         if resume != nil && baseModel != nil { throw ValidationError("--resume and --base-model cannot be combined.") }
         // A new run would replace an earlier run's model and truncate its log without a word.

@@ -91,6 +91,31 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(a.rng, b.rng)
     }
 
+    /// A detector-only phase (the generator held fixed by a D-step count above the run's steps) saves
+    /// checkpoints that load again, and its generator's weights do not move; out-of-range counts are ignored.
+    func testFrozenGeneratorPhaseCheckpointResumes() throws {
+        let data = TestSupport.syntheticData(files: 3, size: 64)
+        let dir = TestSupport.temporaryFolder("frozen-resume")
+        let a = try Trainer(config: TestSupport.tinyConfig(seed: 12), data: data)
+        a.train(steps: 2)
+        a.adjustSchedule(dStepsPerGStep: 0)
+        a.adjustSchedule(dStepsPerGStep: TrainingConfig.maximumDStepsPerGStep + 1)
+        XCTAssertEqual(a.config.dStepsPerGStep, 2, "out-of-range counts leave the schedule as it was")
+        a.adjustSchedule(dStepsPerGStep: 100_000)
+        let generatorBefore = a.generator.stateDictionary()
+        a.train(steps: 3)
+        // Its weights stay; the buffers of a forward pass in training mode (batch-norm statistics and the
+        // spectral-norm power-iteration vectors) still update, as the generator keeps making fakes.
+        let weights = generatorBefore.keys.filter { !$0.hasSuffix(".u") && !$0.contains("running_") }
+        XCTAssertGreaterThan(weights.count, 10)
+        let after = a.generator.stateDictionary()
+        for k in weights { XCTAssertEqual(generatorBefore[k]!.array, after[k]!.array, "generator \(k) moved") }
+        try a.saveCheckpoint(to: dir + "/c.safetensors")
+        let b = try Trainer(resumingFrom: dir + "/c.safetensors", data: data)
+        XCTAssertEqual(b.config.dStepsPerGStep, 100_000)
+        XCTAssertEqual(b.step, 5)
+    }
+
     func testGeneratorLossIsComputedOnDiscriminatorLogits() throws {
         let trainer = try Trainer(config: TestSupport.tinyConfig(), data: TestSupport.syntheticData(files: 2, size: 48))
         let logits = Tensor(shape: [2, 1, 4, 4], data: (0..<32).map { Float($0) / 8 - 2 })

@@ -167,6 +167,8 @@ final class TrainCommandTests: CLITestCase {
         for bad in [
             ["--steps", "5", "--lr-d", "inf"], ["--steps", "5", "--lr-g", "nan"], ["--minutes", "inf"],
             ["--steps", "5", "--checkpoint-minutes", "0"],
+            // D steps per G step outside what a checkpoint may hold: it could not be resumed
+            ["--steps", "5", "--d-steps", "0"], ["--steps", "5", "--d-steps", "1000001"],
             // unknown or all-excluding zoo names, a folder without generator files, zoo options with --no-zoo
             ["--steps", "5", "--zoo-exclude", "no-such-family"],
             ["--steps", "5", "--zoo-exclude", "classical,self-blend,upsampling-decoder"],

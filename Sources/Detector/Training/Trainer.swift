@@ -161,11 +161,12 @@ public final class Trainer {
 
     /// Changes the schedule of a run in progress (for a second phase after `init(resumingFrom:)`, e.g.
     /// a lower discriminator learning rate with rare generator steps); the change is saved in later
-    /// checkpoints.
+    /// checkpoints. Values outside what `TrainingConfig.validate` accepts are ignored, so a checkpoint
+    /// saved after the change always loads again.
     public func adjustSchedule(learningRateD: Float? = nil, learningRateG: Float? = nil, dStepsPerGStep: Int? = nil) {
         if let lr = learningRateD, lr > 0 { optimizerD.learningRate = lr; config.learningRateD = lr }
         if let lr = learningRateG, lr > 0 { optimizerG.learningRate = lr; config.learningRateG = lr }
-        if let n = dStepsPerGStep, n >= 1 { config.dStepsPerGStep = n }
+        if let n = dStepsPerGStep, (1...TrainingConfig.maximumDStepsPerGStep).contains(n) { config.dStepsPerGStep = n }
     }
 
     /// Runs `steps` D steps.

@@ -131,8 +131,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Most patches of one kind per D step (real, generated, other fakes each).
     public static let maximumPerBatch = 256
-    /// Most D steps per G step.
-    public static let maximumDStepsPerGStep = 64
+    /// Most D steps per G step. A value above a run's remaining steps keeps the generator fixed (a
+    /// detector-only phase, as `Scripts/lofo.sh` runs after the game); nothing is allocated from it.
+    public static let maximumDStepsPerGStep = 1_000_000
     /// Most validation patches per class.
     public static let maximumValidationPatches = 8192
     /// Largest `estimatedBytes` of a run (4 GiB): checkpoints carry their configuration, so a file can
