@@ -18,7 +18,7 @@ training_packages=(
   lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers mate-backgrounds
   opencv-doc visp-images-data kphotoalbum python-kivy-examples
   palapeli-data tuxpaint-data libelementary-data libjxl-testdata gdk-pixbuf-tests
-  qtdeclarative5-examples qtmultimedia5-examples
+  qtdeclarative5-examples qtmultimedia5-examples python3-mecavideo node-opencv gem-doc libdlib19.1
 )
 # Evaluation-only sources: never trained or calibrated on. The sample images of scikit-image,
 # scikit-learn and matplotlib must stay here; the others hold modern phone and DSLR photos and
@@ -140,6 +140,29 @@ select_media() {
       find "$root/usr/lib" -type f \( -name 'niagara_falls.jpg' -o -name 'backgroundLeaves.jpg' -o -name 'cork.jpg' \) ;;
     qtmultimedia5-examples)
       find "$root/usr/lib" -type f -name 'leaves.jpg' ;;
+    python3-mecavideo)
+      # Camcorder clips of classroom physics experiments (PAL, MPEG-4 Part 2, Theora, H.264, VP9);
+      # retroMars2018.avi is a rendered planetarium animation.
+      find "$root/usr/share/pymecavideo/data/video" -type f ! -name 'retroMars2018.avi' ;;
+    node-opencv)
+      # Two car photographs and a camera clip. Left out: stuff.png (opencv-doc's stuff.jpg again),
+      # mona.png (a painting), the synthetic shapes, quads and multipage images, and the example
+      # outputs (the clip re-encoded with boxes drawn on it).
+      find "$root/usr/share/doc/node-opencv/examples/files" -type f \( -name 'car1.jpg' -o -name 'car2.jpg' \
+        -o -name 'motion.mov' \) ;;
+    gem-doc)
+      # The GLSL examples' photographs: four toned city views from a rooftop and three close-ups.
+      # Left out: the rendered and cartoon clips (alea, anim-1, homer), the fractals, ducks.png (a
+      # composite) and the manual's figures.
+      find "$root/usr/share/gem/examples/10.glsl" -type f \( -name 'cam?.jpg' -o -name 'img?.jpg' \) ;;
+    libdlib19.1)
+      # A portrait, two street photographs and every 50th frame of a grey office clip. Left out: the
+      # PASCAL VOC photographs under faces/ (the VOC Flickr collection is an evaluation source, through
+      # labelme-examples), the collages bald_guys and dogs, and the 150-pixel aligned face crops.
+      local examples=$root/usr/share/doc/libdlib19.1/examples
+      find "$examples/faces" -type f -name 'Tom_Cruise_*.jpg'
+      find "$examples" -maxdepth 1 -type f -name 'mmod_cars_test_image*.jpg'
+      find "$examples/video_frames" -type f -name 'frame_*.jpg' | sort | awk 'NR % 50 == 1' ;;
     python3-skimage)
       # Evaluation only. Camera photographs; hubble_deep_field, ihc, retina, moon and cell are
       # telescope or microscope images, the rest synthetic or scanned text.
@@ -195,7 +218,7 @@ link_package() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$role" "$package" "$version" "$folder/$package/$name" "$(stat -c %s "$file")" \
       "$(sha256sum "$file" | cut -d' ' -f1)" >> "$manifest.tmp"
     count=$((count + 1))
-    case "$name" in *.mp4|*.avi|*.mpg|*.mpeg) videos=$((videos + 1)) ;; esac
+    case "$name" in *.mp4|*.avi|*.mpg|*.mpeg|*.mov|*.ogv) videos=$((videos + 1)) ;; esac
   done < <(select_media "$package" | sort)
   if [ "$count" -eq 0 ]; then
     echo "fetch-training-media: no media selected from $package $version (did its layout change?)" >&2
