@@ -186,6 +186,8 @@ final class TrainCommandTests: CLITestCase {
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("o6")), "\(bad) must fail before any output")
         }
+        let dSteps = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--d-steps", "1000001"])
+        XCTAssertTrue(dSteps.standardError.contains("--d-steps must be in 1…1000000 (got 1000001)"), dSteps.standardError)
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
         XCTAssertEqual(
             try unmask(["evaluate", "--model", other, "--real", real, "--zoo", "no-such-family"]).status, 64)
