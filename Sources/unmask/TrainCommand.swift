@@ -112,9 +112,10 @@ struct TrainCommand: ParsableCommand {
         if !(checkpointMinutes > 0 && checkpointMinutes.isFinite) {
             throw ValidationError("--checkpoint-minutes must be a positive number (got \(checkpointMinutes)).")
         }
-        if let dSteps, !(1...TrainingConfig.maximumDStepsPerGStep).contains(dSteps) {
+        let range = TrainingConfig.dStepsPerGStepRange
+        if let dSteps, !range.contains(dSteps) {
             throw ValidationError(
-                "--d-steps must be in 1…\(TrainingConfig.maximumDStepsPerGStep) (got \(dSteps)); a value above the "
+                "--d-steps must be in \(range.lowerBound)…\(range.upperBound) (got \(dSteps)); a value above the "
                     + "run's steps keeps the generator fixed.")
         }
         if validateEvery < 1 || patience < 0 {

@@ -99,7 +99,7 @@ final class TrainingTests: XCTestCase {
         let a = try Trainer(config: TestSupport.tinyConfig(seed: 12), data: data)
         a.train(steps: 2)
         a.adjustSchedule(dStepsPerGStep: 0)
-        a.adjustSchedule(dStepsPerGStep: TrainingConfig.maximumDStepsPerGStep + 1)
+        a.adjustSchedule(dStepsPerGStep: TrainingConfig.dStepsPerGStepRange.upperBound + 1)
         XCTAssertEqual(a.config.dStepsPerGStep, 2, "out-of-range counts leave the schedule as it was")
         a.adjustSchedule(dStepsPerGStep: 100_000)
         let generatorBefore = a.generator.stateDictionary()

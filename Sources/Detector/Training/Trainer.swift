@@ -166,7 +166,7 @@ public final class Trainer {
     public func adjustSchedule(learningRateD: Float? = nil, learningRateG: Float? = nil, dStepsPerGStep: Int? = nil) {
         if let lr = learningRateD, lr > 0 { optimizerD.learningRate = lr; config.learningRateD = lr }
         if let lr = learningRateG, lr > 0 { optimizerG.learningRate = lr; config.learningRateG = lr }
-        if let n = dStepsPerGStep, (1...TrainingConfig.maximumDStepsPerGStep).contains(n) { config.dStepsPerGStep = n }
+        if let n = dStepsPerGStep, TrainingConfig.dStepsPerGStepRange.contains(n) { config.dStepsPerGStep = n }
     }
 
     /// Runs `steps` D steps.

@@ -131,9 +131,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Most patches of one kind per D step (real, generated, other fakes each).
     public static let maximumPerBatch = 256
-    /// Most D steps per G step. A value above a run's remaining steps keeps the generator fixed (a
-    /// detector-only phase, as `Scripts/lofo.sh` runs after the game); nothing is allocated from it.
-    public static let maximumDStepsPerGStep = 1_000_000
+    /// D steps per G step that a configuration (and so a checkpoint) may hold. A value above a run's
+    /// remaining steps keeps the generator fixed (a detector-only phase, as `Scripts/lofo.sh` runs after
+    /// the game); nothing is allocated from it. `validate`, `Trainer.adjustSchedule` and the CLI all
+    /// check against this one range.
+    public static let dStepsPerGStepRange = 1...1_000_000
     /// Most validation patches per class.
     public static let maximumValidationPatches = 8192
     /// Largest `estimatedBytes` of a run (4 GiB): checkpoints carry their configuration, so a file can
@@ -171,11 +173,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try augmentation.validate()
         guard (1...Self.maximumPerBatch).contains(realPerBatch), (1...Self.maximumPerBatch).contains(generatedPerBatch),
             (0...Self.maximumPerBatch).contains(otherFakesPerBatch),
-            (1...Self.maximumDStepsPerGStep).contains(dStepsPerGStep)
+            Self.dStepsPerGStepRange.contains(dStepsPerGStep)
         else {
             throw DetectorError.invalidConfiguration(
                 "batch counts must be 1…\(Self.maximumPerBatch) (other fakes 0…\(Self.maximumPerBatch)) and D steps "
-                    + "per G step 1…\(Self.maximumDStepsPerGStep), got real \(realPerBatch), generated "
+                    + "per G step \(Self.dStepsPerGStepRange.lowerBound)…\(Self.dStepsPerGStepRange.upperBound), got real \(realPerBatch), generated "
                     + "\(generatedPerBatch), other \(otherFakesPerBatch), D steps \(dStepsPerGStep)")
         }
         guard learningRateD > 0, learningRateD.isFinite, learningRateG > 0, learningRateG.isFinite,
