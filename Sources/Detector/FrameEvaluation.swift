@@ -141,6 +141,9 @@ public struct ScoredFrame: Codable, Sendable {
     public var areaLogitMaxima: [String: Double]? = nil
     /// For zoo fakes: how much the manipulation changed and what it replaced (`RegionStatistics`).
     public var regionStatistics: RegionStatistics? = nil
+    /// The frame's training-free scale-consistency evidence (`ScaleConsistency.frameScore`), recorded
+    /// beside the network's score to study what it adds; nil for frames under 64 pixels on a side.
+    public var scaleConsistency: Double? = nil
 }
 
 /// Classification metrics at one threshold.
@@ -173,7 +176,8 @@ public enum FrameEvaluation {
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
                     manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
-                    areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics))
+                    areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics,
+                    scaleConsistency: ScaleConsistency.frameScore(f.image)))
             progress?(i + 1)
         }
         return out
