@@ -14,7 +14,8 @@
 # (then steps with the generator frozen and the detector's learning rate at 1e-4, as the shipped
 # model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
 # of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
-# `unmask train` options, e.g. an architecture), ZOO_ARGS (extra options naming the zoo's families
+# `unmask train` options, e.g. an architecture), CALIBRATE_ARGS (extra `unmask calibrate` options, e.g.
+# --scale-evidence), ZOO_ARGS (extra options naming the zoo's families
 # for train, calibrate and evaluate alike; default --zoo-generators Models/zoo, run from the repository).
 set -euo pipefail
 
@@ -26,6 +27,7 @@ dest=$1 out=$2
 unmask=${UNMASK:-.build/release/unmask}
 steps=${STEPS:-1500} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
 read -r -a train_args <<<"${TRAIN_ARGS:-}"
+read -r -a calibrate_args <<<"${CALIBRATE_ARGS:-}"
 read -r -a zoo_args <<<"${ZOO_ARGS:---zoo-generators Models/zoo}"
 for folder in "$dest/real" "$dest/eval-real"; do
     [[ -d $folder ]] || { echo "lofo: $folder: no such folder (run Scripts/fetch-training-media.sh $dest)" >&2; exit 66; }
@@ -61,7 +63,8 @@ for group in "${groups[@]}"; do
     train_phase frozen-generator $((steps + frozen_steps)) --d-steps 100000 --lr-d 1e-4 --patience 0
     echo "lofo: $group: calibrating on held-out training-package files with the families trained on"
     "$unmask" calibrate --model "$run/model.safetensors" --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" \
-        --jpeg-quality 90 --h264-crf 28 --fpr 0.01 --out "$run/calibrated.safetensors" -q >"$run/calibration.txt"
+        --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --out "$run/calibrated.safetensors" -q \
+        >"$run/calibration.txt"
     echo "lofo: $group: evaluating on $group over the evaluation-only sources"
     "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \
         --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \

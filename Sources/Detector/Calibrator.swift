@@ -21,10 +21,17 @@ public struct Calibrator: Sendable {
     /// Fewer real or fake frames than these is a `CalibrationError` (0 = any count).
     public var minimumRealFrames: Int
     public var minimumFakeFrames: Int
+    /// Whether the frame score also weighs the scale-consistency evidence (`fitScaleFusion`); without
+    /// it the calibration is the network's alone, whatever weight the model had before.
+    public var fusesScaleEvidence: Bool
 
-    public init(falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0) {
+    public init(
+        falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0,
+        fusesScaleEvidence: Bool = false
+    ) {
         self.falsePositiveRate = falsePositiveRate
         self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
+        self.fusesScaleEvidence = fusesScaleEvidence
     }
 
     /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
@@ -36,9 +43,11 @@ public struct Calibrator: Sendable {
         public var frames: [ScoredFrame]
     }
 
-    /// Platt scaling on the frames' scores (all variants together), then the smallest threshold at or
-    /// above 0.5 that keeps the false-positive rate within `falsePositiveRate` on every variant's real
-    /// frames. Throws `CalibrationError` below the minimum counts.
+    /// Platt scaling on the frames' network scores (all variants together; with
+    /// `fusesScaleEvidence`, a fusion with their scale evidence), the frames' scores and probabilities
+    /// recomputed with it, then the smallest threshold at or above 0.5 that keeps the false-positive
+    /// rate within `falsePositiveRate` on every variant's real frames. Throws `CalibrationError` below
+    /// the minimum counts.
     public func fit(_ scored: [ScoredFrame]) throws -> Fit {
         let realCount = scored.filter { !$0.isFake }.count, fakeCount = scored.count - realCount
         guard realCount >= minimumRealFrames, fakeCount >= minimumFakeFrames else {
@@ -47,8 +56,13 @@ public struct Calibrator: Sendable {
                 minimumFakeFrames: minimumFakeFrames)
         }
         var frames = scored
-        let calibration = FrameEvaluation.fitCalibration(frames)
-        for i in frames.indices { frames[i].probability = calibration.probability(score: frames[i].score) }
+        let calibration =
+            fusesScaleEvidence ? FrameEvaluation.fitScaleFusion(frames) : FrameEvaluation.fitCalibration(frames)
+        for i in frames.indices {
+            frames[i].score = calibration.score(
+                areaLogit: frames[i].networkScore, scaleEvidence: frames[i].scaleConsistency)
+            frames[i].probability = calibration.probability(score: frames[i].score)
+        }
         let variants = Set(frames.map(\.variant)).sorted()
         let threshold = FrameEvaluation.threshold(
             forFalsePositiveRate: falsePositiveRate,
@@ -63,6 +77,8 @@ public struct Calibrator: Sendable {
         model.training.notes +=
             (model.training.notes.isEmpty ? "" : "; ")
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
-            + "\(fit.variants.joined(separator: ", ")))"
+            + "\(fit.variants.joined(separator: ", "))"
+            + (fit.calibration.scaleWeight > 0
+                ? String(format: ", scale-consistency weight %.3f", fit.calibration.scaleWeight) : "") + ")"
     }
 }

@@ -119,7 +119,8 @@ public struct ScoredFrame: Codable, Sendable {
     public var kind: String
     public var variant: String
     public var width: Int, height: Int
-    /// Raw frame score (before calibration) and the model's probability.
+    /// Raw frame score (before Platt scaling; with the model's scale weight, `Calibration.score`) and
+    /// the model's probability.
     public var score: Double
     public var probability: Double
     /// For frames with a known manipulated region: whether the reported region overlaps it.
@@ -141,9 +142,15 @@ public struct ScoredFrame: Codable, Sendable {
     public var areaLogitMaxima: [String: Double]? = nil
     /// For zoo fakes: how much the manipulation changed and what it replaced (`RegionStatistics`).
     public var regionStatistics: RegionStatistics? = nil
-    /// The frame's training-free scale-consistency evidence (`ScaleConsistency.frameScore`), recorded
-    /// beside the network's score to study what it adds; nil for frames under 64 pixels on a side.
+    /// The frame's training-free scale-consistency evidence (`ScaleConsistency.frameScore`); nil for
+    /// frames under 64 pixels on a side.
     public var scaleConsistency: Double? = nil
+    /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
+    /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
+    public var areaLogit: Double? = nil
+
+    /// The network's part of the score (`score` for frames that did not record it).
+    public var networkScore: Double { areaLogit ?? score }
 }
 
 /// Classification metrics at one threshold.
@@ -177,7 +184,7 @@ public enum FrameEvaluation {
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
                     manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
                     areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics,
-                    scaleConsistency: ScaleConsistency.frameScore(f.image)))
+                    scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image), areaLogit: r.areaLogit))
             progress?(i + 1)
         }
         return out
@@ -234,8 +241,75 @@ public enum FrameEvaluation {
     }
 
     /// Platt scaling on frame scores (all variants together).
+    /// Platt scaling on the network's part of the frames' scores (no scale weight).
     public static func fitCalibration(_ frames: [ScoredFrame]) -> Calibration {
-        Trainer.fitPlatt(positives: frames.filter(\.isFake).map(\.score), negatives: frames.filter { !$0.isFake }.map(\.score))
+        Trainer.fitPlatt(
+            positives: frames.filter(\.isFake).map(\.networkScore),
+            negatives: frames.filter { !$0.isFake }.map(\.networkScore))
+    }
+
+    /// A calibration that weighs the network's area logit L and the scale evidence S (0 where a frame
+    /// has none): a logistic regression of fake on (L, S), by Newton's method on standardized features
+    /// with the classes weighted equally and Platt's smoothed targets, rewritten as
+    /// σ(a·(L + w·S) + b). When either fitted weight is not positive (the network's must be, and scale
+    /// evidence that argues for "real" is not evidence this measure gives), or the fit fails, it is
+    /// Platt scaling on L alone (w = 0); w is capped at `Calibration.maximumScaleWeight`.
+    public static func fitScaleFusion(_ frames: [ScoredFrame]) -> Calibration {
+        let fallback = fitCalibration(frames)
+        let positives = frames.filter(\.isFake).count, negatives = frames.count - positives
+        guard positives > 0, negatives > 0 else { return fallback }
+        let rows = frames.map { [$0.networkScore, $0.scaleConsistency ?? 0] }
+        var mean = [0.0, 0.0], spread = [1.0, 1.0]
+        for k in 0..<2 {
+            mean[k] = rows.reduce(0) { $0 + $1[k] } / Double(rows.count)
+            let variance = rows.reduce(0) { $0 + ($1[k] - mean[k]) * ($1[k] - mean[k]) } / Double(rows.count)
+            guard variance.isFinite, variance > 1e-24 else { return fallback }
+            spread[k] = variance.squareRoot()
+        }
+        let positiveTarget = (Double(positives) + 1) / (Double(positives) + 2), negativeTarget = 1 / (Double(negatives) + 2)
+        let positiveWeight = 0.5 * Double(frames.count) / Double(positives)
+        let negativeWeight = 0.5 * Double(frames.count) / Double(negatives)
+        var w = [0.0, 0.0, 0.0]  // standardized L, standardized S, bias
+        for _ in 0..<50 {
+            var gradient = [0.0, 0.0, 0.0]
+            var hessian = [[1e-9, 0, 0], [0, 1e-9, 0], [0, 0, 1e-9]]
+            for (row, frame) in zip(rows, frames) {
+                let x = [(row[0] - mean[0]) / spread[0], (row[1] - mean[1]) / spread[1], 1]
+                let p = 1 / (1 + exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+                let (target, weight) = frame.isFake ? (positiveTarget, positiveWeight) : (negativeTarget, negativeWeight)
+                let curvature = weight * max(p * (1 - p), 1e-12)
+                for i in 0..<3 {
+                    gradient[i] += weight * (p - target) * x[i]
+                    for j in 0..<3 { hessian[i][j] += curvature * x[i] * x[j] }
+                }
+            }
+            guard let step = solve3(hessian, gradient) else { return fallback }
+            for i in 0..<3 { w[i] -= step[i] }
+            if step.reduce(0, { $0 + abs($1) }) < 1e-9 { break }
+        }
+        let a = w[0] / spread[0], scale = w[1] / spread[1]
+        guard a.isFinite, scale.isFinite, a > 0, scale > 0 else { return fallback }
+        let scaleWeight = min(scale / a, Calibration.maximumScaleWeight)
+        let b = w[2] - a * mean[0] - a * scaleWeight * mean[1]
+        guard b.isFinite else { return fallback }
+        return Calibration(a: a, b: b, scaleWeight: scaleWeight)
+    }
+
+    /// The solution of the 3 × 3 system m·x = v by Gaussian elimination with partial pivoting; nil
+    /// when m is singular.
+    static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
+        var rows = (0..<3).map { m[$0] + [v[$0]] }
+        for i in 0..<3 {
+            let pivot = (i..<3).max { abs(rows[$0][i]) < abs(rows[$1][i]) }!
+            rows.swapAt(i, pivot)
+            guard abs(rows[i][i]) > 1e-300 else { return nil }
+            for r in 0..<3 where r != i {
+                let factor = rows[r][i] / rows[i][i]
+                for k in i..<4 { rows[r][k] -= factor * rows[i][k] }
+            }
+        }
+        let x = (0..<3).map { rows[$0][3] / rows[$0][$0] }
+        return x.allSatisfy(\.isFinite) ? x : nil
     }
 
     /// The smallest threshold ≥ `minimum` at which, in every group of real probabilities, at most

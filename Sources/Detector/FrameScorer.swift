@@ -41,10 +41,15 @@ public struct FrameScoreResult: Sendable {
     public var areaLogit: Double
     /// Mean global logit over the scored windows (reported; not part of the frame score).
     public var globalLogit: Double
-    /// Frame score s = areaLogit. A frame is as suspicious as its most suspicious 64-pixel area: a
-    /// face-sized manipulation must not be averaged away by the rest of a large frame. On held-out
-    /// frames with a generated region blended in, this pooling gave frame AUC 0.76 where the earlier
-    /// "(mean of the top 10 % of cells + global logit) / 2" gave 0.61 (same checkpoint, `unmask evaluate`).
+    /// The frame's scale-consistency evidence (`ScaleConsistency.frameScore`), computed when the
+    /// model's calibration weighs it (`Calibration.scaleWeight` > 0); nil otherwise or for frames
+    /// under 64 pixels on a side.
+    public var scaleEvidence: Double?
+    /// Frame score s = areaLogit + scaleWeight · scaleEvidence (`Calibration.score`). A frame is as
+    /// suspicious as its most suspicious 64-pixel area: a face-sized manipulation must not be averaged
+    /// away by the rest of a large frame. On held-out frames with a generated region blended in, this
+    /// pooling gave frame AUC 0.76 where the earlier "(mean of the top 10 % of cells + global logit) / 2"
+    /// gave 0.61 (same checkpoint, `unmask evaluate`).
     public var score: Double
     /// Calibrated probability σ(a·s + b).
     public var probability: Double
@@ -153,7 +158,8 @@ public final class FrameScorer {
         let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
         let globalMean = globalSum / Double(windows.count)
-        let s = area.mean
+        let scaleEvidence = cal.scaleWeight > 0 ? ScaleConsistency.frameScore(image) : nil
+        let s = cal.score(areaLogit: area.mean, scaleEvidence: scaleEvidence)
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         let region = FrameScorer.suspiciousRegion(
@@ -164,7 +170,8 @@ public final class FrameScorer {
             logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            areaLogit: area.mean, globalLogit: globalMean, score: s, probability: p, isFake: p >= model.threshold,
+            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scaleEvidence, score: s, probability: p,
+            isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)
     }
 

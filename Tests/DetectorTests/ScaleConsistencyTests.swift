@@ -1,5 +1,8 @@
 // ScaleConsistency: grid sizes, the box means against a direct sum, flat and small frames, and a
-// smoothed region standing out from the noisy texture around it.
+// smoothed region standing out from the noisy texture around it. Its weight in the frame score:
+// stored in the model's calibration (old files read as network-only, bad weights refused), added by
+// the scorer, fitted by the calibrator only when the evidence helps.
+import Foundation
 import MediaIO
 import NeuralNet
 import XCTest
@@ -85,5 +88,111 @@ final class ScaleConsistencyTests: XCTestCase {
         let (r, c) = (peak / d.columns, peak % d.columns)
         XCTAssertTrue((128...256).contains(16 * r) && (192...320).contains(16 * c), "peak at block \(r),\(c)")
         XCTAssertLessThan(d.values[peak], 0, "the smoothed square has less fine detail than its surroundings")
+    }
+
+    // MARK: Weight in the frame score
+
+    func testCalibrationWithoutScaleWeightReadsAsNetworkOnly() throws {
+        let old = try JSONDecoder().decode(Calibration.self, from: Data(#"{"a":1.5,"b":-2}"#.utf8))
+        XCTAssertEqual(old, Calibration(a: 1.5, b: -2, scaleWeight: 0))
+        XCTAssertEqual(old.score(areaLogit: 0.7, scaleEvidence: 0.9), 0.7)
+        XCTAssertEqual(try jsonString(Calibration(a: 1, b: 0)), #"{"a":1,"b":0}"#, "network-only files read as before")
+        let fused = Calibration(a: 2, b: -1, scaleWeight: 1.5)
+        XCTAssertEqual(try JSONDecoder().decode(Calibration.self, from: Data(try jsonString(fused).utf8)), fused)
+        XCTAssertEqual(fused.score(areaLogit: 0.5, scaleEvidence: 0.2), 0.5 + 1.5 * 0.2, accuracy: 1e-15)
+        XCTAssertEqual(fused.score(areaLogit: 0.5, scaleEvidence: nil), 0.5, "no evidence counts as 0")
+    }
+
+    func testModelFileKeepsTheScaleWeightAndRefusesBadOnes() throws {
+        let folder = TestSupport.temporaryFolder("scale-weight")
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
+        model.calibration = Calibration(a: 1.25, b: -0.5, scaleWeight: 3)
+        let good = folder + "/good.safetensors"
+        try model.save(to: good)
+        XCTAssertEqual(try DetectorModel.load(path: good).calibration, model.calibration)
+
+        for (name, calibration) in [
+            ("negative", #"{"a":1,"b":0,"scaleWeight":-1}"#), ("huge", #"{"a":1,"b":0,"scaleWeight":1e9}"#),
+        ] {
+            var file = try model.safeTensorsFile()
+            file.metadata["calibration"] = calibration
+            let path = folder + "/\(name).safetensors"
+            try file.write(toPath: path)
+            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
+                guard case .modelFile(let p, let reason)? = error as? DetectorError else { return XCTFail("\(error)") }
+                XCTAssertEqual(p, path)
+                XCTAssertTrue(reason.contains("scale weight"), reason)
+            }
+        }
+    }
+
+    func testScorerAddsTheWeightedEvidence() throws {
+        let image = TestSupport.texture(width: 160, height: 128, seed: 5)
+        let evidence = try XCTUnwrap(ScaleConsistency.frameScore(image))
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 2)
+        let plain = try FrameScorer(model: model, threads: 1).score(image)
+        XCTAssertNil(plain.scaleEvidence, "not computed when the calibration does not weigh it")
+        XCTAssertEqual(plain.score, plain.areaLogit)
+
+        model.calibration = Calibration(a: 1, b: 0, scaleWeight: 2)
+        let fused = try FrameScorer(model: model, threads: 1).score(image)
+        XCTAssertEqual(try XCTUnwrap(fused.scaleEvidence), evidence)
+        XCTAssertEqual(fused.areaLogit, plain.areaLogit)
+        XCTAssertEqual(fused.score, plain.areaLogit + 2 * evidence, accuracy: 1e-12)
+        XCTAssertEqual(fused.probability, 1 / (1 + exp(-fused.score)), accuracy: 1e-12)
+    }
+
+    /// Frames whose network score barely separates the classes and whose scale evidence does:
+    /// real L ~ N(0, 1), S ~ N(0.2, 0.05); fake L ~ N(0.3, 1) and S as given.
+    private func frames(fakeScaleMean: Double, seed: UInt64) -> [ScoredFrame] {
+        var rng = RandomGenerator(seed: seed)
+        return (0..<400).map { i in
+            let fake = i >= 200
+            let l = Double(rng.normal(mean: fake ? 0.3 : 0, std: 1))
+            let s = Double(rng.normal(mean: fake ? Float(fakeScaleMean) : 0.2, std: 0.05))
+            var f = ScoredFrame(
+                source: "s\(i)", isFake: fake, kind: fake ? "zoo:x" : "real", variant: "original", width: 64,
+                height: 64, score: l + 5 * s, probability: 0, regionHit: nil, regionIoU: nil)
+            f.scaleConsistency = s
+            f.areaLogit = l
+            return f
+        }
+    }
+
+    func testCalibratorWeighsEvidenceOnlyWhenAskedAndOnlyWhenItHelps() throws {
+        let helpful = frames(fakeScaleMean: 0.3, seed: 6)
+        let networkOnly = helpful.map {
+            var f = $0
+            f.score = f.areaLogit!
+            return f
+        }
+        let networkAUC = FrameEvaluation.metrics(networkOnly, threshold: 0.5).auc
+
+        let fused = try Calibrator(falsePositiveRate: 0.05, fusesScaleEvidence: true).fit(helpful)
+        XCTAssertGreaterThan(fused.calibration.scaleWeight, 0)
+        XCTAssertGreaterThan(fused.calibration.a, 0)
+        for f in fused.frames {
+            XCTAssertEqual(f.score, f.areaLogit! + fused.calibration.scaleWeight * f.scaleConsistency!, accuracy: 1e-12)
+        }
+        // The classes' scale evidence is two standard deviations apart, their network scores 0.3: the
+        // fused AUC is near 0.92 and the network's near 0.58; 0.15 leaves room for sampling.
+        XCTAssertGreaterThan(FrameEvaluation.metrics(fused.frames, threshold: 0.5).auc, networkAUC + 0.15)
+
+        // Without the flag: the network alone, even though the frames' scores carried a weight before.
+        let plain = try Calibrator(falsePositiveRate: 0.05).fit(helpful)
+        XCTAssertEqual(plain.calibration.scaleWeight, 0)
+        XCTAssertEqual(plain.frames.map(\.score), helpful.map { $0.areaLogit! })
+
+        // Evidence that points the other way (fakes' lower) is not this measure's evidence: no weight.
+        let contrary = try Calibrator(falsePositiveRate: 0.05, fusesScaleEvidence: true).fit(
+            frames(fakeScaleMean: 0.1, seed: 7))
+        XCTAssertEqual(contrary.calibration.scaleWeight, 0)
+        XCTAssertGreaterThan(contrary.calibration.a, 0)
+    }
+
+    func testSolveThreeByThree() throws {
+        let x = try XCTUnwrap(FrameEvaluation.solve3([[2, 1, 0], [1, 3, 1], [0, 1, 4]], [3, 5, 5]))
+        for (v, e) in zip(x, [1.0, 1, 1]) { XCTAssertEqual(v, e, accuracy: 1e-12) }
+        XCTAssertNil(FrameEvaluation.solve3([[1, 2, 3], [2, 4, 6], [0, 0, 1]], [1, 2, 3]), "singular")
     }
 }
