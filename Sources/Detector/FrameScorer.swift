@@ -56,8 +56,9 @@ public struct FrameScoreResult: Sendable {
     /// Whether `probability` ≥ the model threshold.
     public var isFake: Bool
     /// The connected (4-neighbour) area of cells at or above the model threshold around the most
-    /// suspicious cell, as the box of the cells' own pixels clipped to the frame; zero-sized when no
-    /// cell reaches the threshold (no evidence, no box).
+    /// suspicious cell, as the box of the cells' own pixels clipped to the frame; for a frame called
+    /// fake with no such cell (decided by the scale evidence), the scale evidence's region
+    /// (`ScaleConsistency.analyse`); zero-sized otherwise (no evidence, no box).
     public var region: PixelRegion
     /// The most suspicious cell (row, column).
     public var peakCell: (row: Int, column: Int)
@@ -158,19 +159,22 @@ public final class FrameScorer {
         let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
         let globalMean = globalSum / Double(windows.count)
-        let scaleEvidence = cal.scaleWeight > 0 ? ScaleConsistency.frameScore(image) : nil
-        let s = cal.score(areaLogit: area.mean, scaleEvidence: scaleEvidence)
+        let scale = cal.scaleWeight > 0 ? ScaleConsistency.analyse(image) : nil
+        let s = cal.score(areaLogit: area.mean, scaleEvidence: scale?.score)
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
-        let region = FrameScorer.suspiciousRegion(
+        var region = FrameScorer.suspiciousRegion(
             probabilityGrid, peak: area.peak, threshold: model.threshold,
             frameWidth: W, frameHeight: H)
+        // A frame called fake with no cell at the threshold was decided by the scale evidence: its box is
+        // where that evidence points.
+        if p >= model.threshold, region.width == 0, let scale { region = scale.region }
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,
             logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scaleEvidence, score: s, probability: p,
+            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scale?.score, score: s, probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)
     }

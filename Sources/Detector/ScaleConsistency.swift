@@ -90,10 +90,40 @@ public enum ScaleConsistency {
 
     /// The frame's evidence: the largest |deviation| over its areas; nil when the frame holds fewer than
     /// `areaBlocks` blocks on a side (no whole area to compare).
-    public static func frameScore(_ image: RGBImage) -> Double? {
+    public static func frameScore(_ image: RGBImage) -> Double? { analyse(image)?.score }
+
+    /// The frame's evidence and where it points: the largest |deviation| and the region of the areas
+    /// around it that depart the same way by at least half as much (`region(_:)`); nil as `frameScore`.
+    public static func analyse(_ image: RGBImage) -> (score: Double, region: PixelRegion)? {
         let ratios = blockRatios(image)
         guard ratios.rows >= areaBlocks, ratios.columns >= areaBlocks else { return nil }
-        return deviations(ratios).values.map { Double(abs($0)) }.max()
+        let d = deviations(ratios)
+        guard let peak = d.values.indices.max(by: { abs(d.values[$0]) < abs(d.values[$1]) }) else { return nil }
+        return (Double(abs(d.values[peak])), region(d, peak: peak, frameWidth: image.width, frameHeight: image.height))
+    }
+
+    /// The 4-connected component of area positions around `peak` whose deviation has the peak's sign
+    /// and at least half its size, as the box of those areas' pixels (each position stands for the
+    /// 64-pixel area centred on its block: blocks r − 2 …< r + 2), clipped to the frame.
+    static func region(_ d: ScoreGrid, peak: Int, frameWidth: Int, frameHeight: Int) -> PixelRegion {
+        let peakValue = d.values[peak], level = abs(peakValue) / 2
+        var seen = [Bool](repeating: false, count: d.values.count)
+        var stack = [peak]
+        seen[peak] = true
+        var minR = peak / d.columns, maxR = minR, minC = peak % d.columns, maxC = minC
+        while let i = stack.popLast() {
+            let r = i / d.columns, c = i % d.columns
+            minR = min(minR, r); maxR = max(maxR, r); minC = min(minC, c); maxC = max(maxC, c)
+            for (rr, cc) in [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
+            where rr >= 0 && rr < d.rows && cc >= 0 && cc < d.columns && !seen[rr * d.columns + cc] {
+                let j = rr * d.columns + cc, v = d.values[j]
+                if (v > 0) == (peakValue > 0) && abs(v) >= level { seen[j] = true; stack.append(j) }
+            }
+        }
+        let B = blockSide, half = areaBlocks / 2
+        let x0 = max(0, (minC - half) * B), y0 = max(0, (minR - half) * B)
+        let x1 = min(frameWidth, (maxC + half) * B), y1 = min(frameHeight, (maxR + half) * B)
+        return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
     }
 
     /// Mean over the side × side box around each cell (rows r − side/2 …< r − side/2 + side, likewise

@@ -88,6 +88,36 @@ final class ScaleConsistencyTests: XCTestCase {
         let (r, c) = (peak / d.columns, peak % d.columns)
         XCTAssertTrue((128...256).contains(16 * r) && (192...320).contains(16 * c), "peak at block \(r),\(c)")
         XCTAssertLessThan(d.values[peak], 0, "the smoothed square has less fine detail than its surroundings")
+
+        let analysis = try XCTUnwrap(ScaleConsistency.analyse(fake))
+        XCTAssertEqual(analysis.score, fakeScore)
+        let square = PixelRegion(x: 192, y: 128, width: 128, height: 128)
+        XCTAssertGreaterThanOrEqual(
+            FrameEvaluation.intersectionOverUnion(analysis.region, square), 0.3, "region \(analysis.region)")
+    }
+
+    /// A frame the scale evidence calls fake while no cell of the network reaches the threshold gets
+    /// the scale evidence's region as its box.
+    func testFrameDecidedByScaleEvidenceGetsItsRegion() throws {
+        let real = TestSupport.texture(width: 512, height: 384, seed: 4)
+        let fake = smoothed(real, x: 192, y: 128, side: 128)
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 3)
+        // A flat Platt slope keeps every cell's probability near 0.5, while the weighted evidence
+        // (100 · S, S ≈ 1 here) lifts the frame's; the threshold goes between the two.
+        model.calibration = Calibration(a: 0.01, b: 0, scaleWeight: 100)
+        let first = try FrameScorer(model: model, threads: 1).score(fake)
+        let highestCell = Double(try XCTUnwrap(first.probabilities.values.filter { !$0.isNaN }.max()))
+        XCTAssertLessThan(highestCell, first.probability, "the scale evidence, not a cell, decides")
+        model.threshold = (highestCell + first.probability) / 2
+        let result = try FrameScorer(model: model, threads: 1).score(fake)
+        XCTAssertTrue(result.isFake)
+        XCTAssertEqual(result.region, try XCTUnwrap(ScaleConsistency.analyse(fake)).region)
+        XCTAssertGreaterThan(result.region.width, 0)
+
+        // The untouched frame (S ≈ 0.1): neither its cells nor the frame reach the threshold, so no box.
+        let plain = try FrameScorer(model: model, threads: 1).score(real)
+        XCTAssertFalse(plain.isFake)
+        XCTAssertEqual(plain.region.width, 0)
     }
 
     // MARK: Weight in the frame score
