@@ -154,6 +154,13 @@ final class ScaleConsistencyTests: XCTestCase {
                 XCTAssertTrue(reason.contains("scale weight"), reason)
             }
         }
+        var file = try model.safeTensorsFile()
+        file.metadata["calibration"] = #"{"a":1,"b":0,"scaleWeight":"x"}"#
+        let text = folder + "/text.safetensors"
+        try file.write(toPath: text)
+        XCTAssertThrowsError(try DetectorModel.load(path: text)) { error in
+            XCTAssertEqual("\(error)", text + #": invalid 'calibration' metadata: {"a":1,"b":0,"scaleWeight":"x"}"#)
+        }
     }
 
     func testScorerAddsTheWeightedEvidence() throws {
