@@ -240,8 +240,8 @@ public enum FrameEvaluation {
             localizedRate: detectedIoU.isEmpty ? nil : Double(detectedIoU.filter { $0 >= 0.3 }.count) / Double(detectedIoU.count))
     }
 
-    /// Platt scaling on frame scores (all variants together).
-    /// Platt scaling on the network's part of the frames' scores (no scale weight).
+    /// Platt scaling on the network's part of the frames' scores (all variants together; no scale
+    /// weight).
     public static func fitCalibration(_ frames: [ScoredFrame]) -> Calibration {
         Trainer.fitPlatt(
             positives: frames.filter(\.isFake).map(\.networkScore),
