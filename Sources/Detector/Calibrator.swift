@@ -21,17 +21,17 @@ public struct Calibrator: Sendable {
     /// Fewer real or fake frames than these is a `CalibrationError` (0 = any count).
     public var minimumRealFrames: Int
     public var minimumFakeFrames: Int
-    /// Whether the frame score also weighs the scale-consistency evidence (`fitScaleFusion`); without
-    /// it the calibration is the network's alone, whatever weight the model had before.
-    public var fusesScaleEvidence: Bool
+    /// The training-free evidences the frame score may also weigh (`FrameEvaluation.fitEvidenceFusion`,
+    /// which keeps those that help); empty = the network alone, whatever weights the model had before.
+    public var fusedEvidence: [FrameEvidence]
 
     public init(
         falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0,
-        fusesScaleEvidence: Bool = false
+        fusedEvidence: [FrameEvidence] = []
     ) {
         self.falsePositiveRate = falsePositiveRate
         self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
-        self.fusesScaleEvidence = fusesScaleEvidence
+        self.fusedEvidence = fusedEvidence
     }
 
     /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
@@ -44,7 +44,7 @@ public struct Calibrator: Sendable {
     }
 
     /// Platt scaling on the frames' network scores (all variants together; with
-    /// `fusesScaleEvidence`, a fusion with their scale evidence), the frames' scores and probabilities
+    /// `fusedEvidence`, a fusion with their training-free evidence), the frames' scores and probabilities
     /// recomputed with it, then the smallest threshold at or above 0.5 that keeps the false-positive
     /// rate within `falsePositiveRate` on every variant's real frames. Throws `CalibrationError` below
     /// the minimum counts.
@@ -57,10 +57,12 @@ public struct Calibrator: Sendable {
         }
         var frames = scored
         let calibration =
-            fusesScaleEvidence ? FrameEvaluation.fitScaleFusion(frames) : FrameEvaluation.fitCalibration(frames)
+            fusedEvidence.isEmpty
+            ? FrameEvaluation.fitCalibration(frames) : FrameEvaluation.fitEvidenceFusion(frames, evidence: fusedEvidence)
         for i in frames.indices {
             frames[i].score = calibration.score(
-                areaLogit: frames[i].networkScore, scaleEvidence: frames[i].scaleConsistency)
+                areaLogit: frames[i].networkScore, scaleEvidence: frames[i].scaleConsistency,
+                gridEvidence: frames[i].gridConsistency)
             frames[i].probability = calibration.probability(score: frames[i].score)
         }
         let variants = Set(frames.map(\.variant)).sorted()
@@ -78,7 +80,8 @@ public struct Calibrator: Sendable {
             (model.training.notes.isEmpty ? "" : "; ")
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
-            + (fit.calibration.scaleWeight > 0
-                ? String(format: ", scale-consistency weight %.3f", fit.calibration.scaleWeight) : "") + ")"
+            + fit.calibration.weighedEvidence.map {
+                String(format: ", %@-consistency weight %.3f", $0.rawValue, fit.calibration.weight($0))
+            }.joined() + ")"
     }
 }

@@ -24,45 +24,72 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 }
 
 /// How a frame's evidence becomes its probability: the frame score s = the network's area logit +
-/// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`), then Platt scaling
-/// p = σ(a·s + b) (Platt 1999). a = 1, b = 0, no scale weight is uncalibrated, network only.
+/// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`) + `gridWeight` · the
+/// grid-consistency evidence (`GridConsistency.frameScore`), then Platt scaling p = σ(a·s + b) (Platt
+/// 1999). a = 1, b = 0, no evidence weights is uncalibrated, network only.
 public struct Calibration: Codable, Equatable, Sendable {
     public var a: Double
     public var b: Double
     /// Weight of the scale-consistency evidence in the frame score, in area-logit units per unit of
-    /// evidence; 0 (and absent from files written before it existed) = the network alone.
+    /// evidence; 0 (and absent from files written before it existed) = not weighed.
     public var scaleWeight: Double
-    public init(a: Double = 1, b: Double = 0, scaleWeight: Double = 0) {
-        self.a = a; self.b = b; self.scaleWeight = scaleWeight
+    /// Weight of the grid-consistency evidence, likewise.
+    public var gridWeight: Double
+    public init(a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0) {
+        self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
     }
     public static let identity = Calibration()
-    /// Largest scale weight a model file may hold: the evidence is a log ratio (typically 0.1–1), so a
-    /// larger weight would let it alone decide every frame.
+    /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
+    /// a larger weight would let it alone decide every frame.
     public static let maximumScaleWeight = 100.0
+
+    /// The weight of one evidence.
+    public func weight(_ evidence: FrameEvidence) -> Double {
+        switch evidence {
+        case .scale: return scaleWeight
+        case .grid: return gridWeight
+        }
+    }
+
+    /// Sets the weight of one evidence.
+    public mutating func setWeight(_ evidence: FrameEvidence, _ value: Double) {
+        switch evidence {
+        case .scale: scaleWeight = value
+        case .grid: gridWeight = value
+        }
+    }
+
+    /// The evidences this calibration weighs (weight > 0), in `FrameEvidence.allCases` order.
+    public var weighedEvidence: [FrameEvidence] { FrameEvidence.allCases.filter { weight($0) > 0 } }
 
     /// σ(a·s + b).
     public func probability(score s: Double) -> Double { 1 / (1 + exp(-(a * s + b))) }
 
-    /// The frame score from its two pieces of evidence (no scale evidence counts as 0).
-    public func score(areaLogit: Double, scaleEvidence: Double?) -> Double {
-        scaleWeight == 0 ? areaLogit : areaLogit + scaleWeight * (scaleEvidence ?? 0)
+    /// The frame score from its pieces of evidence (missing evidence counts as 0).
+    public func score(areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil) -> Double {
+        var s = areaLogit
+        if scaleWeight != 0 { s += scaleWeight * (scaleEvidence ?? 0) }
+        if gridWeight != 0 { s += gridWeight * (gridEvidence ?? 0) }
+        return s
     }
 
-    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight }
+    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         a = try c.decode(Double.self, forKey: .a)
         b = try c.decode(Double.self, forKey: .b)
         scaleWeight = try c.decodeIfPresent(Double.self, forKey: .scaleWeight) ?? 0
+        gridWeight = try c.decodeIfPresent(Double.self, forKey: .gridWeight) ?? 0
     }
 
-    /// Writes `scaleWeight` only when it is used, so a network-only calibration reads as before.
+    /// Writes an evidence weight only when it is used, so a network-only calibration reads as before.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(a, forKey: .a)
         try c.encode(b, forKey: .b)
         if scaleWeight != 0 { try c.encode(scaleWeight, forKey: .scaleWeight) }
+        if gridWeight != 0 { try c.encode(gridWeight, forKey: .gridWeight) }
     }
 }
 
@@ -199,10 +226,12 @@ public final class DetectorModel {
         guard calibration.a.isFinite, calibration.b.isFinite else {
             throw DetectorError.modelFile(path: path, reason: "calibration is not finite: \(calibration)")
         }
-        guard (0...Calibration.maximumScaleWeight).contains(calibration.scaleWeight) else {
+        for evidence in FrameEvidence.allCases
+        where !(0...Calibration.maximumScaleWeight).contains(calibration.weight(evidence)) {
             throw DetectorError.modelFile(
                 path: path,
-                reason: "calibration's scale weight \(calibration.scaleWeight) is outside 0…\(Calibration.maximumScaleWeight)")
+                reason: "calibration's \(evidence.rawValue) weight \(calibration.weight(evidence)) is outside "
+                    + "0…\(Calibration.maximumScaleWeight)")
         }
         let d = Discriminator(architecture: architecture)
         try loadState(d, from: file, prefix: "", path: path)

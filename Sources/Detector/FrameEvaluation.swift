@@ -145,12 +145,23 @@ public struct ScoredFrame: Codable, Sendable {
     /// The frame's training-free scale-consistency evidence (`ScaleConsistency.frameScore`); nil for
     /// frames under 64 pixels on a side.
     public var scaleConsistency: Double? = nil
+    /// The frame's training-free grid-consistency evidence (`GridConsistency.frameScore`); nil for
+    /// frames under 128 pixels on a side.
+    public var gridConsistency: Double? = nil
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
     public var areaLogit: Double? = nil
 
     /// The network's part of the score (`score` for frames that did not record it).
     public var networkScore: Double { areaLogit ?? score }
+
+    /// The frame's recorded value of one evidence.
+    public func evidence(_ e: FrameEvidence) -> Double? {
+        switch e {
+        case .scale: return scaleConsistency
+        case .grid: return gridConsistency
+        }
+    }
 }
 
 /// Classification metrics at one threshold.
@@ -184,7 +195,8 @@ public enum FrameEvaluation {
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
                     manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
                     areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics,
-                    scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image), areaLogit: r.areaLogit))
+                    scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image),
+                    gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image), areaLogit: r.areaLogit))
             progress?(i + 1)
         }
         return out
@@ -248,67 +260,99 @@ public enum FrameEvaluation {
             negatives: frames.filter { !$0.isFake }.map(\.networkScore))
     }
 
-    /// A calibration that weighs the network's area logit L and the scale evidence S (0 where a frame
-    /// has none): a logistic regression of fake on (L, S), by Newton's method on standardized features
-    /// with the classes weighted equally and Platt's smoothed targets, rewritten as
-    /// σ(a·(L + w·S) + b). When either fitted weight is not positive (the network's must be, and scale
-    /// evidence that argues for "real" is not evidence this measure gives), or the fit fails, it is
-    /// Platt scaling on L alone (w = 0); w is capped at `Calibration.maximumScaleWeight`.
-    public static func fitScaleFusion(_ frames: [ScoredFrame]) -> Calibration {
+    /// A calibration that weighs the network's area logit L and training-free evidences E₁…Eₖ (0 where
+    /// a frame has none): a logistic regression of fake on (L, E₁…Eₖ), by Newton's method on
+    /// standardized features with the classes weighted equally and Platt's smoothed targets, rewritten
+    /// as σ(a·(L + Σ wᵢ·Eᵢ) + b). Evidence whose fitted weight is not positive (each measure's evidence
+    /// of a fake is a departure from the surroundings, so a negative weight is not what it measures) is
+    /// dropped, the most negative first, and the rest refitted; when the network's weight is not
+    /// positive or a fit fails, it is Platt scaling on L alone. Each wᵢ is capped at
+    /// `Calibration.maximumScaleWeight`.
+    public static func fitEvidenceFusion(_ frames: [ScoredFrame], evidence: [FrameEvidence]) -> Calibration {
         let fallback = fitCalibration(frames)
+        var kept = evidence
+        while !kept.isEmpty {
+            guard let w = logisticWeights(frames, evidence: kept) else { return fallback }
+            guard w.network > 0 else { return fallback }
+            if let worst = w.evidence.indices.min(by: { w.evidence[$0] < w.evidence[$1] }), w.evidence[worst] <= 0 {
+                kept.remove(at: worst)
+                continue
+            }
+            var calibration = Calibration(a: w.network, b: 0)
+            var b = w.bias
+            for (e, weight) in zip(kept, w.evidence) {
+                let capped = min(weight / w.network, Calibration.maximumScaleWeight)
+                calibration.setWeight(e, capped)
+                b -= w.network * capped * w.means[e]!
+            }
+            calibration.b = b - w.network * w.networkMean
+            guard calibration.b.isFinite else { return fallback }
+            return calibration
+        }
+        return fallback
+    }
+
+    /// The logistic regression behind `fitEvidenceFusion`, in the features' own units: weight of L,
+    /// weight of each evidence, and the bias with every feature centred (so the bias of the uncentred
+    /// fit is bias − Σ weight·mean). Nil when a feature is constant, a class is missing or Newton's
+    /// step is singular or not finite.
+    static func logisticWeights(_ frames: [ScoredFrame], evidence: [FrameEvidence]) -> (
+        network: Double, evidence: [Double], bias: Double, networkMean: Double, means: [FrameEvidence: Double]
+    )? {
         let positives = frames.filter(\.isFake).count, negatives = frames.count - positives
-        guard positives > 0, negatives > 0 else { return fallback }
-        let rows = frames.map { [$0.networkScore, $0.scaleConsistency ?? 0] }
-        var mean = [0.0, 0.0], spread = [1.0, 1.0]
-        for k in 0..<2 {
+        guard positives > 0, negatives > 0 else { return nil }
+        let n = 1 + evidence.count
+        let rows = frames.map { f in [f.networkScore] + evidence.map { f.evidence($0) ?? 0 } }
+        var mean = [Double](repeating: 0, count: n), spread = [Double](repeating: 1, count: n)
+        for k in 0..<n {
             mean[k] = rows.reduce(0) { $0 + $1[k] } / Double(rows.count)
             let variance = rows.reduce(0) { $0 + ($1[k] - mean[k]) * ($1[k] - mean[k]) } / Double(rows.count)
-            guard variance.isFinite, variance > 1e-24 else { return fallback }
+            guard variance.isFinite, variance > 1e-24 else { return nil }
             spread[k] = variance.squareRoot()
         }
         let positiveTarget = (Double(positives) + 1) / (Double(positives) + 2), negativeTarget = 1 / (Double(negatives) + 2)
         let positiveWeight = 0.5 * Double(frames.count) / Double(positives)
         let negativeWeight = 0.5 * Double(frames.count) / Double(negatives)
-        var w = [0.0, 0.0, 0.0]  // standardized L, standardized S, bias
+        var w = [Double](repeating: 0, count: n + 1)  // standardized features, then the bias
         for _ in 0..<50 {
-            var gradient = [0.0, 0.0, 0.0]
-            var hessian = [[1e-9, 0, 0], [0, 1e-9, 0], [0, 0, 1e-9]]
+            var gradient = [Double](repeating: 0, count: n + 1)
+            var hessian = (0...n).map { i in (0...n).map { $0 == i ? 1e-9 : 0.0 } }
             for (row, frame) in zip(rows, frames) {
-                let x = [(row[0] - mean[0]) / spread[0], (row[1] - mean[1]) / spread[1], 1]
-                let p = 1 / (1 + exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+                let x = (0..<n).map { (row[$0] - mean[$0]) / spread[$0] } + [1]
+                let p = 1 / (1 + exp(-zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }))
                 let (target, weight) = frame.isFake ? (positiveTarget, positiveWeight) : (negativeTarget, negativeWeight)
                 let curvature = weight * max(p * (1 - p), 1e-12)
-                for i in 0..<3 {
+                for i in 0...n {
                     gradient[i] += weight * (p - target) * x[i]
-                    for j in 0..<3 { hessian[i][j] += curvature * x[i] * x[j] }
+                    for j in 0...n { hessian[i][j] += curvature * x[i] * x[j] }
                 }
             }
-            guard let step = solve3(hessian, gradient) else { return fallback }
-            for i in 0..<3 { w[i] -= step[i] }
+            guard let step = solve(hessian, gradient) else { return nil }
+            for i in 0...n { w[i] -= step[i] }
             if step.reduce(0, { $0 + abs($1) }) < 1e-9 { break }
         }
-        let a = w[0] / spread[0], scale = w[1] / spread[1]
-        guard a.isFinite, scale.isFinite, a > 0, scale > 0 else { return fallback }
-        let scaleWeight = min(scale / a, Calibration.maximumScaleWeight)
-        let b = w[2] - a * mean[0] - a * scaleWeight * mean[1]
-        guard b.isFinite else { return fallback }
-        return Calibration(a: a, b: b, scaleWeight: scaleWeight)
+        let unscaled = (0..<n).map { w[$0] / spread[$0] }
+        guard unscaled.allSatisfy(\.isFinite), w[n].isFinite else { return nil }
+        var means: [FrameEvidence: Double] = [:]
+        for (i, e) in evidence.enumerated() { means[e] = mean[i + 1] }
+        return (unscaled[0], Array(unscaled.dropFirst()), w[n], mean[0], means)
     }
 
-    /// The solution of the 3 × 3 system m·x = v by Gaussian elimination with partial pivoting; nil
+    /// The solution of the square system m·x = v by Gaussian elimination with partial pivoting; nil
     /// when m is singular.
-    static func solve3(_ m: [[Double]], _ v: [Double]) -> [Double]? {
-        var rows = (0..<3).map { m[$0] + [v[$0]] }
-        for i in 0..<3 {
-            let pivot = (i..<3).max { abs(rows[$0][i]) < abs(rows[$1][i]) }!
+    static func solve(_ m: [[Double]], _ v: [Double]) -> [Double]? {
+        let n = v.count
+        var rows = (0..<n).map { m[$0] + [v[$0]] }
+        for i in 0..<n {
+            let pivot = (i..<n).max { abs(rows[$0][i]) < abs(rows[$1][i]) }!
             rows.swapAt(i, pivot)
             guard abs(rows[i][i]) > 1e-300 else { return nil }
-            for r in 0..<3 where r != i {
+            for r in 0..<n where r != i {
                 let factor = rows[r][i] / rows[i][i]
-                for k in i..<4 { rows[r][k] -= factor * rows[i][k] }
+                for k in i...n { rows[r][k] -= factor * rows[i][k] }
             }
         }
-        let x = (0..<3).map { rows[$0][3] / rows[$0][$0] }
+        let x = (0..<n).map { rows[$0][n] / rows[$0][$0] }
         return x.allSatisfy(\.isFinite) ? x : nil
     }
 

@@ -45,7 +45,12 @@ public struct FrameScoreResult: Sendable {
     /// model's calibration weighs it (`Calibration.scaleWeight` > 0); nil otherwise or for frames
     /// under 64 pixels on a side.
     public var scaleEvidence: Double?
-    /// Frame score s = areaLogit + scaleWeight · scaleEvidence (`Calibration.score`). A frame is as
+    /// The frame's grid-consistency evidence (`GridConsistency.frameScore`), computed when the model's
+    /// calibration weighs it (`Calibration.gridWeight` > 0); nil otherwise or for frames under 128
+    /// pixels on a side.
+    public var gridEvidence: Double?
+    /// Frame score s = areaLogit + scaleWeight · scaleEvidence + gridWeight · gridEvidence
+    /// (`Calibration.score`). A frame is as
     /// suspicious as its most suspicious 64-pixel area: a face-sized manipulation must not be averaged
     /// away by the rest of a large frame. On held-out frames with a generated region blended in, this
     /// pooling gave frame AUC 0.76 where the earlier "(mean of the top 10 % of cells + global logit) / 2"
@@ -57,8 +62,8 @@ public struct FrameScoreResult: Sendable {
     public var isFake: Bool
     /// The connected (4-neighbour) area of cells at or above the model threshold around the most
     /// suspicious cell, as the box of the cells' own pixels clipped to the frame; for a frame called
-    /// fake with no such cell (decided by the scale evidence), the scale evidence's region
-    /// (`ScaleConsistency.analyse`); zero-sized otherwise (no evidence, no box).
+    /// fake with no such cell (decided by the training-free evidence), the region of the evidence that
+    /// added most to the score (`FrameEvidence.analyse`); zero-sized otherwise (no evidence, no box).
     public var region: PixelRegion
     /// The most suspicious cell (row, column).
     public var peakCell: (row: Int, column: Int)
@@ -160,21 +165,28 @@ public final class FrameScorer {
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
         let globalMean = globalSum / Double(windows.count)
         let scale = cal.scaleWeight > 0 ? ScaleConsistency.analyse(image) : nil
-        let s = cal.score(areaLogit: area.mean, scaleEvidence: scale?.score)
+        let grid = cal.gridWeight > 0 ? GridConsistency.analyse(image) : nil
+        let s = cal.score(areaLogit: area.mean, scaleEvidence: scale?.score, gridEvidence: grid?.score)
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         var region = FrameScorer.suspiciousRegion(
             probabilityGrid, peak: area.peak, threshold: model.threshold,
             frameWidth: W, frameHeight: H)
-        // A frame called fake with no cell at the threshold was decided by the scale evidence: its box is
-        // where that evidence points.
-        if p >= model.threshold, region.width == 0, let scale { region = scale.region }
+        // A frame called fake with no cell at the threshold was decided by the training-free evidence: its
+        // box is where the evidence that added most points.
+        if p >= model.threshold, region.width == 0 {
+            let weighed = [(cal.scaleWeight, scale), (cal.gridWeight, grid)].compactMap { w, e in
+                e.map { (w * $0.score, $0.region) }
+            }
+            if let strongest = weighed.max(by: { $0.0 < $1.0 }) { region = strongest.1 }
+        }
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,
             logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scale?.score, score: s, probability: p,
+            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scale?.score, gridEvidence: grid?.score, score: s,
+            probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)
     }

@@ -80,71 +80,21 @@ public enum ScaleConsistency {
         return sums
     }
 
-    /// Mean ρ of every `areaBlocks`-square area minus the mean ρ of the `contextBlocks`-square
-    /// neighbourhood centred on it (both clipped to the grid), one value per block position.
-    public static func deviations(_ ratios: ScoreGrid) -> ScoreGrid {
-        let area = centredBoxMeans(ratios, side: areaBlocks), context = centredBoxMeans(ratios, side: contextBlocks)
-        return ScoreGrid(
-            rows: ratios.rows, columns: ratios.columns, values: zip(area, context).map { $0 - $1 })
-    }
+    /// How areas are compared with their surroundings: 16-pixel blocks, 64-pixel areas, 384-pixel
+    /// neighbourhoods.
+    public static let comparison = ContextDeviation(
+        blockSide: blockSide, areaBlocks: areaBlocks, contextBlocks: contextBlocks)
+
+    /// Mean ρ of every 64-pixel area minus the mean ρ of the 384-pixel neighbourhood centred on it.
+    public static func deviations(_ ratios: ScoreGrid) -> ScoreGrid { comparison.deviations(ratios) }
 
     /// The frame's evidence: the largest |deviation| over its areas; nil when the frame holds fewer than
     /// `areaBlocks` blocks on a side (no whole area to compare).
     public static func frameScore(_ image: RGBImage) -> Double? { analyse(image)?.score }
 
     /// The frame's evidence and where it points: the largest |deviation| and the region of the areas
-    /// around it that depart the same way by at least half as much (`region(_:)`); nil as `frameScore`.
+    /// around it that depart the same way by at least half as much (`ContextDeviation.analyse`).
     public static func analyse(_ image: RGBImage) -> (score: Double, region: PixelRegion)? {
-        let ratios = blockRatios(image)
-        guard ratios.rows >= areaBlocks, ratios.columns >= areaBlocks else { return nil }
-        let d = deviations(ratios)
-        guard let peak = d.values.indices.max(by: { abs(d.values[$0]) < abs(d.values[$1]) }) else { return nil }
-        return (Double(abs(d.values[peak])), region(d, peak: peak, frameWidth: image.width, frameHeight: image.height))
-    }
-
-    /// The 4-connected component of area positions around `peak` whose deviation has the peak's sign
-    /// and at least half its size, as the box of those areas' pixels (each position stands for the
-    /// 64-pixel area centred on its block: blocks r − 2 …< r + 2), clipped to the frame.
-    static func region(_ d: ScoreGrid, peak: Int, frameWidth: Int, frameHeight: Int) -> PixelRegion {
-        let peakValue = d.values[peak], level = abs(peakValue) / 2
-        var seen = [Bool](repeating: false, count: d.values.count)
-        var stack = [peak]
-        seen[peak] = true
-        var minR = peak / d.columns, maxR = minR, minC = peak % d.columns, maxC = minC
-        while let i = stack.popLast() {
-            let r = i / d.columns, c = i % d.columns
-            minR = min(minR, r); maxR = max(maxR, r); minC = min(minC, c); maxC = max(maxC, c)
-            for (rr, cc) in [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
-            where rr >= 0 && rr < d.rows && cc >= 0 && cc < d.columns && !seen[rr * d.columns + cc] {
-                let j = rr * d.columns + cc, v = d.values[j]
-                if (v > 0) == (peakValue > 0) && abs(v) >= level { seen[j] = true; stack.append(j) }
-            }
-        }
-        let B = blockSide, half = areaBlocks / 2
-        let x0 = max(0, (minC - half) * B), y0 = max(0, (minR - half) * B)
-        let x1 = min(frameWidth, (maxC + half) * B), y1 = min(frameHeight, (maxR + half) * B)
-        return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
-    }
-
-    /// Mean over the side × side box around each cell (rows r − side/2 …< r − side/2 + side, likewise
-    /// for columns), clipped to the grid, by a summed-area table.
-    static func centredBoxMeans(_ g: ScoreGrid, side: Int) -> [Float] {
-        let R = g.rows, C = g.columns, w = C + 1
-        var sum = [Double](repeating: 0, count: (R + 1) * w)
-        for r in 0..<R {
-            for c in 0..<C {
-                sum[(r + 1) * w + c + 1] = Double(g[r, c]) + sum[r * w + c + 1] + sum[(r + 1) * w + c] - sum[r * w + c]
-            }
-        }
-        var out = [Float](repeating: 0, count: R * C)
-        for r in 0..<R {
-            let r0 = max(0, r - side / 2), r1 = min(R, r - side / 2 + side)
-            for c in 0..<C {
-                let c0 = max(0, c - side / 2), c1 = min(C, c - side / 2 + side)
-                let total = sum[r1 * w + c1] - sum[r0 * w + c1] - sum[r1 * w + c0] + sum[r0 * w + c0]
-                out[r * C + c] = Float(total / Double((r1 - r0) * (c1 - c0)))
-            }
-        }
-        return out
+        comparison.analyse(blockRatios(image), frameWidth: image.width, frameHeight: image.height)
     }
 }

@@ -172,8 +172,9 @@ struct CalibrateCommand: ParsableCommand {
             Uses the calibration half of the files `unmask train` held out (never training files): real \
             frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
-            scaling is fitted on the frame scores (with --scale-evidence, a fusion of the network's score and \
-            the training-free scale-consistency evidence); the threshold is the smallest at or above 0.5 that \
+            scaling is fitted on the frame scores (with --scale-evidence and --grid-evidence, a fusion of the \
+            network's score and the training-free scale- and grid-consistency evidence, keeping the evidence \
+            that helps); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
@@ -194,6 +195,12 @@ struct CalibrateCommand: ParsableCommand {
                 + "area logit plus a fitted weight times the evidence (without this flag, the network alone)."))
     var scaleEvidence = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also weigh the training-free grid-consistency evidence (whether an area keeps the frame's "
+                + "8-pixel compression grid), likewise."))
+    var gridEvidence = false
+
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
@@ -211,7 +218,8 @@ struct CalibrateCommand: ParsableCommand {
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
         let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
-        let calibrator = Calibrator(falsePositiveRate: fpr, fusesScaleEvidence: scaleEvidence)
+        let evidence = (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
+        let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
         do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
@@ -219,8 +227,9 @@ struct CalibrateCommand: ParsableCommand {
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
             String(
-                format: "Calibration a %.4f, b %.4f, scale weight %.4f; threshold %.4f. Wrote %@", fit.calibration.a,
-                fit.calibration.b, fit.calibration.scaleWeight, fit.threshold, out))
+                format: "Calibration a %.4f, b %.4f, scale weight %.4f, grid weight %.4f; threshold %.4f. Wrote %@",
+                fit.calibration.a, fit.calibration.b, fit.calibration.scaleWeight, fit.calibration.gridWeight,
+                fit.threshold, out))
     }
 }
 

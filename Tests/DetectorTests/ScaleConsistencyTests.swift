@@ -52,7 +52,7 @@ final class ScaleConsistencyTests: XCTestCase {
         var rng = RandomGenerator(seed: 3)
         let g = ScoreGrid(rows: 7, columns: 9, values: (0..<63).map { _ in rng.uniform(-1, 1) })
         for side in [1, 2, 4, 24] {
-            let fast = ScaleConsistency.centredBoxMeans(g, side: side)
+            let fast = ContextDeviation.centredBoxMeans(g, side: side)
             for r in 0..<7 {
                 for c in 0..<9 {
                     var sum = 0.0, count = 0
@@ -205,7 +205,7 @@ final class ScaleConsistencyTests: XCTestCase {
         }
         let networkAUC = FrameEvaluation.metrics(networkOnly, threshold: 0.5).auc
 
-        let fused = try Calibrator(falsePositiveRate: 0.05, fusesScaleEvidence: true).fit(helpful)
+        let fused = try Calibrator(falsePositiveRate: 0.05, fusedEvidence: [.scale]).fit(helpful)
         XCTAssertGreaterThan(fused.calibration.scaleWeight, 0)
         XCTAssertGreaterThan(fused.calibration.a, 0)
         for f in fused.frames {
@@ -221,15 +221,9 @@ final class ScaleConsistencyTests: XCTestCase {
         XCTAssertEqual(plain.frames.map(\.score), helpful.map { $0.areaLogit! })
 
         // Evidence that points the other way (fakes' lower) is not this measure's evidence: no weight.
-        let contrary = try Calibrator(falsePositiveRate: 0.05, fusesScaleEvidence: true).fit(
+        let contrary = try Calibrator(falsePositiveRate: 0.05, fusedEvidence: [.scale]).fit(
             frames(fakeScaleMean: 0.1, seed: 7))
         XCTAssertEqual(contrary.calibration.scaleWeight, 0)
         XCTAssertGreaterThan(contrary.calibration.a, 0)
-    }
-
-    func testSolveThreeByThree() throws {
-        let x = try XCTUnwrap(FrameEvaluation.solve3([[2, 1, 0], [1, 3, 1], [0, 1, 4]], [3, 5, 5]))
-        for (v, e) in zip(x, [1.0, 1, 1]) { XCTAssertEqual(v, e, accuracy: 1e-12) }
-        XCTAssertNil(FrameEvaluation.solve3([[1, 2, 3], [2, 4, 6], [0, 0, 1]], [1, 2, 3]), "singular")
     }
 }

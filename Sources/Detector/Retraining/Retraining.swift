@@ -96,10 +96,10 @@ public enum Retraining {
         let scored = try scoreFrames(
             real: data.real.calibration, fake: data.fake.calibration, zoo: zoo, scorers: [FrameScorer(model: model)],
             seed: settings.seed ^ 0xCA11_B8A7E, progress: progress)
-        // A model that weighs the scale-consistency evidence (its base did) keeps weighing it.
+        // A model that weighs training-free evidence (its base did) keeps weighing the same evidence.
         let calibrator = Calibrator(
             falsePositiveRate: settings.calibrationFalsePositiveRate, minimumRealFrames: settings.minimums.framesPerPart,
-            minimumFakeFrames: settings.minimums.framesPerPart, fusesScaleEvidence: model.calibration.scaleWeight > 0)
+            minimumFakeFrames: settings.minimums.framesPerPart, fusedEvidence: model.calibration.weighedEvidence)
         let fit = try calibrator.fit(scored.map { $0.scored[0] })
         calibrator.apply(fit, to: model, realFiles: data.real.calibration.count)
         return fit
