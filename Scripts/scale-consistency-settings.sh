@@ -7,7 +7,9 @@
 #   Scripts/scale-consistency-settings.sh DEST WORK
 #
 # DEST is the folder Scripts/fetch-training-media.sh filled; WORK gets the frames. Environment:
-# UNMASK (binary, default .build/release/unmask). Run from the repository (Models/zoo).
+# UNMASK (binary, default .build/release/unmask), FAMILIES (the families forged, default the eight
+# below), SCORE (the script run on WORK afterwards, default scale-consistency-settings.py; "none" to
+# only make the frames). Run from the repository (Models/zoo).
 set -euo pipefail
 if [[ $# -ne 2 ]]; then
     echo "usage: Scripts/scale-consistency-settings.sh DEST WORK" >&2
@@ -15,7 +17,8 @@ if [[ $# -ne 2 ]]; then
 fi
 dest=$1 work=$2
 unmask=${UNMASK:-.build/release/unmask}
-families="denoise resample copy-move self-blend upsampler-bilinear-random autoencoder-bilinear vae-reconstruction gan-upsampling"
+families=${FAMILIES:-"denoise resample copy-move self-blend upsampler-bilinear-random autoencoder-bilinear vae-reconstruction gan-upsampling"}
+score=${SCORE:-scale-consistency-settings.py}
 mkdir -p "$work"
 RANDOM=1  # regions are drawn in this shell (the loop reads from a process substitution), so reproducible
 i=0
@@ -37,4 +40,4 @@ while read -r file; do
             --region "$x,$y,$s,$s" --seed "$i" >/dev/null 2>&1 && echo "$family $x $y $s $s" >>"$frame/regions.txt"
     done
 done < <(find -L "$dest/real" -type f \( -name '*.jpg' -o -name '*.png' -o -name '*.jpeg' \) | sort | awk 'NR%4==1')
-python3 "$(dirname "$0")/scale-consistency-settings.py" "$work"
+[[ $score == none ]] || python3 "$(dirname "$0")/$score" "$work"
