@@ -60,7 +60,7 @@ for group in "${groups[@]}"; do
         touch "$run/$marker"
     }
     train_phase adversarial "$steps"
-    train_phase frozen-generator $((steps + frozen_steps)) --d-steps 100000 --lr-d 1e-4 --patience 0
+    train_phase frozen-generator $((steps + frozen_steps)) --freeze-generator --lr-d 1e-4 --patience 0
     echo "lofo: $group: calibrating on held-out training-package files with the families trained on"
     "$unmask" calibrate --model "$run/model.safetensors" --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" \
         --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --out "$run/calibrated.safetensors" -q \

@@ -55,8 +55,18 @@ struct TrainCommand: ParsableCommand {
         parsing: .unconditional,
         help: ArgumentHelp(
             "Discriminator steps per generator step, 1…1000000 (default 2; with --resume, replaces the checkpoint's; "
-                + "a value above the run's steps keeps the generator fixed)."))
+                + "1000000 keeps the generator fixed, as --freeze-generator)."))
     var dSteps: Int?
+
+    @Flag(
+        help: ArgumentHelp(
+            "Keep the generator fixed: no generator step, nor VAE step with --vae (with --resume, from here on; saved "
+                + "in the checkpoint). The detector still sees the generator's samples."))
+    var freezeGenerator = false
+
+    /// D steps per G step asked for: --d-steps, or the frozen-generator value; nil = the default (new run)
+    /// or the checkpoint's (--resume).
+    var dStepsPerGStep: Int? { freezeGenerator ? TrainingConfig.frozenGenerator : dSteps }
 
     @Option(help: "Generator architecture to train against: upsampling (default) or transposed-conv.")
     var generatorKind: GeneratorKind = .upsampling
@@ -115,8 +125,11 @@ struct TrainCommand: ParsableCommand {
         let range = TrainingConfig.dStepsPerGStepRange
         if let dSteps, !range.contains(dSteps) {
             throw ValidationError(
-                "--d-steps must be in \(range.lowerBound)…\(range.upperBound) (got \(dSteps)); a value above the "
-                    + "run's steps keeps the generator fixed.")
+                "--d-steps must be in \(range.lowerBound)…\(range.upperBound) (got \(dSteps)); \(range.upperBound) "
+                    + "keeps the generator fixed.")
+        }
+        if freezeGenerator && dSteps != nil {
+            throw ValidationError("--freeze-generator and --d-steps cannot be combined: a frozen generator takes no steps.")
         }
         if validateEvery < 1 || patience < 0 {
             throw ValidationError("--validate-every must be 1 or more, --patience 0 or more.")
@@ -146,7 +159,7 @@ struct TrainCommand: ParsableCommand {
 
     func configuration() -> TrainingConfig {
         var c = TrainingConfig(
-            dStepsPerGStep: dSteps ?? 2, learningRateD: lrD ?? 4e-4, learningRateG: lrG ?? 1e-4, loss: loss,
+            dStepsPerGStep: dStepsPerGStep ?? 2, learningRateD: lrD ?? 4e-4, learningRateG: lrG ?? 1e-4, loss: loss,
             validateEvery: validateEvery, seed: seed)
         if vae { c.vae = VAEArchitecture() }
         if generatorKind != .upsampling { c.generatorKind = generatorKind }
@@ -195,7 +208,7 @@ struct TrainCommand: ParsableCommand {
         do {
             if let resume {
                 trainer = try Trainer(resumingFrom: resume, data: data)
-                trainer.adjustSchedule(learningRateD: lrD, learningRateG: lrG, dStepsPerGStep: dSteps)
+                trainer.adjustSchedule(learningRateD: lrD, learningRateG: lrG, dStepsPerGStep: dStepsPerGStep)
             } else {
                 trainer = try Trainer(config: configuration(), data: data)
                 base = try baseModel.map { try DetectorModel.load(path: $0, expecting: trainer.config.discriminator) }

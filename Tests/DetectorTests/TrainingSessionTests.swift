@@ -42,6 +42,33 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors"))
     }
 
+    /// With the frozen-generator schedule the detector still trains but the generator takes no step:
+    /// its parameters stay bit-identical and no step reports a generator loss; the schedule of two D
+    /// steps per G step changes them at every second step.
+    func testFrozenGeneratorTakesNoSteps() throws {
+        let data = TestSupport.syntheticData(files: 3, size: 64)
+        var config = TestSupport.tinyConfig()
+        config.dStepsPerGStep = TrainingConfig.frozenGenerator
+        XCTAssertTrue(config.generatorIsFrozen)
+        XCTAssertNoThrow(try config.validate())
+        let frozen = try Trainer(config: config, data: data)
+        let generatorBefore = frozen.generator.namedParameters().map(\.value.array)
+        let detectorBefore = frozen.discriminator.namedParameters().map(\.value.array)
+        let stats = (0..<3).map { _ in frozen.trainStep() }
+        XCTAssertTrue(stats.allSatisfy { $0.generatorLoss == nil }, "\(stats.map(\.generatorLoss))")
+        XCTAssertEqual(frozen.generator.namedParameters().map(\.value.array), generatorBefore)
+        XCTAssertNotEqual(frozen.discriminator.namedParameters().map(\.value.array), detectorBefore)
+
+        config.dStepsPerGStep = 2
+        XCTAssertFalse(config.generatorIsFrozen)
+        let playing = try Trainer(config: config, data: data)
+        let before = playing.generator.namedParameters().map(\.value.array)
+        let steps = (0..<2).map { _ in playing.trainStep() }
+        XCTAssertNil(steps[0].generatorLoss)
+        XCTAssertNotNil(steps[1].generatorLoss)
+        XCTAssertNotEqual(playing.generator.namedParameters().map(\.value.array), before)
+    }
+
     func testTimeLimitAndEarlyStopEndTheRun() throws {
         let data = TestSupport.syntheticData(files: 3, size: 64)
         let timed = try makeSession(

@@ -65,6 +65,19 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(try DetectorModel.load(path: out + "/model.safetensors").training.steps, 6)
         XCTAssertEqual(try logEvents(out).filter { $0.event == "start" }.count, 2)
 
+        // A detector-only phase: the frozen schedule is logged (that it takes no generator
+        // step: TrainingSessionTests.testFrozenGeneratorTakesNoSteps).
+        let frozen = try unmask([
+            "train", "--real", real, "--out", out, "--steps", "8", "--validate-every", "2", "--quiet",
+            "--resume", out + "/checkpoint.safetensors", "--freeze-generator",
+        ])
+        XCTAssertEqual(frozen.status, 0, frozen.standardError)
+        let frozenLog = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8)
+        XCTAssertTrue(
+            frozenLog.split(separator: "\n").last { $0.contains("\"start\"") }!.contains("dStepsPerGStep\\\":1000000"),
+            frozenLog)
+        XCTAssertEqual(try DetectorModel.load(path: out + "/model.safetensors").training.steps, 8)
+
         // A new run into the same folder would replace the model and truncate the log: refused.
         let logBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/log.jsonl"))
         let again = try unmask(["train", "--real", real, "--out", out, "--steps", "1", "--quiet"])
@@ -169,6 +182,8 @@ final class TrainCommandTests: CLITestCase {
             ["--steps", "5", "--checkpoint-minutes", "0"],
             // D steps per G step outside what a checkpoint may hold: it could not be resumed
             ["--steps", "5", "--d-steps", "0"], ["--steps", "5", "--d-steps", "1000001"],
+            // a frozen generator takes no steps, so a D-step count beside it means nothing
+            ["--steps", "5", "--freeze-generator", "--d-steps", "3"],
             // unknown or all-excluding zoo names, a folder without generator files, zoo options with --no-zoo
             ["--steps", "5", "--zoo-exclude", "no-such-family"],
             ["--steps", "5", "--zoo-exclude", "classical,self-blend,upsampling-decoder"],

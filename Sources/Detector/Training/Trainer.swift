@@ -100,7 +100,7 @@ public final class Trainer {
 
     // MARK: Steps
 
-    /// One D step (and a G step every `dStepsPerGStep` D steps); reports `.step`, and `.validation`
+    /// One D step (and a G step every `dStepsPerGStep` D steps, none with a frozen generator); reports `.step`, and `.validation`
     /// every `validateEvery` steps. A non-finite or exploding loss rolls back (reported) instead.
     @discardableResult
     public func trainStep() -> StepStatistics {
@@ -129,7 +129,7 @@ public final class Trainer {
 
         // G step.
         var lossG: Float?, lossVAE: Float?
-        if step % config.dStepsPerGStep == 0 {
+        if !config.generatorIsFrozen && step % config.dStepsPerGStep == 0 {
             optimizerG.zeroGradients()
             generator.sampleLatents(z, count: Ng, rng: &rng)
             let samples = generator.forward(z)  // (Ng, 3, P, P)

@@ -131,11 +131,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Most patches of one kind per D step (real, generated, other fakes each).
     public static let maximumPerBatch = 256
-    /// D steps per G step that a configuration (and so a checkpoint) may hold. A value above a run's
-    /// remaining steps keeps the generator fixed (a detector-only phase, as `Scripts/lofo.sh` runs after
-    /// the game); nothing is allocated from it. `validate`, `Trainer.adjustSchedule` and the CLI all
-    /// check against this one range.
+    /// D steps per G step that a configuration (and so a checkpoint) may hold; the largest,
+    /// `frozenGenerator`, means no G step at all. Nothing is allocated from it. `validate`,
+    /// `Trainer.adjustSchedule` and the CLI all check against this one range.
     public static let dStepsPerGStepRange = 1...1_000_000
+    /// The D steps per G step that keep the generator fixed: a detector-only phase, as
+    /// `Scripts/lofo.sh` runs after the game (`unmask train --freeze-generator`).
+    public static let frozenGenerator = dStepsPerGStepRange.upperBound
+    /// Whether the generator takes no steps (`dStepsPerGStep` is `frozenGenerator`).
+    public var generatorIsFrozen: Bool { dStepsPerGStep == Self.frozenGenerator }
     /// Most validation patches per class.
     public static let maximumValidationPatches = 8192
     /// Largest `estimatedBytes` of a run (4 GiB): checkpoints carry their configuration, so a file can
