@@ -11,6 +11,21 @@ import XCTest
 @testable import Detector
 
 final class GridConsistencyTests: XCTestCase {
+    /// A noisy texture JPEG-compressed at quality 40 (`real`), and the same with the 128-pixel square
+    /// [192, 320) × [128, 256) pasted back from the uncompressed texture (`fake`).
+    private func ungriddedSquare() throws -> (real: RGBImage, fake: RGBImage) {
+        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
+        let real = try ZooEncoding.jpegRoundTrip(texture, quality: 40)
+        var fake = real
+        let n = 512 * 384
+        for k in 0..<3 {
+            for r in 128..<256 {
+                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
+            }
+        }
+        return (real, fake)
+    }
+
     func testGridCoversWholeBlocksOnly() {
         let g = GridConsistency.blockRatios(TestSupport.texture(width: 100, height: 70, seed: 1))
         XCTAssertEqual(g.rows, 8)  // 70 / 8
@@ -61,15 +76,7 @@ final class GridConsistencyTests: XCTestCase {
     /// square's score must exceed the compressed frame's threefold, and its most deviant area lie on
     /// the square.
     func testUngriddedSquareStandsOut() throws {
-        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
-        let real = try ZooEncoding.jpegRoundTrip(texture, quality: 40)
-        var fake = real
-        let n = 512 * 384
-        for k in 0..<3 {
-            for r in 128..<256 {
-                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
-            }
-        }
+        let (real, fake) = try ungriddedSquare()
         let realScore = try XCTUnwrap(GridConsistency.frameScore(real))
         let fakeScore = try XCTUnwrap(GridConsistency.frameScore(fake))
         XCTAssertGreaterThan(GridConsistency.blockRatios(real).values.reduce(0, +), 0, "the compressed frame has a grid")
@@ -93,14 +100,7 @@ final class GridConsistencyTests: XCTestCase {
     /// evidence that added most to its score: here the grid evidence (weight 100 on S ≈ 1.3, against
     /// the scale evidence's weight 1).
     func testFrameDecidedByGridEvidenceGetsItsRegion() throws {
-        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
-        var fake = try ZooEncoding.jpegRoundTrip(texture, quality: 40)
-        let n = 512 * 384
-        for k in 0..<3 {
-            for r in 128..<256 {
-                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
-            }
-        }
+        let fake = try ungriddedSquare().fake
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 3)
         model.calibration = Calibration(a: 0.01, b: 0, scaleWeight: 1, gridWeight: 100)
         let first = try FrameScorer(model: model, threads: 1).score(fake)
