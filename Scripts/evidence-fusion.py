@@ -12,8 +12,8 @@ and its fakes of the other groups only, the same way `unmask calibrate` fits the
 regression on standardized features with the classes weighted equally; an evidence whose weight comes
 out negative is dropped and the rest refitted), each threshold set for a 1 % false-positive rate on
 FIT's real frames; then they are applied unchanged to TEST's real frames and its fakes of GROUP.
-Printed per variant: AUC of the network, of each evidence alone and of the fusions, and TPR / FPR of
-the fusions at their thresholds. Frames without evidence (too small to compare an area) count as 0,
+Printed: each score's AUC on the fit frames; then per variant of TEST, AUC of the network, of each
+evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds. Frames without evidence (too small to compare an area) count as 0,
 as in the frame score.
 """
 import json
@@ -134,6 +134,11 @@ def main():
             threshold = real_fit[min(len(real_fit) - 1, math.floor(0.99 * len(real_fit)))]
             fusions.append((name, fusion, threshold))
         print(f"\nheld out: {group} ({len(fit)} fit frames, {len(test)} test frames)")
+        fit_real = [f for f in fit if not f["is_fake"]]
+        fit_fake = [f for f in fit if f["is_fake"]]
+        print("  AUC on the fit frames (families trained on): " + ", ".join(
+            f"{k} {text(auc([value(f, k) for f in fit_fake], [value(f, k) for f in fit_real]))}"
+            for k in ("network",) + EVIDENCE))
         for name, (weights, bias), threshold in fusions:
             print(f"  {name}: " + " ".join(f"{k} {w:+.3f}" for k, w in weights.items()) + f", bias {bias:+.3f}, "
                   f"threshold {threshold:.3f}")
