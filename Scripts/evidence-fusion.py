@@ -12,7 +12,10 @@ and its fakes of the other groups only, the same way `unmask calibrate` fits the
 regression on standardized features with the classes weighted equally; an evidence whose weight comes
 out negative is dropped and the rest refitted), each threshold set for a 1 % false-positive rate on
 FIT's real frames; then they are applied unchanged to TEST's real frames and its fakes of GROUP.
-Printed: each score's AUC on the fit frames; then per variant of TEST, AUC of the network, of each
+Beside them, one fusion that uses no fakes: each score standardized by the mean and standard deviation
+of FIT's real frames and the three summed ("z-sum", its threshold likewise at FPR 1 %), which cannot
+learn from the trained families how much to trust the network. Printed: each score's AUC on the fit
+frames; then per variant of TEST, AUC of the network, of each
 evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds. Frames without evidence (too small to compare an area) count as 0,
 as in the frame score.
 """
@@ -128,13 +131,21 @@ def main():
             print(f"{group}: no fakes of this group in {sys.argv[2]}")
             continue
         fusions = []
-        for name, keys in FUSIONS:
-            fusion = fit_fusion(fit, keys)
+        fit_real = [f for f in fit if not f["is_fake"]]
+        zsum = {}
+        for k in ("network",) + EVIDENCE:
+            values = [value(f, k) for f in fit_real]
+            mean = sum(values) / len(values)
+            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+            zsum[k] = 1 / sd
+            zsum.setdefault("bias", 0.0)
+            zsum["bias"] -= mean / sd
+        for name, keys in FUSIONS + (("z-sum", None),):
+            fusion = fit_fusion(fit, keys) if keys else ({k: w for k, w in zsum.items() if k != "bias"}, zsum["bias"])
             real_fit = sorted(fused(f, fusion) for f in fit if not f["is_fake"])
             threshold = real_fit[min(len(real_fit) - 1, math.floor(0.99 * len(real_fit)))]
             fusions.append((name, fusion, threshold))
         print(f"\nheld out: {group} ({len(fit)} fit frames, {len(test)} test frames)")
-        fit_real = [f for f in fit if not f["is_fake"]]
         fit_fake = [f for f in fit if f["is_fake"]]
         print("  AUC on the fit frames (families trained on): " + ", ".join(
             f"{k} {text(auc([value(f, k) for f in fit_fake], [value(f, k) for f in fit_real]))}"
