@@ -60,9 +60,7 @@ public struct Calibrator: Sendable {
             fusedEvidence.isEmpty
             ? FrameEvaluation.fitCalibration(frames) : FrameEvaluation.fitEvidenceFusion(frames, evidence: fusedEvidence)
         for i in frames.indices {
-            frames[i].score = calibration.score(
-                areaLogit: frames[i].networkScore, scaleEvidence: frames[i].scaleConsistency,
-                gridEvidence: frames[i].gridConsistency)
+            frames[i].score = calibration.score(areaLogit: frames[i].networkScore, evidence: frames[i].evidence)
             frames[i].probability = calibration.probability(score: frames[i].score)
         }
         let variants = Set(frames.map(\.variant)).sorted()

@@ -73,6 +73,16 @@ public struct ContextDeviation: Sendable {
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
     }
 
+    /// BT.601 luma of a planar 0…1 RGB image (its three planes' count must be 3·H·W).
+    static func luma(_ image: RGBImage) -> [Float] {
+        let plane = image.height * image.width
+        var luma = [Float](repeating: 0, count: plane)
+        image.pixels.withUnsafeBufferPointer { p in
+            for i in 0..<plane { luma[i] = 0.299 * p[i] + 0.587 * p[plane + i] + 0.114 * p[2 * plane + i] }
+        }
+        return luma
+    }
+
     /// Mean over the side × side box around each cell (rows r − side/2 …< r − side/2 + side, likewise
     /// for columns), clipped to the grid, by a summed-area table.
     static func centredBoxMeans(_ g: ScoreGrid, side: Int) -> [Float] {

@@ -65,12 +65,15 @@ public struct Calibration: Codable, Equatable, Sendable {
     /// σ(a·s + b).
     public func probability(score s: Double) -> Double { 1 / (1 + exp(-(a * s + b))) }
 
-    /// The frame score from its pieces of evidence (missing evidence counts as 0).
+    /// The frame score: the area logit plus each weighed evidence times its weight (missing evidence
+    /// counts as 0).
+    public func score(areaLogit: Double, evidence: (FrameEvidence) -> Double?) -> Double {
+        weighedEvidence.reduce(areaLogit) { $0 + weight($1) * (evidence($1) ?? 0) }
+    }
+
+    /// `score(areaLogit:evidence:)` with the evidences named.
     public func score(areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil) -> Double {
-        var s = areaLogit
-        if scaleWeight != 0 { s += scaleWeight * (scaleEvidence ?? 0) }
-        if gridWeight != 0 { s += gridWeight * (gridEvidence ?? 0) }
-        return s
+        score(areaLogit: areaLogit) { $0 == .scale ? scaleEvidence : gridEvidence }
     }
 
     private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight }

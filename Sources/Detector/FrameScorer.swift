@@ -164,9 +164,9 @@ public final class FrameScorer {
         let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
         let globalMean = globalSum / Double(windows.count)
-        let scale = cal.scaleWeight > 0 ? ScaleConsistency.analyse(image) : nil
-        let grid = cal.gridWeight > 0 ? GridConsistency.analyse(image) : nil
-        let s = cal.score(areaLogit: area.mean, scaleEvidence: scale?.score, gridEvidence: grid?.score)
+        var analyses: [FrameEvidence: (score: Double, region: PixelRegion)] = [:]
+        for evidence in cal.weighedEvidence { analyses[evidence] = evidence.analyse(image) }
+        let s = cal.score(areaLogit: area.mean) { analyses[$0]?.score }
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         var region = FrameScorer.suspiciousRegion(
@@ -175,9 +175,7 @@ public final class FrameScorer {
         // A frame called fake with no cell at the threshold was decided by the training-free evidence: its
         // box is where the evidence that added most points.
         if p >= model.threshold, region.width == 0 {
-            let weighed = [(cal.scaleWeight, scale), (cal.gridWeight, grid)].compactMap { w, e in
-                e.map { (w * $0.score, $0.region) }
-            }
+            let weighed = cal.weighedEvidence.compactMap { e in analyses[e].map { (cal.weight(e) * $0.score, $0.region) } }
             if let strongest = weighed.max(by: { $0.0 < $1.0 }) { region = strongest.1 }
         }
         return FrameScoreResult(
@@ -185,7 +183,8 @@ public final class FrameScorer {
             logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: scale?.score, gridEvidence: grid?.score, score: s,
+            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
+            gridEvidence: analyses[.grid]?.score, score: s,
             probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)

@@ -43,11 +43,7 @@ public enum GridConsistency {
         guard rows > 0, columns > 0, H >= 4, W >= 4, image.pixels.count == 3 * H * W else {
             return ScoreGrid(rows: 0, columns: 0, values: [])
         }
-        let plane = H * W
-        var luma = [Float](repeating: 0, count: plane)
-        image.pixels.withUnsafeBufferPointer { p in
-            for i in 0..<plane { luma[i] = 0.299 * p[i] + 0.587 * p[plane + i] + 0.114 * p[2 * plane + i] }
-        }
+        let luma = ContextDeviation.luma(image)
         let horizontal = stepSums(luma, height: H, width: W, alongRows: true, rows: rows, columns: columns)
         let vertical = stepSums(luma, height: H, width: W, alongRows: false, rows: rows, columns: columns)
         var values = [Float](repeating: 0, count: rows * columns)

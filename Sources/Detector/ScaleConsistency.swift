@@ -34,11 +34,7 @@ public enum ScaleConsistency {
         guard rows > 0, columns > 0, image.pixels.count == 3 * H * W else {
             return ScoreGrid(rows: 0, columns: 0, values: [])
         }
-        let plane = H * W
-        var luma = [Float](repeating: 0, count: plane)
-        image.pixels.withUnsafeBufferPointer { p in
-            for i in 0..<plane { luma[i] = 0.299 * p[i] + 0.587 * p[plane + i] + 0.114 * p[2 * plane + i] }
-        }
+        let luma = ContextDeviation.luma(image)
         let half = (H / 2, W / 2)
         var coarse = [Float](repeating: 0, count: half.0 * half.1)
         for r in 0..<half.0 {
