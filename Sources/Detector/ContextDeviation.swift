@@ -10,12 +10,15 @@ public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
     case scale
     /// `GridConsistency`: the 8-pixel compression grid.
     case grid
+    /// `LatticeConsistency`: the JPEG quantization lattice of the DCT coefficients.
+    case lattice
 
     /// The frame's evidence and the region it points at; nil for frames too small to compare an area.
     public func analyse(_ image: RGBImage) -> (score: Double, region: PixelRegion)? {
         switch self {
         case .scale: return ScaleConsistency.analyse(image)
         case .grid: return GridConsistency.analyse(image)
+        case .lattice: return LatticeConsistency.analyse(image)
         }
     }
 }

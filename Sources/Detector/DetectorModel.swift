@@ -25,7 +25,8 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 
 /// How a frame's evidence becomes its probability: the frame score s = the network's area logit +
 /// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`) + `gridWeight` · the
-/// grid-consistency evidence (`GridConsistency.frameScore`), then Platt scaling p = σ(a·s + b) (Platt
+/// grid-consistency evidence (`GridConsistency.frameScore`) + `latticeWeight` · the lattice-consistency
+/// evidence (`LatticeConsistency.frameScore`), then Platt scaling p = σ(a·s + b) (Platt
 /// 1999). a = 1, b = 0, no evidence weights is uncalibrated, network only.
 public struct Calibration: Codable, Equatable, Sendable {
     public var a: Double
@@ -35,8 +36,11 @@ public struct Calibration: Codable, Equatable, Sendable {
     public var scaleWeight: Double
     /// Weight of the grid-consistency evidence, likewise.
     public var gridWeight: Double
-    public init(a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0) {
+    /// Weight of the lattice-consistency evidence, likewise.
+    public var latticeWeight: Double
+    public init(a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0) {
         self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
+        self.latticeWeight = latticeWeight
     }
     public static let identity = Calibration()
     /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
@@ -48,6 +52,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         switch evidence {
         case .scale: return scaleWeight
         case .grid: return gridWeight
+        case .lattice: return latticeWeight
         }
     }
 
@@ -56,6 +61,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         switch evidence {
         case .scale: scaleWeight = value
         case .grid: gridWeight = value
+        case .lattice: latticeWeight = value
         }
     }
 
@@ -72,11 +78,19 @@ public struct Calibration: Codable, Equatable, Sendable {
     }
 
     /// `score(areaLogit:evidence:)` with the evidences named.
-    public func score(areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil) -> Double {
-        score(areaLogit: areaLogit) { $0 == .scale ? scaleEvidence : gridEvidence }
+    public func score(
+        areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil, latticeEvidence: Double? = nil
+    ) -> Double {
+        score(areaLogit: areaLogit) { e in
+            switch e {
+            case .scale: return scaleEvidence
+            case .grid: return gridEvidence
+            case .lattice: return latticeEvidence
+            }
+        }
     }
 
-    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight }
+    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight, latticeWeight }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -84,6 +98,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         b = try c.decode(Double.self, forKey: .b)
         scaleWeight = try c.decodeIfPresent(Double.self, forKey: .scaleWeight) ?? 0
         gridWeight = try c.decodeIfPresent(Double.self, forKey: .gridWeight) ?? 0
+        latticeWeight = try c.decodeIfPresent(Double.self, forKey: .latticeWeight) ?? 0
     }
 
     /// Writes an evidence weight only when it is used, so a network-only calibration reads as before.
@@ -93,6 +108,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         try c.encode(b, forKey: .b)
         if scaleWeight != 0 { try c.encode(scaleWeight, forKey: .scaleWeight) }
         if gridWeight != 0 { try c.encode(gridWeight, forKey: .gridWeight) }
+        if latticeWeight != 0 { try c.encode(latticeWeight, forKey: .latticeWeight) }
     }
 }
 

@@ -148,6 +148,9 @@ public struct ScoredFrame: Codable, Sendable {
     /// The frame's training-free grid-consistency evidence (`GridConsistency.frameScore`); nil for
     /// frames under 128 pixels on a side.
     public var gridConsistency: Double? = nil
+    /// The frame's training-free lattice-consistency evidence (`LatticeConsistency.frameScore`); nil for
+    /// frames under 128 pixels on a side.
+    public var latticeConsistency: Double? = nil
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
     public var areaLogit: Double? = nil
@@ -160,6 +163,7 @@ public struct ScoredFrame: Codable, Sendable {
         switch e {
         case .scale: return scaleConsistency
         case .grid: return gridConsistency
+        case .lattice: return latticeConsistency
         }
     }
 }
@@ -196,7 +200,9 @@ public enum FrameEvaluation {
                     manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
                     areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics,
                     scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image),
-                    gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image), areaLogit: r.areaLogit))
+                    gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
+                    latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
+                    areaLogit: r.areaLogit))
             progress?(i + 1)
         }
         return out

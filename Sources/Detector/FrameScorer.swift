@@ -49,8 +49,11 @@ public struct FrameScoreResult: Sendable {
     /// calibration weighs it (`Calibration.gridWeight` > 0); nil otherwise or for frames under 128
     /// pixels on a side.
     public var gridEvidence: Double?
-    /// Frame score s = areaLogit + scaleWeight · scaleEvidence + gridWeight · gridEvidence
-    /// (`Calibration.score`). A frame is as
+    /// The frame's lattice-consistency evidence (`LatticeConsistency.frameScore`), likewise
+    /// (`Calibration.latticeWeight` > 0).
+    public var latticeEvidence: Double?
+    /// Frame score s = areaLogit + the weighed evidences, each times its weight (`Calibration.score`).
+    /// A frame is as
     /// suspicious as its most suspicious 64-pixel area: a face-sized manipulation must not be averaged
     /// away by the rest of a large frame. On held-out frames with a generated region blended in, this
     /// pooling gave frame AUC 0.76 where the earlier "(mean of the top 10 % of cells + global logit) / 2"
@@ -184,7 +187,7 @@ public final class FrameScorer {
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
             areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
-            gridEvidence: analyses[.grid]?.score, score: s,
+            gridEvidence: analyses[.grid]?.score, latticeEvidence: analyses[.lattice]?.score, score: s,
             probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)

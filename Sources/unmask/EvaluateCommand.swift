@@ -172,9 +172,9 @@ struct CalibrateCommand: ParsableCommand {
             Uses the calibration half of the files `unmask train` held out (never training files): real \
             frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
-            scaling is fitted on the frame scores (with --scale-evidence and --grid-evidence, a fusion of the \
-            network's score and the training-free scale- and grid-consistency evidence, keeping the evidence \
-            that helps); the threshold is the smallest at or above 0.5 that \
+            scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence and --lattice-evidence, a \
+            fusion of the network's score and the training-free scale-, grid- and lattice-consistency \
+            evidence, keeping the evidence that helps); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
@@ -201,6 +201,12 @@ struct CalibrateCommand: ParsableCommand {
                 + "8-pixel compression grid), likewise."))
     var gridEvidence = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also weigh the training-free lattice-consistency evidence (whether an area's DCT coefficients "
+                + "keep the JPEG quantization of the rest of the frame), likewise."))
+    var latticeEvidence = false
+
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
@@ -218,7 +224,9 @@ struct CalibrateCommand: ParsableCommand {
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
         let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
-        let evidence = (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
+        let evidence =
+            (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
+            + (latticeEvidence ? [.lattice] : [])
         let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
@@ -227,9 +235,10 @@ struct CalibrateCommand: ParsableCommand {
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
             String(
-                format: "Calibration a %.4f, b %.4f, scale weight %.4f, grid weight %.4f; threshold %.4f. Wrote %@",
+                format: "Calibration a %.4f, b %.4f, scale weight %.4f, grid weight %.4f, lattice weight %.4f; "
+                    + "threshold %.4f. Wrote %@",
                 fit.calibration.a, fit.calibration.b, fit.calibration.scaleWeight, fit.calibration.gridWeight,
-                fit.threshold, out))
+                fit.calibration.latticeWeight, fit.threshold, out))
     }
 }
 
