@@ -11,21 +11,6 @@ import XCTest
 @testable import Detector
 
 final class GridConsistencyTests: XCTestCase {
-    /// A noisy texture JPEG-compressed at quality 40 (`real`), and the same with the 128-pixel square
-    /// [192, 320) × [128, 256) pasted back from the uncompressed texture (`fake`).
-    private func ungriddedSquare() throws -> (real: RGBImage, fake: RGBImage) {
-        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
-        let real = try ZooEncoding.jpegRoundTrip(texture, quality: 40)
-        var fake = real
-        let n = 512 * 384
-        for k in 0..<3 {
-            for r in 128..<256 {
-                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
-            }
-        }
-        return (real, fake)
-    }
-
     func testGridCoversWholeBlocksOnly() {
         let g = GridConsistency.blockRatios(TestSupport.texture(width: 100, height: 70, seed: 1))
         XCTAssertEqual(g.rows, 8)  // 70 / 8
@@ -76,7 +61,7 @@ final class GridConsistencyTests: XCTestCase {
     /// square's score must exceed the compressed frame's threefold, and its most deviant area lie on
     /// the square.
     func testUngriddedSquareStandsOut() throws {
-        let (real, fake) = try ungriddedSquare()
+        let (real, fake) = try TestSupport.compressedWithUncompressedSquare(quality: 40)
         let realScore = try XCTUnwrap(GridConsistency.frameScore(real))
         let fakeScore = try XCTUnwrap(GridConsistency.frameScore(fake))
         XCTAssertGreaterThan(GridConsistency.blockRatios(real).values.reduce(0, +), 0, "the compressed frame has a grid")
@@ -91,7 +76,7 @@ final class GridConsistencyTests: XCTestCase {
 
         let analysis = try XCTUnwrap(GridConsistency.analyse(fake))
         XCTAssertEqual(analysis.score, fakeScore)
-        let square = PixelRegion(x: 192, y: 128, width: 128, height: 128)
+        let square = TestSupport.pastedSquare
         XCTAssertGreaterThanOrEqual(
             FrameEvaluation.intersectionOverUnion(analysis.region, square), 0.3, "region \(analysis.region)")
     }
@@ -100,7 +85,7 @@ final class GridConsistencyTests: XCTestCase {
     /// evidence that added most to its score: here the grid evidence (weight 100 on S ≈ 1.3, against
     /// the scale evidence's weight 1).
     func testFrameDecidedByGridEvidenceGetsItsRegion() throws {
-        let fake = try ungriddedSquare().fake
+        let fake = try TestSupport.compressedWithUncompressedSquare(quality: 40).fake
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 3)
         model.calibration = Calibration(a: 0.01, b: 0, scaleWeight: 1, gridWeight: 100)
         let first = try FrameScorer(model: model, threads: 1).score(fake)
@@ -127,27 +112,7 @@ final class GridConsistencyTests: XCTestCase {
         XCTAssertEqual(both.score(areaLogit: 0.5, scaleEvidence: nil, gridEvidence: nil), 0.5, "no evidence counts as 0")
     }
 
-    func testModelFileRefusesBadGridWeights() throws {
-        let folder = TestSupport.temporaryFolder("grid-weight")
-        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
-        model.calibration = Calibration(a: 1.25, b: -0.5, scaleWeight: 0, gridWeight: 3)
-        let good = folder + "/good.safetensors"
-        try model.save(to: good)
-        XCTAssertEqual(try DetectorModel.load(path: good).calibration, model.calibration)
-        for (name, calibration) in [
-            ("negative", #"{"a":1,"b":0,"gridWeight":-1}"#), ("huge", #"{"a":1,"b":0,"gridWeight":1e9}"#),
-            ("nan", #"{"a":1,"b":0,"gridWeight":"nan"}"#),
-        ] {
-            var file = try model.safeTensorsFile()
-            file.metadata["calibration"] = calibration
-            let path = folder + "/\(name).safetensors"
-            try file.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
-                XCTAssertTrue("\(error)".hasPrefix(path + ": "), "\(error)")
-                if name != "nan" { XCTAssertTrue("\(error)".contains("grid weight"), "\(error)") }
-            }
-        }
-    }
+    func testModelFileKeepsTheGridWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.grid) }
 
     func testScorerAddsTheWeightedGridEvidence() throws {
         let image = try ZooEncoding.jpegRoundTrip(TestSupport.texture(width: 160, height: 128, seed: 5), quality: 50)

@@ -10,21 +10,6 @@ import XCTest
 @testable import Detector
 
 final class LatticeConsistencyTests: XCTestCase {
-    /// A texture JPEG-compressed at quality 75 (`real`), and the same with the 128-pixel square
-    /// [192, 320) × [128, 256) pasted back from the uncompressed texture (`fake`).
-    private func squareOffLattice() throws -> (real: RGBImage, fake: RGBImage) {
-        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
-        let real = try ZooEncoding.jpegRoundTrip(texture, quality: 75)
-        var fake = real
-        let n = 512 * 384
-        for k in 0..<3 {
-            for r in 128..<256 {
-                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
-            }
-        }
-        return (real, fake)
-    }
-
     /// The basis is orthonormal (JPEG's transform), to float rounding: each entry is within 2⁻²⁴ of
     /// its double value, so a dot product of eight terms is within 1e-6 of 0 or 1.
     func testBasisIsOrthonormal() {
@@ -96,13 +81,13 @@ final class LatticeConsistencyTests: XCTestCase {
     /// Its score must exceed the compressed frame's by 1 (a factor e on 1 + z), and the region found
     /// must cover the square.
     func testSquareOffTheLatticeStandsOut() throws {
-        let (real, fake) = try squareOffLattice()
+        let (real, fake) = try TestSupport.compressedWithUncompressedSquare(quality: 75)
         let realScore = try XCTUnwrap(LatticeConsistency.frameScore(real))
         let fakeScore = try XCTUnwrap(LatticeConsistency.frameScore(fake))
         XCTAssertGreaterThan(fakeScore, realScore + 1, "real \(realScore), fake \(fakeScore)")
         let analysis = try XCTUnwrap(LatticeConsistency.analyse(fake))
         XCTAssertEqual(analysis.score, fakeScore)
-        let square = PixelRegion(x: 192, y: 128, width: 128, height: 128)
+        let square = TestSupport.pastedSquare
         XCTAssertGreaterThanOrEqual(
             FrameEvaluation.intersectionOverUnion(analysis.region, square), 0.3, "region \(analysis.region)")
     }
@@ -124,30 +109,10 @@ final class LatticeConsistencyTests: XCTestCase {
         XCTAssertFalse(plain.contains("latticeWeight"), "an unused weight is not written: \(plain)")
     }
 
-    func testModelFileRefusesBadLatticeWeights() throws {
-        let folder = TestSupport.temporaryFolder("lattice-weight")
-        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
-        model.calibration = Calibration(a: 1.25, b: -0.5, latticeWeight: 3)
-        let good = folder + "/good.safetensors"
-        try model.save(to: good)
-        XCTAssertEqual(try DetectorModel.load(path: good).calibration, model.calibration)
-        for (name, calibration) in [
-            ("negative", #"{"a":1,"b":0,"latticeWeight":-1}"#), ("huge", #"{"a":1,"b":0,"latticeWeight":1e9}"#),
-            ("text", #"{"a":1,"b":0,"latticeWeight":"2"}"#),
-        ] {
-            var file = try model.safeTensorsFile()
-            file.metadata["calibration"] = calibration
-            let path = folder + "/\(name).safetensors"
-            try file.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
-                XCTAssertTrue("\(error)".hasPrefix(path + ": "), "\(error)")
-                if name != "text" { XCTAssertTrue("\(error)".contains("lattice weight"), "\(error)") }
-            }
-        }
-    }
+    func testModelFileKeepsTheLatticeWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.lattice) }
 
     func testScorerAddsTheWeightedLatticeEvidence() throws {
-        let image = try squareOffLattice().fake
+        let image = try TestSupport.compressedWithUncompressedSquare(quality: 75).fake
         let evidence = try XCTUnwrap(LatticeConsistency.frameScore(image))
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 2)
         let plain = try FrameScorer(model: model, threads: 1).score(image)

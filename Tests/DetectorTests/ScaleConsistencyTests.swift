@@ -133,35 +133,7 @@ final class ScaleConsistencyTests: XCTestCase {
         XCTAssertEqual(fused.score(areaLogit: 0.5, scaleEvidence: nil), 0.5, "no evidence counts as 0")
     }
 
-    func testModelFileKeepsTheScaleWeightAndRefusesBadOnes() throws {
-        let folder = TestSupport.temporaryFolder("scale-weight")
-        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
-        model.calibration = Calibration(a: 1.25, b: -0.5, scaleWeight: 3)
-        let good = folder + "/good.safetensors"
-        try model.save(to: good)
-        XCTAssertEqual(try DetectorModel.load(path: good).calibration, model.calibration)
-
-        for (name, calibration) in [
-            ("negative", #"{"a":1,"b":0,"scaleWeight":-1}"#), ("huge", #"{"a":1,"b":0,"scaleWeight":1e9}"#),
-        ] {
-            var file = try model.safeTensorsFile()
-            file.metadata["calibration"] = calibration
-            let path = folder + "/\(name).safetensors"
-            try file.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
-                guard case .modelFile(let p, let reason)? = error as? DetectorError else { return XCTFail("\(error)") }
-                XCTAssertEqual(p, path)
-                XCTAssertTrue(reason.contains("scale weight"), reason)
-            }
-        }
-        var file = try model.safeTensorsFile()
-        file.metadata["calibration"] = #"{"a":1,"b":0,"scaleWeight":"x"}"#
-        let text = folder + "/text.safetensors"
-        try file.write(toPath: text)
-        XCTAssertThrowsError(try DetectorModel.load(path: text)) { error in
-            XCTAssertEqual("\(error)", text + #": invalid 'calibration' metadata: {"a":1,"b":0,"scaleWeight":"x"}"#)
-        }
-    }
+    func testModelFileKeepsTheScaleWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.scale) }
 
     func testScorerAddsTheWeightedEvidence() throws {
         let image = TestSupport.texture(width: 160, height: 128, seed: 5)

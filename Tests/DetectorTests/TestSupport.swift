@@ -1,8 +1,11 @@
 // Test helpers: synthetic natural-like textures (random oriented sinusoids with 1/f amplitudes over a
-// smooth colour gradient, plus mild noise), temporary folders, and a tiny architecture that trains fast.
+// smooth colour gradient, plus mild noise), a JPEG of one with an uncompressed square pasted in,
+// temporary folders, a tiny architecture that trains fast, and the model-file check every evidence
+// weight shares.
 import Foundation
 import MediaIO
 import NeuralNet
+import XCTest
 
 @testable import Detector
 
@@ -101,6 +104,57 @@ enum TestSupport {
         c.augmentation.jpeg = 0.1
         c.augmentation.h264 = 0.05
         return c
+    }
+
+    /// A 512 × 384 texture JPEG-compressed at `quality` (`real`), and the same with the 128-pixel square
+    /// [192, 320) × [128, 256) pasted back from the uncompressed texture (`fake`): a region that carries
+    /// none of the frame's compression.
+    static func compressedWithUncompressedSquare(quality: Int) throws -> (real: RGBImage, fake: RGBImage) {
+        let texture = TestSupport.texture(width: 512, height: 384, seed: 4)
+        let real = try ZooEncoding.jpegRoundTrip(texture, quality: quality)
+        var fake = real
+        let n = 512 * 384
+        for k in 0..<3 {
+            for r in 128..<256 {
+                for c in 192..<320 { fake.pixels[k * n + r * 512 + c] = texture.pixels[k * n + r * 512 + c] }
+            }
+        }
+        return (real, fake)
+    }
+
+    /// The square of `compressedWithUncompressedSquare`.
+    static let pastedSquare = PixelRegion(x: 192, y: 128, width: 128, height: 128)
+
+    /// A model file whose calibration weighs `evidence` loads back with it; files giving that weight as
+    /// negative, over `Calibration.maximumScaleWeight` or as text are refused, with the file named and,
+    /// for the numbers, the weight.
+    static func checkModelFileWeights(_ evidence: FrameEvidence, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
+        let folder = temporaryFolder("\(evidence.rawValue)-weight")
+        let model = DetectorModel(architecture: tinyDetector, seed: 1)
+        var calibration = Calibration(a: 1.25, b: -0.5)
+        calibration.setWeight(evidence, 3)
+        model.calibration = calibration
+        let good = folder + "/good.safetensors"
+        try model.save(to: good)
+        XCTAssertEqual(try DetectorModel.load(path: good).calibration, calibration, file: file, line: line)
+        let key = "\(evidence.rawValue)Weight"
+        for (name, value) in [("negative", "-1"), ("huge", "1e9"), ("text", #""x""#)] {
+            var safeTensors = try model.safeTensorsFile()
+            let text = #"{"a":1,"b":0,"\#(key)":\#(value)}"#
+            safeTensors.metadata["calibration"] = text
+            let path = folder + "/\(name).safetensors"
+            try safeTensors.write(toPath: path)
+            XCTAssertThrowsError(try DetectorModel.load(path: path), name, file: file, line: line) { error in
+                guard case .modelFile(let p, let reason)? = error as? DetectorError else {
+                    return XCTFail("\(error)", file: file, line: line)
+                }
+                XCTAssertEqual(p, path, file: file, line: line)
+                let expected = name == "text" ? "invalid 'calibration' metadata: \(text)" : "\(evidence.rawValue) weight"
+                XCTAssertTrue(reason.contains(expected), reason, file: file, line: line)
+            }
+        }
     }
 
     static func temporaryFolder(_ name: String) -> String {
