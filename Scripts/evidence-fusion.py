@@ -5,7 +5,8 @@ usage: Scripts/evidence-fusion.py FIT.json TEST.json [GROUP ...]
 
 Both are `unmask evaluate ... --json` files made with every zoo family (`--zoo all --zoo-generators
 Models/zoo`); each frame records the network's area logit (`area_logit`), its scale-consistency
-evidence (`scale_consistency`) and its grid-consistency evidence (`grid_consistency`). FIT must come
+evidence (`scale_consistency`), its grid-consistency evidence (`grid_consistency`) and its
+lattice-consistency evidence (`lattice_consistency`). FIT must come
 from training sources only (`--real DEST/real --split calibration`), TEST from the evaluation-only
 sources. For each held-out GROUP (default: every group): the fusions are fitted on FIT's real frames
 and its fakes of the other groups only, the same way `unmask calibrate` fits them (a logistic
@@ -13,10 +14,11 @@ regression on standardized features with the classes weighted equally; an eviden
 out negative is dropped and the rest refitted), each threshold set for a 1 % false-positive rate on
 FIT's real frames; then they are applied unchanged to TEST's real frames and its fakes of GROUP.
 Beside them, one fusion that uses no fakes: each score standardized by the mean and standard deviation
-of FIT's real frames and the three summed ("z-sum", its threshold likewise at FPR 1 %), which cannot
+of FIT's real frames and all summed ("z-sum", its threshold likewise at FPR 1 %), which cannot
 learn from the trained families how much to trust the network. Printed: each score's AUC on the fit
 frames; then per variant of TEST, AUC of the network, of each
-evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds. Frames without evidence (too small to compare an area) count as 0,
+evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds; last, each
+score's AUC on the original frames of the sources whose real frame has lattice evidence. Frames without evidence (too small to compare an area) count as 0,
 as in the frame score.
 """
 import json
@@ -37,9 +39,9 @@ GROUPS = {
     "vae": ["vae-reconstruction", "vae-sample"],
     "adversarial": ["gan-upsampling", "gan-transposed-conv"],
 }
-EVIDENCE = ("scale_consistency", "grid_consistency")
+EVIDENCE = ("scale_consistency", "grid_consistency", "lattice_consistency")
 FUSIONS = (("network+scale", ("scale_consistency",)), ("network+grid", ("grid_consistency",)),
-           ("network+scale+grid", EVIDENCE))
+           ("network+lattice", ("lattice_consistency",)), ("network+all", EVIDENCE))
 
 
 def load(path):
@@ -154,7 +156,7 @@ def main():
             print(f"  {name}: " + " ".join(f"{k} {w:+.3f}" for k, w in weights.items()) + f", bias {bias:+.3f}, "
                   f"threshold {threshold:.3f}")
         header = "  ".join(f"{n:>18s}" for n, _, _ in fusions)
-        print(f"  {'variant':12s} {'real':>4s} {'fake':>4s}  network   scale    grid  {header}")
+        print(f"  {'variant':12s} {'real':>4s} {'fake':>4s}  network   scale    grid lattice  {header}")
         for variant in sorted({f["variant"] for f in test}) + ["all"]:
             chosen = [f for f in test if variant in ("all", f["variant"])]
             real = [f for f in chosen if not f["is_fake"]]
@@ -168,6 +170,17 @@ def main():
                 cells.append(f"{text(a)} {tpr:.2f}/{fpr:.2f}")
             print(f"  {variant:12s} {len(real):4d} {len(fakes):4d}  " + "  ".join(f"{text(v):>6s}" for v in row)
                   + "  " + "  ".join(f"{c:>18s}" for c in cells))
+        # The lattice evidence is 0 on frames whose last compression left no JPEG lattice (never JPEG, a
+        # JPEG at quality ≳ 95, a video): its AUC where the real frame has one.
+        original = [f for f in test if f["variant"] == "original"]
+        latticed = {f["source"] for f in original if not f["is_fake"] and value(f, "lattice_consistency") > 0}
+        chosen = [f for f in original if f["source"] in latticed]
+        if latticed:
+            row = [auc([value(f, k) for f in chosen if f["is_fake"]], [value(f, k) for f in chosen if not f["is_fake"]])
+                   for k in ("network",) + EVIDENCE]
+            print(f"  original frames of the {len(latticed)} of {len({f['source'] for f in original})} sources whose "
+                  "real frame has lattice evidence: " + ", ".join(
+                      f"{k} {text(v)}" for k, v in zip(("network",) + EVIDENCE, row)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Frame AUC of the lattice-consistency measure under 10 settings (2 step estimates × 5 statistics), on frames made by
+Scripts/scale-consistency-settings.sh (with FAMILIES naming the families to forge).
+
+usage: Scripts/lattice-consistency-settings.py WORK [--jpeg]
+
+As Sources/Detector/LatticeConsistency.swift: blocks at the frame's strongest grid phase, the
+orthonormal 8×8 DCT of the luma in 8-bit units, the first 27 AC frequencies in zig-zag order, blocks
+with a clipped channel left out; per frequency a lattice step q; per block, each informative
+coefficient's (|c| > q/2) fit cos(2π c / q) minus the frequency's mean fit over the frame; per
+128-pixel area the summed excess, negated. Settings: the step estimate ("local": the largest local
+maximum of the mean fit P over the candidates 2…40 with P > 0.2; "rayleigh": the candidate with the
+largest m·P², at least 25, P > 0.2) and the area statistic ("mean": −excess / count; "z": −excess /
+√variance; "κ": −excess / √(variance + (κ·count)²)). --jpeg first passes every frame through
+ffmpeg's JPEG encoder (-q:v 3). Prints each setting's mean AUC over the families present and each
+family's AUC (every fake against every real frame).
+"""
+import glob
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from roc_auc import auc  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
+_scale = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_scale)
+load = _scale.load
+
+ZIGZAG = [(0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0), (4, 0), (3, 1), (2, 2), (1, 3),
+          (0, 4), (0, 5), (1, 4), (2, 3), (3, 2), (4, 1), (5, 0), (6, 0), (5, 1), (4, 2), (3, 3), (2, 4), (1, 5),
+          (0, 6)]
+BASIS = np.array([[(np.sqrt(1 / 8) if u == 0 else np.sqrt(2 / 8)) * np.cos((2 * x + 1) * u * np.pi / 16)
+                   for x in range(8)] for u in range(8)])
+STATISTICS = ("mean", "z", 0.01, 0.02, 0.05)
+
+
+def phase(y):
+    """Block origin (row, column): one past the boundary with the largest mean second-order step."""
+    def strongest(a):
+        s = np.abs(1.5 * (a[:, 2:-1] - a[:, 1:-2]) + 0.5 * (a[:, :-3] - a[:, 3:]))
+        means = [s[:, (np.arange(1, a.shape[1] - 2) % 8) == p].mean() for p in range(8)]
+        return (int(np.argmax(means)) + 1) % 8
+    return strongest(y.T), strongest(y)
+
+
+def step(c, estimator):
+    c = c[np.abs(c) > 0.75]
+    if c.size > 20000:
+        c = c[::c.size // 20000]
+    fits, counts = {}, {}
+    for s in range(2, 41):
+        m = np.abs(c) > s / 2
+        if m.sum() < 100:
+            break
+        fits[s], counts[s] = float(np.cos(2 * np.pi * c[m] / s).mean()), int(m.sum())
+    best = 1
+    if estimator == "local":
+        for s, p in fits.items():
+            if p > 0.2 and p >= fits.get(s - 1, -1) and p >= fits.get(s + 1, -1):
+                best = s
+    else:
+        top = 25.0
+        for s, p in fits.items():
+            if p > 0.2 and counts[s] * p * p >= top:
+                best, top = s, counts[s] * p * p
+    return best
+
+
+def block_fits(image, estimator):
+    y = image @ np.array([0.299, 0.587, 0.114], np.float32) * 255
+    py, px = phase(y)
+    rows, cols = (y.shape[0] - py) // 8, (y.shape[1] - px) // 8
+    blocks = y[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3) - 128
+    coefficients = BASIS @ blocks @ BASIS.T
+    rgb = image[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8, 3)
+    clipped = (rgb.min(axis=(1, 3, 4)) <= 0.5 / 255) | (rgb.max(axis=(1, 3, 4)) >= 254.5 / 255)
+    excess, variance, count = np.zeros((rows, cols)), np.zeros((rows, cols)), np.zeros((rows, cols))
+    for u, v in ZIGZAG:
+        c = coefficients[:, :, u, v]
+        q = step(c.ravel(), estimator)
+        if q < 2:
+            continue
+        m = (np.abs(c) > q / 2) & ~clipped
+        if m.sum() < 50:
+            continue
+        fit = np.cos(2 * np.pi * c / q)
+        excess += np.where(m, fit - fit[m].mean(), 0)
+        variance += np.where(m, fit[m].var() + 1e-3, 0)
+        count += m
+    return excess, variance, count
+
+
+def box_sum(a, k):
+    s = np.pad(a, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return s[k:, k:] - s[:-k, k:] - s[k:, :-k] + s[:-k, :-k]
+
+
+def scores(fits, area=16):
+    excess, variance, count = fits
+    if count.sum() < 500:
+        return [0.0] * len(STATISTICS)
+    k = min(area, *count.shape)
+    e, v, n = box_sum(excess, k), box_sum(variance, k), box_sum(count, k)
+    ok = n >= 64
+    if not ok.any():
+        return [0.0] * len(STATISTICS)
+    out = []
+    for statistic in STATISTICS:
+        if statistic == "mean":
+            d = -e[ok] / n[ok]
+        elif statistic == "z":
+            d = -e[ok] / np.sqrt(v[ok])
+        else:
+            d = -e[ok] / np.sqrt(v[ok] + (statistic * n[ok]) ** 2)
+        out.append(max(float(d.max()), 0.0))
+    return out
+
+
+def main():
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--jpeg"):
+        sys.exit(__doc__)
+    jpeg = len(sys.argv) == 3
+    frames, families = [], set()
+    for frame in sorted(glob.glob(os.path.join(sys.argv[1], "f[0-9]*"))):
+        reals = glob.glob(os.path.join(frame, "real", "*.png"))
+        if not reals:
+            continue
+        entry = {"real": load(reals[0], jpeg)}
+        for path in glob.glob(os.path.join(frame, "*.png")):
+            family = os.path.basename(path)[:-4]
+            entry[family] = load(path, jpeg)
+            families.add(family)
+        frames.append(entry)
+    families = sorted(families)
+    print(f"{len(frames)} real frames; families: {' '.join(families)}")
+    for estimator in ("local", "rayleigh"):
+        table = [{k: scores(block_fits(image, estimator)) for k, image in e.items()} for e in frames]
+        print(f"{estimator}: {sum(t['real'][0] == 0 for t in table)} real frames without lattice evidence")
+        for i, statistic in enumerate(STATISTICS):
+            real = [t["real"][i] for t in table]
+            row = [auc([t[f][i] for t in table if f in t], real) for f in families]
+            row = [v for v in row if v is not None]
+            name = statistic if isinstance(statistic, str) else f"κ {statistic}"
+            print(f"{np.mean(row):.3f} step {estimator}, {name}: " + " ".join(f"{v:.2f}" for v in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
