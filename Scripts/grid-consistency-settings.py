@@ -14,7 +14,6 @@ boundary (7 mod 8); (area, context) of (32, 384), (64, 384), (64, 768), (128, 38
 against every real frame), the best eight, then the chosen setting's AUC on the frames whose own
 grid is at least a given strength.
 """
-import glob
 import importlib.util
 import os
 import sys
@@ -27,7 +26,7 @@ _spec = importlib.util.spec_from_file_location(
     "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
 _scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale)
-block_means, box_means, load = _scale.block_means, _scale.box_means, _scale.load
+block_means, box_means, load, load_frames = _scale.block_means, _scale.box_means, _scale.load, _scale.frames
 
 CHOSEN = (8, 0.5, False, 128, 384, "abs")
 
@@ -80,20 +79,8 @@ def main():
     if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--jpeg"):
         sys.exit(__doc__)
     jpeg = len(sys.argv) == 3
-    frames, families = [], set()
-    for frame in sorted(glob.glob(os.path.join(sys.argv[1], "f[0-9]*"))):
-        reals = glob.glob(os.path.join(frame, "real", "*.png"))
-        if not reals:
-            continue
-        entry = {"real": load(reals[0], jpeg) @ np.array([0.299, 0.587, 0.114], np.float32) * 255}
-        if min(entry["real"].shape) < 128:
-            continue
-        for path in glob.glob(os.path.join(frame, "*.png")):
-            family = os.path.basename(path)[:-4]
-            entry[family] = load(path, jpeg) @ np.array([0.299, 0.587, 0.114], np.float32) * 255
-            families.add(family)
-        frames.append(entry)
-    families = sorted(families)
+    frames, families = load_frames(sys.argv[1], jpeg, lambda image: image @ np.array([0.299, 0.587, 0.114], np.float32)
+                                   * 255, keep=lambda luma: min(luma.shape) >= 128)
     print(f"{len(frames)} real frames; families: {' '.join(families)}")
     results = []
     for block in (8, 16):

@@ -15,7 +15,6 @@ largest m·P², at least 25, P > 0.2) and the area statistic ("mean": −excess 
 ffmpeg's JPEG encoder (-q:v 3). Prints each setting's mean AUC over the families present and each
 family's AUC (every fake against every real frame).
 """
-import glob
 import importlib.util
 import os
 import sys
@@ -28,7 +27,7 @@ _spec = importlib.util.spec_from_file_location(
     "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
 _scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale)
-load = _scale.load
+load_frames = _scale.frames
 
 ZIGZAG = [(0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0), (4, 0), (3, 1), (2, 2), (1, 3),
           (0, 4), (0, 5), (1, 4), (2, 3), (3, 2), (4, 1), (5, 0), (6, 0), (5, 1), (4, 2), (3, 3), (2, 4), (1, 5),
@@ -124,18 +123,7 @@ def main():
     if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--jpeg"):
         sys.exit(__doc__)
     jpeg = len(sys.argv) == 3
-    frames, families = [], set()
-    for frame in sorted(glob.glob(os.path.join(sys.argv[1], "f[0-9]*"))):
-        reals = glob.glob(os.path.join(frame, "real", "*.png"))
-        if not reals:
-            continue
-        entry = {"real": load(reals[0], jpeg)}
-        for path in glob.glob(os.path.join(frame, "*.png")):
-            family = os.path.basename(path)[:-4]
-            entry[family] = load(path, jpeg)
-            families.add(family)
-        frames.append(entry)
-    families = sorted(families)
+    frames, families = load_frames(sys.argv[1], jpeg, lambda image: image)
     print(f"{len(frames)} real frames; families: {' '.join(families)}")
     for estimator in ("local", "rayleigh"):
         table = [{k: scores(block_fits(image, estimator)) for k, image in e.items()} for e in frames]

@@ -40,6 +40,29 @@ def load(path, jpeg):
     return np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(np.float32) / 255
 
 
+def frames(work, jpeg, convert, keep=lambda real: True, families=None):
+    """The frame set of WORK: per folder fN with a real frame that `keep`s, {"real": convert(real),
+    family: convert(fake), …} for each family in `families` (default: every PNG beside real/), and the
+    sorted families found."""
+    out, found = [], set()
+    for frame in sorted(glob.glob(os.path.join(work, "f[0-9]*"))):
+        reals = glob.glob(os.path.join(frame, "real", "*.png"))
+        if not reals:
+            continue
+        entry = {"real": convert(load(reals[0], jpeg))}
+        if not keep(entry["real"]):
+            continue
+        names = families if families is not None else [os.path.basename(p)[:-4]
+                                                        for p in glob.glob(os.path.join(frame, "*.png"))]
+        for family in names:
+            path = os.path.join(frame, family + ".png")
+            if os.path.exists(path):
+                entry[family] = convert(load(path, jpeg))
+                found.add(family)
+        out.append(entry)
+    return out, sorted(found)
+
+
 def second_difference(y):
     h, w = y.shape
     out = np.zeros((h - 2, w - 2), np.float32)
@@ -84,18 +107,7 @@ def main():
     if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--jpeg"):
         sys.exit(__doc__)
     jpeg = len(sys.argv) == 3
-    maps = []
-    for frame in sorted(glob.glob(os.path.join(sys.argv[1], "f[0-9]*"))):
-        reals = glob.glob(os.path.join(frame, "real", "*.png"))
-        if not reals:
-            continue
-        entry = {"real": ratios(load(reals[0], jpeg))}
-        for family in FAMILIES:
-            path = os.path.join(frame, family + ".png")
-            if os.path.exists(path):
-                entry[family] = ratios(load(path, jpeg))
-        if min(entry["real"].shape) >= 4:
-            maps.append(entry)
+    maps = [e for e in frames(sys.argv[1], jpeg, ratios, families=FAMILIES)[0] if min(e["real"].shape) >= 4]
     print(f"{len(maps)} real frames; families: {' '.join(FAMILIES)}")
     for area in (2, 4):
         for context in (12, 24, 48):

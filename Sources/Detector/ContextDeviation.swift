@@ -87,22 +87,29 @@ public struct ContextDeviation: Sendable {
     }
 
     /// Mean over the side × side box around each cell (rows r − side/2 …< r − side/2 + side, likewise
-    /// for columns), clipped to the grid, by a summed-area table.
+    /// for columns), clipped to the grid.
     static func centredBoxMeans(_ g: ScoreGrid, side: Int) -> [Float] {
-        let R = g.rows, C = g.columns, w = C + 1
+        centredBoxSums(g.values, rows: g.rows, columns: g.columns, side: side).map { Float($0.total / Double($0.cells)) }
+    }
+
+    /// Sum of `values` (rows × columns, row-major) over the side × side box around each cell, clipped
+    /// to the grid as in `centredBoxMeans`, and the number of cells the box holds, by a summed-area table.
+    static func centredBoxSums(_ values: [Float], rows R: Int, columns C: Int, side: Int) -> [(total: Double, cells: Int)] {
+        let w = C + 1
         var sum = [Double](repeating: 0, count: (R + 1) * w)
         for r in 0..<R {
             for c in 0..<C {
-                sum[(r + 1) * w + c + 1] = Double(g[r, c]) + sum[r * w + c + 1] + sum[(r + 1) * w + c] - sum[r * w + c]
+                sum[(r + 1) * w + c + 1] = Double(values[r * C + c]) + sum[r * w + c + 1] + sum[(r + 1) * w + c] - sum[r * w + c]
             }
         }
-        var out = [Float](repeating: 0, count: R * C)
+        var out: [(total: Double, cells: Int)] = []
+        out.reserveCapacity(R * C)
         for r in 0..<R {
             let r0 = max(0, r - side / 2), r1 = min(R, r - side / 2 + side)
             for c in 0..<C {
                 let c0 = max(0, c - side / 2), c1 = min(C, c - side / 2 + side)
                 let total = sum[r1 * w + c1] - sum[r0 * w + c1] - sum[r1 * w + c0] + sum[r0 * w + c0]
-                out[r * C + c] = Float(total / Double((r1 - r0) * (c1 - c0)))
+                out.append((total, (r1 - r0) * (c1 - c0)))
             }
         }
         return out

@@ -170,19 +170,14 @@ public enum LatticeConsistency {
             let c = coefficients[b * frequencyCount + k]
             if abs(c) > 0.75 { values.append(c) }
         }
-        var fit: [Int: Float] = [:], count: [Int: Int] = [:]
+        var best = 1, bestStatistic = minimumRayleigh
         for s in candidateSteps {
             let w = 2 * Float.pi / Float(s), half = Float(s) / 2
             var sum: Float = 0, m = 0
             for c in values where abs(c) > half { sum += cos(w * c); m += 1 }
-            guard m >= minimumPerStep else { break }
-            fit[s] = sum / Float(m); count[s] = m
-        }
-        var best = 1, bestStatistic = minimumRayleigh
-        for s in candidateSteps {
-            guard let p = fit[s], let m = count[s], p > latticeLevel else { continue }
-            let statistic = Double(m) * Double(p * p)
-            if statistic >= bestStatistic { best = s; bestStatistic = statistic }
+            guard m >= minimumPerStep else { break }  // larger steps see fewer still
+            let p = sum / Float(m), statistic = Double(m) * Double(p * p)
+            if p > latticeLevel && statistic >= bestStatistic { best = s; bestStatistic = statistic }
         }
         return best
     }
@@ -191,29 +186,13 @@ public enum LatticeConsistency {
     /// summed excess fit negated over its chance standard deviation; 0 where the area holds fewer than
     /// `minimumPerArea` informative coefficients. Positive = the area fits the lattice worse than the frame.
     public static func areaDepartures(_ fits: BlockFits) -> ScoreGrid {
-        let R = fits.rows, C = fits.columns, side = areaBlocks
-        func summed(_ a: [Float]) -> [Double] {
-            var s = [Double](repeating: 0, count: (R + 1) * (C + 1))
-            for r in 0..<R {
-                for c in 0..<C {
-                    s[(r + 1) * (C + 1) + c + 1] =
-                        Double(a[r * C + c]) + s[r * (C + 1) + c + 1] + s[(r + 1) * (C + 1) + c] - s[r * (C + 1) + c]
-                }
-            }
-            return s
+        let R = fits.rows, C = fits.columns
+        func sums(_ a: [Float]) -> [(total: Double, cells: Int)] {
+            ContextDeviation.centredBoxSums(a, rows: R, columns: C, side: areaBlocks)
         }
-        let e = summed(fits.excess), v = summed(fits.variance), n = summed(fits.count)
-        var z = [Float](repeating: 0, count: R * C)
-        for r in 0..<R {
-            let r0 = max(0, r - side / 2), r1 = min(R, r - side / 2 + side)
-            for c in 0..<C {
-                let c0 = max(0, c - side / 2), c1 = min(C, c - side / 2 + side)
-                func box(_ s: [Double]) -> Double {
-                    s[r1 * (C + 1) + c1] - s[r0 * (C + 1) + c1] - s[r1 * (C + 1) + c0] + s[r0 * (C + 1) + c0]
-                }
-                guard box(n) >= Double(minimumPerArea) else { continue }
-                z[r * C + c] = Float(-box(e) / box(v).squareRoot())
-            }
+        let e = sums(fits.excess), v = sums(fits.variance), n = sums(fits.count)
+        let z = (0..<(R * C)).map { i in
+            n[i].total >= Double(minimumPerArea) ? Float(-e[i].total / v[i].total.squareRoot()) : 0
         }
         return ScoreGrid(rows: R, columns: C, values: z)
     }
