@@ -24,14 +24,28 @@ public struct Calibrator: Sendable {
     /// The training-free evidences the frame score may also weigh (`FrameEvaluation.fitEvidenceFusion`,
     /// which keeps those that help); empty = the network alone, whatever weights the model had before.
     public var fusedEvidence: [FrameEvidence]
+    /// How the evidence weights are chosen.
+    public var evidenceWeighting: EvidenceWeighting
+
+    /// How `fusedEvidence` is weighed beside the network.
+    public enum EvidenceWeighting: String, CaseIterable, Sendable {
+        /// A logistic regression on the real and fake frames (`FrameEvaluation.fitEvidenceFusion`):
+        /// keeps only the evidence that helps on the fakes given.
+        case fitted
+        /// Each score standardized on the real frames alone, the largest counting
+        /// (`FrameEvaluation.fitRealFrameFusion`): the fakes given do not decide how much the network is
+        /// trusted.
+        case realFrames = "real-frames"
+    }
 
     public init(
         falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0,
-        fusedEvidence: [FrameEvidence] = []
+        fusedEvidence: [FrameEvidence] = [], evidenceWeighting: EvidenceWeighting = .fitted
     ) {
         self.falsePositiveRate = falsePositiveRate
         self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
         self.fusedEvidence = fusedEvidence
+        self.evidenceWeighting = evidenceWeighting
     }
 
     /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
@@ -44,7 +58,7 @@ public struct Calibrator: Sendable {
     }
 
     /// Platt scaling on the frames' network scores (all variants together; with
-    /// `fusedEvidence`, a fusion with their training-free evidence), the frames' scores and probabilities
+    /// `fusedEvidence`, a fusion with their training-free evidence weighed by `evidenceWeighting`), the frames' scores and probabilities
     /// recomputed with it, then the smallest threshold at or above 0.5 that keeps the false-positive
     /// rate within `falsePositiveRate` on every variant's real frames. Throws `CalibrationError` below
     /// the minimum counts.
@@ -56,9 +70,12 @@ public struct Calibrator: Sendable {
                 minimumFakeFrames: minimumFakeFrames)
         }
         var frames = scored
-        let calibration =
-            fusedEvidence.isEmpty
-            ? FrameEvaluation.fitCalibration(frames) : FrameEvaluation.fitEvidenceFusion(frames, evidence: fusedEvidence)
+        let calibration: Calibration
+        switch (fusedEvidence.isEmpty, evidenceWeighting) {
+        case (true, _): calibration = FrameEvaluation.fitCalibration(frames)
+        case (false, .fitted): calibration = FrameEvaluation.fitEvidenceFusion(frames, evidence: fusedEvidence)
+        case (false, .realFrames): calibration = FrameEvaluation.fitRealFrameFusion(frames, evidence: fusedEvidence)
+        }
         for i in frames.indices {
             frames[i].score = calibration.score(areaLogit: frames[i].networkScore, evidence: frames[i].evidence)
             frames[i].probability = calibration.probability(score: frames[i].score)
@@ -78,8 +95,7 @@ public struct Calibrator: Sendable {
             (model.training.notes.isEmpty ? "" : "; ")
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
-            + fit.calibration.weighedEvidence.map {
-                String(format: ", %@-consistency weight %.3f", $0.rawValue, fit.calibration.weight($0))
-            }.joined() + ")"
+            + fit.calibration.evidenceSummary
+            + ")"
     }
 }

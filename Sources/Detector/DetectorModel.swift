@@ -26,8 +26,9 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 /// How a frame's evidence becomes its probability: the frame score s = the network's area logit +
 /// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`) + `gridWeight` · the
 /// grid-consistency evidence (`GridConsistency.frameScore`) + `latticeWeight` · the lattice-consistency
-/// evidence (`LatticeConsistency.frameScore`), then Platt scaling p = σ(a·s + b) (Platt
-/// 1999). a = 1, b = 0, no evidence weights is uncalibrated, network only.
+/// evidence (`LatticeConsistency.frameScore`) — or, with a `standardization`, its combination of the
+/// scores standardized on real frames — then Platt scaling p = σ(a·s + b) (Platt 1999). a = 1, b = 0,
+/// no evidence weights is uncalibrated, network only.
 public struct Calibration: Codable, Equatable, Sendable {
     public var a: Double
     public var b: Double
@@ -38,9 +39,15 @@ public struct Calibration: Codable, Equatable, Sendable {
     public var gridWeight: Double
     /// Weight of the lattice-consistency evidence, likewise.
     public var latticeWeight: Double
-    public init(a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0) {
+    /// Each score standardized on real frames instead of the weights above (which are then 0); nil
+    /// (and absent from files written before it existed) = the weights.
+    public var standardization: Standardization?
+    public init(
+        a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0,
+        standardization: Standardization? = nil
+    ) {
         self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
-        self.latticeWeight = latticeWeight
+        self.latticeWeight = latticeWeight; self.standardization = standardization
     }
     public static let identity = Calibration()
     /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
@@ -65,17 +72,47 @@ public struct Calibration: Codable, Equatable, Sendable {
         }
     }
 
-    /// The evidences this calibration weighs (weight > 0), in `FrameEvidence.allCases` order.
-    public var weighedEvidence: [FrameEvidence] { FrameEvidence.allCases.filter { weight($0) > 0 } }
+    /// The evidences this calibration weighs (weight > 0, or standardized), in `FrameEvidence.allCases`
+    /// order.
+    public var weighedEvidence: [FrameEvidence] {
+        FrameEvidence.allCases.filter { e in standardization.map { $0.moments(e) != nil } ?? (weight(e) > 0) }
+    }
 
     /// σ(a·s + b).
     public func probability(score s: Double) -> Double { 1 / (1 + exp(-(a * s + b))) }
 
     /// The frame score: the area logit plus each weighed evidence times its weight (missing evidence
-    /// counts as 0).
+    /// counts as 0), or the standardization's combination.
     public func score(areaLogit: Double, evidence: (FrameEvidence) -> Double?) -> Double {
-        weighedEvidence.reduce(areaLogit) { $0 + weight($1) * (evidence($1) ?? 0) }
+        if let standardization { return standardization.score(areaLogit: areaLogit, evidence: evidence) }
+        return weighedEvidence.reduce(areaLogit) { $0 + weight($1) * (evidence($1) ?? 0) }
     }
+
+    /// What each weighed evidence adds to the score: its weight times its value, or its standardized
+    /// value; evidences that are missing (or, standardized, do not apply) are left out.
+    public func contributions(evidence: (FrameEvidence) -> Double?) -> [(evidence: FrameEvidence, value: Double)] {
+        weighedEvidence.compactMap { e in
+            guard let v = evidence(e) else { return nil }
+            if let standardization { return standardization.standardized(e, v).map { (e, $0) } }
+            return (e, weight(e) * v)
+        }
+    }
+
+    /// The evidence it weighs and how, for reports and notes: ", scale-consistency weight 0.540, …", or
+    /// ", the largest of the network and scale-, lattice-consistency standardized on real frames"; empty
+    /// for the network alone.
+    public var evidenceSummary: String {
+        let weighed = weighedEvidence
+        guard !weighed.isEmpty else { return "" }
+        guard standardization == nil else {
+            return ", the largest of the network and "
+                + weighed.map { "\($0.rawValue)-" }.joined(separator: ", ") + "consistency standardized on real frames"
+        }
+        return weighed.map { String(format: ", %@-consistency weight %.3f", $0.rawValue, weight($0)) }.joined()
+    }
+
+    /// The score of a heatmap cell from its logit: the logit, or its standardized value.
+    public func cellScore(logit: Double) -> Double { standardization?.network.standardized(logit) ?? logit }
 
     /// `score(areaLogit:evidence:)` with the evidences named.
     public func score(
@@ -90,7 +127,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight, latticeWeight }
+    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight, latticeWeight, standardization }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -99,6 +136,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         scaleWeight = try c.decodeIfPresent(Double.self, forKey: .scaleWeight) ?? 0
         gridWeight = try c.decodeIfPresent(Double.self, forKey: .gridWeight) ?? 0
         latticeWeight = try c.decodeIfPresent(Double.self, forKey: .latticeWeight) ?? 0
+        standardization = try c.decodeIfPresent(Standardization.self, forKey: .standardization)
     }
 
     /// Writes an evidence weight only when it is used, so a network-only calibration reads as before.
@@ -109,6 +147,86 @@ public struct Calibration: Codable, Equatable, Sendable {
         if scaleWeight != 0 { try c.encode(scaleWeight, forKey: .scaleWeight) }
         if gridWeight != 0 { try c.encode(gridWeight, forKey: .gridWeight) }
         if latticeWeight != 0 { try c.encode(latticeWeight, forKey: .latticeWeight) }
+        try c.encodeIfPresent(standardization, forKey: .standardization)
+    }
+
+    /// Why a calibration read from a file cannot be used, or nil: a, b finite; weights within
+    /// 0…`maximumScaleWeight`; a standardization valid and with every weight 0.
+    public var problem: String? {
+        guard a.isFinite, b.isFinite else { return "calibration is not finite: \(self)" }
+        for e in FrameEvidence.allCases where !(0...Calibration.maximumScaleWeight).contains(weight(e)) {
+            return "calibration's \(e.rawValue) weight \(weight(e)) is outside 0…\(Calibration.maximumScaleWeight)"
+        }
+        guard let standardization else { return nil }
+        if FrameEvidence.allCases.contains(where: { weight($0) != 0 }) {
+            return "calibration has both evidence weights and a standardization"
+        }
+        return standardization.problem.map { "calibration's standardization: \($0)" }
+    }
+}
+
+/// A fusion fitted on real frames alone: each score (the network's area logit, each evidence) is
+/// standardized by its mean and spread over real frames, and the frame score is the largest of them —
+/// the frame is as suspicious as its most unusual measure, in standard deviations of real frames.
+/// An evidence of 0 or none means its measure found nothing to compare (no JPEG lattice, no area to
+/// compare with its surroundings): it does not count, rather than counting as a typical frame, and its
+/// moments are over the real frames where it applies.
+public struct Standardization: Codable, Equatable, Sendable {
+    /// Mean and standard deviation of one score over real frames.
+    public struct Moments: Codable, Equatable, Sendable {
+        public var mean: Double, spread: Double
+        public init(mean: Double, spread: Double) { self.mean = mean; self.spread = spread }
+        public func standardized(_ v: Double) -> Double { (v - mean) / spread }
+        /// Largest |mean| and spread a file may hold: every score is a logit or a log ratio.
+        static let limit = 1e6
+        var problem: String? {
+            guard mean.isFinite, abs(mean) <= Moments.limit else { return "mean \(mean) is not in ±\(Moments.limit)" }
+            guard spread.isFinite, spread > 0, spread <= Moments.limit else {
+                return "spread \(spread) is not in (0, \(Moments.limit)]"
+            }
+            return nil
+        }
+    }
+    public var network: Moments
+    public var scale: Moments?, grid: Moments?, lattice: Moments?
+
+    public init(network: Moments, scale: Moments? = nil, grid: Moments? = nil, lattice: Moments? = nil) {
+        self.network = network; self.scale = scale; self.grid = grid; self.lattice = lattice
+    }
+
+    public func moments(_ e: FrameEvidence) -> Moments? {
+        switch e {
+        case .scale: return scale
+        case .grid: return grid
+        case .lattice: return lattice
+        }
+    }
+
+    public mutating func setMoments(_ e: FrameEvidence, _ m: Moments?) {
+        switch e {
+        case .scale: scale = m
+        case .grid: grid = m
+        case .lattice: lattice = m
+        }
+    }
+
+    /// An evidence's standardized value; nil where it does not apply (0 or less) or is not weighed.
+    public func standardized(_ e: FrameEvidence, _ v: Double) -> Double? {
+        guard v > 0, let m = moments(e) else { return nil }
+        return m.standardized(v)
+    }
+
+    /// The largest standardized score.
+    public func score(areaLogit: Double, evidence: (FrameEvidence) -> Double?) -> Double {
+        FrameEvidence.allCases.reduce(network.standardized(areaLogit)) { best, e in
+            max(best, evidence(e).flatMap { standardized(e, $0) } ?? best)
+        }
+    }
+
+    var problem: String? {
+        if let p = network.problem { return "network \(p)" }
+        for e in FrameEvidence.allCases { if let p = moments(e)?.problem { return "\(e.rawValue) \(p)" } }
+        return nil
     }
 }
 
@@ -242,16 +360,7 @@ public final class DetectorModel {
                 path: path,
                 reason: "missing or invalid 'threshold' metadata (a probability in 0…1): \(file.metadata["threshold"] ?? "none")")
         }
-        guard calibration.a.isFinite, calibration.b.isFinite else {
-            throw DetectorError.modelFile(path: path, reason: "calibration is not finite: \(calibration)")
-        }
-        for evidence in FrameEvidence.allCases
-        where !(0...Calibration.maximumScaleWeight).contains(calibration.weight(evidence)) {
-            throw DetectorError.modelFile(
-                path: path,
-                reason: "calibration's \(evidence.rawValue) weight \(calibration.weight(evidence)) is outside "
-                    + "0…\(Calibration.maximumScaleWeight)")
-        }
+        if let problem = calibration.problem { throw DetectorError.modelFile(path: path, reason: problem) }
         let d = Discriminator(architecture: architecture)
         try loadState(d, from: file, prefix: "", path: path)
         try checkUsable(d, path: path)

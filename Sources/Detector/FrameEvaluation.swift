@@ -298,6 +298,45 @@ public enum FrameEvaluation {
         return fallback
     }
 
+    /// A calibration whose fusion uses no fakes (`Standardization`): the network's area logit and each
+    /// evidence standardized by their mean and spread over the real frames (an evidence over those where
+    /// it applies, value > 0), the frame score the largest. A logistic regression on fakes of the
+    /// families the network trained on trusts the network as it does on those families; this cannot
+    /// learn that, which is what a family it never saw needs. The fakes only set Platt's a and b on the
+    /// combined score. An evidence that applies to fewer than `minimumStandardizingFrames` real frames,
+    /// or is constant on them, is left out; with a constant network score, none of the evidence kept,
+    /// no real or no fake frames, or a Platt slope that is not positive, it is Platt scaling on the
+    /// logit alone.
+    public static func fitRealFrameFusion(_ frames: [ScoredFrame], evidence: [FrameEvidence]) -> Calibration {
+        let fallback = fitCalibration(frames)
+        let real = frames.filter { !$0.isFake }
+        guard real.count >= minimumStandardizingFrames, real.count < frames.count,
+            let network = moments(real.map(\.networkScore))
+        else { return fallback }
+        var standardization = Standardization(network: network)
+        for e in evidence {
+            let applying = real.compactMap { $0.evidence(e) }.filter { $0 > 0 }
+            if applying.count >= minimumStandardizingFrames { standardization.setMoments(e, moments(applying)) }
+        }
+        guard FrameEvidence.allCases.contains(where: { standardization.moments($0) != nil }) else { return fallback }
+        func combined(_ f: ScoredFrame) -> Double { standardization.score(areaLogit: f.networkScore, evidence: f.evidence) }
+        let platt = Trainer.fitPlatt(positives: frames.filter(\.isFake).map(combined), negatives: real.map(combined))
+        guard platt.a > 0, platt.a.isFinite, platt.b.isFinite else { return fallback }
+        return Calibration(a: platt.a, b: platt.b, standardization: standardization)
+    }
+
+    /// Fewest real frames a score is standardized over.
+    public static let minimumStandardizingFrames = 5
+
+    /// Mean and population standard deviation; nil when the values are (nearly) constant or not finite.
+    static func moments(_ values: [Double]) -> Standardization.Moments? {
+        guard !values.isEmpty else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let spread = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+        let m = Standardization.Moments(mean: mean, spread: spread)
+        return spread > 1e-9 * max(1, abs(mean)) && m.problem == nil ? m : nil
+    }
+
     /// The logistic regression behind `fitEvidenceFusion`, in the features' own units: weight of L,
     /// weight of each evidence, and the bias with every feature centred (so the bias of the uncentred
     /// fit is bias − Σ weight·mean). Nil when a feature is constant, a class is missing or Newton's

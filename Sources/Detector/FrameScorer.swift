@@ -160,7 +160,7 @@ public final class FrameScorer {
                 for c in 0..<min(mw, columns - c0) {
                     let v = map[r * mw + c]
                     logits[(r0 + r) * columns + c0 + c] = v
-                    probabilities[(r0 + r) * columns + c0 + c] = Float(cal.probability(score: Double(v)))
+                    probabilities[(r0 + r) * columns + c0 + c] = Float(cal.probability(score: cal.cellScore(logit: Double(v))))
                 }
             }
         }
@@ -177,9 +177,11 @@ public final class FrameScorer {
             frameWidth: W, frameHeight: H)
         // A frame called fake with no cell at the threshold was decided by the training-free evidence: its
         // box is where the evidence that added most points.
-        if p >= model.threshold, region.width == 0 {
-            let weighed = cal.weighedEvidence.compactMap { e in analyses[e].map { (cal.weight(e) * $0.score, $0.region) } }
-            if let strongest = weighed.max(by: { $0.0 < $1.0 }) { region = strongest.1 }
+        if p >= model.threshold, region.width == 0,
+            let strongest = cal.contributions(evidence: { analyses[$0]?.score }).max(by: { $0.value < $1.value }),
+            let box = analyses[strongest.evidence]?.region
+        {
+            region = box
         }
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,

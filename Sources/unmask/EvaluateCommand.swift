@@ -174,7 +174,7 @@ struct CalibrateCommand: ParsableCommand {
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
             scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence and --lattice-evidence, a \
             fusion of the network's score and the training-free scale-, grid- and lattice-consistency \
-            evidence, keeping the evidence that helps); the threshold is the smallest at or above 0.5 that \
+            evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
@@ -207,12 +207,26 @@ struct CalibrateCommand: ParsableCommand {
                 + "keep the JPEG quantization of the rest of the frame), likewise."))
     var latticeEvidence = false
 
+    @Option(
+        help: ArgumentHelp(
+            "How the evidence is weighed beside the network: 'fitted', a logistic regression on the real and "
+                + "fake frames that keeps only evidence that helps on these fakes; 'real-frames', the network's score "
+                + "and each evidence standardized on the real frames, the largest counting, so the fakes (of "
+                + "families the model may have trained on) do not decide how much the network is trusted.",
+            valueName: "fitted|real-frames"))
+    var evidenceWeights: Calibrator.EvidenceWeighting = .fitted
+
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
     func validate() throws {
         try inputs.check()
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
+        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence) {
+            throw ValidationError(
+                "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
+                    + "--grid-evidence or --lattice-evidence.")
+        }
         if inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty && inputs.zooExclude.isEmpty {
             throw ValidationError("Calibration needs fakes: give --generator, --fake, --zoo or --zoo-exclude.")
         }
@@ -227,22 +241,20 @@ struct CalibrateCommand: ParsableCommand {
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
             + (latticeEvidence ? [.lattice] : [])
-        let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence)
+        let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
         do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
         let result = EvaluationResult(model: out, threshold: fit.threshold, split: "calibration", scored: fit.frames)
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
-            String(
-                format: "Calibration a %.4f, b %.4f, scale weight %.4f, grid weight %.4f, lattice weight %.4f; "
-                    + "threshold %.4f. Wrote %@",
-                fit.calibration.a, fit.calibration.b, fit.calibration.scaleWeight, fit.calibration.gridWeight,
-                fit.calibration.latticeWeight, fit.threshold, out))
+            String(format: "Calibration a %.4f, b %.4f", fit.calibration.a, fit.calibration.b)
+                + fit.calibration.evidenceSummary + String(format: "; threshold %.4f. Wrote %@", fit.threshold, out))
     }
 }
 
 extension EvaluationSplit: ExpressibleByArgument {}
+extension Calibrator.EvidenceWeighting: ExpressibleByArgument {}
 
 /// What `evaluate --json` writes, and the tables it prints.
 struct EvaluationResult: Encodable {

@@ -196,6 +196,26 @@ final class RetrainTests: XCTestCase {
         XCTAssertFalse(without.table.contains { $0.measure.contains("guard-only") })
     }
 
+    /// A base that weighs evidence the real-frame way is recalibrated the same way, and a fitted one
+    /// the fitted way.
+    func testRecalibrationKeepsTheBaseModelsEvidenceWeighting() throws {
+        let data = RetrainData(
+            real: RetrainSplit(realSources(12, seed: 1, size: 160)), fake: RetrainSplit(newFamilySources(12, seed: 2, size: 160)))
+        var settings = RetrainSettings()
+        settings.minimums = RetrainMinimums(filesPerPart: 3, framesPerPart: 4)
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 3)
+        model.calibration = Calibration(
+            a: 1, b: 0, standardization: Standardization(network: .init(mean: 0, spread: 1), scale: .init(mean: 0, spread: 1)))
+        let standardized = try Retraining.calibrate(model, data: data, zoo: nil, settings: settings)
+        let s = try XCTUnwrap(standardized.calibration.standardization, "\(standardized.calibration)")
+        XCTAssertNotEqual(s.scale, .init(mean: 0, spread: 1), "refitted on the calibration part")
+        XCTAssertEqual(model.calibration.weighedEvidence, [.scale])
+
+        model.calibration = Calibration(a: 1, b: 0, scaleWeight: 2)
+        let fitted = try Retraining.calibrate(model, data: data, zoo: nil, settings: settings)
+        XCTAssertNil(fitted.calibration.standardization)
+    }
+
     func testTooLittleDataIsRefusedNamingTheMinimum() throws {
         let data = RetrainData(
             real: RetrainSplit(realSources(20, seed: 1, size: 64)), fake: RetrainSplit(newFamilySources(9, seed: 2, size: 64)))

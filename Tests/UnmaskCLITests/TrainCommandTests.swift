@@ -204,6 +204,19 @@ final class TrainCommandTests: CLITestCase {
         let dSteps = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--d-steps", "1000001"])
         XCTAssertTrue(dSteps.standardError.contains("--d-steps must be in 1…1000000 (got 1000001)"), dSteps.standardError)
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
+        // Evidence weights with no evidence to weigh, and an unknown weighting.
+        let unweighed = try unmask([
+            "calibrate", "--real", real, "--fake", real, "--out", path("m"), "--evidence-weights", "real-frames",
+        ])
+        XCTAssertEqual(unweighed.status, 64, unweighed.standardError)
+        XCTAssertTrue(unweighed.standardError.contains("needs an evidence to weigh"), unweighed.standardError)
+        let unknown = try unmask([
+            "calibrate", "--real", real, "--fake", real, "--out", path("m"), "--scale-evidence", "--evidence-weights",
+            "fake-frames",
+        ])
+        XCTAssertEqual(unknown.status, 64, unknown.standardError)
+        XCTAssertTrue(unknown.standardError.contains("real-frames"), unknown.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
         XCTAssertEqual(
             try unmask(["evaluate", "--model", other, "--real", real, "--zoo", "no-such-family"]).status, 64)
         // The trained generators' groups are known once their folder is given, and only then.

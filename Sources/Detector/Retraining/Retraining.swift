@@ -96,10 +96,11 @@ public enum Retraining {
         let scored = try scoreFrames(
             real: data.real.calibration, fake: data.fake.calibration, zoo: zoo, scorers: [FrameScorer(model: model)],
             seed: settings.seed ^ 0xCA11_B8A7E, progress: progress)
-        // A model that weighs training-free evidence (its base did) keeps weighing the same evidence.
+        // A model that weighs training-free evidence (its base did) keeps weighing the same evidence the same way.
         let calibrator = Calibrator(
             falsePositiveRate: settings.calibrationFalsePositiveRate, minimumRealFrames: settings.minimums.framesPerPart,
-            minimumFakeFrames: settings.minimums.framesPerPart, fusedEvidence: model.calibration.weighedEvidence)
+            minimumFakeFrames: settings.minimums.framesPerPart, fusedEvidence: model.calibration.weighedEvidence,
+            evidenceWeighting: model.calibration.standardization == nil ? .fitted : .realFrames)
         let fit = try calibrator.fit(scored.map { $0.scored[0] })
         calibrator.apply(fit, to: model, realFiles: data.real.calibration.count)
         return fit
