@@ -1,7 +1,7 @@
 // A training-free measure of re-synthesis in frames that were JPEG-compressed: whether an area's 8×8
 // DCT coefficients still sit on the quantization lattice the rest of the frame sits on. Glossary:
-// y = luma (BT.601 weights) in 8-bit units; a block = 8×8 pixels at the frame's grid phase
-// (`GridConsistency`); c_k = the block's orthonormal 2-D DCT-II coefficient at frequency k (JPEG's own
+// y = luma (BT.601 weights) in 8-bit units; a block = 8×8 pixels at the frame's grid phase (the
+// blocking's, `GridConsistency`, or the origin, whichever shows the stronger lattice); c_k = the block's orthonormal 2-D DCT-II coefficient at frequency k (JPEG's own
 // transform); q_k = the frame's lattice step at k (1 when there is none); an informative coefficient =
 // |c_k| > q_k / 2 in a block with no clipped channel; fit = cos(2π c_k / q_k), 1 on the lattice.
 import Foundation
@@ -69,68 +69,50 @@ public enum LatticeConsistency {
         return Float(scale * cos(Double((2 * x + 1) * u) * Double.pi / 16))
     }
 
-    /// The frame's per-block fits; nil when it holds no whole block.
+    /// The frame's per-block fits; nil when it holds no whole block. The blocks start at whichever of
+    /// two phases shows the stronger lattice (the larger sum over frequencies of the step's Rayleigh
+    /// statistic, `step`): one pixel after the boundary with the largest luma steps on each axis (the
+    /// blocking of a cropped JPEG), or the frame's origin (an uncropped JPEG at high quality, whose
+    /// blocking is too faint to read and whose lattice is still there).
     public static func blockFits(_ image: RGBImage) -> BlockFits? {
         let H = image.height, W = image.width, B = blockSide
         guard H >= 4, W >= 4, image.pixels.count == 3 * H * W else { return nil }
         let luma = ContextDeviation.luma(image)
         let gridRows = H / B, gridColumns = W / B
         guard gridRows > 0, gridColumns > 0 else { return nil }
-        // Phase: the block starts one pixel after the boundary with the largest steps on each axis.
-        let originColumn =
-            (GridConsistency.stepSums(
-                luma, height: H, width: W, alongRows: true, rows: gridRows, columns: gridColumns
-            ).phase + 1) % B
-        let originRow =
-            (GridConsistency.stepSums(
-                luma, height: H, width: W, alongRows: false, rows: gridRows, columns: gridColumns
-            ).phase + 1) % B
-        let rows = (H - originRow) / B, columns = (W - originColumn) / B
-        guard rows > 0, columns > 0 else { return nil }
-        let K = frequencies.count, n = rows * columns
-        var coefficients = [Float](repeating: 0, count: n * K)
-        var clipped = [Bool](repeating: false, count: n)
-        let plane = H * W
-        image.pixels.withUnsafeBufferPointer { px in
-            luma.withUnsafeBufferPointer { y in
-                var block = [Float](repeating: 0, count: 64), half = [Float](repeating: 0, count: 64)
-                for br in 0..<rows {
-                    for bc in 0..<columns {
-                        let b = br * columns + bc
-                        var cut = false
-                        for r in 0..<B {
-                            let row = (originRow + br * B + r) * W + originColumn + bc * B
-                            for c in 0..<B {
-                                block[r * B + c] = 255 * y[row + c] - 128
-                                for channel in 0..<3 {
-                                    let v = px[channel * plane + row + c]
-                                    if v <= 0.5 / 255 || v >= 254.5 / 255 { cut = true }
-                                }
-                            }
-                        }
-                        clipped[b] = cut
-                        // half[u][x] = Σ_r basis[u][r] · block[r][x]; c[u][v] = Σ_x half[u][x] · basis[v][x].
-                        for u in 0..<B {
-                            for x in 0..<B {
-                                var s: Float = 0
-                                for r in 0..<B { s += basis[u * B + r] * block[r * B + x] }
-                                half[u * B + x] = s
-                            }
-                        }
-                        for (k, (u, v)) in frequencies.enumerated() {
-                            var s: Float = 0
-                            for x in 0..<B { s += half[u * B + x] * basis[v * B + x] }
-                            coefficients[b * K + k] = s
-                        }
-                    }
-                }
+        let blocking = (
+            row:
+                (GridConsistency.stepSums(
+                    luma, height: H, width: W, alongRows: false, rows: gridRows, columns: gridColumns
+                ).phase + 1) % B,
+            column:
+                (GridConsistency.stepSums(
+                    luma, height: H, width: W, alongRows: true, rows: gridRows, columns: gridColumns
+                ).phase + 1) % B
+        )
+        let candidates = blocking == (0, 0) ? [blocking] : [blocking, (row: 0, column: 0)]
+        var chosen: (origin: (row: Int, column: Int), steps: [(step: Int, statistic: Double)])?
+        for origin in candidates {
+            let rows = (H - origin.row) / B, columns = (W - origin.column) / B
+            guard rows > 0, columns > 0 else { continue }
+            let stride = max(1, rows * columns / estimateSample)
+            let sample = transform(
+                image, luma: luma, origin: origin, columns: columns,
+                blocks: Array(Swift.stride(from: 0, to: rows * columns, by: stride)))
+            let steps = (0..<frequencies.count).map { step(sample.coefficients, frequency: $0, of: frequencies.count) }
+            func strength(_ s: [(step: Int, statistic: Double)]) -> Double {
+                s.reduce(0) { $0 + ($1.step >= 2 ? $1.statistic : 0) }
             }
+            if chosen == nil || strength(steps) > strength(chosen!.steps) { chosen = (origin, steps) }
         }
+        guard let (origin, estimated) = chosen else { return nil }
+        let rows = (H - origin.row) / B, columns = (W - origin.column) / B
+        let K = frequencies.count, n = rows * columns
+        let (coefficients, clipped) = transform(image, luma: luma, origin: origin, columns: columns, blocks: Array(0..<n))
         var excess = [Float](repeating: 0, count: n), variance = excess, count = excess
-        var steps = [Int](repeating: 1, count: K)
+        let steps = estimated.map(\.step)
         for k in 0..<K {
-            let q = step(coefficients, frequency: k, of: K)
-            steps[k] = q
+            let q = steps[k]
             guard q >= 2 else { continue }
             // Mean and variance of the fit at this frequency over the frame's informative coefficients.
             var fits = [Float](repeating: .nan, count: n)
@@ -151,17 +133,62 @@ public enum LatticeConsistency {
         }
         return BlockFits(
             rows: rows, columns: columns, excess: excess, variance: variance, count: count, steps: steps,
-            origin: (originRow, originColumn))
+            origin: origin)
     }
 
-    /// q_k for frequency k of `coefficients` (blocks × frequencyCount): among candidate steps whose mean
+    /// The `frequencies` coefficients (blocks × frequencies, in `blocks` order) of the given blocks
+    /// (row-major indices of a grid `columns` wide starting at `origin`), and whether each block has a
+    /// clipped channel.
+    static func transform(
+        _ image: RGBImage, luma: [Float], origin: (row: Int, column: Int), columns: Int, blocks: [Int]
+    ) -> (coefficients: [Float], clipped: [Bool]) {
+        let W = image.width, B = blockSide, K = frequencies.count, plane = image.height * W
+        var coefficients = [Float](repeating: 0, count: blocks.count * K)
+        var clipped = [Bool](repeating: false, count: blocks.count)
+        image.pixels.withUnsafeBufferPointer { px in
+            luma.withUnsafeBufferPointer { y in
+                var block = [Float](repeating: 0, count: 64), half = [Float](repeating: 0, count: 64)
+                for (i, b) in blocks.enumerated() {
+                    let br = b / columns, bc = b % columns
+                    var cut = false
+                    for r in 0..<B {
+                        let row = (origin.row + br * B + r) * W + origin.column + bc * B
+                        for c in 0..<B {
+                            block[r * B + c] = 255 * y[row + c] - 128
+                            for channel in 0..<3 {
+                                let v = px[channel * plane + row + c]
+                                if v <= 0.5 / 255 || v >= 254.5 / 255 { cut = true }
+                            }
+                        }
+                    }
+                    clipped[i] = cut
+                    // half[u][x] = Σ_r basis[u][r] · block[r][x]; c[u][v] = Σ_x half[u][x] · basis[v][x].
+                    for u in 0..<B {
+                        for x in 0..<B {
+                            var s: Float = 0
+                            for r in 0..<B { s += basis[u * B + r] * block[r * B + x] }
+                            half[u * B + x] = s
+                        }
+                    }
+                    for (k, (u, v)) in frequencies.enumerated() {
+                        var s: Float = 0
+                        for x in 0..<B { s += half[u * B + x] * basis[v * B + x] }
+                        coefficients[i * K + k] = s
+                    }
+                }
+            }
+        }
+        return (coefficients, clipped)
+    }
+
+    /// q_k for frequency k of `coefficients` (blocks × frequencyCount), and its statistic: among candidate steps whose mean
     /// fit P over the m coefficients beyond half of them reaches `latticeLevel`, the one with the largest
     /// Rayleigh statistic m·P² (how unlikely that fit is by chance), provided m·P² ≥ `minimumRayleigh`;
-    /// 1 when none qualifies. Weighing by m keeps a large step that only a few coefficients reach, at a
+    /// 1 (statistic 0) when none qualifies. Weighing by m keeps a large step that only a few coefficients reach, at a
     /// handful of multiples, from winning on a chance alignment; a lattice at q fits 2q only on its even
     /// multiples (P about E[(−1)ⁿ]) and q/2 more loosely (rounding weighs twice as much), so the true step
     /// has the largest statistic.
-    static func step(_ coefficients: [Float], frequency k: Int, of frequencyCount: Int) -> Int {
+    static func step(_ coefficients: [Float], frequency k: Int, of frequencyCount: Int) -> (step: Int, statistic: Double) {
         let n = coefficients.count / frequencyCount
         let stride = max(1, n / estimateSample)
         var values: [Float] = []
@@ -179,7 +206,7 @@ public enum LatticeConsistency {
             let p = sum / Float(m), statistic = Double(m) * Double(p * p)
             if p > latticeLevel && statistic >= bestStatistic { best = s; bestStatistic = statistic }
         }
-        return best
+        return (best, best >= 2 ? bestStatistic : 0)
     }
 
     /// Per area position (the 16 × 16 blocks centred on each block, clipped to the grid): z, the area's

@@ -29,18 +29,18 @@ final class LatticeConsistencyTests: XCTestCase {
         func lattice(_ q: Int) -> [Float] {
             (0..<4000).map { _ in Float(q * Int(rng.uniform(-12, 12).rounded())) + rng.uniform(-0.4, 0.4) }
         }
-        XCTAssertEqual(LatticeConsistency.step(lattice(6), frequency: 0, of: 1), 6)
-        XCTAssertEqual(LatticeConsistency.step(lattice(7), frequency: 0, of: 1), 7)
-        XCTAssertEqual(LatticeConsistency.step(lattice(12), frequency: 0, of: 1), 12)
-        XCTAssertEqual(LatticeConsistency.step(lattice(3), frequency: 0, of: 1), 3)
+        XCTAssertEqual(LatticeConsistency.step(lattice(6), frequency: 0, of: 1).step, 6)
+        XCTAssertEqual(LatticeConsistency.step(lattice(7), frequency: 0, of: 1).step, 7)
+        XCTAssertEqual(LatticeConsistency.step(lattice(12), frequency: 0, of: 1).step, 12)
+        XCTAssertEqual(LatticeConsistency.step(lattice(3), frequency: 0, of: 1).step, 3)
         let uniform = (0..<4000).map { _ in rng.uniform(-80, 80) }
-        XCTAssertEqual(LatticeConsistency.step(uniform, frequency: 0, of: 1), 1)
-        XCTAssertEqual(LatticeConsistency.step([], frequency: 0, of: 1), 1, "no coefficients, no lattice")
+        XCTAssertEqual(LatticeConsistency.step(uniform, frequency: 0, of: 1).step, 1)
+        XCTAssertEqual(LatticeConsistency.step([], frequency: 0, of: 1).step, 1, "no coefficients, no lattice")
         // Two frequencies interleaved per block: each is read on its own.
         let a = lattice(5), b = uniform
         let both = (0..<4000).flatMap { [a[$0], b[$0]] }
-        XCTAssertEqual(LatticeConsistency.step(both, frequency: 0, of: 2), 5)
-        XCTAssertEqual(LatticeConsistency.step(both, frequency: 1, of: 2), 1)
+        XCTAssertEqual(LatticeConsistency.step(both, frequency: 0, of: 2).step, 5)
+        XCTAssertEqual(LatticeConsistency.step(both, frequency: 1, of: 2).step, 1)
     }
 
     func testFramesWithoutLatticeOrAreaHaveNoEvidence() throws {
@@ -72,6 +72,30 @@ final class LatticeConsistencyTests: XCTestCase {
         XCTAssertTrue(fits.steps.prefix(2).allSatisfy { $0 >= 2 }, "steps \(fits.steps)")
         XCTAssertEqual(fits.rows, (192 - 3) / 8)
         XCTAssertEqual(fits.columns, (256 - 5) / 8)
+    }
+
+    /// A JPEG whose content has stronger 8-periodic edges than its blocking (a texture with a 0.1 step
+    /// between columns 3 | 4 and 5 | 6 of every eight, and likewise rows, compressed at quality 90 from
+    /// the origin): the blocking points elsewhere, the lattice at the origin; its blocks start there.
+    func testBlocksStartWhereTheLatticeIsWhenTheBlockingMisleads() throws {
+        var texture = TestSupport.texture(width: 256, height: 192, seed: 7)
+        for k in 0..<3 {
+            for r in 0..<192 {
+                for c in 0..<256 where (4...5).contains(c % 8) || (4...5).contains(r % 8) {
+                    texture.pixels[k * 256 * 192 + r * 256 + c] = min(1, texture.pixels[k * 256 * 192 + r * 256 + c] + 0.1)
+                }
+            }
+        }
+        let jpeg = try ZooEncoding.jpegRoundTrip(texture, quality: 90)
+        let luma = ContextDeviation.luma(jpeg)
+        for alongRows in [true, false] {
+            let blocking = GridConsistency.stepSums(luma, height: 192, width: 256, alongRows: alongRows, rows: 24, columns: 32)
+            XCTAssertNotEqual(blocking.phase, 7, "the premise: the drawn edges outweigh the blocking")
+        }
+        let fits = try XCTUnwrap(LatticeConsistency.blockFits(jpeg))
+        XCTAssertEqual(fits.origin.row, 0)
+        XCTAssertEqual(fits.origin.column, 0)
+        XCTAssertGreaterThanOrEqual(fits.steps.filter { $0 >= 2 }.count, 3, "steps \(fits.steps)")
     }
 
     /// Every block of the compressed texture sits on the lattice up to the decoder's rounding; the pasted

@@ -34,6 +34,14 @@ final class RealFrameFusionTests: XCTestCase {
         }
     }
 
+    private func changingRealFrames(_ frames: [ScoredFrame], _ change: (inout ScoredFrame) -> Void) -> [ScoredFrame] {
+        frames.map {
+            var f = $0
+            if !f.isFake { change(&f) }
+            return f
+        }
+    }
+
     private func meanAndSpread(_ v: [Double]) -> (Double, Double) {
         let mean = v.reduce(0, +) / Double(v.count)
         return (mean, (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)).squareRoot())
@@ -84,22 +92,14 @@ final class RealFrameFusionTests: XCTestCase {
         let calibrator = Calibrator(falsePositiveRate: 0.05, fusedEvidence: [.scale], evidenceWeighting: .realFrames)
         // Evidence 0 on every real frame (a lattice never found there): nothing to standardize by, so
         // Platt scaling on the network alone.
-        let absent = fit.map {
-            var f = $0
-            if !f.isFake { f.scaleConsistency = 0 }
-            return f
-        }
+        let absent = changingRealFrames(fit) { $0.scaleConsistency = 0 }
         XCTAssertEqual(try calibrator.fit(absent).calibration, FrameEvaluation.fitCalibration(absent))
         // Applying to 4 real frames only: too few to standardize by.
         var few = absent
         for i in 0..<4 { few[i].scaleConsistency = 2 + Double(i) }
         XCTAssertEqual(try calibrator.fit(few).calibration, FrameEvaluation.fitCalibration(few))
         // A network score constant on the real frames: likewise.
-        let constant = fit.map {
-            var f = $0
-            if !f.isFake { f.areaLogit = 1 }
-            return f
-        }
+        let constant = changingRealFrames(fit) { $0.areaLogit = 1 }
         XCTAssertEqual(try calibrator.fit(constant).calibration, FrameEvaluation.fitCalibration(constant))
 
         // Moments over the real frames where the evidence applies; a frame where it does not is scored
