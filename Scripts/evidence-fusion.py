@@ -13,8 +13,10 @@ and its fakes of the other groups only, the same way `unmask calibrate` fits the
 regression on standardized features with the classes weighted equally; an evidence whose weight comes
 out negative is dropped and the rest refitted), each threshold set for a 1 % false-positive rate on
 FIT's real frames; then they are applied unchanged to TEST's real frames and its fakes of GROUP.
-Beside them, one fusion that uses no fakes: each score standardized by the mean and standard deviation
-of FIT's real frames and all summed ("z-sum", its threshold likewise at FPR 1 %), which cannot
+Beside them, the fusion that uses no fakes, as `unmask calibrate --evidence-weights real-frames` makes
+it ("real-frames": each score standardized by its mean and standard deviation over FIT's real frames,
+an evidence over those where it is > 0 and only when at least 5 are; the frame's score the largest
+standardized score, an evidence of 0 not counting; its threshold likewise at FPR 1 %), which cannot
 learn from the trained families how much to trust the network. Printed: each score's AUC on the fit
 frames; then per variant of TEST, AUC of the network, of each
 evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds; last, each
@@ -111,7 +113,33 @@ def fit_fusion(frames, keys):
         return dict(zip(features, unscaled)), bias
 
 
+def moments(values):
+    """Mean and population standard deviation; None when constant (FrameEvaluation.moments)."""
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return (mean, sd) if sd > 1e-9 * max(1.0, abs(mean)) else None
+
+
+def fit_real_frames(frames):
+    """Moments of each score over the real frames, as FrameEvaluation.fitRealFrameFusion: the network's over
+    all, an evidence's over those where it is > 0 (at least 5); None when it falls back to the network alone."""
+    real = [f for f in frames if not f["is_fake"]]
+    network = moments([value(f, "network") for f in real])
+    if network is None:
+        return None
+    standardization = {"network": network}
+    for k in EVIDENCE:
+        applying = [value(f, k) for f in real if value(f, k) > 0]
+        m = moments(applying) if len(applying) >= 5 else None
+        if m:
+            standardization[k] = m
+    return standardization if len(standardization) > 1 else None
+
+
 def fused(frame, fusion):
+    if isinstance(fusion, dict):  # standardized on real frames: the largest standardized score
+        return max((value(frame, k) - m) / sd for k, (m, sd) in fusion.items()
+                   if k == "network" or value(frame, k) > 0)
     weights, bias = fusion
     return sum(w * value(frame, k) for k, w in weights.items()) + bias
 
@@ -134,16 +162,8 @@ def main():
             continue
         fusions = []
         fit_real = [f for f in fit if not f["is_fake"]]
-        zsum = {}
-        for k in ("network",) + EVIDENCE:
-            values = [value(f, k) for f in fit_real]
-            mean = sum(values) / len(values)
-            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
-            zsum[k] = 1 / sd
-            zsum.setdefault("bias", 0.0)
-            zsum["bias"] -= mean / sd
-        for name, keys in FUSIONS + (("z-sum", None),):
-            fusion = fit_fusion(fit, keys) if keys else ({k: w for k, w in zsum.items() if k != "bias"}, zsum["bias"])
+        for name, keys in FUSIONS + (("real-frames", None),):
+            fusion = fit_fusion(fit, keys) if keys else (fit_real_frames(fit) or ({"network": 1.0}, 0.0))
             real_fit = sorted(fused(f, fusion) for f in fit if not f["is_fake"])
             threshold = real_fit[min(len(real_fit) - 1, math.floor(0.99 * len(real_fit)))]
             fusions.append((name, fusion, threshold))
@@ -152,7 +172,12 @@ def main():
         print("  AUC on the fit frames (families trained on): " + ", ".join(
             f"{k} {text(auc([value(f, k) for f in fit_fake], [value(f, k) for f in fit_real]))}"
             for k in ("network",) + EVIDENCE))
-        for name, (weights, bias), threshold in fusions:
+        for name, fusion, threshold in fusions:
+            if isinstance(fusion, dict):
+                print(f"  {name}: " + ", ".join(f"{k} mean {m:+.3f} sd {sd:.3f}" for k, (m, sd) in fusion.items())
+                      + f", threshold {threshold:.3f}")
+                continue
+            weights, bias = fusion
             print(f"  {name}: " + " ".join(f"{k} {w:+.3f}" for k, w in weights.items()) + f", bias {bias:+.3f}, "
                   f"threshold {threshold:.3f}")
         header = "  ".join(f"{n:>18s}" for n, _, _ in fusions)

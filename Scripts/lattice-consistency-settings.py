@@ -4,7 +4,8 @@ Scripts/scale-consistency-settings.sh (with FAMILIES naming the families to forg
 
 usage: Scripts/lattice-consistency-settings.py WORK [--jpeg]
 
-As Sources/Detector/LatticeConsistency.swift: blocks at the frame's strongest grid phase, the
+As Sources/Detector/LatticeConsistency.swift: blocks at the blocking's phase or the origin, whichever
+shows the stronger lattice (the larger sum over frequencies of the step's Rayleigh statistic), the
 orthonormal 8×8 DCT of the luma in 8-bit units, the first 27 AC frequencies in zig-zag order, blocks
 with a clipped channel left out; per frequency a lattice step q; per block, each informative
 coefficient's (|c| > q/2) fit cos(2π c / q) minus the frequency's mean fit over the frame; per
@@ -66,21 +67,32 @@ def step(c, estimator):
         for s, p in fits.items():
             if p > 0.2 and counts[s] * p * p >= top:
                 best, top = s, counts[s] * p * p
-    return best
+    return best, (counts[best] * fits[best] ** 2 if best >= 2 else 0.0)
+
+
+def transform(y, py, px):
+    rows, cols = (y.shape[0] - py) // 8, (y.shape[1] - px) // 8
+    blocks = y[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3) - 128
+    return BASIS @ blocks @ BASIS.T
 
 
 def block_fits(image, estimator):
     y = image @ np.array([0.299, 0.587, 0.114], np.float32) * 255
-    py, px = phase(y)
-    rows, cols = (y.shape[0] - py) // 8, (y.shape[1] - px) // 8
-    blocks = y[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8).transpose(0, 2, 1, 3) - 128
-    coefficients = BASIS @ blocks @ BASIS.T
+    # The phase of the blocking or the origin, whichever shows the stronger lattice (summed statistic).
+    chosen = None
+    for py, px in dict.fromkeys([phase(y), (0, 0)]):
+        coefficients = transform(y, py, px)
+        steps = [step(coefficients[:, :, u, v].ravel(), estimator) for u, v in ZIGZAG]
+        strength = sum(statistic for _, statistic in steps)
+        if chosen is None or strength > chosen[0]:
+            chosen = (strength, py, px, coefficients, [q for q, _ in steps])
+    _, py, px, coefficients, steps = chosen
+    rows, cols = coefficients.shape[:2]
     rgb = image[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8, 3)
     clipped = (rgb.min(axis=(1, 3, 4)) <= 0.5 / 255) | (rgb.max(axis=(1, 3, 4)) >= 254.5 / 255)
     excess, variance, count = np.zeros((rows, cols)), np.zeros((rows, cols)), np.zeros((rows, cols))
-    for u, v in ZIGZAG:
+    for (u, v), q in zip(ZIGZAG, steps):
         c = coefficients[:, :, u, v]
-        q = step(c.ravel(), estimator)
         if q < 2:
             continue
         m = (np.abs(c) > q / 2) & ~clipped
