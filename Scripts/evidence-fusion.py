@@ -20,8 +20,9 @@ standardized score, an evidence of 0 not counting; its threshold likewise at FPR
 learn from the trained families how much to trust the network. Printed: each score's AUC on the fit
 frames; then per variant of TEST, AUC of the network, of each
 evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds; last, each
-score's AUC on the original frames of the sources whose real frame has lattice evidence. Frames without evidence (too small to compare an area) count as 0,
-as in the frame score.
+score's AUC on the original frames of the sources whose real frame has lattice evidence, and the
+real-frames fusion's there and on the other sources' original frames. Frames without evidence (too
+small to compare an area) count as 0, as in the frame score.
 """
 import json
 import math
@@ -196,16 +197,25 @@ def main():
             print(f"  {variant:12s} {len(real):4d} {len(fakes):4d}  " + "  ".join(f"{text(v):>6s}" for v in row)
                   + "  " + "  ".join(f"{c:>18s}" for c in cells))
         # The lattice evidence is 0 on frames whose last compression left no JPEG lattice (never JPEG, a
-        # JPEG at quality ≳ 95, a video): its AUC where the real frame has one.
+        # JPEG at quality ≳ 95, a video): each score's AUC where the real frame has one, and the
+        # real-frames fusion's where it has one and where it has none.
         original = [f for f in test if f["variant"] == "original"]
         latticed = {f["source"] for f in original if not f["is_fake"] and value(f, "lattice_consistency") > 0}
-        chosen = [f for f in original if f["source"] in latticed]
+        sources = {f["source"] for f in original}
+        real_frames = fusions[-1][1]
+
+        def split_auc(chosen, score):
+            return auc([score(f) for f in chosen if f["is_fake"]], [score(f) for f in chosen if not f["is_fake"]])
         if latticed:
-            row = [auc([value(f, k) for f in chosen if f["is_fake"]], [value(f, k) for f in chosen if not f["is_fake"]])
-                   for k in ("network",) + EVIDENCE]
-            print(f"  original frames of the {len(latticed)} of {len({f['source'] for f in original})} sources whose "
-                  "real frame has lattice evidence: " + ", ".join(
-                      f"{k} {text(v)}" for k, v in zip(("network",) + EVIDENCE, row)))
+            chosen = [f for f in original if f["source"] in latticed]
+            row = [split_auc(chosen, lambda f, k=k: value(f, k)) for k in ("network",) + EVIDENCE]
+            print(f"  original frames of the {len(latticed)} of {len(sources)} sources whose real frame has lattice "
+                  "evidence: " + ", ".join(f"{k} {text(v)}" for k, v in zip(("network",) + EVIDENCE, row))
+                  + f", real-frames {text(split_auc(chosen, lambda f: fused(f, real_frames)))}")
+        if sources - latticed:
+            chosen = [f for f in original if f["source"] not in latticed]
+            print(f"  original frames of the {len(sources - latticed)} without: real-frames "
+                  f"{text(split_auc(chosen, lambda f: fused(f, real_frames)))}")
 
 
 if __name__ == "__main__":
