@@ -13,15 +13,14 @@ public enum ImageEncoder {
         try encodeStill(image, encoder: "png", preferred: [AV_PIX_FMT_RGB24], path: path)
     }
 
-    /// Baseline JPEG bytes; `quality` 1 (worst) … 100 (best), 4:2:0 chroma.
+    /// Baseline JPEG bytes; `quality` 1 (worst) … 100 (best) as libjpeg defines it (`JPEGQuality`), 4:2:0 chroma.
     public static func jpegData(_ image: RGBImage, quality: Int) throws -> Data {
         try jpegData(image, quality: quality, path: "<jpeg>")
     }
 
     static func jpegData(_ image: RGBImage, quality: Int, path: String) throws -> Data {
         try encodeStill(image, encoder: "mjpeg", preferred: [AV_PIX_FMT_YUVJ420P], path: path) { c, _ in
-            c.pointee.flags |= AV_CODEC_FLAG_QSCALE
-            c.pointee.global_quality = Int32(VideoCodecChoice.qscale(quality: quality)) * FF_QP2LAMBDA
+            try JPEGQuality.install(c, quality: quality)
             c.pointee.color_range = AVCOL_RANGE_JPEG
         }
     }
@@ -67,7 +66,7 @@ public enum ImageEncoder {
     /// Encodes one frame with `encoder` and returns the concatenated packets (a complete image file for image codecs).
     static func encodeStill(
         _ image: RGBImage, encoder name: String, preferred: [AVPixelFormat], path: String,
-        configure: (UnsafeMutablePointer<AVCodecContext>, inout [String: String]) -> Void = { _, _ in }
+        configure: (UnsafeMutablePointer<AVCodecContext>, inout [String: String]) throws -> Void = { _, _ in }
     ) throws -> Data {
         MediaLog.ensureConfigured()
         guard (1...32768).contains(image.width), (1...32768).contains(image.height) else {
@@ -82,12 +81,12 @@ public enum ImageEncoder {
         let codec = try CodecContext(codec: encoder, path: path)
         let format = choosePixelFormat(encoder, preferred: preferred)
         var options: [String: String] = [:]
-        codec.withPointer { c in
+        try codec.withPointer { c in
             c.pointee.width = Int32(image.width)
             c.pointee.height = Int32(image.height)
             c.pointee.time_base = AVRational(num: 1, den: 25)
             c.pointee.pix_fmt = format
-            configure(c, &options)
+            try configure(c, &options)
         }
         try codec.open(options: options, kind: .encoder, operation: "cannot open encoder")
         let frame = try Frame()

@@ -8,7 +8,7 @@ public enum VideoCodecChoice: Equatable, Sendable {
     case h264(crf: Int)
     /// MPEG-4 part 2; quality 1 (worst) … 100 (best), mapped onto qscale 31 … 1.
     case mpeg4(quality: Int)
-    /// Motion JPEG; quality 1 (worst) … 100 (best), mapped onto qscale 31 … 1.
+    /// Motion JPEG; quality 1 (worst) … 100 (best) as libjpeg defines it (`JPEGQuality`).
     case mjpeg(quality: Int)
     case mpeg2
     case vp9
@@ -153,7 +153,7 @@ public final class VideoEncoder {
         let globalHeader = output.withPointer { $0.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
         var options: [String: String] = [:]
-        codec.withPointer { c in
+        try codec.withPointer { c in
             c.pointee.width = Int32(width)
             c.pointee.height = Int32(height)
             c.pointee.time_base = AVRational(num: 1, den: Int32(frameRate))
@@ -175,7 +175,7 @@ public final class VideoEncoder {
             case .mpeg4(let quality):
                 qscale(VideoCodecChoice.qscale(quality: quality))
             case .mjpeg(let quality):
-                qscale(VideoCodecChoice.qscale(quality: quality))
+                try JPEGQuality.install(c, quality: quality)
             case .mpeg2:
                 qscale(3)
                 c.pointee.strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL  // allow non-standard frame rates

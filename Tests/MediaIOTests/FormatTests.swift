@@ -89,6 +89,52 @@ final class FormatTests: MediaTestCase {
         XCTAssertThrowsError(try ImageEncoder.pngData(RGBImage()))
     }
 
+    /// The tables a JPEG declares (DQT segments), natural order, by table id.
+    private func quantizationTables(_ jpeg: Data) -> [Int: [Int]] {
+        let zigzag = [
+            0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14,
+            21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53,
+            60, 61, 54, 47, 55, 62, 63,
+        ]
+        let bytes = [UInt8](jpeg)
+        var tables: [Int: [Int]] = [:]
+        var i = 2
+        while i + 4 <= bytes.count, bytes[i] == 0xFF, bytes[i + 1] != 0xDA {
+            let length = Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+            if bytes[i + 1] == 0xDB {
+                var j = i + 4
+                while j + 65 <= i + 2 + length {
+                    var table = [Int](repeating: 0, count: 64)
+                    for k in 0..<64 { table[zigzag[k]] = Int(bytes[j + 1 + k]) }
+                    tables[Int(bytes[j] & 0x0F)] = table
+                    j += 65
+                }
+            }
+            i += 2 + length
+        }
+        return tables
+    }
+
+    func testJPEGQualityWritesLibjpegTables() throws {
+        let bars = colourBars(width: 64, height: 32)
+        // libjpeg's quality 50 is Annex K itself; 90 and 100 are its scaled tables (100: every step 1).
+        XCTAssertEqual(JPEGQuality.luminanceTable(quality: 50), JPEGQuality.annexKLuminance)
+        XCTAssertEqual(JPEGQuality.luminanceTable(quality: 90).prefix(4), [3, 2, 2, 3])
+        XCTAssertEqual(JPEGQuality.chrominanceTable(quality: 90).prefix(4), [3, 4, 5, 9])
+        XCTAssertEqual(JPEGQuality.luminanceTable(quality: 1).max(), 255)
+        XCTAssertEqual(Set(JPEGQuality.luminanceTable(quality: 100)), [1])
+        for quality in [1, 50, 75, 90, 100] {
+            let tables = quantizationTables(try ImageEncoder.jpegData(bars, quality: quality))
+            // FFmpeg's MJPEG encoder keeps the DC step at 8; every AC step is libjpeg's.
+            XCTAssertEqual(tables[0]?[0], 8, "quality \(quality)")
+            let luma = tables[0].map { Array($0.dropFirst()) }
+            // One table serves both planes where the two are equal (quality 1 and 100).
+            let chroma = (tables[1] ?? tables[0]).map { Array($0.dropFirst()) }
+            XCTAssertEqual(luma, Array(JPEGQuality.luminanceTable(quality: quality).dropFirst()), "quality \(quality)")
+            XCTAssertEqual(chroma, Array(JPEGQuality.chrominanceTable(quality: quality).dropFirst()), "quality \(quality)")
+        }
+    }
+
     func testReencoderRoundTrips() throws {
         let bars = colourBars(width: 64, height: 32)
         let jpeg = try Reencoder.jpegRoundTrip(bars, quality: 90)
