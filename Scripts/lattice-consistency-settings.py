@@ -2,7 +2,7 @@
 """Frame AUC of the lattice-consistency measure under 10 settings (2 step estimates × 5 statistics), on frames made by
 Scripts/scale-consistency-settings.sh (with FAMILIES naming the families to forge).
 
-usage: Scripts/lattice-consistency-settings.py WORK [--jpeg]
+usage: Scripts/lattice-consistency-settings.py WORK [--jpeg | --jpeg-quality Q]
 
 As Sources/Detector/LatticeConsistency.swift: blocks at the blocking's phase or the origin, whichever
 shows the stronger lattice (the larger sum over frequencies of the step's Rayleigh statistic), the
@@ -13,7 +13,8 @@ coefficient's (|c| > q/2) fit cos(2π c / q) minus the frequency's mean fit over
 maximum of the mean fit P over the candidates 2…40 with P > 0.2; "rayleigh": the candidate with the
 largest m·P², at least 25, P > 0.2) and the area statistic ("mean": −excess / count; "z": −excess /
 √variance; "κ": −excess / √(variance + (κ·count)²)). --jpeg first passes every frame through
-ffmpeg's JPEG encoder (-q:v 3). Prints each setting's mean AUC over the families present and each
+ffmpeg's JPEG encoder (-q:v 3, FFmpeg's own matrix), --jpeg-quality Q through it with libjpeg's
+quality-Q tables (as `unmask evaluate --jpeg-quality Q`). Prints each setting's mean AUC over the families present and each
 family's AUC (every fake against every real frame).
 """
 import importlib.util
@@ -132,9 +133,15 @@ def scores(fits, area=16):
 
 
 def main():
-    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--jpeg"):
+    args = sys.argv[1:]
+    if len(args) == 1:
+        jpeg = False
+    elif len(args) == 2 and args[1] == "--jpeg":
+        jpeg = True
+    elif len(args) == 3 and args[1] == "--jpeg-quality" and args[2].isdigit() and 1 <= int(args[2]) <= 100:
+        jpeg = int(args[2])
+    else:
         sys.exit(__doc__)
-    jpeg = len(sys.argv) == 3
     frames, families = load_frames(sys.argv[1], jpeg, lambda image: image)
     print(f"{len(frames)} real frames; families: {' '.join(families)}")
     for estimator in ("local", "rayleigh"):

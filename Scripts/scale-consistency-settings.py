@@ -27,10 +27,33 @@ FAMILIES = ("denoise resample copy-move self-blend upsampler-bilinear-random aut
 KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
+ANNEX_K_LUMA = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+                14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]
+ANNEX_K_CHROMA = [17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+                  47, 66] + [99] * 38
+
+
+def libjpeg_table(table, quality):
+    """libjpeg's jpeg_set_quality scaling, as Sources/MediaIO/JPEGQuality.swift."""
+    percent = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return ",".join(str(min(max((v * percent + 50) // 100, 1), 255)) for v in table)
+
+
 def load(path, jpeg):
-    if jpeg:
+    """RGB in 0…1; jpeg True: first through ffmpeg's JPEG encoder at -q:v 3 (FFmpeg's own matrix);
+    ("qscale", N): at -q:v N, 4:2:0; an int Q: 4:2:0 with libjpeg's quality-Q tables, as Unmask's
+    `--jpeg-quality Q` encodes."""
+    if jpeg is not False:
+        if jpeg is True:
+            quality = ["-q:v", "3"]
+        elif isinstance(jpeg, tuple):
+            quality = ["-pix_fmt", "yuvj420p", "-q:v", str(jpeg[1])]
+        else:
+            quality = ["-pix_fmt", "yuvj420p", "-q:v", "8", "-intra_matrix", libjpeg_table(ANNEX_K_LUMA, jpeg),
+                       "-chroma_intra_matrix", libjpeg_table(ANNEX_K_CHROMA, jpeg)]
         with tempfile.NamedTemporaryFile(suffix=".jpg") as t:
-            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, "-q:v", "3", t.name], check=True)
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, *quality, t.name], check=True)
             return load(t.name, False)
     size = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                            "stream=width,height", "-of", "csv=p=0", path], capture_output=True, text=True, check=True)
