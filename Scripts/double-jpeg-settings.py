@@ -12,13 +12,12 @@ read from the blocks shifted by 4 pixels; q1 is the candidate 2…40 whose doubl
 (each multiple of q1 smeared by σ = 0.5 before the second quantization) gains the most mean
 log-likelihood over the single one, kept when the gain is at least 0.01. Per block, each
 coefficient's log-likelihood ratio minus its frequency's frame mean; per 128-pixel area the negated
-sum over its chance standard deviation, z; the frame's score ln(1 + max z). --jpeg-quality Q
+sum over its chance standard deviation, z; the frame's score its largest z. --jpeg-quality Q
 re-encodes with libjpeg's quality-Q tables (as `unmask evaluate --jpeg-quality Q`), --qscale N with
 FFmpeg's own matrix at -q:v N. Prints each family's AUC (every fake against every real frame), their
 mean and the lattice evidence's on the same frames.
 """
 import importlib.util
-import math
 import os
 import sys
 
@@ -41,22 +40,15 @@ scale = module("scale_settings", "scale-consistency-settings.py")
 K = 60  # the largest |coefficient / q2| modelled
 
 
-def fits(image, sigma=0.5, gain_min=0.01):
-    y = image @ np.array([0.299, 0.587, 0.114], np.float32) * 255
-    chosen = None
-    for py, px in dict.fromkeys([lat.phase(y), (0, 0)]):
-        co = lat.transform(y, py, px)
-        steps = [lat.step(co[:, :, u, v].ravel(), "rayleigh") for u, v in lat.ZIGZAG]
-        strength = sum(s for _, s in steps)
-        if chosen is None or strength > chosen[0]:
-            chosen = (strength, py, px, co, [q for q, _ in steps])
-    _, py, px, co, steps = chosen
+def fits(read, sigma=0.5, gain_min=0.01):
+    """Per block the summed log-likelihood-ratio excess, its variance and the count, from what the
+    lattice script's `blocks` read."""
+    y, (py, px), co, steps, clipped = read
     shifted = lat.transform(y, (py + 4) % 8, (px + 4) % 8)
     rows, cols = co.shape[:2]
-    rgb = image[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8, 3)
-    clipped = (rgb.min(axis=(1, 3, 4)) <= 0.5 / 255) | (rgb.max(axis=(1, 3, 4)) >= 254.5 / 255)
     excess, variance, count = np.zeros((rows, cols)), np.zeros((rows, cols)), np.zeros((rows, cols))
     ks = np.arange(-K, K + 1)
+    informative = np.abs(ks) >= 1
     for (u, v), q2 in zip(lat.ZIGZAG, steps):
         if q2 < 2:
             continue
@@ -76,7 +68,6 @@ def fits(image, sigma=0.5, gain_min=0.01):
             lo = ((ks[:, None] - 0.5) * q2 - ms[None, :] * q1) / sigma
             hi = ((ks[:, None] + 0.5) * q2 - ms[None, :] * q1) / sigma
             double = (ndtr(hi) - ndtr(lo)) @ weight + 1e-6
-            informative = np.abs(ks) >= 1
             llr = np.zeros_like(single)
             llr[informative] = (np.log(double[informative] / double[informative].sum())
                                 - np.log(single[informative] / single[informative].sum()))
@@ -93,14 +84,11 @@ def fits(image, sigma=0.5, gain_min=0.01):
     return excess, variance, count
 
 
-def score(f):
-    excess, variance, count = f
-    if count.sum() < 500:
-        return 0.0
-    k = min(16, *count.shape)
-    e, v, n = lat.box_sum(excess, k), lat.box_sum(variance, k), lat.box_sum(count, k)
-    ok = n >= 64
-    return math.log1p(max(float((-e[ok] / np.sqrt(v[ok])).max()), 0.0)) if ok.any() else 0.0
+def both(image):
+    """The frame's largest area z (the lattice script's "z" statistic) of the double-JPEG measure and
+    of the lattice, from one reading of its blocks."""
+    read = lat.blocks(image, "rayleigh")
+    return lat.scores(fits(read))[1], lat.scores(lat.lattice_fits(read))[1]
 
 
 def main():
@@ -109,8 +97,7 @@ def main():
         sys.exit(__doc__)
     jpeg = int(args[2]) if args[1] == "--jpeg-quality" else ("qscale", int(args[2]))
     frames, families = scale.frames(args[0], jpeg, lambda image: image)
-    table = [{k: (score(fits(image)), lat.scores(lat.block_fits(image, "rayleigh"))[1]) for k, image in e.items()}
-             for e in frames]
+    table = [{k: both(image) for k, image in e.items()} for e in frames]
     for i, name in enumerate(("double-JPEG", "lattice")):
         real = [t["real"][i] for t in table]
         row = [auc([t[f][i] for t in table if f in t], real) for f in families]

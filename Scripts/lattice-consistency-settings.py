@@ -77,7 +77,9 @@ def transform(y, py, px):
     return BASIS @ blocks @ BASIS.T
 
 
-def block_fits(image, estimator):
+def blocks(image, estimator):
+    """The luma, the block phase (row, column), the blocks' DCT coefficients, each ZIGZAG frequency's
+    lattice step and which blocks have a clipped channel."""
     y = image @ np.array([0.299, 0.587, 0.114], np.float32) * 255
     # The phase of the blocking or the origin, whichever shows the stronger lattice (summed statistic).
     chosen = None
@@ -91,6 +93,18 @@ def block_fits(image, estimator):
     rows, cols = coefficients.shape[:2]
     rgb = image[py:py + rows * 8, px:px + cols * 8].reshape(rows, 8, cols, 8, 3)
     clipped = (rgb.min(axis=(1, 3, 4)) <= 0.5 / 255) | (rgb.max(axis=(1, 3, 4)) >= 254.5 / 255)
+    return y, (py, px), coefficients, steps, clipped
+
+
+def block_fits(image, estimator):
+    return lattice_fits(blocks(image, estimator))
+
+
+def lattice_fits(read):
+    """Per block the summed lattice-fit excess, its variance and the informative coefficients' count,
+    from what `blocks` read."""
+    _, _, coefficients, steps, clipped = read
+    rows, cols = coefficients.shape[:2]
     excess, variance, count = np.zeros((rows, cols)), np.zeros((rows, cols)), np.zeros((rows, cols))
     for (u, v), q in zip(ZIGZAG, steps):
         c = coefficients[:, :, u, v]

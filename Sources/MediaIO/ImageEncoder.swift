@@ -20,7 +20,7 @@ public enum ImageEncoder {
 
     static func jpegData(_ image: RGBImage, quality: Int, path: String) throws -> Data {
         try encodeStill(image, encoder: "mjpeg", preferred: [AV_PIX_FMT_YUVJ420P], path: path) { c, _ in
-            try JPEGQuality.install(c, quality: quality)
+            try JPEGQuality.install(c, quality: quality, path: path)
             c.pointee.color_range = AVCOL_RANGE_JPEG
         }
     }

@@ -36,16 +36,16 @@ public enum JPEGQuality {
     /// matrix × qscale / 8 as each AC step, so the matrices go in at qscale 8; its DC step stays 8
     /// (the encoder accepts no other DC precision), which the lattice and every AC statistic ignore.
     /// The matrices are av_malloc'ed: avcodec_free_context frees them with the context.
-    static func install(_ c: UnsafeMutablePointer<AVCodecContext>, quality: Int) throws {
+    static func install(_ c: UnsafeMutablePointer<AVCodecContext>, quality: Int, path: String) throws {
         c.pointee.flags |= AV_CODEC_FLAG_QSCALE
         c.pointee.global_quality = 8 * FF_QP2LAMBDA
-        c.pointee.intra_matrix = try matrix(luminanceTable(quality: quality))
-        c.pointee.chroma_intra_matrix = try matrix(chrominanceTable(quality: quality))
+        c.pointee.intra_matrix = try matrix(luminanceTable(quality: quality), path: path)
+        c.pointee.chroma_intra_matrix = try matrix(chrominanceTable(quality: quality), path: path)
     }
 
-    private static func matrix(_ table: [Int]) throws -> UnsafeMutablePointer<UInt16> {
+    private static func matrix(_ table: [Int], path: String) throws -> UnsafeMutablePointer<UInt16> {
         guard let raw = av_malloc(64 * MemoryLayout<UInt16>.stride) else {
-            throw MediaError(kind: .encoder, path: "<jpeg>", operation: "cannot encode", message: "out of memory")
+            throw MediaError(kind: .encoder, path: path, operation: "cannot encode", message: "out of memory")
         }
         let p = raw.bindMemory(to: UInt16.self, capacity: 64)
         for (i, step) in table.enumerated() { p[i] = UInt16(step) }

@@ -175,7 +175,7 @@ public final class VideoEncoder {
             case .mpeg4(let quality):
                 qscale(VideoCodecChoice.qscale(quality: quality))
             case .mjpeg(let quality):
-                try JPEGQuality.install(c, quality: quality)
+                try JPEGQuality.install(c, quality: quality, path: path)
             case .mpeg2:
                 qscale(3)
                 c.pointee.strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL  // allow non-standard frame rates
