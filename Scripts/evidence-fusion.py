@@ -5,8 +5,9 @@ usage: Scripts/evidence-fusion.py FIT.json TEST.json [GROUP ...]
 
 Both are `unmask evaluate ... --json` files made with every zoo family (`--zoo all --zoo-generators
 Models/zoo`); each frame records the network's area logit (`area_logit`), its scale-consistency
-evidence (`scale_consistency`), its grid-consistency evidence (`grid_consistency`) and its
-lattice-consistency evidence (`lattice_consistency`). FIT must come
+evidence (`scale_consistency`), its grid-consistency evidence (`grid_consistency`), its
+lattice-consistency evidence (`lattice_consistency`) and its channel-consistency evidence
+(`channel_consistency`). FIT must come
 from training sources only (`--real DEST/real --split calibration`), TEST from the evaluation-only
 sources. For each held-out GROUP (default: every group): the fusions are fitted on FIT's real frames
 and its fakes of the other groups only, the same way `unmask calibrate` fits them (a logistic
@@ -17,7 +18,8 @@ Beside them, the fusion that uses no fakes, as `unmask calibrate --evidence-weig
 it ("real-frames": each score standardized by its mean and standard deviation over FIT's real frames,
 an evidence over those where it is > 0 and only when at least 5 are; the frame's score the largest
 standardized score, an evidence of 0 not counting; its threshold likewise at FPR 1 %), which cannot
-learn from the trained families how much to trust the network. Printed: each score's AUC on the fit
+learn from the trained families how much to trust the network, with every evidence and without the
+channel evidence ("real-frames, no channel"). Printed: each score's AUC on the fit
 frames; then per variant of TEST, AUC of the network, of each
 evidence alone and of the fusions, and TPR / FPR of the fusions at their thresholds; last, each
 score's AUC on the original frames of the sources whose real frame has lattice evidence, and the
@@ -42,9 +44,10 @@ GROUPS = {
     "vae": ["vae-reconstruction", "vae-sample"],
     "adversarial": ["gan-upsampling", "gan-transposed-conv"],
 }
-EVIDENCE = ("scale_consistency", "grid_consistency", "lattice_consistency")
+EVIDENCE = ("scale_consistency", "grid_consistency", "lattice_consistency", "channel_consistency")
 FUSIONS = (("network+scale", ("scale_consistency",)), ("network+grid", ("grid_consistency",)),
            ("network+lattice", ("lattice_consistency",)), ("network+all", EVIDENCE))
+REAL_FRAMES = (("real-frames, no channel", EVIDENCE[:3]), ("real-frames", EVIDENCE))
 
 
 def load(path):
@@ -121,15 +124,15 @@ def moments(values):
     return (mean, sd) if sd > 1e-9 * max(1.0, abs(mean)) else None
 
 
-def fit_real_frames(frames):
-    """Moments of each score over the real frames, as FrameEvaluation.fitRealFrameFusion: the network's over
+def fit_real_frames(frames, keys=EVIDENCE):
+    """Moments of the network's and each of `keys`' score over the real frames, as FrameEvaluation.fitRealFrameFusion: the network's over
     all, an evidence's over those where it is > 0 (at least 5); None when it falls back to the network alone."""
     real = [f for f in frames if not f["is_fake"]]
     network = moments([value(f, "network") for f in real])
     if network is None:
         return None
     standardization = {"network": network}
-    for k in EVIDENCE:
+    for k in keys:
         applying = [value(f, k) for f in real if value(f, k) > 0]
         m = moments(applying) if len(applying) >= 5 else None
         if m:
@@ -163,8 +166,9 @@ def main():
             continue
         fusions = []
         fit_real = [f for f in fit if not f["is_fake"]]
-        for name, keys in FUSIONS + (("real-frames", None),):
-            fusion = fit_fusion(fit, keys) if keys else (fit_real_frames(fit) or ({"network": 1.0}, 0.0))
+        for name, keys in FUSIONS + REAL_FRAMES:
+            fusion = (fit_real_frames(fit, keys) or ({"network": 1.0}, 0.0)) if name.startswith("real-frames") \
+                else fit_fusion(fit, keys)
             real_fit = sorted(fused(f, fusion) for f in fit if not f["is_fake"])
             threshold = real_fit[min(len(real_fit) - 1, math.floor(0.99 * len(real_fit)))]
             fusions.append((name, fusion, threshold))
@@ -182,7 +186,7 @@ def main():
             print(f"  {name}: " + " ".join(f"{k} {w:+.3f}" for k, w in weights.items()) + f", bias {bias:+.3f}, "
                   f"threshold {threshold:.3f}")
         header = "  ".join(f"{n:>18s}" for n, _, _ in fusions)
-        print(f"  {'variant':12s} {'real':>4s} {'fake':>4s}  network   scale    grid lattice  {header}")
+        print(f"  {'variant':12s} {'real':>4s} {'fake':>4s}  network   scale    grid lattice channel  {header}")
         for variant in sorted({f["variant"] for f in test}) + ["all"]:
             chosen = [f for f in test if variant in ("all", f["variant"])]
             real = [f for f in chosen if not f["is_fake"]]

@@ -15,7 +15,7 @@
 # model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
 # of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
 # `unmask train` options, e.g. an architecture), CALIBRATE_ARGS (extra `unmask calibrate` options, e.g.
-# --scale-evidence --grid-evidence --lattice-evidence), ZOO_ARGS (extra options naming the zoo's families
+# --scale-evidence --grid-evidence --lattice-evidence --channel-evidence), ZOO_ARGS (extra options naming the zoo's families
 # for train, calibrate and evaluate alike; default --zoo-generators Models/zoo, run from the repository).
 set -euo pipefail
 

@@ -43,7 +43,14 @@ def libjpeg_table(table, quality):
 def load(path, jpeg):
     """RGB in 0…1; jpeg True: first through ffmpeg's JPEG encoder at -q:v 3 (FFmpeg's own matrix);
     ("qscale", N): at -q:v N, 4:2:0; an int Q: 4:2:0 with libjpeg's quality-Q tables, as Unmask's
-    `--jpeg-quality Q` encodes."""
+    `--jpeg-quality Q` encodes; ("h264", CRF): one intra frame through libx264 at CRF, 4:2:0, the last row and
+    column dropped on odd sizes, as `--h264-crf CRF` with the settings of Reencoder.h264RoundTrip."""
+    if isinstance(jpeg, tuple) and jpeg[0] == "h264":
+        with tempfile.NamedTemporaryFile(suffix=".mp4") as t:
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",
+                            "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-crf", str(jpeg[1]),
+                            "-pix_fmt", "yuv420p", t.name], check=True)
+            return load(t.name, False)
     if jpeg is not False:
         if jpeg is True:
             quality = ["-q:v", "3"]

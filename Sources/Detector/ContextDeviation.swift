@@ -12,6 +12,8 @@ public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
     case grid
     /// `LatticeConsistency`: the JPEG quantization lattice of the DCT coefficients.
     case lattice
+    /// `ChannelConsistency`: whether the colour channels share their finest detail.
+    case channel
 
     /// The frame's evidence and the region it points at; nil for frames too small to compare an area.
     public func analyse(_ image: RGBImage) -> (score: Double, region: PixelRegion)? {
@@ -19,6 +21,7 @@ public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
         case .scale: return ScaleConsistency.analyse(image)
         case .grid: return GridConsistency.analyse(image)
         case .lattice: return LatticeConsistency.analyse(image)
+        case .channel: return ChannelConsistency.analyse(image)
         }
     }
 }
@@ -35,20 +38,26 @@ public struct ContextDeviation: Sendable {
     }
 
     /// Mean of every `areaBlocks`-square area minus the mean of the `contextBlocks`-square
-    /// neighbourhood centred on it (both clipped to the grid), one value per block position.
+    /// neighbourhood centred on it (both clipped to the grid), one value per block position. A map may
+    /// mark blocks without a measure as NaN: means are then over the blocks with one, and an area with
+    /// a measure in fewer than half its blocks gets NaN (no comparison).
     public func deviations(_ map: ScoreGrid) -> ScoreGrid {
-        let area = ContextDeviation.centredBoxMeans(map, side: areaBlocks)
+        let area = ContextDeviation.centredBoxMeans(map, side: areaBlocks, minimumFraction: 0.5)
         let context = ContextDeviation.centredBoxMeans(map, side: contextBlocks)
         return ScoreGrid(rows: map.rows, columns: map.columns, values: zip(area, context).map { $0 - $1 })
     }
 
     /// The largest |deviation| over the map's areas and the region of the areas around it that depart
     /// the same way by at least half as much (`region`); nil when the map holds fewer than
-    /// `areaBlocks` blocks on a side (no whole area to compare).
+    /// `areaBlocks` blocks on a side (no whole area to compare); 0 with an empty region when no area
+    /// has enough blocks with a measure.
     public func analyse(_ map: ScoreGrid, frameWidth: Int, frameHeight: Int) -> (score: Double, region: PixelRegion)? {
         guard map.rows >= areaBlocks, map.columns >= areaBlocks else { return nil }
         let d = deviations(map)
-        guard let peak = d.values.indices.max(by: { abs(d.values[$0]) < abs(d.values[$1]) }) else { return nil }
+        guard
+            let peak = d.values.indices.filter({ !d.values[$0].isNaN })
+                .max(by: { abs(d.values[$0]) < abs(d.values[$1]) })
+        else { return (0, PixelRegion(x: 0, y: 0, width: 0, height: 0)) }
         return (Double(abs(d.values[peak])), region(d, peak: peak, frameWidth: frameWidth, frameHeight: frameHeight))
     }
 
@@ -87,9 +96,19 @@ public struct ContextDeviation: Sendable {
     }
 
     /// Mean over the side × side box around each cell (rows r − side/2 …< r − side/2 + side, likewise
-    /// for columns), clipped to the grid.
-    static func centredBoxMeans(_ g: ScoreGrid, side: Int) -> [Float] {
-        centredBoxSums(g.values, rows: g.rows, columns: g.columns, side: side).map { Float($0.total / Double($0.cells)) }
+    /// for columns), clipped to the grid, of the cells that are not NaN; NaN where those are fewer than
+    /// `minimumFraction` of the box's cells, or none.
+    static func centredBoxMeans(_ g: ScoreGrid, side: Int, minimumFraction: Double = 0) -> [Float] {
+        guard g.values.contains(where: \.isNaN) else {
+            return centredBoxSums(g.values, rows: g.rows, columns: g.columns, side: side).map {
+                Float($0.total / Double($0.cells))
+            }
+        }
+        let sums = centredBoxSums(g.values.map { $0.isNaN ? 0 : $0 }, rows: g.rows, columns: g.columns, side: side)
+        let counts = centredBoxSums(g.values.map { $0.isNaN ? 0 : 1 }, rows: g.rows, columns: g.columns, side: side)
+        return zip(sums, counts).map { s, n in
+            n.total > 0 && n.total >= minimumFraction * Double(n.cells) ? Float(s.total / n.total) : .nan
+        }
     }
 
     /// Sum of `values` (rows × columns, row-major) over the side × side box around each cell, clipped

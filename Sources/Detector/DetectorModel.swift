@@ -26,7 +26,8 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 /// How a frame's evidence becomes its probability: the frame score s = the network's area logit +
 /// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`) + `gridWeight` · the
 /// grid-consistency evidence (`GridConsistency.frameScore`) + `latticeWeight` · the lattice-consistency
-/// evidence (`LatticeConsistency.frameScore`) — or, with a `standardization`, its combination of the
+/// evidence (`LatticeConsistency.frameScore`) + `channelWeight` · the channel-consistency evidence
+/// (`ChannelConsistency.frameScore`) — or, with a `standardization`, its combination of the
 /// scores standardized on real frames — then Platt scaling p = σ(a·s + b) (Platt 1999). a = 1, b = 0,
 /// no evidence weights is uncalibrated, network only.
 public struct Calibration: Codable, Equatable, Sendable {
@@ -39,15 +40,17 @@ public struct Calibration: Codable, Equatable, Sendable {
     public var gridWeight: Double
     /// Weight of the lattice-consistency evidence, likewise.
     public var latticeWeight: Double
+    /// Weight of the channel-consistency evidence, likewise.
+    public var channelWeight: Double
     /// Each score standardized on real frames instead of the weights above (which are then 0); nil
     /// (and absent from files written before it existed) = the weights.
     public var standardization: Standardization?
     public init(
         a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0,
-        standardization: Standardization? = nil
+        channelWeight: Double = 0, standardization: Standardization? = nil
     ) {
         self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
-        self.latticeWeight = latticeWeight; self.standardization = standardization
+        self.latticeWeight = latticeWeight; self.channelWeight = channelWeight; self.standardization = standardization
     }
     public static let identity = Calibration()
     /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
@@ -60,6 +63,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         case .scale: return scaleWeight
         case .grid: return gridWeight
         case .lattice: return latticeWeight
+        case .channel: return channelWeight
         }
     }
 
@@ -69,6 +73,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         case .scale: scaleWeight = value
         case .grid: gridWeight = value
         case .lattice: latticeWeight = value
+        case .channel: channelWeight = value
         }
     }
 
@@ -116,18 +121,22 @@ public struct Calibration: Codable, Equatable, Sendable {
 
     /// `score(areaLogit:evidence:)` with the evidences named.
     public func score(
-        areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil, latticeEvidence: Double? = nil
+        areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil, latticeEvidence: Double? = nil,
+        channelEvidence: Double? = nil
     ) -> Double {
         score(areaLogit: areaLogit) { e in
             switch e {
             case .scale: return scaleEvidence
             case .grid: return gridEvidence
             case .lattice: return latticeEvidence
+            case .channel: return channelEvidence
             }
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case a, b, scaleWeight, gridWeight, latticeWeight, standardization }
+    private enum CodingKeys: String, CodingKey {
+        case a, b, scaleWeight, gridWeight, latticeWeight, channelWeight, standardization
+    }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -136,6 +145,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         scaleWeight = try c.decodeIfPresent(Double.self, forKey: .scaleWeight) ?? 0
         gridWeight = try c.decodeIfPresent(Double.self, forKey: .gridWeight) ?? 0
         latticeWeight = try c.decodeIfPresent(Double.self, forKey: .latticeWeight) ?? 0
+        channelWeight = try c.decodeIfPresent(Double.self, forKey: .channelWeight) ?? 0
         standardization = try c.decodeIfPresent(Standardization.self, forKey: .standardization)
     }
 
@@ -147,6 +157,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         if scaleWeight != 0 { try c.encode(scaleWeight, forKey: .scaleWeight) }
         if gridWeight != 0 { try c.encode(gridWeight, forKey: .gridWeight) }
         if latticeWeight != 0 { try c.encode(latticeWeight, forKey: .latticeWeight) }
+        if channelWeight != 0 { try c.encode(channelWeight, forKey: .channelWeight) }
         try c.encodeIfPresent(standardization, forKey: .standardization)
     }
 
@@ -188,10 +199,12 @@ public struct Standardization: Codable, Equatable, Sendable {
         }
     }
     public var network: Moments
-    public var scale: Moments?, grid: Moments?, lattice: Moments?
+    public var scale: Moments?, grid: Moments?, lattice: Moments?, channel: Moments?
 
-    public init(network: Moments, scale: Moments? = nil, grid: Moments? = nil, lattice: Moments? = nil) {
-        self.network = network; self.scale = scale; self.grid = grid; self.lattice = lattice
+    public init(
+        network: Moments, scale: Moments? = nil, grid: Moments? = nil, lattice: Moments? = nil, channel: Moments? = nil
+    ) {
+        self.network = network; self.scale = scale; self.grid = grid; self.lattice = lattice; self.channel = channel
     }
 
     public func moments(_ e: FrameEvidence) -> Moments? {
@@ -199,6 +212,7 @@ public struct Standardization: Codable, Equatable, Sendable {
         case .scale: return scale
         case .grid: return grid
         case .lattice: return lattice
+        case .channel: return channel
         }
     }
 
@@ -207,6 +221,7 @@ public struct Standardization: Codable, Equatable, Sendable {
         case .scale: scale = m
         case .grid: grid = m
         case .lattice: lattice = m
+        case .channel: channel = m
         }
     }
 

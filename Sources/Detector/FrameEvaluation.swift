@@ -151,6 +151,9 @@ public struct ScoredFrame: Codable, Sendable {
     /// The frame's training-free lattice-consistency evidence (`LatticeConsistency.frameScore`); nil for
     /// frames under 128 pixels on a side.
     public var latticeConsistency: Double? = nil
+    /// The frame's training-free channel-consistency evidence (`ChannelConsistency.frameScore`); nil for
+    /// frames under 128 pixels on a side.
+    public var channelConsistency: Double? = nil
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
     public var areaLogit: Double? = nil
@@ -164,6 +167,7 @@ public struct ScoredFrame: Codable, Sendable {
         case .scale: return scaleConsistency
         case .grid: return gridConsistency
         case .lattice: return latticeConsistency
+        case .channel: return channelConsistency
         }
     }
 }
@@ -202,6 +206,7 @@ public enum FrameEvaluation {
                     scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image),
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
+                    channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
                     areaLogit: r.areaLogit))
             progress?(i + 1)
         }

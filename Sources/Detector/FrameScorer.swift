@@ -52,6 +52,9 @@ public struct FrameScoreResult: Sendable {
     /// The frame's lattice-consistency evidence (`LatticeConsistency.frameScore`), likewise
     /// (`Calibration.latticeWeight` > 0).
     public var latticeEvidence: Double?
+    /// The frame's channel-consistency evidence (`ChannelConsistency.frameScore`), likewise
+    /// (`Calibration.channelWeight` > 0).
+    public var channelEvidence: Double?
     /// Frame score s = areaLogit + the weighed evidences, each times its weight (`Calibration.score`).
     /// A frame is as
     /// suspicious as its most suspicious 64-pixel area: a face-sized manipulation must not be averaged
@@ -189,7 +192,8 @@ public final class FrameScorer {
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
             areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
-            gridEvidence: analyses[.grid]?.score, latticeEvidence: analyses[.lattice]?.score, score: s,
+            gridEvidence: analyses[.grid]?.score, latticeEvidence: analyses[.lattice]?.score,
+            channelEvidence: analyses[.channel]?.score, score: s,
             probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)

@@ -172,9 +172,9 @@ struct CalibrateCommand: ParsableCommand {
             Uses the calibration half of the files `unmask train` held out (never training files): real \
             frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
-            scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence and --lattice-evidence, a \
-            fusion of the network's score and the training-free scale-, grid- and lattice-consistency \
-            evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
+            scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence, --lattice-evidence \
+            and --channel-evidence, a fusion of the network's score and the training-free scale-, grid-, \
+            lattice- and channel-consistency evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
@@ -207,6 +207,12 @@ struct CalibrateCommand: ParsableCommand {
                 + "keep the JPEG quantization of the rest of the frame), likewise."))
     var latticeEvidence = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also weigh the training-free channel-consistency evidence (whether an area's colour channels share "
+                + "their finest detail as the rest of the frame's do), likewise."))
+    var channelEvidence = false
+
     @Option(
         help: ArgumentHelp(
             "How the evidence is weighed beside the network: 'fitted', a logistic regression on the real and "
@@ -222,10 +228,10 @@ struct CalibrateCommand: ParsableCommand {
     func validate() throws {
         try inputs.check()
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
-        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence) {
+        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence) {
             throw ValidationError(
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
-                    + "--grid-evidence or --lattice-evidence.")
+                    + "--grid-evidence, --lattice-evidence or --channel-evidence.")
         }
         if inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty && inputs.zooExclude.isEmpty {
             throw ValidationError("Calibration needs fakes: give --generator, --fake, --zoo or --zoo-exclude.")
@@ -240,7 +246,7 @@ struct CalibrateCommand: ParsableCommand {
         let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
-            + (latticeEvidence ? [.lattice] : [])
+            + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
         let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
