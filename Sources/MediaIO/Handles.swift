@@ -67,6 +67,11 @@ final class Frame {
     var width: Int { Int(pointer.pointee.width) }
     var height: Int { Int(pointer.pointee.height) }
     var isKeyframe: Bool { pointer.pointee.key_frame != 0 }
+    /// The decoder concealed errors in this frame or marked it corrupt (references it lacked, a damaged
+    /// slice).
+    var hasDecodeErrors: Bool {
+        pointer.pointee.decode_error_flags != 0 || (pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT) != 0
+    }
     /// best_effort_timestamp, or nil when FFmpeg has none.
     var timestamp: Int64? {
         let ts = pointer.pointee.best_effort_timestamp

@@ -19,7 +19,10 @@ public enum FrameSampling: Equatable, Sendable {
     /// Only keyframes; the decoder skips everything else (AVDISCARD_NONKEY), so this is fast.
     case keyframesOnly
     /// For each time (seconds from the stream start, in the given order): seek, then return the first
-    /// frame at or after it. Times past the end return nothing.
+    /// frame at or after it. Times past the end return nothing. A seek after which the decoder has to
+    /// conceal errors (it landed on a keyframe that does not reset the references, as some H.264
+    /// files mark their non-IDR I-frames) is not trusted: the frame is decoded from the start
+    /// instead, and later times by decoding on, so the same file always gives the same pixels.
     case timestamps([Double])
 }
 
@@ -118,6 +121,10 @@ public final class VideoDecoder {
     private var returnedCount = 0
     private var nextRateTime = -Double.infinity
     private var nextTarget = 0
+    /// In `.timestamps` sampling, set once a seek was followed by concealed errors.
+    private var seeksUnreliable = false
+    /// Time of the last frame decoded, in `.timestamps` sampling.
+    private var lastDecodedTime = -Double.infinity
     private var consecutiveErrors = 0
     private var skippedPackets = 0
     private let startTime: Double
@@ -288,20 +295,61 @@ public final class VideoDecoder {
                 warn("ignored timestamp \(target)")
                 continue
             }
-            if input.seek(toSeconds: target) < 0 { warn("cannot seek to \(target) s; decoding forward") }
-            codec.flush()
-            inputEnded = false
-            pendingError = nil
-            while try decodeNext() {
-                outputCount += 1
-                let (time, index) = try describeFrame(position: outputCount - 1)
-                if time >= target - 1e-4 { return made(time: time, index: index) }
-                frame.unref()
-            }
-            if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
+            if let found = try decode(at: target) { return found }
         }
         finished = true
         return nil
+    }
+
+    /// The first frame at or after `target`, after a seek there. When the frames after the seek needed
+    /// repairs (the seek skipped frames they depend on), that frame and every later target's are
+    /// decoded on from the start instead, never from a seek.
+    private func decode(at target: Double) throws -> DecodedFrame? {
+        guard !seeksUnreliable else {
+            if target <= lastDecodedTime { restart(at: 0) }
+            return try decodeOn(to: target)
+        }
+        restart(at: target)
+        var damaged = false
+        while try decodeNext() {
+            outputCount += 1
+            let (time, index) = try describeFrame(position: outputCount - 1)
+            lastDecodedTime = time
+            damaged = damaged || frame.hasDecodeErrors
+            if time >= target - 1e-4 {
+                if !damaged || target <= 0 { return made(time: time, index: index) }
+                frame.unref()
+                warn("a seek to \(target) s gave frames the decoder had to repair; decoding from the start")
+                seeksUnreliable = true
+                restart(at: 0)
+                return try decodeOn(to: target)
+            }
+            frame.unref()
+        }
+        if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
+        return nil
+    }
+
+    /// Decodes on from where the decoder is to the first frame at or after `target`.
+    private func decodeOn(to target: Double) throws -> DecodedFrame? {
+        while try decodeNext() {
+            outputCount += 1
+            let (time, index) = try describeFrame(position: outputCount - 1)
+            lastDecodedTime = time
+            if time >= target - 1e-4 { return made(time: time, index: index) }
+            frame.unref()
+        }
+        if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
+        return nil
+    }
+
+    /// Seeks to `seconds` (0: the start) and empties the decoder, for `.timestamps` sampling.
+    private func restart(at seconds: Double) {
+        if input.seek(toSeconds: seconds) < 0 { warn("cannot seek to \(seconds) s; decoding forward") }
+        codec.flush()
+        inputEnded = false
+        pendingError = nil
+        lastDecodedTime = -Double.infinity
     }
 
     private func made(time: Double, index: Int) -> DecodedFrame {

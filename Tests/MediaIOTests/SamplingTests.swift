@@ -127,6 +127,33 @@ final class SamplingTests: MediaTestCase {
         XCTAssertEqual(frames[2].time, 0.0, accuracy: 1e-3)
     }
 
+    /// Samples/cockatoo.mp4 marks non-IDR I-frames (3.8 s, 7.25 s) as keyframes; the P-frames after
+    /// the one at 3.8 s reference frames before it. A seek to 7 s lands there and the decoder conceals
+    /// the missing references, differently from run to run with frame threads. The frame at 7 s must
+    /// be the one a decode from the start gives (frame 140 of 20 fps), every time, and a later time
+    /// after it must match too (decoded on, not sought).
+    func testTimestampAfterAKeyframeThatKeepsOldReferencesIsDecodedFromTheStart() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Samples/cockatoo.mp4").path
+        let full = try VideoDecoder(path: path, sampling: .everyFrame)
+        var image = RGBImage(), reference: [Int: RGBImage] = [:]
+        while let f = try full.nextFrame(into: &image), f.index <= 200 {
+            if f.index == 140 || f.index == 200 { reference[f.index] = image }
+        }
+        XCTAssertTrue(full.warnings.isEmpty, "a decode from the start needs no repair: \(full.warnings)")
+        for run in 0..<3 {
+            let decoder = try VideoDecoder(path: path, sampling: .timestamps([7.0, 10.0]))
+            var frame = RGBImage()
+            let first = try XCTUnwrap(try decoder.nextFrame(into: &frame))
+            XCTAssertEqual(first.index, 140)
+            XCTAssertEqual(frame.pixels, reference[140]?.pixels, "run \(run): the frame at 7 s")
+            let second = try XCTUnwrap(try decoder.nextFrame(into: &frame))
+            XCTAssertEqual(second.index, 200)
+            XCTAssertEqual(frame.pixels, reference[200]?.pixels, "run \(run): the frame at 10 s")
+            XCTAssertTrue(decoder.warnings.contains { $0.contains("decoding from the start") }, "\(decoder.warnings)")
+        }
+    }
+
     func testInvalidSamplingArguments() throws {
         let p = try clip()
         assertMediaError(.invalidArgument, path: p) { _ = try VideoDecoder(path: p, sampling: .everyNth(0)) }
