@@ -28,23 +28,9 @@ _spec = importlib.util.spec_from_file_location(
 _scale = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale)
 
-KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 SCALES = (("full", 1, (0.1, 1.0, 10.0)), ("2x2", 2, (0.25,)), ("4x4", 4, (0.06,)))
 AREAS = ((4, 24), (8, 24), (8, 48))
 FLOORS = (0.0, 0.25, 1.0, 4.0)
-
-
-def second_difference(a):
-    h, w = a.shape
-    out = np.zeros((h - 2, w - 2), np.float32)
-    for i in range(3):
-        for j in range(3):
-            out += KERNEL[i, j] * a[i:i + h - 2, j:j + w - 2]
-    return out
-
-
-def block_means(a, block, rows, columns):
-    return a[:rows * block, :columns * block].reshape(rows, block, columns, block).mean(axis=(1, 3))
 
 
 def average(a, f):
@@ -58,9 +44,9 @@ def correlations(image):
     rows, columns = (rgb.shape[0] - 8) // 16, (rgb.shape[1] - 8) // 16
     maps = {}
     for name, factor, epsilons in SCALES:
-        r, g, b = (second_difference(average(rgb[..., k], factor)) for k in range(3))
+        r, g, b = (_scale.laplacian(average(rgb[..., k], factor)) for k in range(3))
         block = 16 // factor
-        means = {key: block_means(x * y, block, rows, columns)
+        means = {key: _scale.block_means(x * y, block, rows, columns)
                  for key, (x, y) in {"rg": (r, g), "bg": (b, g), "rr": (r, r), "gg": (g, g), "bb": (b, b)}.items()}
         for eps in epsilons:
             kappa = 0.5 * (means["rg"] / np.sqrt(means["rr"] * means["gg"] + eps)

@@ -93,13 +93,18 @@ def frames(work, jpeg, convert, keep=lambda real: True, families=None):
     return out, sorted(found)
 
 
-def second_difference(y):
+def laplacian(y):
+    """y ⊛ [1 −2 1]ᵀ[1 −2 1] over the pixels whose 3×3 neighbourhood lies inside the plane."""
     h, w = y.shape
     out = np.zeros((h - 2, w - 2), np.float32)
     for i in range(3):
         for j in range(3):
             out += KERNEL[i, j] * y[i:i + h - 2, j:j + w - 2]
-    return np.abs(out)
+    return out
+
+
+def second_difference(y):
+    return np.abs(laplacian(y))
 
 
 def block_means(a, block, rows, columns):
