@@ -305,42 +305,34 @@ public final class VideoDecoder {
     /// repairs (the seek skipped frames they depend on), that frame and every later target's are
     /// decoded on from the start instead, never from a seek.
     private func decode(at target: Double) throws -> DecodedFrame? {
-        guard !seeksUnreliable else {
+        if seeksUnreliable {
             if target <= lastDecodedTime { restart(at: 0) }
-            return try decodeOn(to: target)
+        } else {
+            restart(at: target)
+            let (found, damaged) = try decodeOn(to: target)
+            guard let found, damaged, target > 0 else { return found.map { made(time: $0.time, index: $0.index) } }
+            frame.unref()
+            warn("a seek to \(target) s gave frames the decoder had to repair; decoding from the start")
+            seeksUnreliable = true
+            restart(at: 0)
         }
-        restart(at: target)
+        return try decodeOn(to: target).found.map { made(time: $0.time, index: $0.index) }
+    }
+
+    /// Decodes on from where the decoder is to the first frame at or after `target` (left in `frame`),
+    /// and whether any frame decoded on the way needed repairs.
+    private func decodeOn(to target: Double) throws -> (found: (time: Double, index: Int)?, damaged: Bool) {
         var damaged = false
         while try decodeNext() {
             outputCount += 1
             let (time, index) = try describeFrame(position: outputCount - 1)
             lastDecodedTime = time
             damaged = damaged || frame.hasDecodeErrors
-            if time >= target - 1e-4 {
-                if !damaged || target <= 0 { return made(time: time, index: index) }
-                frame.unref()
-                warn("a seek to \(target) s gave frames the decoder had to repair; decoding from the start")
-                seeksUnreliable = true
-                restart(at: 0)
-                return try decodeOn(to: target)
-            }
+            if time >= target - 1e-4 { return ((time, index), damaged) }
             frame.unref()
         }
         if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
-        return nil
-    }
-
-    /// Decodes on from where the decoder is to the first frame at or after `target`.
-    private func decodeOn(to target: Double) throws -> DecodedFrame? {
-        while try decodeNext() {
-            outputCount += 1
-            let (time, index) = try describeFrame(position: outputCount - 1)
-            lastDecodedTime = time
-            if time >= target - 1e-4 { return made(time: time, index: index) }
-            frame.unref()
-        }
-        if let error = pendingError { warn("no frame for \(target) s: \(error.message)") }
-        return nil
+        return (nil, damaged)
     }
 
     /// Seeks to `seconds` (0: the start) and empties the decoder, for `.timestamps` sampling.
