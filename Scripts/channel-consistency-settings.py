@@ -15,7 +15,6 @@ through libjpeg's quality-Q tables as `unmask evaluate --jpeg-quality Q`, --h264
 libx264 intra frame as `--h264-crf CRF`. Prints each setting's mean AUC over the families present and
 each family's AUC (every fake against every real frame).
 """
-import importlib.util
 import os
 import sys
 
@@ -23,10 +22,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roc_auc import auc  # noqa: E402
-_spec = importlib.util.spec_from_file_location(
-    "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
-_scale = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_scale)
+from settings_common import sibling, work_and_variant  # noqa: E402
+
+_scale = sibling("scale_settings", "scale-consistency-settings.py")
 
 SCALES = (("full", 1, (0.1, 1.0, 10.0)), ("2x2", 2, (0.25,)), ("4x4", 4, (0.06,)))
 AREAS = ((4, 24), (8, 24), (8, 48))
@@ -86,16 +84,8 @@ def score(kappa, area, context, absolute):
 
 
 def main():
-    args = sys.argv[1:]
-    if len(args) == 1:
-        variant = False
-    elif len(args) == 3 and args[1] == "--jpeg-quality":
-        variant = int(args[2])
-    elif len(args) == 3 and args[1] == "--h264-crf":
-        variant = ("h264", int(args[2]))
-    else:
-        sys.exit(__doc__)
-    frames, families = _scale.frames(args[0], variant, correlations)
+    work, variant = work_and_variant(__doc__)
+    frames, families = _scale.frames(work, variant, correlations)
     print(f"{len(frames)} real frames; families: {' '.join(families)}")
     for setting in frames[0]["real"]:
         for area, context in AREAS:

@@ -17,7 +17,6 @@ re-encodes with libjpeg's quality-Q tables (as `unmask evaluate --jpeg-quality Q
 FFmpeg's own matrix at -q:v N. Prints each family's AUC (every fake against every real frame), their
 mean and the lattice evidence's on the same frames.
 """
-import importlib.util
 import os
 import sys
 
@@ -26,17 +25,10 @@ from scipy.special import ndtr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roc_auc import auc  # noqa: E402
+from settings_common import sibling  # noqa: E402
 
-
-def module(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)), file))
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-
-lat = module("lattice_settings", "lattice-consistency-settings.py")
-scale = module("scale_settings", "scale-consistency-settings.py")
+lat = sibling("lattice_settings", "lattice-consistency-settings.py")
+scale = sibling("scale_settings", "scale-consistency-settings.py")
 K = 60  # the largest |coefficient / q2| modelled
 
 

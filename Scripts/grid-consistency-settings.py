@@ -14,7 +14,6 @@ boundary (7 mod 8); (area, context) of (32, 384), (64, 384), (64, 768), (128, 38
 against every real frame), the best eight, then the chosen setting's AUC on the frames whose own
 grid is at least a given strength.
 """
-import importlib.util
 import os
 import sys
 
@@ -22,10 +21,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roc_auc import auc  # noqa: E402
-_spec = importlib.util.spec_from_file_location(
-    "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
-_scale = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_scale)
+from settings_common import sibling  # noqa: E402
+
+_scale = sibling("scale_settings", "scale-consistency-settings.py")
 block_means, box_means, load, load_frames = _scale.block_means, _scale.box_means, _scale.load, _scale.frames
 
 CHOSEN = (8, 0.5, False, 128, 384, "abs")

@@ -17,7 +17,6 @@ ffmpeg's JPEG encoder (-q:v 3, FFmpeg's own matrix), --jpeg-quality Q through it
 quality-Q tables (as `unmask evaluate --jpeg-quality Q`). Prints each setting's mean AUC over the families present and each
 family's AUC (every fake against every real frame).
 """
-import importlib.util
 import os
 import sys
 
@@ -25,10 +24,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roc_auc import auc  # noqa: E402
-_spec = importlib.util.spec_from_file_location(
-    "scale_settings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale-consistency-settings.py"))
-_scale = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_scale)
+from settings_common import sibling  # noqa: E402
+
+_scale = sibling("scale_settings", "scale-consistency-settings.py")
 load_frames = _scale.frames
 
 ZIGZAG = [(0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0), (4, 0), (3, 1), (2, 2), (1, 3),

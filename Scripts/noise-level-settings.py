@@ -19,7 +19,6 @@ and --h264-crf CRF re-encode real and fake frames alike as in channel-consistenc
 each setting's mean AUC over the families present and each family's AUC (every fake against every
 real frame), and the scale-consistency measure's (built setting) on the same frames.
 """
-import importlib.util
 import os
 import sys
 
@@ -28,17 +27,10 @@ from scipy.fft import dct
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roc_auc import auc  # noqa: E402
+from settings_common import sibling, work_and_variant  # noqa: E402
 
-
-def module(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)), file))
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-
-scale = module("scale_settings", "scale-consistency-settings.py")
-channel = module("channel_settings", "channel-consistency-settings.py")
+scale = sibling("scale_settings", "scale-consistency-settings.py")
+channel = sibling("channel_settings", "channel-consistency-settings.py")
 
 TRANSFORMS = (4,)
 WINDOWS = (4, 8)  # estimation window, in 16-pixel blocks: 64 and 128 px
@@ -106,20 +98,12 @@ def score(sigma2, eps, context, absolute):
 
 
 def main():
-    args = sys.argv[1:]
-    if len(args) == 1:
-        variant = False
-    elif len(args) == 3 and args[1] == "--jpeg-quality":
-        variant = int(args[2])
-    elif len(args) == 3 and args[1] == "--h264-crf":
-        variant = ("h264", int(args[2]))
-    else:
-        sys.exit(__doc__)
+    work, variant = work_and_variant(__doc__)
 
     def convert(image):
         return {"noise": noise_maps(image), "scale": scale.ratios(image)}
 
-    frames, families = scale.frames(args[0], variant, convert)
+    frames, families = scale.frames(work, variant, convert)
     frames = [f for f in frames if f["real"]["noise"] and min(f["real"]["scale"].shape) >= 4]
     print(f"{len(frames)} real frames; families: {' '.join(families)}")
 
