@@ -89,12 +89,8 @@ def noise_maps(image):
 
 
 def score(sigma2, eps, context, absolute):
-    r = np.log(sigma2 + eps)
-    d = r - channel.masked_means(r, context, 0.0)
-    d = d[~np.isnan(d)]
-    if d.size == 0:
-        return 0.0
-    return float(np.abs(d).max() if absolute else (-d).max())
+    """Each block's ln(σ² + ε) against its context's measured blocks (an "area" of one block)."""
+    return channel.score(np.log(sigma2 + eps), 1, context, absolute)
 
 
 def main():
