@@ -9,12 +9,18 @@
 # DEST is the folder Scripts/fetch-training-media.sh filled (DEST/real for training and calibration,
 # DEST/eval-real for evaluation only). OUT gets one folder per group and OUT/table.md. Rerunning skips
 # groups already evaluated and resumes interrupted trainings from their checkpoints, so the protocol can
-# span several sessions. Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
-# (default: every group), STEPS (adversarial training steps per group, default 1500), FROZEN_STEPS
+# span several sessions. Each group's folder also gets calibration.json, the calibration frames with
+# their network logits and evidence: `Scripts/evidence-fusion.py OUT/G/calibration.json
+# OUT/G/evaluation.json G` weighs the training-free evidence beside the network for group G.
+# Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
+# (default: every group), TRAINER (pooled, the default: `unmask train`, the adversarial game then the
+# frozen-generator phase; probe: `unmask bench learn`, supervised on fixed real/fake pairs with the
+# group's families never drawn, STEPS steps, default 8000, not resumable but about 12 minutes at 128-px
+# patches), STEPS (adversarial training steps per group, default 1500), FROZEN_STEPS
 # (then steps with the generator frozen and the detector's learning rate at 1e-4, as the shipped
 # model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
 # of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
-# `unmask train` options, e.g. an architecture), CALIBRATE_ARGS (extra `unmask calibrate` options, e.g.
+# options of the trainer, e.g. an architecture, or --patch-size 128 --seed 2 for the probe), CALIBRATE_ARGS (extra `unmask calibrate` options, e.g.
 # --scale-evidence --grid-evidence --lattice-evidence --channel-evidence), ZOO_ARGS (extra options naming the zoo's families
 # for train, calibrate and evaluate alike; default --zoo-generators Models/zoo, run from the repository).
 set -euo pipefail
@@ -25,7 +31,11 @@ if [[ $# -ne 2 ]]; then
 fi
 dest=$1 out=$2
 unmask=${UNMASK:-.build/release/unmask}
-steps=${STEPS:-1500} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
+trainer=${TRAINER:-pooled}
+[[ $trainer == pooled || $trainer == probe ]] || { echo "lofo: TRAINER must be pooled or probe (got $trainer)" >&2; exit 64; }
+default_steps=1500
+[[ $trainer == probe ]] && default_steps=8000
+steps=${STEPS:-$default_steps} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
 read -r -a train_args <<<"${TRAIN_ARGS:-}"
 read -r -a calibrate_args <<<"${CALIBRATE_ARGS:-}"
 read -r -a zoo_args <<<"${ZOO_ARGS:---zoo-generators Models/zoo}"
@@ -59,11 +69,21 @@ for group in "${groups[@]}"; do
         fi
         touch "$run/$marker"
     }
-    train_phase adversarial "$steps"
-    train_phase frozen-generator $((steps + frozen_steps)) --freeze-generator --lr-d 1e-4 --patience 0
+    if [[ $trainer == probe ]]; then
+        if [[ ! -f $run/model.safetensors ]]; then
+            echo "lofo: $group: probe: $steps supervised steps on every family but $group"
+            "$unmask" bench learn --real "$dest/real" --held-out-family "$group" "${zoo_args[@]}" --pairs 8192 \
+                --validation-pairs 512 --steps "$steps" --evaluate-every 1000 --lr 1e-3 --beta1 0.9 \
+                "${train_args[@]}" --out "$run/model.safetensors" >"$run/learn.txt"
+        fi
+    else
+        train_phase adversarial "$steps"
+        train_phase frozen-generator $((steps + frozen_steps)) --freeze-generator --lr-d 1e-4 --patience 0
+    fi
     echo "lofo: $group: calibrating on held-out training-package files with the families trained on"
     "$unmask" calibrate --model "$run/model.safetensors" --real "$dest/real" --zoo-exclude "$group" "${zoo_args[@]}" \
-        --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --out "$run/calibrated.safetensors" -q \
+        --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --json "$run/calibration.json" \
+        --out "$run/calibrated.safetensors" -q \
         >"$run/calibration.txt"
     echo "lofo: $group: evaluating on $group over the evaluation-only sources"
     "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \

@@ -151,16 +151,7 @@ struct EvaluateCommand: ParsableCommand {
         let result = EvaluationResult(
             model: modelPath, threshold: model.threshold, split: split.rawValue, scored: scored)
         StandardOutput.print(result.table())
-        if let json {
-            do {
-                let encoder = JSON.encoder(pretty: true, snakeCaseKeys: true)
-                encoder.nonConformingFloatEncodingStrategy = .convertToString(
-                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                try ReportWriter.write(try encoder.encode(result), to: json)
-            } catch {
-                throw Terminal.report(OutputError(path: json, cause: "\(error)"))
-            }
-        }
+        if let json { try result.write(to: json) }
     }
 }
 
@@ -222,11 +213,16 @@ struct CalibrateCommand: ParsableCommand {
             valueName: "fitted|real-frames"))
     var evidenceWeights: Calibrator.EvidenceWeighting = .fitted
 
+    @Option(
+        help: "Also write the calibration frames' results (metrics, per frame with every evidence) as JSON to this file.")
+    var json: String?
+
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
     func validate() throws {
         try inputs.check()
+        if json != nil && json == out { throw ValidationError("--json and --out name the same file (\(out)).") }
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
         if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence) {
             throw ValidationError(
@@ -250,8 +246,10 @@ struct CalibrateCommand: ParsableCommand {
         let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
-        do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
         let result = EvaluationResult(model: out, threshold: fit.threshold, split: "calibration", scored: fit.frames)
+        // the JSON first: when it cannot be written, no calibrated model is left to look like a finished run
+        if let json { try result.write(to: json) }
+        do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
             String(format: "Calibration a %.4f, b %.4f", fit.calibration.a, fit.calibration.b)
@@ -297,6 +295,19 @@ struct EvaluationResult: Encodable {
                 source: group[0].source, frames: group.count, isFake: group[0].isFake, meanProbability: mean,
                 flagged: group.filter { $0.probability >= threshold }.count)
         }.sorted { ($0.isFake ? 1 : 0, $0.source) < ($1.isFake ? 1 : 0, $1.source) }
+    }
+
+    /// Writes the result as JSON (snake-case keys, non-finite numbers as strings), replacing `path` whole
+    /// or not at all.
+    func write(to path: String) throws {
+        do {
+            let encoder = JSON.encoder(pretty: true, snakeCaseKeys: true)
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try ReportWriter.write(try encoder.encode(self), to: path)
+        } catch {
+            throw Terminal.report(OutputError(path: path, cause: "\(error)"))
+        }
     }
 
     func table(perSource: Bool = true) -> String {

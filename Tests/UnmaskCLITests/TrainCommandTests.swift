@@ -116,15 +116,42 @@ final class TrainCommandTests: CLITestCase {
             }
         }
 
-        let calibrated = path("calibrated.safetensors")
-        let calibration = try unmask([
+        let calibrated = path("calibrated.safetensors"), fit = path("calibration.json")
+        let calibrationArguments = [
             "calibrate", "--model", out + "/model.safetensors", "--real", real, "--generator", out + "/generator.safetensors",
-            "--out", calibrated, "--quiet",
-        ])
+            "--quiet",
+        ]
+        let calibration = try unmask(calibrationArguments + ["--out", calibrated, "--json", fit])
         XCTAssertEqual(calibration.status, 0, calibration.standardError)
         let model = try DetectorModel.load(path: calibrated)
         XCTAssertGreaterThanOrEqual(model.threshold, 0.5)
         XCTAssertTrue(model.training.notes.contains("frame calibration"), model.training.notes)
+        // --json keeps the frames the calibration was fitted on, each with the network's logit, scored as
+        // the calibrated model scores them
+        let fitted = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fit))) as! [String: Any]
+        XCTAssertEqual(fitted["split"] as? String, "calibration")
+        XCTAssertEqual(fitted["threshold"] as! Double, model.threshold, accuracy: 1e-12)
+        let fitFrames = fitted["frames"] as! [[String: Any]]
+        XCTAssertFalse(fitFrames.isEmpty)
+        XCTAssertEqual(Set(fitFrames.map { $0["variant"] as! String }), ["original", "h264-crf28"])
+        XCTAssertEqual(fitFrames.filter { $0["is_fake"] as! Bool }.count * 2, fitFrames.count)
+        for frame in fitFrames {
+            let logit = try XCTUnwrap(frame["area_logit"] as? Double, "\(frame)")
+            XCTAssertEqual(
+                frame["probability"] as! Double,
+                model.calibration.probability(score: model.calibration.score(areaLogit: logit, scaleEvidence: nil)),
+                accuracy: 1e-9, "\(frame)")
+        }
+
+        // A JSON path that cannot be written fails before any model is written; one that is the model's is refused.
+        let unwritable = path("no-such-folder/calibration.json"), notWritten = path("not-written.safetensors")
+        let failed = try unmask(calibrationArguments + ["--out", notWritten, "--json", unwritable])
+        XCTAssertEqual(failed.status, 73, failed.standardError)
+        XCTAssertTrue(failed.standardError.contains(unwritable), failed.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: notWritten))
+        let same = try unmask(calibrationArguments + ["--out", notWritten, "--json", notWritten])
+        XCTAssertEqual(same.status, 64, same.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: notWritten))
     }
 
     /// A fine-tuned model that validates worse than its base is kept as model.rejected.safetensors,
