@@ -16,7 +16,8 @@
 # (default: every group), TRAINER (pooled, the default: `unmask train`, the adversarial game then the
 # frozen-generator phase; probe: `unmask bench learn`, supervised on fixed real/fake pairs with the
 # group's families never drawn, STEPS steps, default 8000, not resumable but about 12 minutes at 128-px
-# patches), STEPS (adversarial training steps per group, default 1500), FROZEN_STEPS
+# patches), PAIRS (the probe's training pairs, default 8192; a 128-px pair holds about 0.5 MB of
+# memory), STEPS (adversarial training steps per group, default 1500), FROZEN_STEPS
 # (then steps with the generator frozen and the detector's learning rate at 1e-4, as the shipped
 # model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
 # of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
@@ -35,7 +36,7 @@ trainer=${TRAINER:-pooled}
 [[ $trainer == pooled || $trainer == probe ]] || { echo "lofo: TRAINER must be pooled or probe (got $trainer)" >&2; exit 64; }
 default_steps=1500
 [[ $trainer == probe ]] && default_steps=8000
-steps=${STEPS:-$default_steps} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
+steps=${STEPS:-$default_steps} pairs=${PAIRS:-8192} frozen_steps=${FROZEN_STEPS:-3000} minutes=${MINUTES:-30} frames=${FRAMES:-1}
 read -r -a train_args <<<"${TRAIN_ARGS:-}"
 read -r -a calibrate_args <<<"${CALIBRATE_ARGS:-}"
 read -r -a zoo_args <<<"${ZOO_ARGS:---zoo-generators Models/zoo}"
@@ -72,7 +73,7 @@ for group in "${groups[@]}"; do
     if [[ $trainer == probe ]]; then
         if [[ ! -f $run/model.safetensors ]]; then
             echo "lofo: $group: probe: $steps supervised steps on every family but $group"
-            "$unmask" bench learn --real "$dest/real" --held-out-family "$group" "${zoo_args[@]}" --pairs 8192 \
+            "$unmask" bench learn --real "$dest/real" --held-out-family "$group" "${zoo_args[@]}" --pairs "$pairs" \
                 --validation-pairs 512 --steps "$steps" --evaluate-every 1000 --lr 1e-3 --beta1 0.9 \
                 "${train_args[@]}" --out "$run/model.safetensors" >"$run/learn.txt"
         fi
