@@ -92,7 +92,12 @@ final class LearnBenchCommandTests: CLITestCase {
             "bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1", "--tail-windows", "0",
         ]
         XCTAssertEqual(try unmask(base + ["--patch-size", "96"]).status, 64)
-        XCTAssertEqual(try unmask(base + ["--pairs", "0"]).status, 64)
+        let noPairs = try unmask(base + ["--pairs", "0"])
+        XCTAssertEqual(noPairs.status, 64)
+        XCTAssertTrue(noPairs.standardError.contains("--pairs"), noPairs.standardError)
+        let wordPairs = try unmask(base + ["--pairs", "many"])
+        XCTAssertEqual(wordPairs.status, 64)
+        XCTAssertTrue(wordPairs.standardError.contains("many"), wordPairs.standardError)
         let unknown = try unmask(base + ["--family", "no-such-family"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.standardError.contains("no-such-family"), unknown.standardError)
