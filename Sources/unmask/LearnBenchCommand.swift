@@ -68,6 +68,9 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Adam learning rate.")
     var lr: Float = 2e-4
 
+    @Flag(help: "Decay the learning rate along a cosine over the --steps, to 1 % of --lr at the last step.")
+    var cosineDecay = false
+
     @Option(parsing: .unconditional, help: "Adam β₁.")
     var beta1: Float = 0.5
 
@@ -162,6 +165,7 @@ struct LearnBenchCommand: ParsableCommand {
         config.validationPairs = validationPairs
         config.batchPairs = batchPairs
         config.learningRate = lr
+        config.decaySteps = cosineDecay ? steps : 0
         config.beta1 = beta1
         config.regionSide = regionSides
         config.contextSide = contextSide
@@ -233,7 +237,8 @@ struct LearnBenchCommand: ParsableCommand {
                 "bench learn: \(probe.step) supervised steps on \(probe.trainingPairs.count) fixed zoo pairs (families: "
                 + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
                 + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), "
-                + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "") + "seed \(seed); uncalibrated"
+                + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "")
+                + "learning rate \(lr)\(cosineDecay ? " with cosine decay" : ""), seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }
         }

@@ -149,6 +149,26 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
+    func testCosineDecayTakesTheLearningRateToOnePercentAndHoldsIt() throws {
+        var config = LearnabilityConfig()
+        config.families = ["resample"]; config.trainingPairs = 4; config.validationPairs = 4; config.batchPairs = 2
+        config.learningRate = 1e-3
+        let constant = try LearnabilityProbe(config: config, data: data())
+        XCTAssertEqual(constant.learningRate(atStep: 0), 1e-3)
+        XCTAssertEqual(constant.learningRate(atStep: 5000), 1e-3)
+        config.decaySteps = 4
+        let probe = try LearnabilityProbe(config: config, data: data())
+        // lr · (0.01 + 0.99 · (1 + cos(π s / 4)) / 2) at s = 0, 1, 2, 4 and past the end; Float rounding only
+        let expected: [(Int, Float)] = [(0, 1e-3), (1, 8.55018e-4), (2, 5.05e-4), (4, 1e-5), (9, 1e-5)]
+        for (step, rate) in expected {
+            XCTAssertEqual(probe.learningRate(atStep: step), rate, accuracy: 1e-8, "step \(step)")
+        }
+        probe.trainStep(); probe.trainStep()
+        XCTAssertEqual(probe.optimizer.learningRate, probe.learningRate(atStep: 1), "the second step ran at step 1's rate")
+        config.decaySteps = -1
+        XCTAssertThrowsError(try LearnabilityProbe(config: config, data: data()))
+    }
+
     func testHeldOutFamiliesAreNeverTrainedOnAndComeOnlyFromHeldOutFiles() throws {
         let split = darkTrainingBrightHeldOut()
         var config = LearnabilityConfig()

@@ -75,6 +75,12 @@ final class LearnBenchCommandTests: CLITestCase {
         XCTAssertEqual(model.training.steps, 2)
         XCTAssertEqual(model.calibration.a, 1); XCTAssertEqual(model.calibration.b, 0)
         XCTAssertTrue(model.training.notes.contains("uncalibrated"), model.training.notes)
+        XCTAssertFalse(model.training.notes.contains("cosine"), model.training.notes)
+        let decayed = path("decayed.safetensors")
+        let withDecay = try unmask(base + ["--cosine-decay", "--out", decayed])
+        XCTAssertEqual(withDecay.status, 0, withDecay.standardError)
+        let decayedNotes = try DetectorModel.load(path: decayed).training.notes
+        XCTAssertTrue(decayedNotes.contains("with cosine decay"), decayedNotes)
         let before = try Data(contentsOf: URL(fileURLWithPath: out))
         let again = try unmask(base + ["--out", out])
         XCTAssertEqual(again.status, 73)

@@ -25,6 +25,10 @@ public struct LearnabilityConfig: Sendable {
     public var validationPairs = 256
     public var batchPairs = 16
     public var learningRate: Float = 2e-4
+    /// Cosine decay of the learning rate over this many steps, from `learningRate` to 1 % of it, then
+    /// held there; 0 keeps it constant. Adam at a constant rate ends each run still moving over the
+    /// pairs' noise; decaying it lets the last steps settle.
+    public var decaySteps = 0
     public var beta1: Float = 0.5
     /// Sides of the replaced region, clamped to P − 2 (to the context side − 2 with `contextSide`).
     public var regionSide: ClosedRange<Int> = 12...62
@@ -60,6 +64,7 @@ public struct LearnabilityConfig: Sendable {
         try architecture.validate()
         guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
             (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
+            (0...10_000_000).contains(decaySteps),
             regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
             contextSide.map({ (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) }) ?? true,
             (0...100_000).contains(tailWindows), (0...1).contains(minimumRegionChange),
@@ -68,7 +73,7 @@ public struct LearnabilityConfig: Sendable {
                     && hardNegativeEvery >= 1)
         else {
             throw DetectorError.invalidConfiguration(
-                "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate, β₁ in [0, 1), "
+                "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate decayed over 0…10⁷ steps, β₁ in [0, 1), "
                     + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
                     + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1")
         }
@@ -256,6 +261,7 @@ public final class LearnabilityProbe {
         discriminator.train()
         discriminator.needsInputGradient = false
         optimizer.zeroGradients()
+        optimizer.learningRate = learningRate(atStep: step)
         let (patchLogits, globalLogits) = discriminator.forward(batch)
         let dPatch = Tensor(shape: [0]), dGlobal = Tensor(shape: [0])
         let loss =
@@ -265,6 +271,15 @@ public final class LearnabilityProbe {
         optimizer.step()
         step += 1
         return loss
+    }
+
+    /// The learning rate of the step after `step` steps: `config.learningRate`, or with `decaySteps`
+    /// its cosine decay to 1 % of it at step `decaySteps` and after.
+    public func learningRate(atStep step: Int) -> Float {
+        let T = config.decaySteps
+        guard T > 0 else { return config.learningRate }
+        let progress = Double(min(step, T)) / Double(T)
+        return config.learningRate * Float(0.01 + 0.99 * 0.5 * (1 + cos(Double.pi * progress)))
     }
 
     /// Scores every hard-negative candidate and keeps the `hardNegativeSelect` highest.
