@@ -140,6 +140,11 @@ public struct ScoredFrame: Codable, Sendable {
     /// (`FrameEvaluation.studiedAreaSides`): whether pooling evidence over more or fewer cells than the
     /// frame score's 64 pixels separates forged regions from real frames' isolated high areas.
     public var areaLogitMaxima: [String: Double]? = nil
+    /// The largest 64-pixel area mean among the areas of each texture class
+    /// (`FrameEvaluation.textureClassEdges`, by the area's gradient energy; nil for a class with no
+    /// area): whether a real frame's highest areas are its textured ones, and whether judging each
+    /// area against real areas of like texture separates forged regions from them.
+    public var areaLogitByTexture: [Double?]? = nil
     /// For zoo fakes: how much the manipulation changed and what it replaced (`RegionStatistics`).
     public var regionStatistics: RegionStatistics? = nil
     /// The frame's training-free scale-consistency evidence (`ScaleConsistency.frameScore`); nil for
@@ -202,7 +207,9 @@ public enum FrameEvaluation {
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
                     manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
-                    areaLogitMaxima: areaLogitMaxima(r.logits), regionStatistics: f.regionStatistics,
+                    areaLogitMaxima: areaLogitMaxima(r.logits),
+                    areaLogitByTexture: areaLogitByTexture(r.logits, texture: cellTexture(f.image)),
+                    regionStatistics: f.regionStatistics,
                     scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image),
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
@@ -233,6 +240,47 @@ public enum FrameEvaluation {
             out[String(side * FrameScorer.stride)] = best
         }
         return out
+    }
+
+    /// Upper edges of the texture classes of `areaLogitByTexture`, in gradient energy (the mean
+    /// absolute luminance step to the right and below, `PatchOps.gradientEnergy`); the last class is
+    /// open. The edges are those `Scripts/evaluation-breakdown.py` bins a fake's region by.
+    public static let textureClassEdges = [0.005, 0.01, 0.02, 0.04, 0.08]
+
+    /// Per 8 × 8-pixel cell of `image` (⌈H/8⌉ × ⌈W/8⌉, as the logit grid), the mean absolute luminance
+    /// step to the right and below over the cell's pixels that have both neighbours; NaN for a cell
+    /// with none (a last row or column one pixel wide).
+    static func cellTexture(_ image: RGBImage) -> ScoreGrid {
+        let W = image.width, H = image.height, S = FrameScorer.stride, n = image.planeCount
+        let rows = (H + S - 1) / S, columns = (W + S - 1) / S
+        var sum = [Float](repeating: 0, count: rows * columns), count = [Int](repeating: 0, count: rows * columns)
+        image.pixels.withUnsafeBufferPointer { px in
+            func luminance(_ i: Int) -> Float { 0.299 * px[i] + 0.587 * px[n + i] + 0.114 * px[2 * n + i] }
+            for y in 0..<max(0, H - 1) {
+                for x in 0..<(W - 1) {
+                    let i = y * W + x, l = luminance(i), cell = (y / S) * columns + x / S
+                    sum[cell] += abs(luminance(i + 1) - l) + abs(luminance(i + W) - l)
+                    count[cell] += 1
+                }
+            }
+        }
+        return ScoreGrid(
+            rows: rows, columns: columns, values: zip(sum, count).map { $1 > 0 ? $0 / Float($1) : .nan })
+    }
+
+    /// For each texture class, the largest `FrameScorer.areaCells`-side area mean of `logits` among the
+    /// areas whose mean cell texture (`texture`, a grid of the same size) falls in it; nil when the
+    /// grids differ in size or no area was scored.
+    static func areaLogitByTexture(_ logits: ScoreGrid, texture: ScoreGrid) -> [Double?]? {
+        guard logits.rows == texture.rows, logits.columns == texture.columns else { return nil }
+        let areas = FrameScorer.areaMeans(logits, side: FrameScorer.areaCells).means
+        let textures = FrameScorer.areaMeans(texture, side: FrameScorer.areaCells).means
+        var best = [Double?](repeating: nil, count: textureClassEdges.count + 1)
+        for (logit, energy) in zip(areas, textures) where !logit.isNaN && !energy.isNaN {
+            let k = textureClassEdges.firstIndex { energy < $0 } ?? textureClassEdges.count
+            best[k] = max(best[k] ?? -.infinity, logit)
+        }
+        return best.contains { $0 != nil } ? best : nil
     }
 
     /// Intersection over union of two boxes (0 when either is empty).

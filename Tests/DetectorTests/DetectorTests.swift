@@ -428,6 +428,35 @@ final class FramePoolingTests: XCTestCase {
         XCTAssertNil(FrameEvaluation.areaLogitMaxima(ScoreGrid(rows: 2, columns: 2, values: [.nan, .nan, .nan, .nan])))
     }
 
+    /// Cell texture is the mean luminance step to the right and below over a cell's pixels with both
+    /// neighbours: vertical stripes 0 / 1 step by 1 to the right and 0 below; the 9th row has no pixel
+    /// below it, so the second row of cells has no such pixel at all.
+    func testCellTextureIsTheMeanLuminanceStepPerCell() {
+        let (W, H) = (10, 9)
+        let stripes = RGBImage(width: W, height: H, pixels: (0..<(3 * W * H)).map { Float($0 % W % 2) })
+        let texture = FrameEvaluation.cellTexture(stripes)
+        XCTAssertEqual([texture.rows, texture.columns], [2, 2])
+        XCTAssertEqual(texture[0, 0], 1, accuracy: 1e-5)
+        XCTAssertEqual(texture[0, 1], 1, accuracy: 1e-5)
+        XCTAssertTrue(texture[1, 0].isNaN && texture[1, 1].isNaN)
+    }
+
+    /// On an 8 × 10 grid (three 8 × 8 areas, at columns 0, 1 and 2) of logit = column and texture =
+    /// 0.001 · column, the areas' means are c + 3.5 and 0.001 · (c + 3.5): the first two fall in the
+    /// first texture class (< 0.005), the third in the second; the other classes have no area.
+    func testAreaLogitsAreMaximizedPerTextureClass() {
+        let logits = ScoreGrid(rows: 8, columns: 10, values: (0..<80).map { Float($0 % 10) })
+        let texture = ScoreGrid(rows: 8, columns: 10, values: (0..<80).map { Float($0 % 10) * 0.001 })
+        let byTexture = FrameEvaluation.areaLogitByTexture(logits, texture: texture)
+        XCTAssertEqual(byTexture?.count, FrameEvaluation.textureClassEdges.count + 1)
+        XCTAssertEqual(byTexture?[0] ?? nil, 4.5)
+        XCTAssertEqual(byTexture?[1] ?? nil, 5.5)
+        XCTAssertEqual(byTexture?.dropFirst(2).allSatisfy { $0 == nil }, true)
+        XCTAssertNil(FrameEvaluation.areaLogitByTexture(logits, texture: ScoreGrid(rows: 8, columns: 9, values: [])))
+        let unscored = ScoreGrid(rows: 8, columns: 10, values: [Float](repeating: .nan, count: 80))
+        XCTAssertNil(FrameEvaluation.areaLogitByTexture(unscored, texture: texture))
+    }
+
     /// A 10 × 8 rectangle raised by 0.1 in every channel on a flat frame: change 0.1, texture 0; on a
     /// frame of vertical stripes 0 / 1 the texture is the mean luminance step, 1 to the right, 0 below.
     func testRegionStatisticsMeasureTheChangeUnderTheMaskAndTheTextureItReplaced() throws {
