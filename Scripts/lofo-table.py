@@ -5,7 +5,9 @@ usage: Scripts/lofo-table.py OUT GROUP...
 One row per held-out group: AUC per variant, then over all variants TPR at the calibrated threshold,
 FPR on the evaluation-only real frames and the share of detected fakes whose region has IoU >= 0.3,
 then the AUC on original frames of the fakes that changed their region by at least VISIBLE_CHANGE
-(mean |fake - real| under the mask, in 0...1; "-" for evaluations that did not record it).
+(mean |fake - real| under the mask, in 0...1; "-" for evaluations that did not record it), and last
+the group's AUC over every variant on the training packages' unused files (OUT/<group>/validation.json;
+"-" for runs without it), the figure a recipe may be chosen by.
 """
 import json
 import os
@@ -29,6 +31,13 @@ def visible_auc(frames):
     return auc(visible, [f["score"] for f in original if not f["is_fake"]])
 
 
+def validation_auc(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["overall"]["auc"]
+
+
 def cell(value):
     if value is None or isinstance(value, str) or value != value:
         return "-"
@@ -40,7 +49,7 @@ def main():
         sys.exit(__doc__)
     out, groups = sys.argv[1], sys.argv[2:]
     header = ["held-out group", "real / fake frames"] + [f"AUC {v}" for v in VARIANTS] + [
-        "TPR", "FPR", "IoU ≥ 0.3", "threshold", f"AUC original, change ≥ {VISIBLE_CHANGE}"]
+        "TPR", "FPR", "IoU ≥ 0.3", "threshold", f"AUC original, change ≥ {VISIBLE_CHANGE}", "validation AUC"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for group in groups:
@@ -54,7 +63,8 @@ def main():
         row = [group, f"{overall['real_frames']} / {overall['fake_frames']}"]
         row += [cell(by_variant.get(v, {}).get("auc")) for v in VARIANTS]
         row += [cell(overall["true_positive_rate"]), cell(overall["false_positive_rate"]),
-                cell(overall.get("localized_rate")), cell(result["threshold"]), cell(visible_auc(result["frames"]))]
+                cell(overall.get("localized_rate")), cell(result["threshold"]), cell(visible_auc(result["frames"])),
+                cell(validation_auc(os.path.join(out, group, "validation.json")))]
         print("| " + " | ".join(row) + " |")
 
 

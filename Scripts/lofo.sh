@@ -11,7 +11,10 @@
 # groups already evaluated and resumes interrupted trainings from their checkpoints, so the protocol can
 # span several sessions. Each group's folder also gets calibration.json, the calibration frames with
 # their network logits and evidence: `Scripts/evidence-fusion.py OUT/G/calibration.json
-# OUT/G/evaluation.json G` weighs the training-free evidence beside the network for group G.
+# OUT/G/evaluation.json G` weighs the training-free evidence beside the network for group G. Each
+# group's folder also gets validation.json: the held-out group's fakes on the training packages' files
+# that neither training nor calibration used (`evaluate --split test`), so a recipe or a calibration
+# option can be chosen by transfer to an unseen family without looking at the evaluation-only sources.
 # Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
 # (default: every group), TRAINER (pooled, the default: `unmask train`, the adversarial game then the
 # frozen-generator phase; probe: `unmask bench learn`, supervised on fixed real/fake pairs with the
@@ -86,6 +89,13 @@ for group in "${groups[@]}"; do
         --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --json "$run/calibration.json" \
         --out "$run/calibrated.safetensors" -q \
         >"$run/calibration.txt"
+    if [[ ! -f $run/validation.json ]]; then
+        echo "lofo: $group: validating on $group over the training packages' test-half files"
+        "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/real" --split test --zoo "$group" \
+            "${zoo_args[@]}" --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
+            --json "$run/validation.json.partial" >"$run/validation.txt"
+        mv "$run/validation.json.partial" "$run/validation.json"
+    fi
     echo "lofo: $group: evaluating on $group over the evaluation-only sources"
     "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \
         --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \

@@ -26,6 +26,10 @@ public struct Calibrator: Sendable {
     public var fusedEvidence: [FrameEvidence]
     /// How the evidence weights are chosen.
     public var evidenceWeighting: EvidenceWeighting
+    /// Whether to fit a size prior (`Calibration.areaCountSlope`) on the real frames first: the
+    /// least-squares slope of their network score on ln(areas scored), kept within
+    /// 0…`Calibration.maximumAreaCountSlope`.
+    public var sizePrior: Bool
 
     /// How `fusedEvidence` is weighed beside the network.
     public enum EvidenceWeighting: String, CaseIterable, Sendable {
@@ -40,12 +44,13 @@ public struct Calibrator: Sendable {
 
     public init(
         falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0,
-        fusedEvidence: [FrameEvidence] = [], evidenceWeighting: EvidenceWeighting = .fitted
+        fusedEvidence: [FrameEvidence] = [], evidenceWeighting: EvidenceWeighting = .fitted, sizePrior: Bool = false
     ) {
         self.falsePositiveRate = falsePositiveRate
         self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
         self.fusedEvidence = fusedEvidence
         self.evidenceWeighting = evidenceWeighting
+        self.sizePrior = sizePrior
     }
 
     /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
@@ -57,7 +62,8 @@ public struct Calibrator: Sendable {
         public var frames: [ScoredFrame]
     }
 
-    /// Platt scaling on the frames' network scores (all variants together; with
+    /// With `sizePrior`, the size prior fitted on the real frames and taken off every network score;
+    /// then Platt scaling on the frames' network scores (all variants together; with
     /// `fusedEvidence`, a fusion with their training-free evidence weighed by `evidenceWeighting`), the frames' scores and probabilities
     /// recomputed with it, then the smallest threshold at or above 0.5 that keeps the false-positive
     /// rate within `falsePositiveRate` on every variant's real frames. Throws `CalibrationError` below
@@ -70,14 +76,23 @@ public struct Calibrator: Sendable {
                 minimumFakeFrames: minimumFakeFrames)
         }
         var frames = scored
-        let calibration: Calibration
-        switch (fusedEvidence.isEmpty, evidenceWeighting) {
-        case (true, _): calibration = FrameEvaluation.fitCalibration(frames)
-        case (false, .fitted): calibration = FrameEvaluation.fitEvidenceFusion(frames, evidence: fusedEvidence)
-        case (false, .realFrames): calibration = FrameEvaluation.fitRealFrameFusion(frames, evidence: fusedEvidence)
+        let slope = sizePrior ? Calibrator.areaCountSlope(scored.filter { !$0.isFake }) : 0
+        let prior = Calibration(areaCountSlope: slope)
+        let adjusted = scored.map { f in
+            var f = f
+            f.areaLogit = prior.sizeAdjusted(f.networkScore, areaCount: f.scoredAreaCount)
+            return f
         }
+        var calibration: Calibration
+        switch (fusedEvidence.isEmpty, evidenceWeighting) {
+        case (true, _): calibration = FrameEvaluation.fitCalibration(adjusted)
+        case (false, .fitted): calibration = FrameEvaluation.fitEvidenceFusion(adjusted, evidence: fusedEvidence)
+        case (false, .realFrames): calibration = FrameEvaluation.fitRealFrameFusion(adjusted, evidence: fusedEvidence)
+        }
+        calibration.areaCountSlope = slope
         for i in frames.indices {
-            frames[i].score = calibration.score(areaLogit: frames[i].networkScore, evidence: frames[i].evidence)
+            let logit = calibration.sizeAdjusted(frames[i].networkScore, areaCount: frames[i].scoredAreaCount)
+            frames[i].score = calibration.score(areaLogit: logit, evidence: frames[i].evidence)
             frames[i].probability = calibration.probability(score: frames[i].score)
         }
         let variants = Set(frames.map(\.variant)).sorted()
@@ -85,6 +100,19 @@ public struct Calibrator: Sendable {
             forFalsePositiveRate: falsePositiveRate,
             realGroups: variants.map { v in frames.filter { !$0.isFake && $0.variant == v }.map(\.probability) })
         return Fit(calibration: calibration, threshold: threshold, variants: variants, frames: frames)
+    }
+
+    /// The least-squares slope of `real`'s network scores on ln(areas scored), within
+    /// 0…`Calibration.maximumAreaCountSlope`; 0 when fewer than 2 frame sizes make a slope.
+    static func areaCountSlope(_ real: [ScoredFrame]) -> Double {
+        let x = real.map { log(Double(max(1, $0.scoredAreaCount))) }, y = real.map(\.networkScore)
+        guard x.count >= 2 else { return 0 }
+        let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
+        let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        guard sxx > 1e-9 else { return 0 }
+        let sxy = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+        let slope = sxy / sxx
+        return slope.isFinite ? min(max(0, slope), Calibration.maximumAreaCountSlope) : 0
     }
 
     /// Writes `fit` into `model` and adds a note on what it was fitted on.
@@ -96,6 +124,8 @@ public struct Calibrator: Sendable {
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
             + fit.calibration.evidenceSummary
+            + (fit.calibration.areaCountSlope > 0
+                ? String(format: ", size prior %.3f per ln(areas)", fit.calibration.areaCountSlope) : "")
             + ")"
     }
 }

@@ -29,7 +29,8 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 /// evidence (`LatticeConsistency.frameScore`) + `channelWeight` · the channel-consistency evidence
 /// (`ChannelConsistency.frameScore`) — or, with a `standardization`, its combination of the
 /// scores standardized on real frames — then Platt scaling p = σ(a·s + b) (Platt 1999). a = 1, b = 0,
-/// no evidence weights is uncalibrated, network only.
+/// no evidence weights is uncalibrated, network only. With an `areaCountSlope` β the area logit (and
+/// every cell's logit) first loses β · ln(the frame's scored 64-pixel areas).
 public struct Calibration: Codable, Equatable, Sendable {
     public var a: Double
     public var b: Double
@@ -45,17 +46,33 @@ public struct Calibration: Codable, Equatable, Sendable {
     /// Each score standardized on real frames instead of the weights above (which are then 0); nil
     /// (and absent from files written before it existed) = the weights.
     public var standardization: Standardization?
+    /// The size prior: how much a real frame's largest area logit grows per unit of ln(number of
+    /// areas scored), subtracted so that a 12-megapixel photo, with 47 times the areas of a 640×480
+    /// one, is not called fake for its larger maximum alone; 0 (and absent from files written before it
+    /// existed) = none.
+    public var areaCountSlope: Double
     public init(
         a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0,
-        channelWeight: Double = 0, standardization: Standardization? = nil
+        channelWeight: Double = 0, standardization: Standardization? = nil, areaCountSlope: Double = 0
     ) {
         self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
         self.latticeWeight = latticeWeight; self.channelWeight = channelWeight; self.standardization = standardization
+        self.areaCountSlope = areaCountSlope
     }
     public static let identity = Calibration()
     /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
     /// a larger weight would let it alone decide every frame.
     public static let maximumScaleWeight = 100.0
+    /// Largest size prior a model file may hold: the maximum of N independent standard normal values
+    /// grows by 0.19–0.27 per unit of ln N over 10³–10⁶ areas (1/√(2 ln N)), times the areas' spread,
+    /// and real frames measure 0.27–0.52 logit per unit (Docs/generalization.md); 5 would cancel any
+    /// evidence in a large frame.
+    public static let maximumAreaCountSlope = 5.0
+
+    /// A logit less the size prior for a frame with `areaCount` scored areas (at least 1).
+    public func sizeAdjusted(_ logit: Double, areaCount: Int) -> Double {
+        areaCountSlope == 0 ? logit : logit - areaCountSlope * log(Double(max(1, areaCount)))
+    }
 
     /// The weight of one evidence.
     public func weight(_ evidence: FrameEvidence) -> Double {
@@ -116,8 +133,12 @@ public struct Calibration: Codable, Equatable, Sendable {
         return weighed.map { String(format: ", %@-consistency weight %.3f", $0.rawValue, weight($0)) }.joined()
     }
 
-    /// The score of a heatmap cell from its logit: the logit, or its standardized value.
-    public func cellScore(logit: Double) -> Double { standardization?.network.standardized(logit) ?? logit }
+    /// The score of a heatmap cell from its logit in a frame of `areaCount` scored areas: the logit less
+    /// the size prior, or its standardized value, as the frame's area logit is scored.
+    public func cellScore(logit: Double, areaCount: Int) -> Double {
+        let adjusted = sizeAdjusted(logit, areaCount: areaCount)
+        return standardization?.network.standardized(adjusted) ?? adjusted
+    }
 
     /// `score(areaLogit:evidence:)` with the evidences named.
     public func score(
@@ -135,7 +156,7 @@ public struct Calibration: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case a, b, scaleWeight, gridWeight, latticeWeight, channelWeight, standardization
+        case a, b, scaleWeight, gridWeight, latticeWeight, channelWeight, standardization, areaCountSlope
     }
 
     public init(from decoder: Decoder) throws {
@@ -147,6 +168,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         latticeWeight = try c.decodeIfPresent(Double.self, forKey: .latticeWeight) ?? 0
         channelWeight = try c.decodeIfPresent(Double.self, forKey: .channelWeight) ?? 0
         standardization = try c.decodeIfPresent(Standardization.self, forKey: .standardization)
+        areaCountSlope = try c.decodeIfPresent(Double.self, forKey: .areaCountSlope) ?? 0
     }
 
     /// Writes an evidence weight only when it is used, so a network-only calibration reads as before.
@@ -159,12 +181,17 @@ public struct Calibration: Codable, Equatable, Sendable {
         if latticeWeight != 0 { try c.encode(latticeWeight, forKey: .latticeWeight) }
         if channelWeight != 0 { try c.encode(channelWeight, forKey: .channelWeight) }
         try c.encodeIfPresent(standardization, forKey: .standardization)
+        if areaCountSlope != 0 { try c.encode(areaCountSlope, forKey: .areaCountSlope) }
     }
 
     /// Why a calibration read from a file cannot be used, or nil: a, b finite; weights within
-    /// 0…`maximumScaleWeight`; a standardization valid and with every weight 0.
+    /// 0…`maximumScaleWeight`; a size prior within 0…`maximumAreaCountSlope`; a standardization valid
+    /// and with every weight 0.
     public var problem: String? {
         guard a.isFinite, b.isFinite else { return "calibration is not finite: \(self)" }
+        guard (0...Calibration.maximumAreaCountSlope).contains(areaCountSlope) else {
+            return "calibration's size prior \(areaCountSlope) is outside 0…\(Calibration.maximumAreaCountSlope)"
+        }
         for e in FrameEvidence.allCases where !(0...Calibration.maximumScaleWeight).contains(weight(e)) {
             return "calibration's \(e.rawValue) weight \(weight(e)) is outside 0…\(Calibration.maximumScaleWeight)"
         }

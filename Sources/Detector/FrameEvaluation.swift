@@ -162,9 +162,20 @@ public struct ScoredFrame: Codable, Sendable {
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
     public var areaLogit: Double? = nil
+    /// How many 64-pixel areas `areaLogit` is the largest of (`FrameScoreResult.areaCount`); nil for
+    /// frames that did not record it, whose count `scoredAreaCount` takes from the frame's size.
+    public var areaCount: Int? = nil
 
     /// The network's part of the score (`score` for frames that did not record it).
     public var networkScore: Double { areaLogit ?? score }
+
+    /// `areaCount`, or for frames without it every area position of a frame of this size.
+    public var scoredAreaCount: Int {
+        if let areaCount { return areaCount }
+        let S = FrameScorer.stride, A = FrameScorer.areaCells
+        let rows = (height + S - 1) / S, columns = (width + S - 1) / S
+        return max(1, rows - min(A, rows) + 1) * max(1, columns - min(A, columns) + 1)
+    }
 
     /// The frame's recorded value of one evidence.
     public func evidence(_ e: FrameEvidence) -> Double? {
@@ -214,7 +225,7 @@ public enum FrameEvaluation {
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
                     channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
-                    areaLogit: r.areaLogit))
+                    areaLogit: r.areaLogit, areaCount: r.areaCount))
             progress?(i + 1)
         }
         return out

@@ -39,6 +39,9 @@ public struct FrameScoreResult: Sendable {
     /// The most suspicious area: the highest mean cell logit over any `areaCells` × `areaCells` block
     /// of scored cells (64 × 64 pixels, the training patch size; the whole map if it is smaller).
     public var areaLogit: Double
+    /// How many areas the maximum was taken over (the blocks with a scored cell): the size prior's N
+    /// (`Calibration.areaCountSlope`).
+    public var areaCount: Int
     /// Mean global logit over the scored windows (reported; not part of the frame score).
     public var globalLogit: Double
     /// The frame's scale-consistency evidence (`ScaleConsistency.frameScore`), computed when the
@@ -152,7 +155,6 @@ public final class FrameScorer {
         // Place each window's map (windows do not overlap), cropped to the frame's cells.
         let rows = (H + S - 1) / S, columns = (W + S - 1) / S
         var logits = [Float](repeating: .nan, count: rows * columns)
-        var probabilities = logits
         var globalSum = 0.0
         let cal = model.calibration
         for (j, w) in windows.enumerated() {
@@ -160,19 +162,18 @@ public final class FrameScorer {
             let r0 = w.y / S, c0 = w.x / S, mw = w.width / S
             let map = windowLogits.pointer + offsets[j]
             for r in 0..<min(w.height / S, rows - r0) {
-                for c in 0..<min(mw, columns - c0) {
-                    let v = map[r * mw + c]
-                    logits[(r0 + r) * columns + c0 + c] = v
-                    probabilities[(r0 + r) * columns + c0 + c] = Float(cal.probability(score: cal.cellScore(logit: Double(v))))
-                }
+                for c in 0..<min(mw, columns - c0) { logits[(r0 + r) * columns + c0 + c] = map[r * mw + c] }
             }
         }
         let logitGrid = ScoreGrid(rows: rows, columns: columns, values: logits)
         let area = FrameScorer.mostSuspiciousArea(logitGrid, side: FrameScorer.areaCells)
+        let probabilities = logits.map { v in
+            v.isNaN ? Float.nan : Float(cal.probability(score: cal.cellScore(logit: Double(v), areaCount: area.count)))
+        }
         let globalMean = globalSum / Double(windows.count)
         var analyses: [FrameEvidence: (score: Double, region: PixelRegion)] = [:]
         for evidence in cal.weighedEvidence { analyses[evidence] = evidence.analyse(image) }
-        let s = cal.score(areaLogit: area.mean) { analyses[$0]?.score }
+        let s = cal.score(areaLogit: cal.sizeAdjusted(area.mean, areaCount: area.count)) { analyses[$0]?.score }
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         var region = FrameScorer.suspiciousRegion(
@@ -191,7 +192,7 @@ public final class FrameScorer {
             logits: logitGrid,
             probabilities: probabilityGrid,
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
-            areaLogit: area.mean, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
+            areaLogit: area.mean, areaCount: area.count, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
             gridEvidence: analyses[.grid]?.score, latticeEvidence: analyses[.lattice]?.score,
             channelEvidence: analyses[.channel]?.score, score: s,
             probability: p,
@@ -200,22 +201,24 @@ public final class FrameScorer {
     }
 
     /// The side × side block of scored cells (NaN cells skipped; blocks clipped to the grid) with the
-    /// highest mean logit, by a summed-area table, and the highest cell inside it.
-    static func mostSuspiciousArea(_ g: ScoreGrid, side: Int) -> (mean: Double, peak: (Int, Int)) {
+    /// highest mean logit, by a summed-area table, the highest cell inside it, and how many blocks had
+    /// a scored cell.
+    static func mostSuspiciousArea(_ g: ScoreGrid, side: Int) -> (mean: Double, peak: (Int, Int), count: Int) {
         let areas = areaMeans(g, side: side)
-        var best = (mean: -Double.infinity, r: 0, c: 0)
+        var best = (mean: -Double.infinity, r: 0, c: 0), count = 0
         for r in 0..<areas.rows {
             for c in 0..<areas.columns {
                 let mean = areas.means[r * areas.columns + c]
+                if !mean.isNaN { count += 1 }
                 if mean > best.mean { best = (mean, r, c) }  // false for NaN (no scored cell)
             }
         }
-        guard best.mean.isFinite else { return (0, (0, 0)) }
+        guard best.mean.isFinite else { return (0, (0, 0), 0) }
         var peak = (best.r, best.c), peakValue = -Float.infinity
         for r in best.r..<(best.r + areas.side.rows) {
             for c in best.c..<(best.c + areas.side.columns) where g[r, c] > peakValue { peak = (r, c); peakValue = g[r, c] }
         }
-        return (best.mean, peak)
+        return (best.mean, peak, count)
     }
 
     /// The mean logit of every side × side block of cells (clipped to the grid), by position of its

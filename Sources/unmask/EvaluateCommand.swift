@@ -213,6 +213,13 @@ struct CalibrateCommand: ParsableCommand {
             valueName: "fitted|real-frames"))
     var evidenceWeights: Calibrator.EvidenceWeighting = .fitted
 
+    @Flag(
+        help: ArgumentHelp(
+            "Fit a size prior first: a frame's score is the largest of its 64-pixel areas, so larger frames score "
+                + "higher by chance; the network's score loses the slope of the real frames' scores on ln(areas) "
+                + "times the frame's ln(areas), and so does every heatmap cell."))
+    var sizePrior = false
+
     @Option(
         help: "Also write the calibration frames' results (metrics, per frame with every evidence) as JSON to this file.")
     var json: String?
@@ -243,7 +250,8 @@ struct CalibrateCommand: ParsableCommand {
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
             + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
-        let calibrator = Calibrator(falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights)
+        let calibrator = Calibrator(
+            falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count)
         let result = EvaluationResult(model: out, threshold: fit.threshold, split: "calibration", scored: fit.frames)
@@ -253,7 +261,9 @@ struct CalibrateCommand: ParsableCommand {
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
             String(format: "Calibration a %.4f, b %.4f", fit.calibration.a, fit.calibration.b)
-                + fit.calibration.evidenceSummary + String(format: "; threshold %.4f. Wrote %@", fit.threshold, out))
+                + fit.calibration.evidenceSummary
+                + (sizePrior ? String(format: ", size prior %.4f per ln(areas)", fit.calibration.areaCountSlope) : "")
+                + String(format: "; threshold %.4f. Wrote %@", fit.threshold, out))
     }
 }
 

@@ -394,6 +394,7 @@ final class FramePoolingTests: XCTestCase {
         let area = FrameScorer.mostSuspiciousArea(ScoreGrid(rows: 30, columns: 40, values: values), side: 8)
         XCTAssertEqual(area.mean, (63 * 2 + 3) / 64, accuracy: 1e-9)
         XCTAssertTrue(area.peak == (24, 33), "peak \(area.peak)")
+        XCTAssertEqual(area.count, (30 - 7) * (40 - 7), "every 8 × 8 block position has scored cells")
     }
 
     func testAreaSkipsUnscoredCellsAndShrinksToSmallMaps() {
@@ -402,6 +403,7 @@ final class FramePoolingTests: XCTestCase {
         let area = FrameScorer.mostSuspiciousArea(ScoreGrid(rows: 3, columns: 5, values: values), side: 8)
         XCTAssertEqual(area.mean, 3, accuracy: 1e-9)
         XCTAssertTrue(area.peak == (1, 2), "peak \(area.peak)")
+        XCTAssertEqual(area.count, 1, "the block shrinks to the whole 3 × 5 map")
     }
 
     /// Every 8 × 8 block's mean, by position: on a 10 × 12 grid of cell value = column, the block at

@@ -137,11 +137,18 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(fitFrames.filter { $0["is_fake"] as! Bool }.count * 2, fitFrames.count)
         for frame in fitFrames {
             let logit = try XCTUnwrap(frame["area_logit"] as? Double, "\(frame)")
+            let areas = try XCTUnwrap(frame["area_count"] as? Int, "\(frame)")
+            XCTAssertGreaterThan(areas, 0)
+            let adjusted = model.calibration.sizeAdjusted(logit, areaCount: areas)
             XCTAssertEqual(
                 frame["probability"] as! Double,
-                model.calibration.probability(score: model.calibration.score(areaLogit: logit, scaleEvidence: nil)),
+                model.calibration.probability(score: model.calibration.score(areaLogit: adjusted, scaleEvidence: nil)),
                 accuracy: 1e-9, "\(frame)")
         }
+        let withPrior = try unmask(calibrationArguments + ["--size-prior", "--out", path("prior.safetensors")])
+        XCTAssertEqual(withPrior.status, 0, withPrior.standardError)
+        XCTAssertTrue(withPrior.standardOutput.contains("size prior"), withPrior.standardOutput)
+        XCTAssertNoThrow(try DetectorModel.load(path: path("prior.safetensors")))
 
         // A JSON path that cannot be written fails before any model is written; one that is the model's is refused.
         let unwritable = path("no-such-folder/calibration.json"), notWritten = path("not-written.safetensors")
