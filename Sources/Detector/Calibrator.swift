@@ -123,9 +123,7 @@ public struct Calibrator: Sendable {
             (model.training.notes.isEmpty ? "" : "; ")
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
-            + fit.calibration.evidenceSummary
-            + (fit.calibration.areaCountSlope > 0
-                ? String(format: ", size prior %.3f per ln(areas)", fit.calibration.areaCountSlope) : "")
+            + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
             + ")"
     }
 }

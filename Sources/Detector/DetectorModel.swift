@@ -133,6 +133,11 @@ public struct Calibration: Codable, Equatable, Sendable {
         return weighed.map { String(format: ", %@-consistency weight %.3f", $0.rawValue, weight($0)) }.joined()
     }
 
+    /// The size prior for reports and notes: ", size prior 0.476 per ln(areas)", or empty without one.
+    public var sizePriorSummary: String {
+        areaCountSlope == 0 ? "" : String(format: ", size prior %.3f per ln(areas)", areaCountSlope)
+    }
+
     /// The score of a heatmap cell from its logit in a frame of `areaCount` scored areas: the logit less
     /// the size prior, or its standardized value, as the frame's area logit is scored.
     public func cellScore(logit: Double, areaCount: Int) -> Double {

@@ -261,8 +261,7 @@ struct CalibrateCommand: ParsableCommand {
         StandardOutput.print(result.table(perSource: false))
         StandardOutput.print(
             String(format: "Calibration a %.4f, b %.4f", fit.calibration.a, fit.calibration.b)
-                + fit.calibration.evidenceSummary
-                + (sizePrior ? String(format: ", size prior %.4f per ln(areas)", fit.calibration.areaCountSlope) : "")
+                + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
                 + String(format: "; threshold %.4f. Wrote %@", fit.threshold, out))
     }
 }

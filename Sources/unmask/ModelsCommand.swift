@@ -73,7 +73,7 @@ struct ModelsCommand: ParsableCommand {
                 "  trained \(t.steps) steps on \(t.realFiles) real / \(t.fakeFiles) fake files; validation AUC "
                     + "\(t.validationAUC.map { String(format: "%.3f", $0) } ?? "-"); threshold \(String(format: "%.3f", model.threshold)), "
                     + "Platt a \(String(format: "%.3f", model.calibration.a)), b \(String(format: "%.3f", model.calibration.b))"
-                    + model.calibration.evidenceSummary)
+                    + model.calibration.evidenceSummary + model.calibration.sizePriorSummary)
             guard let lineage = t.lineage else {
                 lines.append("  lineage: none recorded (trained from scratch or before lineage was kept)")
                 continue

@@ -41,6 +41,12 @@ final class SizePriorTests: XCTestCase {
         }
         let plain = try Calibrator(falsePositiveRate: 0.05).fit(scored)
         XCTAssertEqual(plain.calibration.areaCountSlope, 0)
+        XCTAssertEqual(plain.calibration.sizePriorSummary, "")
+        XCTAssertEqual(
+            fit.calibration.sizePriorSummary, String(format: ", size prior %.3f per ln(areas)", fit.calibration.areaCountSlope))
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
+        Calibrator(falsePositiveRate: 0.05, sizePrior: true).apply(fit, to: model, realFiles: 3)
+        XCTAssertTrue(model.training.notes.contains(fit.calibration.sizePriorSummary), model.training.notes)
         // Without the prior, the large real frames outscore the small fakes (a simulation of these
         // frames in Python: AUC 0.71 without, 0.92 with).
         let adjustedAUC = FrameEvaluation.metrics(fit.frames, threshold: 0.5).auc

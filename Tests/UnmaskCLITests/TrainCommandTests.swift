@@ -147,8 +147,9 @@ final class TrainCommandTests: CLITestCase {
         }
         let withPrior = try unmask(calibrationArguments + ["--size-prior", "--out", path("prior.safetensors")])
         XCTAssertEqual(withPrior.status, 0, withPrior.standardError)
-        XCTAssertTrue(withPrior.standardOutput.contains("size prior"), withPrior.standardOutput)
-        XCTAssertNoThrow(try DetectorModel.load(path: path("prior.safetensors")))
+        // Every photo here is 128 × 96: one size, no slope to fit, and nothing claimed about one.
+        XCTAssertEqual(try DetectorModel.load(path: path("prior.safetensors")).calibration.areaCountSlope, 0)
+        XCTAssertFalse(withPrior.standardOutput.contains("size prior"), withPrior.standardOutput)
 
         // A JSON path that cannot be written fails before any model is written; one that is the model's is refused.
         let unwritable = path("no-such-folder/calibration.json"), notWritten = path("not-written.safetensors")
