@@ -135,7 +135,7 @@ final class RealFrameFusionTests: XCTestCase {
         XCTAssertFalse(String(decoding: try JSONEncoder().encode(Calibration(a: 2, b: 1)), as: UTF8.self).contains("standard"))
 
         let network = #""network":{"mean":0,"spread":1}"#
-        for (name, text, expected) in [
+        for (_, text, expected) in [
             ("zero spread", #"{"a":1,"b":0,"standardization":{"network":{"mean":0,"spread":0}}}"#, "network spread 0"),
             (
                 "negative spread", #"{"a":1,"b":0,"standardization":{\#(network),"grid":{"mean":0,"spread":-2}}}"#,
@@ -146,15 +146,8 @@ final class RealFrameFusionTests: XCTestCase {
             ("no network", #"{"a":1,"b":0,"standardization":{"grid":{"mean":0,"spread":1}}}"#, "invalid 'calibration' metadata"),
             ("text", #"{"a":1,"b":0,"standardization":{"network":{"mean":"x","spread":1}}}"#, "invalid 'calibration' metadata"),
         ] {
-            var safeTensors = try model.safeTensorsFile()
-            safeTensors.metadata["calibration"] = text
-            let path = folder + "/bad.safetensors"
-            try safeTensors.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
-                guard case .modelFile(let p, let reason)? = error as? DetectorError else { return XCTFail("\(error)") }
-                XCTAssertEqual(p, path)
-                XCTAssertTrue(reason.contains(expected), "\(name): \(reason)")
-            }
+            try TestSupport.checkCalibrationRefused(
+                model, calibration: text, path: folder + "/bad.safetensors", expected: expected)
         }
     }
 

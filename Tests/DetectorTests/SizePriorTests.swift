@@ -104,19 +104,13 @@ final class SizePriorTests: XCTestCase {
             "a calibration without the prior is written as before")
         let old = try JSONDecoder().decode(Calibration.self, from: Data(#"{"a":1,"b":0}"#.utf8))
         XCTAssertEqual(old.areaCountSlope, 0)
-        for (name, text) in [
-            ("negative", #"{"a":1,"b":0,"areaCountSlope":-0.5}"#), ("too large", #"{"a":1,"b":0,"areaCountSlope":6}"#),
-            ("text", #"{"a":1,"b":0,"areaCountSlope":"x"}"#),
+        for (name, text, expected) in [
+            ("negative", #"{"a":1,"b":0,"areaCountSlope":-0.5}"#, "size prior -0.5 is outside"),
+            ("too-large", #"{"a":1,"b":0,"areaCountSlope":6}"#, "size prior 6.0 is outside"),
+            ("text", #"{"a":1,"b":0,"areaCountSlope":"x"}"#, "invalid 'calibration' metadata"),
         ] {
-            var safeTensors = try model.safeTensorsFile()
-            safeTensors.metadata["calibration"] = text
-            let path = folder + "/bad.safetensors"
-            try safeTensors.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name) { error in
-                guard case .modelFile(let p, let reason)? = error as? DetectorError else { return XCTFail("\(error)") }
-                XCTAssertEqual(p, path)
-                XCTAssertTrue(reason.contains("size prior") || reason.contains("invalid 'calibration'"), "\(name): \(reason)")
-            }
+            try TestSupport.checkCalibrationRefused(
+                model, calibration: text, path: folder + "/\(name).safetensors", expected: expected)
         }
     }
 }

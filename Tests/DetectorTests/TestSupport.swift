@@ -141,19 +141,29 @@ enum TestSupport {
         XCTAssertEqual(try DetectorModel.load(path: good).calibration, calibration, file: file, line: line)
         let key = "\(evidence.rawValue)Weight"
         for (name, value) in [("negative", "-1"), ("huge", "1e9"), ("text", #""x""#)] {
-            var safeTensors = try model.safeTensorsFile()
             let text = #"{"a":1,"b":0,"\#(key)":\#(value)}"#
-            safeTensors.metadata["calibration"] = text
-            let path = folder + "/\(name).safetensors"
-            try safeTensors.write(toPath: path)
-            XCTAssertThrowsError(try DetectorModel.load(path: path), name, file: file, line: line) { error in
-                guard case .modelFile(let p, let reason)? = error as? DetectorError else {
-                    return XCTFail("\(error)", file: file, line: line)
-                }
-                XCTAssertEqual(p, path, file: file, line: line)
-                let expected = name == "text" ? "invalid 'calibration' metadata: \(text)" : "\(evidence.rawValue) weight"
-                XCTAssertTrue(reason.contains(expected), reason, file: file, line: line)
+            try checkCalibrationRefused(
+                model, calibration: text, path: folder + "/\(name).safetensors",
+                expected: name == "text" ? "invalid 'calibration' metadata: \(text)" : "\(evidence.rawValue) weight",
+                file: file, line: line)
+        }
+    }
+
+    /// `model` written to `path` with `calibration` as its calibration metadata fails to load with a
+    /// model-file error that names `path` and contains `expected`.
+    static func checkCalibrationRefused(
+        _ model: DetectorModel, calibration: String, path: String, expected: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        var safeTensors = try model.safeTensorsFile()
+        safeTensors.metadata["calibration"] = calibration
+        try safeTensors.write(toPath: path)
+        XCTAssertThrowsError(try DetectorModel.load(path: path), calibration, file: file, line: line) { error in
+            guard case .modelFile(let p, let reason)? = error as? DetectorError else {
+                return XCTFail("\(error)", file: file, line: line)
             }
+            XCTAssertEqual(p, path, file: file, line: line)
+            XCTAssertTrue(reason.contains(expected), "\(calibration): \(reason)", file: file, line: line)
         }
     }
 
