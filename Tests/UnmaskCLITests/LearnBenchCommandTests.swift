@@ -98,18 +98,14 @@ final class LearnBenchCommandTests: CLITestCase {
             "bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1", "--tail-windows", "0",
         ]
         XCTAssertEqual(try unmask(base + ["--patch-size", "96"]).status, 64)
-        let noPairs = try unmask(base + ["--pairs", "0"])
-        XCTAssertEqual(noPairs.status, 64)
-        XCTAssertTrue(noPairs.standardError.contains("--pairs"), noPairs.standardError)
-        let wordPairs = try unmask(base + ["--pairs", "many"])
-        XCTAssertEqual(wordPairs.status, 64)
-        XCTAssertTrue(wordPairs.standardError.contains("many"), wordPairs.standardError)
-        let unknown = try unmask(base + ["--family", "no-such-family"])
-        XCTAssertEqual(unknown.status, 64)
-        XCTAssertTrue(unknown.standardError.contains("no-such-family"), unknown.standardError)
-        let unknownHeldOut = try unmask(base + ["--held-out-family", "no-such-family"])
-        XCTAssertEqual(unknownHeldOut.status, 64)
-        XCTAssertTrue(unknownHeldOut.standardError.contains("no-such-family"), unknownHeldOut.standardError)
+        for (arguments, named) in [
+            (["--pairs", "0"], "--pairs"), (["--pairs", "many"], "many"), (["--family", "no-such-family"], "no-such-family"),
+            (["--held-out-family", "no-such-family"], "no-such-family"),
+        ] {
+            let refused = try unmask(base + arguments)
+            XCTAssertEqual(refused.status, 64, "\(arguments)")
+            XCTAssertTrue(refused.standardError.contains(named), "\(arguments): \(refused.standardError)")
+        }
         XCTAssertEqual(try unmask(base + ["--hard-negatives", "1", "--hard-negative-select", "9000"]).status, 64)
         for side in ["100", "1024"] {  // under 2 or over 8 patch sides of 64
             let context = try unmask(base + ["--context-side", side])
