@@ -6,7 +6,10 @@ J are `unmask evaluate ... --json J` files (their frames pooled). For each varia
 against every real frame; then by the fake's mean change in its region and by the texture it
 replaced (`region_statistics`, zoo fakes), with the share of those fakes scoring above every real
 frame; by frame size (real and fake frames of the same size class compared); and with the frame
-score taken over square areas of other sides (`area_logit_maxima`; 64 px is the frame score itself).
+score taken over square areas of other sides (`area_logit_maxima`; 64 px is the frame score itself);
+and each region fake against the real frame it was made from (the only real frame of its file and
+variant): the share that scores higher, the same (the region never outscored the frame's most
+suspicious real area) or lower (the region replaced that area with something less suspicious).
 Sections whose fields an evaluation did not record are left out.
 """
 import json
@@ -69,6 +72,26 @@ def main():
             print("    " + "  ".join(
                 f"{side}: {text(auc([area(f, side) for f in fakes], [area(f, side) for f in real]))}"
                 for side in AREA_SIDES))
+        against_partner(real, fakes)
+
+
+def against_partner(real, fakes):
+    partners = {}
+    for f in real:
+        key = f["source"]
+        partners[key] = None if key in partners else f
+    print("  against its own real frame (higher / same / lower)")
+    for low, high, label in MEGAPIXEL_CLASSES:
+        counts = [0, 0, 0]
+        for f in fakes:
+            partner = partners.get(f["source"])
+            if partner is None or not low <= f["width"] * f["height"] / 1e6 < high:
+                continue
+            difference = f["score"] - partner["score"]
+            counts[0 if difference > 1e-6 else 2 if difference < -1e-6 else 1] += 1
+        n = sum(counts)
+        if n:
+            print(f"    {label:14s} fakes {n:4d}  " + " / ".join(f"{c / n:.2f}" for c in counts))
 
 
 if __name__ == "__main__":
