@@ -91,8 +91,7 @@ public struct Calibrator: Sendable {
         }
         calibration.areaCountSlope = slope
         for i in frames.indices {
-            let logit = calibration.sizeAdjusted(frames[i].networkScore, areaCount: frames[i].scoredAreaCount)
-            frames[i].score = calibration.score(areaLogit: logit, evidence: frames[i].evidence)
+            frames[i].score = calibration.score(areaLogit: adjusted[i].networkScore, evidence: frames[i].evidence)
             frames[i].probability = calibration.probability(score: frames[i].score)
         }
         let variants = Set(frames.map(\.variant)).sorted()

@@ -172,8 +172,8 @@ public struct ScoredFrame: Codable, Sendable {
     /// `areaCount`, or for frames without it every area position of a frame of this size.
     public var scoredAreaCount: Int {
         if let areaCount { return areaCount }
-        let S = FrameScorer.stride, A = FrameScorer.areaCells
-        let rows = (height + S - 1) / S, columns = (width + S - 1) / S
+        let A = FrameScorer.areaCells
+        let (rows, columns) = FrameScorer.cellGrid(height: height, width: width)
         return max(1, rows - min(A, rows) + 1) * max(1, columns - min(A, columns) + 1)
     }
 
@@ -263,7 +263,7 @@ public enum FrameEvaluation {
     /// with none (a last row or column one pixel wide).
     static func cellTexture(_ image: RGBImage) -> ScoreGrid {
         let W = image.width, H = image.height, S = FrameScorer.stride, n = image.planeCount
-        let rows = (H + S - 1) / S, columns = (W + S - 1) / S
+        let (rows, columns) = FrameScorer.cellGrid(height: H, width: W)
         var sum = [Float](repeating: 0, count: rows * columns), count = [Int](repeating: 0, count: rows * columns)
         image.pixels.withUnsafeBufferPointer { px in
             func luminance(_ i: Int) -> Float { 0.299 * px[i] + 0.587 * px[n + i] + 0.114 * px[2 * n + i] }

@@ -103,6 +103,11 @@ public final class FrameScorer {
     public static let areaCells = 8
     public static let stride = DetectorArchitecture.stride
 
+    /// The cell grid of a frame: one cell per `stride` × `stride` pixels, the last row and column partial.
+    static func cellGrid(height: Int, width: Int) -> (rows: Int, columns: Int) {
+        ((height + stride - 1) / stride, (width + stride - 1) / stride)
+    }
+
     /// One lane: a network and its window batch.
     private final class Lane {
         let network: Discriminator
@@ -153,7 +158,7 @@ public final class FrameScorer {
         let windows = tiling.scoredWindows(coverage: coverage)
         let offsets = runWindows(image, windows: windows, tiling: tiling)
         // Place each window's map (windows do not overlap), cropped to the frame's cells.
-        let rows = (H + S - 1) / S, columns = (W + S - 1) / S
+        let (rows, columns) = FrameScorer.cellGrid(height: H, width: W)
         var logits = [Float](repeating: .nan, count: rows * columns)
         var globalSum = 0.0
         let cal = model.calibration
