@@ -310,7 +310,7 @@ public final class VideoDecoder {
         } else {
             restart(at: target)
             let (found, damaged) = try decodeOn(to: target)
-            guard let found, damaged, target > 0 else { return found.map { made(time: $0.time, index: $0.index) } }
+            guard found != nil, damaged, target > 0 else { return found.map { made(time: $0.time, index: $0.index) } }
             frame.unref()
             warn("a seek to \(target) s gave frames the decoder had to repair; decoding from the start")
             seeksUnreliable = true

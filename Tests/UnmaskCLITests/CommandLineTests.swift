@@ -200,13 +200,14 @@ final class CommandLineTests: CLITestCase {
         try assertOneLineError(["probe", workFolder.path], naming: workFolder.path)
 
         let empty = path("empty.mp4")
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
         try assertOneLineError(["probe", empty], naming: empty)
 
         let random = path("random.mp4")
         var generator = SystemRandomNumberGenerator()
-        FileManager.default.createFile(
-            atPath: random, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: random, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) })))
         try assertOneLineError(["probe", random], naming: random)
 
         let text = path("notes.avi")
