@@ -323,7 +323,7 @@ final class BatchAuditTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: root + "/\(folder)", withIntermediateDirectories: true)
             for index in 0..<1_000 {
                 let name = root + "/\(folder)/note-\(index)" + (index % 3 == 0 ? ".mp4" : ".txt")
-                FileManager.default.createFile(atPath: name, contents: Data("file \(folder)-\(index)\n".utf8))
+                XCTAssertTrue(FileManager.default.createFile(atPath: name, contents: Data("file \(folder)-\(index)\n".utf8)))
             }
         }
         for index in 0..<3 { try makeClip("many/\(index * 3)/real clip \(index).mp4", shade: 0.2 + Float(index) * 0.2) }

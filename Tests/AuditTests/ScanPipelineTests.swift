@@ -21,7 +21,7 @@ final class RedBlockScorer: FrameScoring {
     func analyse(_ image: RGBImage, coverage: Double) throws -> FrameAnalysis {
         framesSeen += 1
         onFrame?()
-        image.pixels.withUnsafeBufferPointer { bufferAddresses.insert(UnsafeRawPointer($0.baseAddress!)) }
+        _ = image.pixels.withUnsafeBufferPointer { bufferAddresses.insert(UnsafeRawPointer($0.baseAddress!)) }
         let plane = image.width * image.height
         var minX = image.width, minY = image.height, maxX = -1, maxY = -1
         var cells = [Float](repeating: 0, count: 16)
@@ -239,7 +239,7 @@ final class ScanPipelineTests: XCTestCase {
         let clip = try makeClip(name: "clip.mkv")
         let data = try Data(contentsOf: URL(fileURLWithPath: clip))
         let cut = folder.appendingPathComponent("cut.mkv").path
-        FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count * 6 / 10))
+        XCTAssertTrue(FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count * 6 / 10)))
         var options = ScanOptions()
         options.sampling = .everyFrame
         let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: cut)
@@ -250,7 +250,7 @@ final class ScanPipelineTests: XCTestCase {
 
     func testUnreadableFileThrowsItsMediaError() throws {
         let text = folder.appendingPathComponent("notes.mp4").path
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "hello\n", count: 100).utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "hello\n", count: 100).utf8)))
         XCTAssertThrowsError(try ScanPipeline(scorer: RedBlockScorer()).scan(path: text)) { error in
             XCTAssertTrue(error is MediaError, "\(error)")
             XCTAssertTrue(String(describing: error).contains(text))

@@ -211,16 +211,19 @@ final class CommandLineTests: CLITestCase {
         try assertOneLineError(["probe", random], naming: random)
 
         let text = path("notes.avi")
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "not a video at all\n", count: 200).utf8))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: text, contents: Data(String(repeating: "not a video at all\n", count: 200).utf8)))
         try assertOneLineError(["probe", text], naming: text)
 
         let huge = path("huge.png")
-        FileManager.default.createFile(atPath: huge, contents: Self.pngHeader(width: 100_000, height: 100_000))
+        XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: Self.pngHeader(width: 100_000, height: 100_000)))
         try assertOneLineError(["frames", huge, "--out", path("huge-out")], naming: huge)
 
         let y4m = path("huge.y4m")
-        FileManager.default.createFile(
-            atPath: y4m, contents: Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: y4m, contents: Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096)))
         try assertOneLineError(["frames", y4m, "--out", path("y4m-out")], naming: y4m)
     }
 
@@ -271,7 +274,7 @@ final class CommandLineTests: CLITestCase {
     func testUnwritableOutputFolderIsAClearError() throws {
         let clip = try makeClip()
         let blocker = path("a-file")
-        FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
         try assertOneLineError(["frames", clip, "--out", blocker], naming: blocker, status: 73)
     }
 }
