@@ -320,10 +320,8 @@ final class BatchAuditTests: XCTestCase {
     func testTenThousandFilesOfWhichAHandfulAreMedia() throws {
         let root = path("many")
         for folder in 0..<10 {
-            try FileManager.default.createDirectory(atPath: root + "/\(folder)", withIntermediateDirectories: true)
             for index in 0..<1_000 {
-                let name = root + "/\(folder)/note-\(index)" + (index % 3 == 0 ? ".mp4" : ".txt")
-                XCTAssertTrue(FileManager.default.createFile(atPath: name, contents: Data("file \(folder)-\(index)\n".utf8)))
+                try write("many/\(folder)/note-\(index)" + (index % 3 == 0 ? ".mp4" : ".txt"), "file \(folder)-\(index)\n")
             }
         }
         for index in 0..<3 { try makeClip("many/\(index * 3)/real clip \(index).mp4", shade: 0.2 + Float(index) * 0.2) }

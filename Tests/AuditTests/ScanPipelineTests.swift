@@ -239,7 +239,7 @@ final class ScanPipelineTests: XCTestCase {
         let clip = try makeClip(name: "clip.mkv")
         let data = try Data(contentsOf: URL(fileURLWithPath: clip))
         let cut = folder.appendingPathComponent("cut.mkv").path
-        XCTAssertTrue(FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count * 6 / 10)))
+        try data.prefix(data.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
         var options = ScanOptions()
         options.sampling = .everyFrame
         let report = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: cut)
@@ -250,7 +250,7 @@ final class ScanPipelineTests: XCTestCase {
 
     func testUnreadableFileThrowsItsMediaError() throws {
         let text = folder.appendingPathComponent("notes.mp4").path
-        XCTAssertTrue(FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "hello\n", count: 100).utf8)))
+        try Data(String(repeating: "hello\n", count: 100).utf8).write(to: URL(fileURLWithPath: text))
         XCTAssertThrowsError(try ScanPipeline(scorer: RedBlockScorer()).scan(path: text)) { error in
             XCTAssertTrue(error is MediaError, "\(error)")
             XCTAssertTrue(String(describing: error).contains(text))

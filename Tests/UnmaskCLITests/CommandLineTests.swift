@@ -95,6 +95,13 @@ class CLITestCase: XCTestCase {
 
     func path(_ name: String) -> String { workFolder.appendingPathComponent(name).path }
 
+    /// Writes `contents` to `name` in the work folder and returns its path.
+    func write(_ contents: Data, to name: String) throws -> String {
+        let target = path(name)
+        try contents.write(to: URL(fileURLWithPath: target))
+        return target
+    }
+
     /// A 2-second 64×48 H.264 clip at 10 fps with a keyframe every 5 frames.
     func makeClip(named name: String = "clip.mp4") throws -> String {
         let clip = path(name)
@@ -199,31 +206,22 @@ final class CommandLineTests: CLITestCase {
 
         try assertOneLineError(["probe", workFolder.path], naming: workFolder.path)
 
-        let empty = path("empty.mp4")
-        XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let empty = try write(Data(), to: "empty.mp4")
         try assertOneLineError(["probe", empty], naming: empty)
 
-        let random = path("random.mp4")
         var generator = SystemRandomNumberGenerator()
-        XCTAssertTrue(
-            FileManager.default.createFile(
-                atPath: random, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) })))
+        let random = try write(
+            Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }), to: "random.mp4")
         try assertOneLineError(["probe", random], naming: random)
 
-        let text = path("notes.avi")
-        XCTAssertTrue(
-            FileManager.default.createFile(
-                atPath: text, contents: Data(String(repeating: "not a video at all\n", count: 200).utf8)))
+        let text = try write(Data(String(repeating: "not a video at all\n", count: 200).utf8), to: "notes.avi")
         try assertOneLineError(["probe", text], naming: text)
 
-        let huge = path("huge.png")
-        XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: Self.pngHeader(width: 100_000, height: 100_000)))
+        let huge = try write(Self.pngHeader(width: 100_000, height: 100_000), to: "huge.png")
         try assertOneLineError(["frames", huge, "--out", path("huge-out")], naming: huge)
 
-        let y4m = path("huge.y4m")
-        XCTAssertTrue(
-            FileManager.default.createFile(
-                atPath: y4m, contents: Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096)))
+        let y4m = try write(
+            Data("YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8) + Data(count: 4096), to: "huge.y4m")
         try assertOneLineError(["frames", y4m, "--out", path("y4m-out")], naming: y4m)
     }
 
@@ -273,8 +271,7 @@ final class CommandLineTests: CLITestCase {
 
     func testUnwritableOutputFolderIsAClearError() throws {
         let clip = try makeClip()
-        let blocker = path("a-file")
-        XCTAssertTrue(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
+        let blocker = try write(Data("x".utf8), to: "a-file")
         try assertOneLineError(["frames", clip, "--out", blocker], naming: blocker, status: 73)
     }
 }

@@ -72,18 +72,13 @@ final class ScanCommandTests: CLITestCase {
         let clip = try makeClip()
         let missing = path("nowhere.safetensors")
         try assertOneLineError(["scan", clip, "--model", missing], naming: missing, status: 66)
-        let corrupt = path("corrupt.safetensors")
-        XCTAssertTrue(
-            FileManager.default.createFile(
-                atPath: corrupt, contents: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) })))
+        let corrupt = try write(Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }), to: "corrupt.safetensors")
         try assertOneLineError(["scan", clip, "--model", corrupt], naming: corrupt, status: 66)
     }
 
     func testBadMediaIsOneLineAndExit65() throws {
         let model = try makeModel(bias: 0)
-        let text = path("notes.mp4")
-        XCTAssertTrue(
-            FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "plain text\n", count: 50).utf8)))
+        let text = try write(Data(String(repeating: "plain text\n", count: 50).utf8), to: "notes.mp4")
         try assertOneLineError(["scan", text, "--model", model], naming: text, status: 65)
         let missing = path("gone.mov")
         try assertOneLineError(["scan", missing, "--model", model], naming: missing, status: 65)
@@ -177,9 +172,7 @@ final class ScanCommandTests: CLITestCase {
         let model = try makeModel(bias: 0)
         let missing = path("gone.mp4")
         try assertOneLineError(["bench", "scan", missing, "--model", model], naming: missing, status: 65)
-        let text = path("notes.mp4")
-        XCTAssertTrue(
-            FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "plain text\n", count: 50).utf8)))
+        let text = try write(Data(String(repeating: "plain text\n", count: 50).utf8), to: "notes.mp4")
         try assertOneLineError(["bench", "scan", text, "--model", model], naming: text, status: 65)
         let clip = try makeClip()
         let noModel = path("no-model.safetensors")
