@@ -36,6 +36,7 @@ spec.loader.exec_module(fusion)
 
 KEYS = fusion.EVIDENCE[:3]
 VIDEO = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".ogv", ".m4v", ".mpg", ".mpeg")
+VARIANTS = ("original", "all")
 RULES = ("network", "largest z", "network z x1.5", "sum z", "tail", "by medium")
 
 
@@ -74,11 +75,11 @@ def rules_for(fit):
         by_medium[kind] = {k: v for k, v in moments.items() if k in kept}
     return {
         "network": lambda f: fusion.value(f, "network"),
-        "largest z": lambda f: max(z for _, z in present(f, moments)),
+        "largest z": lambda f: fusion.fused(f, moments),
         "network z x1.5": lambda f: max(z * (1.5 if k == "network" else 1.0) for k, z in present(f, moments)),
         "sum z": lambda f: sum(z for _, z in present(f, moments)),
         "tail": lambda f: tail(f, moments, sorted_real),
-        "by medium": lambda f: max(z for _, z in present(f, by_medium[medium(f)])),
+        "by medium": lambda f: fusion.fused(f, by_medium[medium(f)]),
     }
 
 
@@ -97,20 +98,19 @@ def main():
                       if not f["is_fake"] or f["kind"] in held]
             cells = []
             for rule in RULES:
-                score = rules[rule]
+                scored = [(f, rules[rule](f)) for f in frames]
                 pair = []
-                for variant in ("original", "all"):
-                    chosen = [f for f in frames if variant in ("all", f["variant"])]
-                    a = auc([score(f) for f in chosen if f["is_fake"]], [score(f) for f in chosen if not f["is_fake"]])
-                    totals.setdefault((name, rule), []).append(a)
-                    pair.append(a)
-                cells.append(f"{rule} {pair[0]:.3f}/{pair[1]:.3f}")
+                for variant in VARIANTS:
+                    chosen = [(f, x) for f, x in scored if variant in ("all", f["variant"])]
+                    a = auc([x for f, x in chosen if f["is_fake"]], [x for f, x in chosen if not f["is_fake"]])
+                    totals.setdefault((name, rule, variant), []).append(a)
+                    pair.append(f"{a:.3f}")
+                cells.append(f"{rule} " + "/".join(pair))
             print(f"{group:18s} {name:10s}  " + "  ".join(cells))
     for name in ("validation", "evaluation"):
         cells = []
         for rule in RULES:
-            values = totals[(name, rule)]
-            cells.append(f"{rule} {sum(values[0::2]) / len(groups):.3f}/{sum(values[1::2]) / len(groups):.3f}")
+            cells.append(f"{rule} " + "/".join(f"{sum(totals[(name, rule, v)]) / len(groups):.3f}" for v in VARIANTS))
         print(f"{'mean':18s} {name:10s}  " + "  ".join(cells))
 
 
