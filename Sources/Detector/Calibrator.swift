@@ -60,6 +60,50 @@ public struct Calibrator: Sendable {
         /// The variants the frames came in ("original", "h264-crf28", …), sorted.
         public var variants: [String]
         public var frames: [ScoredFrame]
+
+        /// What the threshold promises on new real frames like these, per variant: how many real frames
+        /// it was set on, how many reach it, and the false-positive rate that bounds at 95 % confidence.
+        public var guarantees: [ThresholdGuarantee] {
+            variants.map { v in
+                let real = frames.filter { !$0.isFake && $0.variant == v }
+                return ThresholdGuarantee(
+                    variant: v, realFrames: real.count, exceeding: real.filter { $0.probability >= threshold }.count)
+            }
+        }
+
+        /// The variant whose guarantee is weakest (largest bound); nil without variants.
+        public var weakestGuarantee: ThresholdGuarantee? {
+            guarantees.max { $0.falsePositiveRateBound < $1.falsePositiveRateBound }
+        }
+    }
+
+    /// The false-positive rate a threshold set on `realFrames` real frames can promise: the frames are a
+    /// sample, so the rate on new frames is bounded only as tightly as their count allows
+    /// (`FrameEvaluation.falsePositiveRateBound`). Frames of one video count as independent here, which
+    /// they are not quite: the bound is then optimistic.
+    public struct ThresholdGuarantee: Equatable, Sendable {
+        public var variant: String
+        public var realFrames: Int
+        /// Real frames at or above the threshold.
+        public var exceeding: Int
+        public static let confidence = 0.95
+
+        public var falsePositiveRateBound: Double {
+            FrameEvaluation.falsePositiveRateBound(exceeding: exceeding, of: realFrames, confidence: Self.confidence)
+        }
+
+        /// One line for a report: the bound, what it rests on, and how many frames a `target` needs.
+        public func summary(target: Double) -> String {
+            var line = String(
+                format: "false-positive rate on new real frames at most %.1f %% (95 %% confidence; %d of %d real %@ "
+                    + "frames at or over the threshold)", 100 * falsePositiveRateBound, exceeding, realFrames, variant)
+            if target > 0 && falsePositiveRateBound > target {
+                line += String(
+                    format: "; bounding it by %.1f %% needs at least %d real frames per variant", 100 * target,
+                    FrameEvaluation.realFramesNeeded(forFalsePositiveRate: target, confidence: Self.confidence))
+            }
+            return line
+        }
     }
 
     /// With `sizePrior`, the size prior fitted on the real frames and taken off every network score;
@@ -123,6 +167,7 @@ public struct Calibrator: Sendable {
             + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
             + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
+            + (fit.weakestGuarantee.map { String(format: "; FPR bound %.3f", $0.falsePositiveRateBound) } ?? "")
             + ")"
     }
 }

@@ -465,6 +465,40 @@ public enum FrameEvaluation {
         return x.allSatisfy(\.isFinite) ? x : nil
     }
 
+    /// The one-sided Clopper–Pearson upper bound on a false-positive rate after `exceeding` of `realFrames`
+    /// independent real frames reached the threshold: the rate p at which seeing so few has probability
+    /// 1 − `confidence` (P(Binomial(n, p) ≤ k) = 1 − confidence). 1 when there are no frames or all exceeded.
+    /// With none exceeding it is 1 − (1 − confidence)^(1/n): 13.3 % for 21 frames at 95 %.
+    public static func falsePositiveRateBound(exceeding k: Int, of n: Int, confidence: Double = 0.95) -> Double {
+        precondition(k >= 0 && n >= 0 && confidence > 0 && confidence < 1)
+        guard n > 0, k < n else { return 1 }
+        if k == 0 { return 1 - pow(1 - confidence, 1 / Double(n)) }
+        // P(X ≤ k) falls as p rises; bisection on it, each term in logarithms so large n stays finite
+        let logChoose = (0...k).map { i in
+            lgamma(Double(n) + 1) - lgamma(Double(i) + 1) - lgamma(Double(n - i) + 1)
+        }
+        func cdf(_ p: Double) -> Double {
+            (0...k).reduce(0) { $0 + exp(logChoose[$1] + Double($1) * log(p) + Double(n - $1) * log1p(-p)) }
+        }
+        var low = Double(k) / Double(n), high = 1.0
+        for _ in 0..<100 where high - low > 1e-13 {
+            let mid = (low + high) / 2
+            if cdf(mid) > 1 - confidence { low = mid } else { high = mid }
+        }
+        return high
+    }
+
+    /// The fewest independent real frames, none reaching the threshold, that bound the false-positive
+    /// rate by `target` at `confidence` (`falsePositiveRateBound`): 299 for 1 % at 95 %.
+    public static func realFramesNeeded(forFalsePositiveRate target: Double, confidence: Double = 0.95) -> Int {
+        precondition(target > 0 && target < 1 && confidence > 0 && confidence < 1)
+        var n = Int((log(1 - confidence) / log(1 - target)).rounded(.up))
+        // the closed form's rounding can land one either side
+        while n > 1 && falsePositiveRateBound(exceeding: 0, of: n - 1, confidence: confidence) <= target { n -= 1 }
+        while falsePositiveRateBound(exceeding: 0, of: n, confidence: confidence) > target { n += 1 }
+        return n
+    }
+
     /// The smallest threshold ≥ `minimum` at which, in every group of real probabilities, at most
     /// ⌊target·n⌋ frames reach it (a probability equal to the threshold counts as fake).
     public static func threshold(forFalsePositiveRate target: Double, realGroups: [[Double]], minimum: Double = 0.5)

@@ -263,6 +263,7 @@ struct CalibrateCommand: ParsableCommand {
             String(format: "Calibration a %.4f, b %.4f", fit.calibration.a, fit.calibration.b)
                 + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
                 + String(format: "; threshold %.4f. Wrote %@", fit.threshold, out))
+        if let weakest = fit.weakestGuarantee { StandardOutput.print("Threshold: " + weakest.summary(target: fpr) + ".") }
     }
 }
 
