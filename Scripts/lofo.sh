@@ -25,7 +25,8 @@
 # model's last phase: cheaper steps that consolidate the detector; default 3000), MINUTES (time cap
 # of one training invocation, default 30), FRAMES (frames per evaluation file, default 1), TRAIN_ARGS (extra
 # options of the trainer, e.g. an architecture, or --patch-size 128 --seed 2 --cosine-decay for the probe), CALIBRATE_ARGS (extra `unmask calibrate` options, e.g.
-# --scale-evidence --grid-evidence --lattice-evidence --channel-evidence), ZOO_ARGS (extra options naming the zoo's families
+# --scale-evidence --grid-evidence --lattice-evidence --channel-evidence, or --split validation to rest the
+# threshold on both halves of the held-out files, whereupon validation.json's real frames are the calibration's own), ZOO_ARGS (extra options naming the zoo's families
 # for train, calibrate and evaluate alike; default --zoo-generators Models/zoo, run from the repository).
 set -euo pipefail
 

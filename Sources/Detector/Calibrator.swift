@@ -158,13 +158,20 @@ public struct Calibrator: Sendable {
         return slope.isFinite ? min(max(0, slope), Calibration.maximumAreaCountSlope) : 0
     }
 
-    /// Writes `fit` into `model` and adds a note on what it was fitted on.
-    public func apply(_ fit: Fit, to model: DetectorModel, realFiles: Int) {
+    /// Writes `fit` into `model` and adds a note on what it was fitted on: `realFiles` files of
+    /// `split` (files the trainer held out, or a whole folder the model never trained on).
+    public func apply(_ fit: Fit, to model: DetectorModel, realFiles: Int, split: EvaluationSplit = .calibration) {
         model.calibration = fit.calibration
         model.threshold = fit.threshold
+        let files =
+            switch split {
+            case .all: "\(realFiles) real files (every file of the folder)"
+            case .validation: "\(realFiles) held-out real files (both halves)"
+            case .calibration, .test: "\(realFiles) held-out real files"
+            }
         model.training.notes +=
             (model.training.notes.isEmpty ? "" : "; ")
-            + "frame calibration on \(realFiles) held-out real files (FPR ≤ \(falsePositiveRate), variants "
+            + "frame calibration on \(files) (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
             + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
             + (fit.weakestGuarantee.map { String(format: "; FPR bound %.3f", $0.falsePositiveRateBound) } ?? "")

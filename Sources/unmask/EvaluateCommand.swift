@@ -160,7 +160,8 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Fit a model's frame probability and threshold on held-out frames of a training folder.",
         discussion: """
-            Uses the calibration half of the files `unmask train` held out (never training files): real \
+            Uses the calibration half of the files `unmask train` held out (never training files; --split \
+            says otherwise): real \
             frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
             scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence, --lattice-evidence \
@@ -179,6 +180,15 @@ struct CalibrateCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Largest false-positive rate allowed on real frames at the threshold.")
     var fpr: Double = 0.02
+
+    @Option(
+        help: ArgumentHelp(
+            "Which files of --real the fit rests on: calibration (half of the files `unmask train` held out; "
+                + "`evaluate --split test` reports on the other half), validation (both halves: more real frames "
+                + "under the threshold, and no held-out half left to report on), or all (every file; only for a "
+                + "folder the model never trained on).",
+            valueName: "calibration|validation|all"))
+    var split: EvaluationSplit = .calibration
 
     @Flag(
         help: ArgumentHelp(
@@ -231,6 +241,10 @@ struct CalibrateCommand: ParsableCommand {
         try inputs.check()
         if json != nil && json == out { throw ValidationError("--json and --out name the same file (\(out)).") }
         if !(fpr >= 0 && fpr < 1) { throw ValidationError("--fpr must be in [0, 1) (got \(fpr)).") }
+        if split == .test {
+            throw ValidationError(
+                "--split test is the half `evaluate --split test` reports on; calibrate on calibration, validation or all.")
+        }
         if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence) {
             throw ValidationError(
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
@@ -245,7 +259,7 @@ struct CalibrateCommand: ParsableCommand {
         global.apply()
         var inputs = self.inputs
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
-        let (model, _, frames, real, fake) = try inputs.load(split: .calibration)
+        let (model, _, frames, real, fake) = try inputs.load(split: split)
         let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
@@ -253,8 +267,8 @@ struct CalibrateCommand: ParsableCommand {
         let calibrator = Calibrator(
             falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior)
         let fit = try calibrator.fit(scored)
-        calibrator.apply(fit, to: model, realFiles: real.count)
-        let result = EvaluationResult(model: out, threshold: fit.threshold, split: "calibration", scored: fit.frames)
+        calibrator.apply(fit, to: model, realFiles: real.count, split: split)
+        let result = EvaluationResult(model: out, threshold: fit.threshold, split: split.rawValue, scored: fit.frames)
         // the JSON first: when it cannot be written, no calibrated model is left to look like a finished run
         if let json { try result.write(to: json) }
         do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }

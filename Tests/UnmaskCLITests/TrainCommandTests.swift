@@ -150,6 +150,20 @@ final class TrainCommandTests: CLITestCase {
         // Every photo here is 128 × 96: one size, no slope to fit, and nothing claimed about one.
         XCTAssertEqual(try DetectorModel.load(path: path("prior.safetensors")).calibration.areaCountSlope, 0)
         XCTAssertFalse(withPrior.standardOutput.contains("size prior"), withPrior.standardOutput)
+        // Every file of the folder: more real frames under the threshold than the calibration half, and the
+        // model's note says which files they were.
+        let everyFile = path("every-file.json")
+        let whole = try unmask(calibrationArguments + ["--split", "all", "--out", path("all.safetensors"), "--json", everyFile])
+        XCTAssertEqual(whole.status, 0, whole.standardError)
+        let wholeFit = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: everyFile))) as! [String: Any]
+        XCTAssertEqual(wholeFit["split"] as? String, "all")
+        XCTAssertGreaterThan((wholeFit["frames"] as! [Any]).count, fitFrames.count)
+        let wholeNotes = try DetectorModel.load(path: path("all.safetensors")).training.notes
+        XCTAssertTrue(wholeNotes.contains("every file of the folder"), wholeNotes)
+        let onTest = try unmask(calibrationArguments + ["--split", "test", "--out", path("test.safetensors")])
+        XCTAssertEqual(onTest.status, 64, onTest.standardError)
+        XCTAssertTrue(onTest.standardError.contains("--split test"), onTest.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("test.safetensors")))
 
         // A JSON path that cannot be written fails before any model is written; one that is the model's is refused.
         let unwritable = path("no-such-folder/calibration.json"), notWritten = path("not-written.safetensors")
