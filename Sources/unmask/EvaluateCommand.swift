@@ -161,8 +161,7 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Fit a model's frame probability and threshold on held-out frames of a training folder.",
         discussion: """
             Uses the calibration half of the files `unmask train` held out (never training files; --split \
-            says otherwise): real \
-            frames, the same frames with a generated region blended in (--generator), and frames of \
+            chooses others): real frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
             scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence, --lattice-evidence \
             and --channel-evidence, a fusion of the network's score and the training-free scale-, grid-, \
