@@ -246,6 +246,75 @@ final class ZooTrainedGeneratorTests: XCTestCase {
             "transposed-conv generator named upsampling")
     }
 
+    func testInstanceFileNamesParseAndOthersDoNot() {
+        XCTAssertEqual(TrainedGeneratorFile.parse(fileName: "vae.safetensors")?.file, .vae)
+        XCTAssertNil(TrainedGeneratorFile.parse(fileName: "vae.safetensors")?.tag)
+        let instance = TrainedGeneratorFile.parse(fileName: "gan-upsampling.seed_2-b.safetensors")
+        XCTAssertEqual(instance?.file, .ganUpsampling)
+        XCTAssertEqual(instance?.tag, "seed_2-b")
+        for name in [
+            "vae-old.safetensors", "gan-upsampling..safetensors", "gan-upsampling.a.b.safetensors",
+            "gan-upsampling.bad tag.safetensors", "gan-upsampling.s2.bin", ".safetensors", "gan.s2.safetensors",
+            "gan-upsampling." + String(repeating: "x", count: 65) + ".safetensors",
+        ] {
+            XCTAssertNil(TrainedGeneratorFile.parse(fileName: name), name)
+        }
+    }
+
+    func testSeveralFilesOfOneFamilyAreOneFamilyDrawingAnInstancePerFake() throws {
+        let folder = try tinyGeneratorFolder("instances")
+        try GeneratorFile.save(
+            GeneratorKind.upsampling.make(architecture: Self.tinyGenerator, seed: 44),
+            to: folder + "/gan-upsampling.s44.safetensors")
+        try ZooGeneratorFile.save(
+            VAE(architecture: VAEArchitecture(latentSize: 4, widths: [4, 4, 4], patchSize: 16, adversarialWeight: 0), seed: 8),
+            training: nil, to: folder + "/vae.b.safetensors")
+        let families = try FakeZoo.trainedGeneratorFamilies(in: folder)
+        // Names stay unique and in the single-file order, so the zoo and its groups are unchanged.
+        XCTAssertEqual(families.map(\.name), try trainedFamilies().map(\.name))
+        let gan = try XCTUnwrap(families.first { $0.name == "gan-upsampling" } as? GeneratorInstances)
+        XCTAssertEqual(gan.instances.map(\.file), ["gan-upsampling", "gan-upsampling.s44"])
+        XCTAssertEqual(gan.group, "adversarial")
+        for name in ["vae-reconstruction", "vae-sample"] {
+            let vae = try XCTUnwrap(families.first { $0.name == name } as? GeneratorInstances, name)
+            XCTAssertEqual(vae.instances.map(\.file), ["vae", "vae.b"], name)
+        }
+        XCTAssertFalse(families.first { $0.name == "gan-transposed-conv" } is GeneratorInstances)
+
+        // Each fake is the chosen instance's own synthesis after one draw, reproducible from its seed,
+        // and both instances are drawn.
+        let real = frame(96, 80, seed: 5)
+        var seen = Set<String>()
+        for seed in UInt64(1)...16 {
+            let fake = try gan.makeFake(real: real, seed: seed, options: options(side: 48))
+            XCTAssertEqual(fake.image, try gan.makeFake(real: real, seed: seed, options: options(side: 48)).image)
+            seen.insert(try XCTUnwrap(fake.parameters["instance"]))
+
+            var rng = RandomGenerator(seed: seed), copy = rng
+            let mask = RegionMask.wholeFrame(width: 96, height: 80)
+            let drawn = try gan.synthesize(frame: real, donor: nil, mask: mask, rng: &rng)
+            let index = Int(copy.next() % 2)
+            let own = try gan.instances[index].family.synthesize(frame: real, donor: nil, mask: mask, rng: &copy)
+            XCTAssertEqual(drawn.patch, own.patch, "seed \(seed)")
+            XCTAssertEqual(drawn.parameters["instance"], gan.instances[index].file)
+        }
+        XCTAssertEqual(seen, ["gan-upsampling", "gan-upsampling.s44"])
+    }
+
+    func testInstanceFilesOfAnotherKindOrNameAreRefusedByName() throws {
+        let wrongKind = try tinyGeneratorFolder("instance-kind")
+        try GeneratorFile.save(
+            TransposedConvGenerator(architecture: Self.tinyGenerator), to: wrongKind + "/gan-upsampling.s2.safetensors")
+        assertRefused(
+            wrongKind + "/gan-upsampling.s2.safetensors", { try FakeZoo.trainedGeneratorFamilies(in: wrongKind) },
+            "transposed-conv generator as an upsampling instance")
+        for name in ["gan-upsampling.a.b.safetensors", "gan-upsampling..safetensors", "vae.bad tag.safetensors"] {
+            let stray = try tinyGeneratorFolder("instance-stray")
+            try FileManager.default.copyItem(atPath: stray + "/gan-upsampling.safetensors", toPath: stray + "/" + name)
+            assertRefused(stray + "/" + name, { try FakeZoo.trainedGeneratorFamilies(in: stray) }, name)
+        }
+    }
+
     func testSaveAndLoadKeepEveryWeightAndTheTrainingSummary() throws {
         let folder = TestSupport.temporaryFolder("roundtrip")
         let summary = ZooTrainingSummary(

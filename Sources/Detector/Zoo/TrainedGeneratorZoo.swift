@@ -1,7 +1,11 @@
 // Owns finding trained-generator families in a folder (Models/zoo/): which file names give which
 // families, and the zoo of the built-ins plus those families. Files are known by name so that a
-// misspelt or stray generator file is an error rather than a family silently missing.
+// misspelt or stray generator file is an error rather than a family silently missing. A family may
+// be backed by several files (instances: other runs or seeds of the same architecture), because a
+// detector trained on one generator learns that generator's fingerprint rather than the family's.
 import Foundation
+import MediaIO
+import NeuralNet
 
 /// The generator files a trained-generator folder may hold.
 public enum TrainedGeneratorFile: String, CaseIterable, Sendable {
@@ -26,7 +30,7 @@ public enum TrainedGeneratorFile: String, CaseIterable, Sendable {
                 throw DetectorError.modelFile(
                     path: path,
                     reason: "holds a '\(family.architecture.upsampler.rawValue)' autoencoder, so it must be "
-                        + "named \(family.name).safetensors")
+                        + "named \(family.name).safetensors (or \(family.name).TAG.safetensors)")
             }
             return [family]
         case .vae:
@@ -37,17 +41,61 @@ public enum TrainedGeneratorFile: String, CaseIterable, Sendable {
                 throw DetectorError.modelFile(
                     path: path,
                     reason: "holds a '\(family.kind.rawValue)' generator, so it must be named "
-                        + "\(family.name).safetensors")
+                        + "\(family.name).safetensors (or \(family.name).TAG.safetensors)")
             }
             return [family]
         }
     }
 }
 
+extension TrainedGeneratorFile {
+    /// The file and instance tag a folder entry names: `NAME.safetensors` (tag nil) or
+    /// `NAME.TAG.safetensors`, NAME one of the cases and TAG 1–64 letters, digits, '-' or '_'
+    /// (e.g. `gan-upsampling.seed2.safetensors`); nil for any other name.
+    public static func parse(fileName: String) -> (file: TrainedGeneratorFile, tag: String?)? {
+        guard fileName.hasSuffix(".safetensors") else { return nil }
+        let parts = fileName.dropLast(".safetensors".count).split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let file = TrainedGeneratorFile(rawValue: String(parts[0])) else { return nil }
+        guard parts.count == 2 else { return (file, nil) }
+        let tag = parts[1]
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+        guard (1...64).contains(tag.count), tag.allSatisfy({ allowed.contains($0) }) else { return nil }
+        return (file, String(tag))
+    }
+}
+
+/// One trained family backed by several generator files of the same kind: each fake draws one of
+/// them from its seed (recorded as the `instance` parameter, the file's name without `.safetensors`).
+public struct GeneratorInstances: FakeFamily {
+    /// The instances, each with the name of its file without `.safetensors`; at least two.
+    public let instances: [(file: String, family: any FakeFamily)]
+    public var name: String { instances[0].family.name }
+    public var group: String { instances[0].family.group }
+    public var needsDonor: Bool { instances[0].family.needsDonor }
+    public var allowsColourCorrection: Bool { instances[0].family.allowsColourCorrection }
+
+    /// `instances` must share one name and group (files named after one family give that).
+    public init(instances: [(file: String, family: any FakeFamily)]) {
+        precondition(instances.count >= 2 && Set(instances.map { $0.family.name + "/" + $0.family.group }).count == 1)
+        self.instances = instances
+    }
+
+    public func synthesize(
+        frame: RGBImage, donor: RGBImage?, mask: RegionMask, rng: inout RandomGenerator
+    ) throws -> RegionSynthesis {
+        let chosen = instances[Int(rng.next() % UInt64(instances.count))]
+        var synthesis = try chosen.family.synthesize(frame: frame, donor: donor, mask: mask, rng: &rng)
+        synthesis.parameters["instance"] = chosen.file
+        return synthesis
+    }
+}
+
 extension FakeZoo {
-    /// The families of every known generator file in `folder` (see `TrainedGeneratorFile`), in the
-    /// order of that list. A missing folder, a folder without any of them, a `.safetensors` file of
-    /// another name, or a file that cannot be loaded is an error naming the folder or file.
+    /// The families of every trained-generator file in `folder` (see `TrainedGeneratorFile.parse`), in
+    /// the order of `TrainedGeneratorFile`'s cases; a family with several files (its instances, the
+    /// untagged file first, then by tag) is one `GeneratorInstances`. A missing folder, a folder
+    /// without any generator file, a `.safetensors` file of another name, or a file that cannot be
+    /// loaded is an error naming the folder or file.
     public static func trainedGeneratorFamilies(in folder: String) throws -> [any FakeFamily] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -58,17 +106,37 @@ extension FakeZoo {
         do { present = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
             throw DetectorError.modelFile(path: folder, reason: "cannot list the trained-generator folder: \(error)")
         }
-        if let stray = present.sorted().first(where: { $0.hasSuffix(".safetensors") && !expected.contains($0) }) {
-            throw DetectorError.modelFile(
-                path: folder + "/" + stray,
-                reason: "not a trained-generator file name; expected one of \(expected.joined(separator: ", "))")
+        var entries: [(name: String, file: TrainedGeneratorFile, tag: String?)] = []
+        for name in present.sorted() where name.hasSuffix(".safetensors") {
+            guard let parsed = TrainedGeneratorFile.parse(fileName: name) else {
+                throw DetectorError.modelFile(
+                    path: folder + "/" + name,
+                    reason: "not a trained-generator file name; expected one of \(expected.joined(separator: ", ")), "
+                        + "or an instance NAME.TAG.safetensors of one of them (TAG: letters, digits, '-', '_')")
+            }
+            entries.append((name, parsed.file, parsed.tag))
         }
-        let files = TrainedGeneratorFile.allCases.filter { present.contains($0.fileName) }
-        guard !files.isEmpty else {
+        guard !entries.isEmpty else {
             throw DetectorError.modelFile(
                 path: folder, reason: "holds none of the trained-generator files \(expected.joined(separator: ", "))")
         }
-        return try files.flatMap { try $0.families(path: folder + "/" + $0.fileName) }
+        let order = Dictionary(uniqueKeysWithValues: TrainedGeneratorFile.allCases.enumerated().map { ($1, $0) })
+        entries.sort { a, b in
+            let x = order[a.file, default: 0], y = order[b.file, default: 0]
+            return x != y ? x < y : (a.tag ?? "") < (b.tag ?? "")
+        }
+        var byName: [(name: String, instances: [(file: String, family: any FakeFamily)])] = []
+        for entry in entries {
+            for family in try entry.file.families(path: folder + "/" + entry.name) {
+                let stem = String(entry.name.dropLast(".safetensors".count))
+                if let index = byName.firstIndex(where: { $0.name == family.name }) {
+                    byName[index].instances.append((stem, family))
+                } else {
+                    byName.append((family.name, [(stem, family)]))
+                }
+            }
+        }
+        return byName.map { $0.instances.count == 1 ? $0.instances[0].family : GeneratorInstances(instances: $0.instances) }
     }
 
     /// The built-in families (`standard()`) plus the trained-generator families in `folder` (none when nil).
