@@ -308,6 +308,12 @@ final class ZooTrainedGeneratorTests: XCTestCase {
         assertRefused(
             wrongKind + "/gan-upsampling.s2.safetensors", { try FakeZoo.trainedGeneratorFamilies(in: wrongKind) },
             "transposed-conv generator as an upsampling instance")
+        // More instances than the bound are refused by folder before any is loaded (empty files here).
+        let many = try tinyGeneratorFolder("instance-count")
+        for i in 1...FakeZoo.maximumInstances {
+            XCTAssertTrue(FileManager.default.createFile(atPath: many + "/vae.i\(i).safetensors", contents: Data()))
+        }
+        assertRefused(many, { try FakeZoo.trainedGeneratorFamilies(in: many) }, "65 VAE files")
         for name in ["gan-upsampling.a.b.safetensors", "gan-upsampling..safetensors", "vae.bad tag.safetensors"] {
             let stray = try tinyGeneratorFolder("instance-stray")
             try FileManager.default.copyItem(atPath: stray + "/gan-upsampling.safetensors", toPath: stray + "/" + name)

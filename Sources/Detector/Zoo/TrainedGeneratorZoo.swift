@@ -91,6 +91,9 @@ public struct GeneratorInstances: FakeFamily {
 }
 
 extension FakeZoo {
+    /// Files of one name (`NAME.safetensors` and its `NAME.TAG.safetensors` instances) a folder may hold.
+    public static let maximumInstances = 64
+
     /// The families of every trained-generator file in `folder` (see `TrainedGeneratorFile.parse`), in
     /// the order of `TrainedGeneratorFile`'s cases; a family with several files (its instances, the
     /// untagged file first, then by tag) is one `GeneratorInstances`. A missing folder, a folder
@@ -119,6 +122,13 @@ extension FakeZoo {
         guard !entries.isEmpty else {
             throw DetectorError.modelFile(
                 path: folder, reason: "holds none of the trained-generator files \(expected.joined(separator: ", "))")
+        }
+        // Each instance is a network in memory for the whole run: bound them before loading any.
+        let counts = Dictionary(grouping: entries, by: \.file).mapValues(\.count)
+        if let (file, count) = counts.first(where: { $0.value > maximumInstances }) {
+            throw DetectorError.modelFile(
+                path: folder,
+                reason: "holds \(count) files of \(file.rawValue); at most \(maximumInstances) instances per generator file")
         }
         let order = Dictionary(uniqueKeysWithValues: TrainedGeneratorFile.allCases.enumerated().map { ($1, $0) })
         entries.sort { a, b in
