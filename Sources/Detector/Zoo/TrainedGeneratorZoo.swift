@@ -109,7 +109,7 @@ extension FakeZoo {
         do { present = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
             throw DetectorError.modelFile(path: folder, reason: "cannot list the trained-generator folder: \(error)")
         }
-        var entries: [(name: String, file: TrainedGeneratorFile, tag: String?)] = []
+        var entries: [(name: String, stem: String, file: TrainedGeneratorFile, tag: String?)] = []
         for name in present.sorted() where name.hasSuffix(".safetensors") {
             guard let parsed = TrainedGeneratorFile.parse(fileName: name) else {
                 throw DetectorError.modelFile(
@@ -117,7 +117,7 @@ extension FakeZoo {
                     reason: "not a trained-generator file name; expected one of \(expected.joined(separator: ", ")), "
                         + "or an instance NAME.TAG.safetensors of one of them (TAG: letters, digits, '-', '_')")
             }
-            entries.append((name, parsed.file, parsed.tag))
+            entries.append((name, String(name.dropLast(".safetensors".count)), parsed.file, parsed.tag))
         }
         guard !entries.isEmpty else {
             throw DetectorError.modelFile(
@@ -130,23 +130,18 @@ extension FakeZoo {
                 path: folder,
                 reason: "holds \(count) files of \(file.rawValue); at most \(maximumInstances) instances per generator file")
         }
-        let order = Dictionary(uniqueKeysWithValues: TrainedGeneratorFile.allCases.enumerated().map { ($1, $0) })
-        entries.sort { a, b in
-            let x = order[a.file, default: 0], y = order[b.file, default: 0]
-            return x != y ? x < y : (a.tag ?? "") < (b.tag ?? "")
-        }
-        var byName: [(name: String, instances: [(file: String, family: any FakeFamily)])] = []
-        for entry in entries {
-            for family in try entry.file.families(path: folder + "/" + entry.name) {
-                let stem = String(entry.name.dropLast(".safetensors".count))
-                if let index = byName.firstIndex(where: { $0.name == family.name }) {
-                    byName[index].instances.append((stem, family))
-                } else {
-                    byName.append((family.name, [(stem, family)]))
-                }
+        return try TrainedGeneratorFile.allCases.flatMap { file -> [any FakeFamily] in
+            let instances = try entries.filter { $0.file == file }.sorted { ($0.tag ?? "") < ($1.tag ?? "") }.map {
+                (stem: $0.stem, families: try file.families(path: folder + "/" + $0.name))
+            }
+            guard let first = instances.first else { return [] }
+            // A file gives its families in a fixed order (the VAE's two), so family j of every
+            // instance is one family.
+            return first.families.indices.map { j in
+                instances.count == 1
+                    ? first.families[j] : GeneratorInstances(instances: instances.map { ($0.stem, $0.families[j]) })
             }
         }
-        return byName.map { $0.instances.count == 1 ? $0.instances[0].family : GeneratorInstances(instances: $0.instances) }
     }
 
     /// The built-in families (`standard()`) plus the trained-generator families in `folder` (none when nil).
