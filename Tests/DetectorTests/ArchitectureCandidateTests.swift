@@ -137,7 +137,7 @@ final class ArchitectureCandidateTests: XCTestCase {
     }
 
     func testCandidateModelFileRoundTripGivesIdenticalScoresAndChecksTheArchitecture() throws {
-        let folder = TestSupport.temporaryFolder("candidate")
+        let folder = temporaryFolder("candidate")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let model = DetectorModel(architecture: Self.withBoth, seed: 8)
         model.discriminator.attention.gamma.pointer[0] = 0.5
@@ -193,7 +193,7 @@ final class ArchitectureCandidateTests: XCTestCase {
         config.discriminator.residualInputs = [Self.npr, Self.srm]
         config.discriminator.stemWidth = 4
         let data = TestSupport.syntheticData(files: 3, size: 64)
-        let folder = TestSupport.temporaryFolder("candidate-train")
+        let folder = temporaryFolder("candidate-train")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let trainer = try Trainer(config: config, data: data)
         var losses: [Float] = [], rollbacks = 0

@@ -196,7 +196,9 @@ final class ChannelConsistencyTests: XCTestCase {
         XCTAssertEqual(standardized.score(areaLogit: 0) { $0 == .channel ? 0.3 : nil }, 4, accuracy: 1e-12)
     }
 
-    func testModelFileKeepsTheChannelWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.channel) }
+    func testModelFileKeepsTheChannelWeightAndRefusesBadOnes() throws {
+        try TestSupport.checkModelFileWeights(.channel, in: temporaryFolder("channel-weight"))
+    }
 
     func testScorerAddsTheWeightedChannelEvidence() throws {
         let image = sharedAndSeparateNoise().fake

@@ -527,7 +527,7 @@ final class FramePoolingTests: XCTestCase {
 
 final class ModelFileTests: XCTestCase {
     func testSaveLoadRoundTripGivesIdenticalScores() throws {
-        let dir = TestSupport.temporaryFolder("model")
+        let dir = temporaryFolder("model")
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 9)
         model.calibration = Calibration(a: 1.5, b: -0.25)
         model.threshold = 0.6
@@ -548,7 +548,7 @@ final class ModelFileTests: XCTestCase {
     }
 
     func testLoadErrorsNameTheFile() throws {
-        let dir = TestSupport.temporaryFolder("errors")
+        let dir = temporaryFolder("errors")
         // missing
         XCTAssertThrowsError(try DetectorModel.load(path: dir + "/nope.safetensors")) { e in
             XCTAssertTrue("\(e)".contains("nope.safetensors") && "\(e)".contains("does not exist"), "\(e)")

@@ -112,7 +112,9 @@ final class GridConsistencyTests: XCTestCase {
         XCTAssertEqual(both.score(areaLogit: 0.5, scaleEvidence: nil, gridEvidence: nil), 0.5, "no evidence counts as 0")
     }
 
-    func testModelFileKeepsTheGridWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.grid) }
+    func testModelFileKeepsTheGridWeightAndRefusesBadOnes() throws {
+        try TestSupport.checkModelFileWeights(.grid, in: temporaryFolder("grid-weight"))
+    }
 
     func testScorerAddsTheWeightedGridEvidence() throws {
         let image = try ZooEncoding.jpegRoundTrip(TestSupport.texture(width: 160, height: 128, seed: 5), quality: 50)

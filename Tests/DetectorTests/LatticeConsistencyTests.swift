@@ -133,7 +133,9 @@ final class LatticeConsistencyTests: XCTestCase {
         XCTAssertFalse(plain.contains("latticeWeight"), "an unused weight is not written: \(plain)")
     }
 
-    func testModelFileKeepsTheLatticeWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.lattice) }
+    func testModelFileKeepsTheLatticeWeightAndRefusesBadOnes() throws {
+        try TestSupport.checkModelFileWeights(.lattice, in: temporaryFolder("lattice-weight"))
+    }
 
     func testScorerAddsTheWeightedLatticeEvidence() throws {
         let image = try TestSupport.compressedWithUncompressedSquare(quality: 75).fake

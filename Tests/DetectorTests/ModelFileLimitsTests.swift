@@ -11,11 +11,7 @@ final class ModelFileLimitsTests: XCTestCase {
     var folder = ""
 
     override func setUp() {
-        folder = TestSupport.temporaryFolder("model-limits-\(name.filter(\.isLetter))")
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: folder)
+        folder = temporaryFolder("model-limits-\(name.filter(\.isLetter))")
     }
 
     /// Saves the standard untrained model with `edit` applied to its safetensors file.

@@ -118,7 +118,7 @@ final class RealFrameFusionTests: XCTestCase {
     }
 
     func testModelFileKeepsTheStandardizationAndRefusesBadOnes() throws {
-        let folder = TestSupport.temporaryFolder("standardization")
+        let folder = temporaryFolder("standardization")
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
         let calibration = Calibration(
             a: 1.5, b: -2,

@@ -65,7 +65,7 @@ final class RetrainTests: XCTestCase {
         config.adversarialWeight = 0.25
         config.dStepsPerGStep = 5
         let trainer = try Trainer(config: config, data: data.trainingData)
-        let folder = TestSupport.temporaryFolder("retrain-\(steps)")
+        let folder = temporaryFolder("retrain-\(steps)")
         let session = TrainingSession(
             trainer: trainer, log: try TrainingLogWriter(path: folder + "/log.jsonl", append: false),
             rules: StopRules(steps: steps, patience: 0), checkpointPath: folder + "/checkpoint.safetensors")
@@ -104,7 +104,7 @@ final class RetrainTests: XCTestCase {
 
         // A real H.264 clip the retrain never saw, scanned with the model as written to disk: its
         // decoded frames scored as `scan` scores them, by the threshold the retrain fitted.
-        let folder = TestSupport.temporaryFolder("retrain-scan")
+        let folder = temporaryFolder("retrain-scan")
         try model.save(to: folder + "/retrained.safetensors")
         let written = try DetectorModel.load(path: folder + "/retrained.safetensors")
         XCTAssertEqual(written.threshold, model.threshold)
@@ -305,7 +305,7 @@ final class RetrainTests: XCTestCase {
     }
 
     func testSidecarErrorsNameTheLineAndTheCause() throws {
-        let folder = TestSupport.temporaryFolder("sidecar")
+        let folder = temporaryFolder("sidecar")
         let real = folder + "/real", fake = folder + "/fake"
         for dir in [real, fake] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         for i in 0..<2 {

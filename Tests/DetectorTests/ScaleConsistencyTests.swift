@@ -133,7 +133,9 @@ final class ScaleConsistencyTests: XCTestCase {
         XCTAssertEqual(fused.score(areaLogit: 0.5, scaleEvidence: nil), 0.5, "no evidence counts as 0")
     }
 
-    func testModelFileKeepsTheScaleWeightAndRefusesBadOnes() throws { try TestSupport.checkModelFileWeights(.scale) }
+    func testModelFileKeepsTheScaleWeightAndRefusesBadOnes() throws {
+        try TestSupport.checkModelFileWeights(.scale, in: temporaryFolder("scale-weight"))
+    }
 
     func testScorerAddsTheWeightedEvidence() throws {
         let image = TestSupport.texture(width: 160, height: 128, seed: 5)

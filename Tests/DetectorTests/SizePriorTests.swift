@@ -93,7 +93,7 @@ final class SizePriorTests: XCTestCase {
     }
 
     func testModelFileKeepsThePriorAndRefusesBadOnes() throws {
-        let folder = TestSupport.temporaryFolder("size-prior")
+        let folder = temporaryFolder("size-prior")
         let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
         model.calibration = Calibration(a: 1.5, b: -2, areaCountSlope: 0.37)
         let good = folder + "/good.safetensors"

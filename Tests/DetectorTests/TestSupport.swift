@@ -127,11 +127,10 @@ enum TestSupport {
 
     /// A model file whose calibration weighs `evidence` loads back with it; files giving that weight as
     /// negative, over `Calibration.maximumScaleWeight` or as text are refused, with the file named and,
-    /// for the numbers, the weight.
-    static func checkModelFileWeights(_ evidence: FrameEvidence, file: StaticString = #filePath, line: UInt = #line)
-        throws
-    {
-        let folder = temporaryFolder("\(evidence.rawValue)-weight")
+    /// for the numbers, the weight. The files are written in `folder`.
+    static func checkModelFileWeights(
+        _ evidence: FrameEvidence, in folder: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let model = DetectorModel(architecture: tinyDetector, seed: 1)
         var calibration = Calibration(a: 1.25, b: -0.5)
         calibration.setWeight(evidence, 3)
@@ -167,10 +166,16 @@ enum TestSupport {
         }
     }
 
-    static func temporaryFolder(_ name: String) -> String {
+}
+
+extension XCTestCase {
+    /// A fresh empty folder under the system temporary folder, removed with everything in it when the
+    /// test ends, so repeated test runs leave nothing behind.
+    func temporaryFolder(_ name: String) -> String {
         let path = NSTemporaryDirectory() + "unmask-detector-tests-\(getpid())-\(name)"
         try? FileManager.default.removeItem(atPath: path)
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
         return path
     }
 }

@@ -47,7 +47,7 @@ final class TrainingLogTests: XCTestCase {
     }
 
     func testEveryEntryKindRoundTrips() throws {
-        let path = TestSupport.temporaryFolder("log-kinds") + "/log.jsonl"
+        let path = temporaryFolder("log-kinds") + "/log.jsonl"
         let entries = everyKind()
         XCTAssertEqual(Set(entries.map(\.kind)), Set(TrainingLogEntry.Kind.allCases), "the sample covers every kind")
         try write(entries, to: path, append: false)
@@ -70,7 +70,7 @@ final class TrainingLogTests: XCTestCase {
     }
 
     func testNonFiniteNumbersAreNullAndReadBackAsNaN() throws {
-        let path = TestSupport.temporaryFolder("log-nan") + "/log.jsonl"
+        let path = temporaryFolder("log-nan") + "/log.jsonl"
         let time = Date(timeIntervalSince1970: 1_800_000_000)
         try write(
             [
@@ -116,7 +116,7 @@ final class TrainingLogTests: XCTestCase {
     /// A resumed run opens the log with `append: true`; both runs read back as one history. A new run
     /// (`append: false`) starts the file over.
     func testResumedLogReadsAsOneHistory() throws {
-        let path = TestSupport.temporaryFolder("log-resume") + "/log.jsonl"
+        let path = temporaryFolder("log-resume") + "/log.jsonl"
         let entries = everyKind()
         let first = Array(entries[0..<4]), second = Array(entries[4...])
         try write(first, to: path, append: false)
@@ -132,7 +132,7 @@ final class TrainingLogTests: XCTestCase {
     /// A run killed mid-write leaves a cut last line: it is skipped and counted, as is any other line
     /// that is not an entry; the lines around it still read.
     func testCutLastLineIsSkippedAndCounted() throws {
-        let path = TestSupport.temporaryFolder("log-cut") + "/log.jsonl"
+        let path = temporaryFolder("log-cut") + "/log.jsonl"
         let entries = everyKind()
         try write(Array(entries[0..<3]), to: path, append: false)
         let next = try JSONEncoder().encode(entries[3])
@@ -161,7 +161,7 @@ final class TrainingLogTests: XCTestCase {
 
     /// Trainer events: steps only every `stepInterval`, every other event always, numbers widened to Double.
     func testRecordedTrainerEvents() throws {
-        let path = TestSupport.temporaryFolder("log-record") + "/log.jsonl"
+        let path = temporaryFolder("log-record") + "/log.jsonl"
         let writer = try TrainingLogWriter(path: path, append: false, stepInterval: 10)
         for step in 1...20 {
             try writer.record(

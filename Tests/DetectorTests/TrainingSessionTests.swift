@@ -15,7 +15,7 @@ final class TrainingSessionTests: XCTestCase {
     }
 
     func testStepLimitStopsTheRunAndLeavesACheckpointAndALog() throws {
-        let folder = TestSupport.temporaryFolder("session-steps")
+        let folder = temporaryFolder("session-steps")
         var config = TestSupport.tinyConfig()
         config.validateEvery = 2
         let session = try makeSession(
@@ -72,7 +72,7 @@ final class TrainingSessionTests: XCTestCase {
     func testTimeLimitAndEarlyStopEndTheRun() throws {
         let data = TestSupport.syntheticData(files: 3, size: 64)
         let timed = try makeSession(
-            TestSupport.temporaryFolder("session-time"), trainer: try Trainer(config: TestSupport.tinyConfig(), data: data),
+            temporaryFolder("session-time"), trainer: try Trainer(config: TestSupport.tinyConfig(), data: data),
             rules: StopRules(steps: 1000, minutes: 1))
         // A clock that advances 20 s per reading: the minute is over after a few steps.
         var clock = Date(timeIntervalSince1970: 0)
@@ -87,7 +87,7 @@ final class TrainingSessionTests: XCTestCase {
         var config = TestSupport.tinyConfig()
         config.validateEvery = 1
         let patient = try makeSession(
-            TestSupport.temporaryFolder("session-patience"), trainer: try Trainer(config: config, data: data),
+            temporaryFolder("session-patience"), trainer: try Trainer(config: config, data: data),
             rules: StopRules(steps: 200, patience: 1))
         let patientStop = try patient.run()
         XCTAssertEqual(patient.stopReason, .earlyStop(patience: 1))
@@ -101,13 +101,13 @@ final class TrainingSessionTests: XCTestCase {
         let base = DetectorModel(architecture: TestSupport.tinyDetector, seed: 5)
         let baseWeights = base.discriminator.stateDictionary().mapValues(\.array)
 
-        let straightFolder = TestSupport.temporaryFolder("session-straight")
+        let straightFolder = temporaryFolder("session-straight")
         let straight = try makeSession(
             straightFolder, trainer: try Trainer(config: TestSupport.tinyConfig(), data: data), rules: StopRules(steps: 6))
         try straight.startFromBase(base)
         _ = try straight.run()
 
-        let folder = TestSupport.temporaryFolder("session-interrupted")
+        let folder = temporaryFolder("session-interrupted")
         let first = try makeSession(
             folder, trainer: try Trainer(config: TestSupport.tinyConfig(), data: data), rules: StopRules(steps: 6))
         try first.startFromBase(base)
@@ -133,7 +133,7 @@ final class TrainingSessionTests: XCTestCase {
     }
 
     func testAnUnwritableCheckpointIsAnErrorNamingIt() throws {
-        let folder = TestSupport.temporaryFolder("session-log")
+        let folder = temporaryFolder("session-log")
         let session = try makeSession(
             folder, trainer: try Trainer(config: TestSupport.tinyConfig(), data: TestSupport.syntheticData(files: 3, size: 64)),
             rules: StopRules(steps: 1), append: false)

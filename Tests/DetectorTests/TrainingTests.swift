@@ -76,7 +76,7 @@ final class TrainingTests: XCTestCase {
 
     func testResumeEqualsUninterrupted() throws {
         let data = TestSupport.syntheticData(files: 3, size: 64)
-        let dir = TestSupport.temporaryFolder("resume")
+        let dir = temporaryFolder("resume")
         let a = try Trainer(config: TestSupport.tinyConfig(seed: 11), data: data)
         a.train(steps: 3)
         try a.saveCheckpoint(to: dir + "/c.safetensors")
@@ -95,7 +95,7 @@ final class TrainingTests: XCTestCase {
     /// checkpoints that load again, and its generator's weights do not move; out-of-range counts are ignored.
     func testFrozenGeneratorPhaseCheckpointResumes() throws {
         let data = TestSupport.syntheticData(files: 3, size: 64)
-        let dir = TestSupport.temporaryFolder("frozen-resume")
+        let dir = temporaryFolder("frozen-resume")
         let a = try Trainer(config: TestSupport.tinyConfig(seed: 12), data: data)
         a.train(steps: 2)
         a.adjustSchedule(dStepsPerGStep: 0)
@@ -303,7 +303,7 @@ final class TrainingTests: XCTestCase {
         config.vae = VAEArchitecture(latentSize: 16, widths: [8, 16, 16], patchSize: 32)
         config.fakeMix = FakeMix(partial: 0, selfBlended: 0, media: 0, vaeBlended: 1, vaeSample: 1)
         let data = TestSupport.syntheticData(files: 3, size: 64)
-        let dir = TestSupport.temporaryFolder("vae-resume")
+        let dir = temporaryFolder("vae-resume")
         let a = try Trainer(config: config, data: data)
         a.train(steps: 2)
         try a.saveCheckpoint(to: dir + "/c.safetensors")
@@ -332,7 +332,7 @@ final class TrainingDataTests: XCTestCase {
     let loader = MediaFolderLoader(framesPerFile: 2, validationFraction: 0.3, minimumSide: 32)
 
     func testEmptyFolderIsAnError() {
-        let dir = TestSupport.temporaryFolder("empty")
+        let dir = temporaryFolder("empty")
         XCTAssertThrowsError(try loader.load(folder: dir, role: "real")) { e in
             XCTAssertTrue("\(e)".contains(dir) && "\(e)".contains("no files"), "\(e)")
         }
@@ -342,7 +342,7 @@ final class TrainingDataTests: XCTestCase {
     }
 
     func testNonMediaFolderIsAnError() throws {
-        let dir = TestSupport.temporaryFolder("nonmedia")
+        let dir = temporaryFolder("nonmedia")
         try "hello".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
         try Data((0..<300).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: dir + "/blob.bin"))
         XCTAssertThrowsError(try loader.load(folder: dir, role: "fake")) { e in
@@ -351,7 +351,7 @@ final class TrainingDataTests: XCTestCase {
     }
 
     func testCorruptFileAmongGoodOnesIsSkippedAndReported() throws {
-        let dir = TestSupport.temporaryFolder("mixed")
+        let dir = temporaryFolder("mixed")
         for i in 0..<4 {
             try ImageEncoder.write(TestSupport.texture(width: 64, height: 48, seed: UInt64(i)), to: dir + "/img\(i).png")
         }
@@ -370,7 +370,7 @@ final class TrainingDataTests: XCTestCase {
     }
 
     func testVideoFramesAreSampled() throws {
-        let dir = TestSupport.temporaryFolder("video")
+        let dir = temporaryFolder("video")
         let path = dir + "/clip.mp4"
         let encoder = try VideoEncoder(path: path, codec: .h264(crf: 20), width: 64, height: 48, frameRate: 10)
         for i in 0..<10 { try encoder.append(TestSupport.texture(width: 64, height: 48, seed: UInt64(i))) }
@@ -380,17 +380,17 @@ final class TrainingDataTests: XCTestCase {
     }
 
     func testFakeFolderWithoutReadableFramesIsAnError() throws {
-        let real = TestSupport.temporaryFolder("real-ok")
+        let real = temporaryFolder("real-ok")
         for i in 0..<2 {
             try ImageEncoder.write(TestSupport.texture(width: 64, height: 64, seed: UInt64(i)), to: real + "/r\(i).png")
         }
-        let fake = TestSupport.temporaryFolder("fake-bad")
+        let fake = temporaryFolder("fake-bad")
         try "not an image".write(toFile: fake + "/f.jpg", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try TrainingData.load(realFolder: real, fakeFolder: fake, loader: loader)) { e in
             XCTAssertTrue("\(e)".contains(fake) && "\(e)".contains("fake folder"), "\(e)")
         }
         // tiny images below the patch size count as unreadable for training
-        let small = TestSupport.temporaryFolder("fake-small")
+        let small = temporaryFolder("fake-small")
         try ImageEncoder.write(TestSupport.texture(width: 16, height: 16, seed: 1), to: small + "/tiny.png")
         XCTAssertThrowsError(try TrainingData.load(realFolder: real, fakeFolder: small, loader: loader))
     }

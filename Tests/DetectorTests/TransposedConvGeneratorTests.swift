@@ -32,7 +32,7 @@ final class TransposedConvGeneratorTests: XCTestCase {
         var config = TestSupport.tinyConfig(seed: 13)
         config.generatorKind = .transposedConv
         let data = TestSupport.syntheticData(files: 3, size: 64)
-        let dir = TestSupport.temporaryFolder("transposed-resume")
+        let dir = temporaryFolder("transposed-resume")
         let a = try Trainer(config: config, data: data)
         XCTAssertTrue(a.generator is TransposedConvGenerator)
         var losses: [Float] = []

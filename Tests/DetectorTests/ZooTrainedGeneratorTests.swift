@@ -24,7 +24,7 @@ final class ZooTrainedGeneratorTests: XCTestCase {
 
     /// A folder with every trained-generator file, each a tiny untrained network.
     private func tinyGeneratorFolder(_ name: String) throws -> String {
-        let folder = TestSupport.temporaryFolder(name)
+        let folder = temporaryFolder(name)
         for upsampler in Self.autoencoderUpsamplers {
             try ZooGeneratorFile.save(
                 Self.tinyAutoencoder(upsampler), training: nil,
@@ -222,9 +222,9 @@ final class ZooTrainedGeneratorTests: XCTestCase {
     }
 
     func testTheFolderLoaderRefusesMissingFoldersStrayNamesAndMisnamedFiles() throws {
-        let missing = TestSupport.temporaryFolder("gone") + "/nothing"
+        let missing = temporaryFolder("gone") + "/nothing"
         assertRefused(missing, { try FakeZoo.trainedGeneratorFamilies(in: missing) }, "missing folder")
-        let empty = TestSupport.temporaryFolder("empty")
+        let empty = temporaryFolder("empty")
         assertRefused(empty, { try FakeZoo.trainedGeneratorFamilies(in: empty) }, "no generator files")
 
         let stray = try tinyGeneratorFolder("stray")
@@ -232,13 +232,13 @@ final class ZooTrainedGeneratorTests: XCTestCase {
         assertRefused(
             stray + "/vae-old.safetensors", { try FakeZoo.trainedGeneratorFamilies(in: stray) }, "stray file name")
 
-        let misnamed = TestSupport.temporaryFolder("misnamed")
+        let misnamed = temporaryFolder("misnamed")
         try ZooGeneratorFile.save(
             Self.tinyAutoencoder(.bilinear), training: nil, to: misnamed + "/autoencoder-nearest.safetensors")
         assertRefused(
             misnamed + "/autoencoder-nearest.safetensors", { try FakeZoo.trainedGeneratorFamilies(in: misnamed) },
             "bilinear autoencoder named nearest")
-        let ganMisnamed = TestSupport.temporaryFolder("gan-misnamed")
+        let ganMisnamed = temporaryFolder("gan-misnamed")
         try GeneratorFile.save(
             TransposedConvGenerator(architecture: Self.tinyGenerator), to: ganMisnamed + "/gan-upsampling.safetensors")
         assertRefused(
@@ -322,7 +322,7 @@ final class ZooTrainedGeneratorTests: XCTestCase {
     }
 
     func testSaveAndLoadKeepEveryWeightAndTheTrainingSummary() throws {
-        let folder = TestSupport.temporaryFolder("roundtrip")
+        let folder = temporaryFolder("roundtrip")
         let summary = ZooTrainingSummary(
             steps: 3, seconds: 1.5, seed: 9, batchSize: 2, patchSize: 16, finalL1: 0.25, frames: 4)
         let autoencoder = Self.tinyAutoencoder(.pixelShuffle, seed: 11)
