@@ -109,7 +109,7 @@ extension FakeZoo {
         do { present = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
             throw DetectorError.modelFile(path: folder, reason: "cannot list the trained-generator folder: \(error)")
         }
-        var entries: [(name: String, stem: String, file: TrainedGeneratorFile, tag: String?)] = []
+        var entries: [(name: String, file: TrainedGeneratorFile, tag: String?)] = []
         for name in present.sorted() where name.hasSuffix(".safetensors") {
             guard let parsed = TrainedGeneratorFile.parse(fileName: name) else {
                 throw DetectorError.modelFile(
@@ -117,7 +117,7 @@ extension FakeZoo {
                     reason: "not a trained-generator file name; expected one of \(expected.joined(separator: ", ")), "
                         + "or an instance NAME.TAG.safetensors of one of them (TAG: letters, digits, '-', '_')")
             }
-            entries.append((name, String(name.dropLast(".safetensors".count)), parsed.file, parsed.tag))
+            entries.append((name, parsed.file, parsed.tag))
         }
         guard !entries.isEmpty else {
             throw DetectorError.modelFile(
@@ -132,7 +132,7 @@ extension FakeZoo {
         }
         return try TrainedGeneratorFile.allCases.flatMap { file -> [any FakeFamily] in
             let instances = try entries.filter { $0.file == file }.sorted { ($0.tag ?? "") < ($1.tag ?? "") }.map {
-                (stem: $0.stem, families: try file.families(path: folder + "/" + $0.name))
+                (stem: String($0.name.dropLast(".safetensors".count)), families: try file.families(path: folder + "/" + $0.name))
             }
             guard let first = instances.first else { return [] }
             // A file gives its families in a fixed order (the VAE's two), so family j of every
