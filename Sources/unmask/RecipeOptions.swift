@@ -33,6 +33,15 @@ struct TrainingRecipeOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Relative weights of the supervised fake kinds, e.g. partial=0,self-blended=0 for zoo regions only. Kinds: "
+                + "zoo, partial (generator samples blended in), self-blended, media (--fake crops), vae-blended, "
+                + "vae-sample; each 0…100. Kinds not named keep theirs: zoo 3, partial 1, self-blended 0.5, media 1, "
+                + "vae-blended 1, vae-sample 0.5.", valueName: "kind=weight,…"),
+        transform: TrainingRecipeOptions.fakeMixWeights)
+    var fakeMix: [FakeMixKind: Double]?
+
+    @Option(
+        help: ArgumentHelp(
             "Sides of the zoo's regions inside a training patch in pixels, e.g. 12-64 (capped at the patch side − 2).",
             valueName: "min-max"),
         transform: TrainingRecipeOptions.sideRange)
@@ -163,6 +172,7 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let supervisedWeight { c.supervisedWeight = supervisedWeight }
         if let adversarialWeight { c.adversarialWeight = adversarialWeight }
         if let zooRegionSides { c.zoo?.regionSide = zooRegionSides }
+        for (kind, weight) in fakeMix ?? [:] { kind.set(weight, in: &c.fakeMix) }
         if let zooPool { c.zoo?.pool = zooPool }
         if let zooPoolRefresh { c.zoo?.poolRefresh = zooPoolRefresh }
         if let zooContextSide { c.zoo?.contextSide = zooContextSide }
@@ -191,6 +201,25 @@ struct TrainingRecipeOptions: ParsableArguments {
         return values.compactMap { $0 }
     }
 
+    /// Parses "zoo=3,partial=0": known kinds, each named once, weights in 0…100.
+    static func fakeMixWeights(_ text: String) throws -> [FakeMixKind: Double] {
+        var weights: [FakeMixKind: Double] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let kind = FakeMixKind(rawValue: parts[0]) else {
+                let kinds = FakeMixKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("expected KIND=WEIGHT with KIND one of \(kinds) (got '\(item)').")
+            }
+            guard let weight = Double(parts[1]), weight >= 0, weight <= 100 else {
+                throw ValidationError("the weight of \(kind.rawValue) must be a number in 0…100 (got '\(parts[1])').")
+            }
+            guard weights[kind] == nil else { throw ValidationError("\(kind.rawValue) is named twice in '\(text)'.") }
+            weights[kind] = weight
+        }
+        return weights
+    }
+
     /// Parses "12-64".
     static func sideRange(_ text: String) throws -> ClosedRange<Int> {
         let parts = text.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -198,6 +227,23 @@ struct TrainingRecipeOptions: ParsableArguments {
             throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. 12-64 (got '\(text)').")
         }
         return low...high
+    }
+}
+
+/// The supervised fake kinds `train --fake-mix` weighs, named as on the command line.
+enum FakeMixKind: String, CaseIterable {
+    case zoo, partial, selfBlended = "self-blended", media, vaeBlended = "vae-blended", vaeSample = "vae-sample"
+
+    /// Sets this kind's weight in `mix`.
+    func set(_ weight: Double, in mix: inout FakeMix) {
+        switch self {
+        case .zoo: mix.zoo = weight
+        case .partial: mix.partial = weight
+        case .selfBlended: mix.selfBlended = weight
+        case .media: mix.media = weight
+        case .vaeBlended: mix.vaeBlended = weight
+        case .vaeSample: mix.vaeSample = weight
+        }
     }
 }
 

@@ -150,6 +150,16 @@ struct TrainCommand: ParsableCommand {
         do { _ = try ZooTrainingConfig(excluded: excludedFamilies, trainedGenerators: zooGenerators).zoo() } catch {
             throw ValidationError("--zoo-exclude / --zoo-generators: \(error)")
         }
+        // The trainer would otherwise draw self-blended fakes in place of a mix that weighs nothing it can make.
+        let c = configuration(), mix = c.fakeMix
+        let drawable =
+            mix.partial + mix.selfBlended + (c.zoo != nil ? mix.zoo : 0) + (media.fake != nil ? mix.media : 0)
+            + (c.vae != nil ? mix.vaeBlended + mix.vaeSample : 0)
+        if resume == nil && c.otherFakesPerBatch > 0 && drawable == 0 {
+            throw ValidationError(
+                "--fake-mix gives every fake kind this run can make a weight of 0; give one a weight above 0, or "
+                    + "--fakes-per-batch 0.")
+        }
     }
 
     /// The --zoo-exclude names, split at commas.

@@ -38,8 +38,16 @@ final class TrainCommandTests: CLITestCase {
     func testTrainWritesModelGeneratorCheckpointAndLogThenResumes() throws {
         let real = try makeRealFolder()
         let out = path("run")
-        let run = try unmask(["train", "--real", real, "--out", out, "--steps", "4", "--validate-every", "2", "--quiet"])
+        let run = try unmask([
+            "train", "--real", real, "--out", out, "--steps", "4", "--validate-every", "2", "--quiet", "--fake-mix",
+            "partial=0,self-blended=0.25",
+        ])
         XCTAssertEqual(run.status, 0, run.standardError)
+        // The fake mix is the run's configuration: the kinds named changed, the others kept.
+        let start = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n").first!
+        for weight in ["partial\\\":0,", "selfBlended\\\":0.25,", "zoo\\\":3", "media\\\":1,"] {
+            XCTAssertTrue(start.contains(weight), "\(weight) in \(start)")
+        }
         for file in ["model.safetensors", "generator.safetensors", "checkpoint.safetensors", "log.jsonl", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
         }
@@ -245,6 +253,12 @@ final class TrainCommandTests: CLITestCase {
             ["--steps", "5", "--hard-negative-every", "100"],
             // a zoo context side without a pool, or outside 2–8 patch sides
             ["--steps", "5", "--zoo-context-side", "256"], ["--steps", "5", "--zoo-pool", "8", "--zoo-context-side", "100"],
+            // a fake mix with an unknown kind, a kind named twice, a weight that is not a number in 0…100, or
+            // nothing this run can draw (no --fake folder, no --vae, no zoo)
+            ["--steps", "5", "--fake-mix", "gan=1"], ["--steps", "5", "--fake-mix", "zoo=1,zoo=2"],
+            ["--steps", "5", "--fake-mix", "partial=-1"], ["--steps", "5", "--fake-mix", "partial=nan"],
+            ["--steps", "5", "--fake-mix", "zoo=101"], ["--steps", "5", "--fake-mix", "partial"],
+            ["--steps", "5", "--no-zoo", "--fake-mix", "partial=0,self-blended=0,vae-blended=1"],
         ] {
             let run = try unmask(["train", "--real", real, "--out", path("o6")] + bad)
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
@@ -252,6 +266,8 @@ final class TrainCommandTests: CLITestCase {
         }
         let dSteps = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--d-steps", "1000001"])
         XCTAssertTrue(dSteps.standardError.contains("--d-steps must be in 1…1000000 (got 1000001)"), dSteps.standardError)
+        let mix = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--fake-mix", "gan=1"])
+        XCTAssertTrue(mix.standardError.contains("'gan=1'") && mix.standardError.contains("self-blended"), mix.standardError)
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes
         // Evidence weights with no evidence to weigh, and an unknown weighting.
         let unweighed = try unmask([
