@@ -69,11 +69,13 @@ clean:
 	rm -rf .build demo-out
 
 # `make install PREFIX=~/.local` (default /usr/local): the binary in PREFIX/bin, the shipped model where
-# the binary looks for it by default (PREFIX/share/unmask/models). DESTDIR stages a package.
+# the binary looks for it by default (PREFIX/share/unmask/models), beside the earlier unmask-v1 for
+# --model. DESTDIR stages a package.
 PREFIX ?= /usr/local
 MODEL_DIR := $(DESTDIR)$(PREFIX)/share/unmask/models
 
 install: build
 	install -D -m 755 $(UNMASK) $(DESTDIR)$(PREFIX)/bin/unmask
+	install -D -m 644 Models/unmask-v2.safetensors $(MODEL_DIR)/unmask-v2.safetensors
 	install -D -m 644 Models/unmask-v1.safetensors $(MODEL_DIR)/unmask-v1.safetensors
 	install -D -m 644 Models/MODEL_CARD.md $(MODEL_DIR)/MODEL_CARD.md

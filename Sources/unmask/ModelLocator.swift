@@ -8,14 +8,14 @@ import Foundation
 /// Where the default model lives, first match wins:
 /// 1. `--model FILE`;
 /// 2. `$UNMASK_MODEL` (when set and not empty);
-/// 3. `PREFIX/share/unmask/models/unmask-v1.safetensors` for a binary installed as `PREFIX/bin/unmask`
+/// 3. `PREFIX/share/unmask/models/unmask-v2.safetensors` for a binary installed as `PREFIX/bin/unmask`
 ///    (`make install PREFIX=…`);
-/// 4. `Models/unmask-v1.safetensors` of the repository holding the binary's build folder: the binary lives
+/// 4. `Models/unmask-v2.safetensors` of the repository holding the binary's build folder: the binary lives
 ///    in `.build/<configuration>` or `.build/<triple>/<configuration>`, so the repository is the nearest
 ///    folder above it that has `Package.swift`.
 /// An explicit choice (1 or 2) is used as given, even when the file is missing, so the error names it.
 enum ModelLocator {
-    static let fileName = "unmask-v1.safetensors"
+    static let fileName = "unmask-v2.safetensors"
 
     /// The model path to use, or nil when nothing was named and no default exists; `searched` lists the
     /// default locations looked at, for the error message.

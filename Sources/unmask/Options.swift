@@ -157,8 +157,8 @@ struct ModelOption: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Detector model file (default: $UNMASK_MODEL, else the installed share/unmask/models/unmask-v1.safetensors, "
-                + "else the repository's Models/unmask-v1.safetensors).", valueName: "file"))
+            "Detector model file (default: $UNMASK_MODEL, else the installed share/unmask/models/unmask-v2.safetensors, "
+                + "else the repository's Models/unmask-v2.safetensors).", valueName: "file"))
     var model: String?
 
     @Option(

@@ -2,8 +2,7 @@
 // out `real`; the manipulated one (a generated region blended into 320,140 128×128 from 2.5 s to 5.5 s
 // by Scripts/make-manipulated-sample.sh) comes out `fake`, with a suspicious segment inside the
 // manipulated seconds and the flagged frames' regions on the manipulated area. The real clip stays
-// real after a re-encode at H.264 CRF 35 or a rotation tag; the manipulated one does not stay fake
-// with unmask-v1 (a known defect: that test runs only for another model).
+// real after a re-encode at H.264 CRF 35 or a rotation tag, and the manipulated one stays fake.
 import Foundation
 import MediaIO
 import XCTest
@@ -28,7 +27,7 @@ final class DemoTests: CLITestCase {
 
     func scan(path: String) throws -> Report {
         let run = try unmask([
-            "scan", path, "--model", Self.repositoryRoot.appendingPathComponent("Models/unmask-v1.safetensors").path,
+            "scan", path, "--model", Self.repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path,
             "--format", "json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -71,13 +70,9 @@ final class DemoTests: CLITestCase {
     }
 
     /// The manipulated clip re-encoded (CRF 35, or CRF 18 with a rotation tag) must stay fake with its
-    /// segments inside the manipulated seconds. unmask-v1 fails this: both come out real (its detection
-    /// of the demo fake does not survive a second H.264 pass or a 90° turn), so the check is skipped for
-    /// that model and runs for any other given in UNMASK_DEMO_MODEL.
+    /// segments inside the manipulated seconds.
     func testReencodedManipulatedClipStaysFake() throws {
-        guard let model = ProcessInfo.processInfo.environment["UNMASK_DEMO_MODEL"] else {
-            throw XCTSkip("unmask-v1 calls the re-encoded and the rotated manipulated clip real (known defect)")
-        }
+        let model = Self.repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path
         for (crf, rotation) in [(35, 0), (18, 90)] {
             let clip = try reencoded("city-manipulated.mp4", crf: crf, rotation: rotation)
             let run = try unmask(["scan", clip, "--model", model, "--format", "json"])

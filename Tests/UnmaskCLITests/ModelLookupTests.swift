@@ -35,7 +35,7 @@ final class ModelLookupTests: CLITestCase {
         let run = try unmask(
             ["scan", clip, "--format", "json", "--max-frames", "1", "--no-confirmation"], currentDirectory: workFolder,
             environment: environmentWithoutModel)
-        let shipped = Self.repositoryRoot.appendingPathComponent("Models/unmask-v1.safetensors").path
+        let shipped = Self.repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path
         XCTAssertEqual(try modelDigest(run), try FileDigest.sha256Hex(path: shipped))
     }
 
@@ -62,7 +62,7 @@ final class ModelLookupTests: CLITestCase {
         let binary = prefix.appendingPathComponent("bin/unmask")
         try FileManager.default.createDirectory(at: binary.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.executable, to: binary)
-        let installed = prefix.appendingPathComponent("share/unmask/models/unmask-v1.safetensors").path
+        let installed = prefix.appendingPathComponent("share/unmask/models/unmask-v2.safetensors").path
         try saveModel(at: installed)
         let run = try unmask(
             ["scan", clip, "--format", "json", "--max-frames", "1", "--no-confirmation"], executable: binary,
