@@ -151,10 +151,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--zoo-exclude / --zoo-generators: \(error)")
         }
         // The trainer would otherwise draw self-blended fakes in place of a mix that weighs nothing it can make.
-        let c = configuration(), mix = c.fakeMix
-        let drawable =
-            mix.partial + mix.selfBlended + (c.zoo != nil ? mix.zoo : 0) + (media.fake != nil ? mix.media : 0)
-            + (c.vae != nil ? mix.vaeBlended + mix.vaeSample : 0)
+        let c = configuration()
+        let drawable = c.fakeMix.drawableWeights(media: media.fake != nil, vae: c.vae != nil, zoo: c.zoo != nil)
+            .reduce(0) { $0 + $1.weight }
         if resume == nil && c.otherFakesPerBatch > 0 && drawable == 0 {
             throw ValidationError(
                 "--fake-mix gives every fake kind this run can make a weight of 0; give one a weight above 0, or "

@@ -8,6 +8,9 @@ import MediaIO
 import XCTest
 
 final class DemoTests: CLITestCase {
+    /// The default model the demo runs with.
+    static let shippedModel = repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path
+
     struct Report: Decodable {
         struct Segment: Decodable { var start: Double; var end: Double }
         struct Frame: Decodable {
@@ -27,7 +30,7 @@ final class DemoTests: CLITestCase {
 
     func scan(path: String) throws -> Report {
         let run = try unmask([
-            "scan", path, "--model", Self.repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path,
+            "scan", path, "--model", Self.shippedModel,
             "--format", "json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -72,10 +75,9 @@ final class DemoTests: CLITestCase {
     /// The manipulated clip re-encoded (CRF 35, or CRF 18 with a rotation tag) must stay fake with its
     /// segments inside the manipulated seconds.
     func testReencodedManipulatedClipStaysFake() throws {
-        let model = Self.repositoryRoot.appendingPathComponent("Models/unmask-v2.safetensors").path
         for (crf, rotation) in [(35, 0), (18, 90)] {
             let clip = try reencoded("city-manipulated.mp4", crf: crf, rotation: rotation)
-            let run = try unmask(["scan", clip, "--model", model, "--format", "json"])
+            let run = try unmask(["scan", clip, "--model", Self.shippedModel, "--format", "json"])
             XCTAssertEqual(run.status, 0, run.standardError)
             let fake = try JSONDecoder().decode(Report.self, from: Data(run.standardOutput.utf8))
             XCTAssertEqual(fake.verdict, "fake", "CRF \(crf), rotation \(rotation)")

@@ -82,14 +82,8 @@ extension Trainer {
     /// A supervised fake kind drawn by the fake mix (media only with fake training files, VAE kinds
     /// only with a VAE, zoo only with a zoo); self-blended when every weight is zero.
     func drawFakeKind(_ rng: inout RandomGenerator) -> FakeKind {
-        let mix = config.fakeMix
-        let media = (data.fake?.training.isEmpty == false) ? mix.media : 0
-        let vaeBlended = vae != nil ? mix.vaeBlended : 0, vaeSample = vae != nil ? mix.vaeSample : 0
-        let zooWeight = zoo != nil ? mix.zoo : 0
-        let weights: [(kind: FakeKind, weight: Double)] = [
-            (.partial, mix.partial), (.selfBlended, mix.selfBlended), (.media, media),
-            (.vaeBlended, vaeBlended), (.vaeSample, vaeSample), (.zoo, zooWeight),
-        ]
+        let weights = config.fakeMix.drawableWeights(
+            media: data.fake?.training.isEmpty == false, vae: vae != nil, zoo: zoo != nil)
         let total = weights.reduce(0) { $0 + $1.weight }
         guard total > 0 else { return .selfBlended }
         var draw = Double(rng.uniform()) * total

@@ -55,6 +55,15 @@ public struct FakeMix: Codable, Equatable, Sendable {
         if zoo != 0 { try c.encode(zoo, forKey: .zoo) }
     }
 
+    /// The supervised kinds with the weights a run draws them by: media only with fake files, the VAE's
+    /// two only with a VAE, zoo regions only with a zoo (the others weigh 0 there).
+    public func drawableWeights(media: Bool, vae: Bool, zoo: Bool) -> [(kind: FakeKind, weight: Double)] {
+        [
+            (.partial, partial), (.selfBlended, selfBlended), (.media, media ? self.media : 0),
+            (.vaeBlended, vae ? vaeBlended : 0), (.vaeSample, vae ? vaeSample : 0), (.zoo, zoo ? self.zoo : 0),
+        ]
+    }
+
     /// Throws unless every weight is finite and ≥ 0.
     func validate() throws {
         for weight in [partial, selfBlended, media, vaeBlended, vaeSample, zoo] where !(weight >= 0 && weight.isFinite) {
