@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench-retrain.sh — the README's retrain benchmark: `unmask retrain` from the shipped model, default
-# settings, on 500 new fake images and on 20 short clips; prints wall time, training steps per second,
-# data-loading time and peak memory of each run.
+# bench-retrain.sh — the README's retrain benchmark: `unmask retrain` from a model (MODEL, default the
+# shipped Models/unmask-v2.safetensors), default settings, on 500 new fake images and on 20 short
+# clips; prints wall time, training steps per second, data-loading time and peak memory of each run.
 # Data (made here, with the project's own tools): frames and 2-s windows of the two sample clips at
-# 480 px, and fakes forged from them by the trained bilinear autoencoder of Models/zoo (a fake maker
-# the shipped model never trained on) in a 128×128 box, with a fakes.csv giving each box (and, for
-# clips, the 0.5–1.5 s it spans). A clip's real window and its forged copy are both in the data.
+# 480 px, and fakes forged from them by the trained bilinear autoencoder of Models/zoo (unmask-v1
+# never trained on it; unmask-v2 trained on it among sixteen families) in a 128×128 box, with a
+# fakes.csv giving each box (and, for clips, the 0.5–1.5 s it spans). A clip's real window and its
+# forged copy are both in the data.
 # Usage: Scripts/bench-retrain.sh [WORKDIR] [STEPS]   (default /tmp/unmask-bench-retrain, 600 steps);
 # SETS="clips" times one data set only. Data already made in WORKDIR is reused.
 # Needs the release build (.build/release/unmask), ffmpeg (to cut clips) and GNU time (/usr/bin/time).
@@ -15,6 +16,7 @@ work=${1:-/tmp/unmask-bench-retrain}
 steps=${2:-600}
 root=$(realpath "$(dirname "$0")/..")
 unmask=$root/.build/release/unmask
+model=${MODEL:-Models/unmask-v2.safetensors}
 [[ -x $unmask ]] || { echo "bench-retrain: build first: swift build -c release" >&2; exit 1; }
 command -v ffmpeg >/dev/null || { echo "bench-retrain: needs the ffmpeg command-line tool" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "bench-retrain: needs GNU time (/usr/bin/time)" >&2; exit 1; }
@@ -84,17 +86,17 @@ for set in ${SETS:-images clips}; do
     rm -rf "$work/$set/models"
     mkdir -p "$work/$set/models"
     echo "== $set: $(ls "$work/$set/real" | grep -vc csv) real, $(ls "$work/$set/new-fakes" | grep -vc csv) new fakes"
-    echo "unmask retrain --model Models/unmask-v1.safetensors --fake $work/$set/new-fakes --real $work/$set/real" \
-        "--out $work/$set/models/unmask-v2.safetensors --steps $steps"
+    echo "unmask retrain --model $model --fake $work/$set/new-fakes --real $work/$set/real" \
+        "--out $work/$set/models/tuned.safetensors --steps $steps"
     status=0
-    /usr/bin/time -v -o "$work/$set/time.txt" "$unmask" retrain --model Models/unmask-v1.safetensors \
-        --fake "$work/$set/new-fakes" --real "$work/$set/real" --out "$work/$set/models/unmask-v2.safetensors" \
+    /usr/bin/time -v -o "$work/$set/time.txt" "$unmask" retrain --model "$model" \
+        --fake "$work/$set/new-fakes" --real "$work/$set/real" --out "$work/$set/models/tuned.safetensors" \
         --steps "$steps" >"$work/$set/stdout.txt" 2>"$work/$set/stderr.txt" || status=$?
     # Exit 3 is the guard refusing the model: still a full, timed run.
     [[ $status == 0 || $status == 3 ]] || { cat "$work/$set/stderr.txt" >&2; exit "$status"; }
     grep '^unmask: loaded' "$work/$set/stderr.txt" || true
     jq -r 'select(.event == "stop") | "training: \(.step) steps in \(.seconds | floor) s, \(.step / .seconds * 100 | round / 100) steps/s"' \
-        "$work/$set/models/unmask-v2.retrain/log.jsonl"
+        "$work/$set/models/tuned.retrain/log.jsonl"
     grep -E 'Elapsed \(wall|Maximum resident' "$work/$set/time.txt" | sed 's/^\t//'
     grep -E '^(Accepted|Refused)' "$work/$set/stdout.txt" || true
 done

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes the small data set of the README's retrain walk-through: real frames of the two sample
-# clips, and fakes forged from other frames of them with a fake maker the shipped model was not
-# trained on (the trained bilinear autoencoder of Models/zoo), with a fakes.csv giving each box.
+# clips, and fakes forged from other frames of them by the trained bilinear autoencoder of Models/zoo
+# (a family unmask-v2 trained on among sixteen and scores under its threshold in these boxes), with
+# a fakes.csv giving each box.
 # Usage: Scripts/make-retrain-demo.sh [OUT] (default /tmp/retrain-demo); needs a built unmask.
 set -eu
 OUT=${1:-/tmp/retrain-demo}
