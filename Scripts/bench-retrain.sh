@@ -86,12 +86,12 @@ for set in ${SETS:-images clips}; do
     rm -rf "$work/$set/models"
     mkdir -p "$work/$set/models"
     echo "== $set: $(ls "$work/$set/real" | grep -vc csv) real, $(ls "$work/$set/new-fakes" | grep -vc csv) new fakes"
-    echo "unmask retrain --model $model --fake $work/$set/new-fakes --real $work/$set/real" \
-        "--out $work/$set/models/tuned.safetensors --steps $steps"
+    retrain=(retrain --model "$model" --fake "$work/$set/new-fakes" --real "$work/$set/real"
+        --out "$work/$set/models/tuned.safetensors" --steps "$steps")
+    echo "unmask ${retrain[*]}"
     status=0
-    /usr/bin/time -v -o "$work/$set/time.txt" "$unmask" retrain --model "$model" \
-        --fake "$work/$set/new-fakes" --real "$work/$set/real" --out "$work/$set/models/tuned.safetensors" \
-        --steps "$steps" >"$work/$set/stdout.txt" 2>"$work/$set/stderr.txt" || status=$?
+    /usr/bin/time -v -o "$work/$set/time.txt" "$unmask" "${retrain[@]}" \
+        >"$work/$set/stdout.txt" 2>"$work/$set/stderr.txt" || status=$?
     # Exit 3 is the guard refusing the model: still a full, timed run.
     [[ $status == 0 || $status == 3 ]] || { cat "$work/$set/stderr.txt" >&2; exit "$status"; }
     grep '^unmask: loaded' "$work/$set/stderr.txt" || true
