@@ -128,10 +128,12 @@ public struct ScoredFrame: Codable, Sendable {
     /// For frames with a known manipulated region: intersection over union of the reported region's
     /// box and the manipulated region's box.
     public var regionIoU: Double?
-    /// For frames with a known manipulated region: that region's box size in pixels (to break
-    /// results down by region size).
+    /// For frames with a known manipulated region: that region's box in pixels, origin top-left (to
+    /// break results down by region size and by where the region lies).
     public var manipulatedWidth: Int? = nil
     public var manipulatedHeight: Int? = nil
+    public var manipulatedX: Int? = nil
+    public var manipulatedY: Int? = nil
     /// The median, 90th and 99th percentile of the frame's 64-pixel area means (the frame score is
     /// their maximum): how far the most suspicious area stands out from the rest of its own frame,
     /// for studying frame scores that are relative to the frame.
@@ -165,6 +167,10 @@ public struct ScoredFrame: Codable, Sendable {
     /// How many 64-pixel areas `areaLogit` is the largest of (`FrameScoreResult.areaCount`); nil for
     /// frames that did not record it, whose count `scoredAreaCount` takes from the frame's size.
     public var areaCount: Int? = nil
+    /// The highest cell of the most suspicious area, [row, column] in 8-pixel cells from the frame's
+    /// top-left (`FrameScoreResult.peakCell`): where a frame's score comes from, to tell whether real
+    /// frames' highest areas gather anywhere (frame borders, the seams between scoring windows).
+    public var peakCell: [Int]? = nil
 
     /// The network's part of the score (`score` for frames that did not record it).
     public var networkScore: Double { areaLogit ?? score }
@@ -217,7 +223,8 @@ public enum FrameEvaluation {
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
                     height: f.image.height, score: r.score, probability: r.probability, regionHit: hit,
                     regionIoU: f.region.map { intersectionOverUnion($0, r.region) }, manipulatedWidth: f.region?.width,
-                    manipulatedHeight: f.region?.height, areaLogitQuantiles: areaLogitQuantiles(r.logits),
+                    manipulatedHeight: f.region?.height, manipulatedX: f.region?.x, manipulatedY: f.region?.y,
+                    areaLogitQuantiles: areaLogitQuantiles(r.logits),
                     areaLogitMaxima: areaLogitMaxima(r.logits),
                     areaLogitByTexture: areaLogitByTexture(r.logits, texture: cellTexture(f.image)),
                     regionStatistics: f.regionStatistics,
@@ -225,7 +232,7 @@ public enum FrameEvaluation {
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
                     channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
-                    areaLogit: r.areaLogit, areaCount: r.areaCount))
+                    areaLogit: r.areaLogit, areaCount: r.areaCount, peakCell: [r.peakCell.row, r.peakCell.column]))
             progress?(i + 1)
         }
         return out

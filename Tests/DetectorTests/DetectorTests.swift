@@ -523,6 +523,35 @@ final class FramePoolingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("model.safetensors") && "\($0)".contains("unmask.model/1"))
         }
     }
+
+    /// An evaluated frame records where its score came from (the scorer's peak cell, inside the frame's
+    /// cell grid, the highest cell of the most suspicious area, also in the JSON) and where a fake's
+    /// region lies.
+    func testScoredFrameRecordsThePeakCell() throws {
+        let model = DetectorModel(architecture: .standard, seed: 3)
+        var image = RGBImage(width: 200, height: 136)
+        var rng = RandomGenerator(seed: 9)
+        for i in image.pixels.indices { image.pixels[i] = rng.uniform() }
+        let scorer = FrameScorer(model: model, threads: 1)
+        let direct = try scorer.score(image)
+        let real = EvaluationFrame(source: "noise", isFake: false, kind: "real", variant: "original", image: image)
+        let fake = EvaluationFrame(
+            source: "noise", isFake: true, kind: "partial", variant: "original", image: image,
+            region: PixelRegion(x: 40, y: 24, width: 64, height: 48))
+        let both = try FrameEvaluation.score([real, fake], scorer: scorer)
+        let scored = both[0]
+        XCTAssertEqual(scored.peakCell, [direct.peakCell.row, direct.peakCell.column])
+        XCTAssertNil(scored.manipulatedX)
+        XCTAssertEqual(
+            [both[1].manipulatedX, both[1].manipulatedY, both[1].manipulatedWidth, both[1].manipulatedHeight], [40, 24, 64, 48])
+        let (rows, columns) = FrameScorer.cellGrid(height: 136, width: 200)
+        let cell = try XCTUnwrap(scored.peakCell)
+        XCTAssertTrue((0..<rows).contains(cell[0]) && (0..<columns).contains(cell[1]), "peak \(cell) in \(rows) × \(columns)")
+        let area = FrameScorer.mostSuspiciousArea(direct.logits, side: FrameScorer.areaCells)
+        XCTAssertTrue(area.peak == (cell[0], cell[1]))
+        let json = String(decoding: try JSONEncoder().encode(scored), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"peakCell\":[\(cell[0]),\(cell[1])]"), json)
+    }
 }
 
 final class ModelFileTests: XCTestCase {
