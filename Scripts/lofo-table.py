@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Prints the leave-one-family-out table (Markdown) from OUT/<group>/evaluation.json files.
 
-usage: Scripts/lofo-table.py OUT GROUP...
-One row per held-out group: AUC per variant, then over all variants TPR at the calibrated threshold,
+usage: Scripts/lofo-table.py [--by-family] OUT GROUP...
+One row per held-out group (with --by-family, one per family of each group, as the bar asks for every
+held-out family: its fakes against every real frame of the variant, TPR and IoU over its own fakes): AUC per variant, then over all variants TPR at the calibrated threshold,
 FPR on the evaluation-only real frames and the share of detected fakes whose region has IoU >= 0.3,
 then the AUC on original frames of the fakes that changed their region by at least VISIBLE_CHANGE
 (mean |fake - real| under the mask, in 0...1; "-" for evaluations that did not record it), and last
@@ -38,6 +39,28 @@ def validation_auc(path):
         return json.load(f)["overall"]["auc"]
 
 
+def family_rows(result, group):
+    """One row per fake family of an evaluation: per-variant AUC, TPR, FPR and IoU rate from its frames."""
+    frames, threshold = result["frames"], result["threshold"]
+    real = [f for f in frames if not f["is_fake"]]
+    fpr = sum(f["probability"] >= threshold for f in real) / len(real) if real else None
+    rows = []
+    for kind in sorted({f["kind"] for f in frames if f["is_fake"]}):
+        fakes = [f for f in frames if f["is_fake"] and f["kind"] == kind]
+        aucs = []
+        for v in VARIANTS:
+            fake_scores = [f["score"] for f in fakes if f["variant"] == v]
+            real_scores = [f["score"] for f in real if f["variant"] == v]
+            aucs.append(auc(fake_scores, real_scores) if fake_scores and real_scores else None)
+        detected = [f for f in fakes if f["probability"] >= threshold]
+        located = [f for f in detected if f.get("region_io_u") is not None]
+        iou = sum(f["region_io_u"] >= 0.3 for f in located) / len(located) if located else None
+        name = kind.split(":", 1)[-1]
+        rows.append([f"{group}: {name}", f"{len(real)} / {len(fakes)}"] + [cell(a) for a in aucs]
+                    + [cell(len(detected) / len(fakes)), cell(fpr), cell(iou), cell(threshold)])
+    return rows
+
+
 def cell(value):
     if value is None or isinstance(value, str) or value != value:
         return "-"
@@ -45,11 +68,18 @@ def cell(value):
 
 
 def main():
-    if len(sys.argv) < 3:
+    arguments = sys.argv[1:]
+    by_family = "--by-family" in arguments
+    arguments = [a for a in arguments if a != "--by-family"]
+    if len(arguments) < 2:
         sys.exit(__doc__)
-    out, groups = sys.argv[1], sys.argv[2:]
+    out, groups = arguments[0], arguments[1:]
     header = ["held-out group", "real / fake frames"] + [f"AUC {v}" for v in VARIANTS] + [
-        "TPR", "FPR", "IoU ≥ 0.3", "threshold", f"AUC original, change ≥ {VISIBLE_CHANGE}", "validation AUC"]
+        "TPR", "FPR", "IoU ≥ 0.3", "threshold"]
+    if by_family:
+        header[0] = "held-out family"
+    else:
+        header += [f"AUC original, change ≥ {VISIBLE_CHANGE}", "validation AUC"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for group in groups:
@@ -59,6 +89,10 @@ def main():
             continue
         with open(path) as f:
             result = json.load(f)
+        if by_family:
+            for row in family_rows(result, group):
+                print("| " + " | ".join(row) + " |")
+            continue
         overall, by_variant = result["overall"], result["by_variant"]
         row = [group, f"{overall['real_frames']} / {overall['fake_frames']}"]
         row += [cell(by_variant.get(v, {}).get("auc")) for v in VARIANTS]
