@@ -2,13 +2,14 @@
 """Prints the leave-one-family-out table (Markdown) from OUT/<group>/evaluation.json files.
 
 usage: Scripts/lofo-table.py [--by-family] OUT GROUP...
-One row per held-out group (with --by-family, one per family of each group, as the bar asks for every
-held-out family: its fakes against every real frame of the variant, TPR and IoU over its own fakes): AUC per variant, then over all variants TPR at the calibrated threshold,
+One row per held-out group: AUC per variant, then over all variants TPR at the calibrated threshold,
 FPR on the evaluation-only real frames and the share of detected fakes whose region has IoU >= 0.3,
 then the AUC on original frames of the fakes that changed their region by at least VISIBLE_CHANGE
 (mean |fake - real| under the mask, in 0...1; "-" for evaluations that did not record it), and last
 the group's AUC over every variant on the training packages' unused files (OUT/<group>/validation.json;
 "-" for runs without it), the figure a recipe may be chosen by.
+With --by-family, one row per family of each group instead (the bar asks for every held-out family):
+its fakes against every real frame of the variant, TPR and IoU over its own fakes, the group's FPR.
 """
 import json
 import os
@@ -51,7 +52,7 @@ def family_rows(result, group):
         for v in VARIANTS:
             fake_scores = [f["score"] for f in fakes if f["variant"] == v]
             real_scores = [f["score"] for f in real if f["variant"] == v]
-            aucs.append(auc(fake_scores, real_scores) if fake_scores and real_scores else None)
+            aucs.append(auc(fake_scores, real_scores))
         detected = [f for f in fakes if f["probability"] >= threshold]
         located = [f for f in detected if f.get("region_io_u") is not None]
         iou = sum(f["region_io_u"] >= 0.3 for f in located) / len(located) if located else None

@@ -15,8 +15,12 @@ padding (FrameTiling), so cells near a window's edge see less context. Two quest
    group's AUC against every real frame.
 """
 import json
+import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from roc_auc import auc  # noqa: E402
 
 WINDOW, PATCH, CELL = 256, 64, 8  # DetectorArchitecture.standard: window, patch size; FrameScorer.stride
 
@@ -52,11 +56,6 @@ def seam_band(n, band):
         for x in range(max(0, origin - band), min(n, origin + band)):
             near[x] = True
     return near
-
-
-def auc(fake, real):
-    wins = sum(1.0 if f > r else 0.5 if f == r else 0.0 for f in fake for r in real)
-    return wins / (len(fake) * len(real))
 
 
 def main():
