@@ -181,7 +181,7 @@ public final class ScanPipeline {
             startTime: options.startTime, endTime: options.endTime)
         let content = try content ?? FileDigest.fingerprint(path: path)
         guard content.identity == opened else { throw ScanError.fileChanged(path: path) }
-        let feeder = FrameFeeder(decoder: decoder, depth: max(1, options.queueDepth))
+        let feeder = FrameFeeder(source: decoder, depth: max(1, options.queueDepth))
         feeder.start(isCancelled: isCancelled)
         return PreparedScan(path: path, content: content, decoder: decoder, feeder: feeder)
     }
@@ -222,12 +222,6 @@ public final class ScanPipeline {
             thumbnails.consider(
                 frameIndex: frame.index, time: frame.time, probability: analysis.fakeProbability, image: image)
         }
-        func timedDecode(_ body: () throws -> DecodedFrame?) throws -> DecodedFrame? {
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { confirmationDecodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            return try body()
-        }
-
         while true {
             if isCancelled() { throw ScanError.cancelled(path: path) }
             guard let item = feeder.next() else { break }
@@ -244,21 +238,33 @@ public final class ScanPipeline {
         var policy = options.policy
         policy.threshold = scorer.threshold
         if decodeFailure == nil, !info.isStillImage, let confirmation = options.confirmation {
-            for interval in confirmationIntervals(
+            let intervals = confirmationIntervals(
                 scores, policy: policy, confirmation: confirmation, duration: info.durationSeconds)
-            {
-                let limit = options.analysedFrameLimit - scores.count
-                guard limit > 0 else { break }
-                let decoder = try VideoDecoder(
-                    path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
-                    maxPixels: options.maxPixels, startTime: interval.lowerBound, endTime: interval.upperBound)
-                var image = RGBImage()
-                let known = Set(scores.map(\.index))
-                while let frame = try timedDecode({ try decoder.nextFrame(into: &image) }) {
-                    if isCancelled() { throw ScanError.cancelled(path: path) }
-                    guard !known.contains(frame.index) else { continue }
-                    try score(frame, image)
+            let limit = options.analysedFrameLimit - scores.count
+            if !intervals.isEmpty, limit > 0 {
+                // The frames around suspicious ones decode on their own thread, through the main pass's
+                // buffers, while the ones before them are scored.
+                let options = options
+                let source = ConfirmationFrames(intervals: intervals, known: Set(scores.map(\.index)), limit: limit) {
+                    interval, limit in
+                    try VideoDecoder(
+                        path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
+                        maxPixels: options.maxPixels, startTime: interval.lowerBound, endTime: interval.upperBound)
                 }
+                let confirming = FrameFeeder(source: source, buffers: feeder.stopAndTakeBuffers())
+                defer { confirming.stop() }
+                confirming.start(isCancelled: isCancelled)
+                while let item = confirming.next() {
+                    if isCancelled() { throw ScanError.cancelled(path: path) }
+                    switch item {
+                    case .failed(let error):
+                        throw error
+                    case .frame(let frame, let buffer):
+                        defer { confirming.recycle(buffer) }
+                        try score(frame, buffer.image)
+                    }
+                }
+                confirmationDecodeSeconds = confirming.decodeSeconds
             }
         }
         if let decodeFailure {
@@ -368,13 +374,13 @@ final class FrameBuffer {
 /// recycled buffers: at most `depth` frames exist at once, however long the video.
 final class FrameFeeder: @unchecked Sendable {
     // Safe to share between the two threads: every mutable field is read and written under `condition`,
-    // and the decoder is used by the background thread only.
+    // and the source is used by the background thread only.
     enum Item {
         case frame(DecodedFrame, FrameBuffer)
         case failed(Error)
     }
 
-    private let decoder: VideoDecoder
+    private let source: FrameSource
     private let condition = NSCondition()
     private var ready: [Item] = []
     private var free: [FrameBuffer]
@@ -383,9 +389,15 @@ final class FrameFeeder: @unchecked Sendable {
     private var thread: Thread?
     private var decodeNanoseconds: UInt64 = 0
 
-    init(decoder: VideoDecoder, depth: Int) {
-        self.decoder = decoder
-        free = (0..<depth).map { _ in FrameBuffer() }
+    convenience init(source: FrameSource, depth: Int) {
+        self.init(source: source, buffers: (0..<depth).map { _ in FrameBuffer() })
+    }
+
+    /// A feeder that decodes into `buffers` (at least one), for instance those another feeder gave up.
+    init(source: FrameSource, buffers: [FrameBuffer]) {
+        precondition(!buffers.isEmpty, "a feeder needs a buffer to decode into")
+        self.source = source
+        free = buffers
     }
 
     var decodeSeconds: Double {
@@ -418,7 +430,7 @@ final class FrameFeeder: @unchecked Sendable {
             let start = DispatchTime.now().uptimeNanoseconds
             let item: Item?
             do {
-                item = try decoder.nextFrame(into: &buffer.image).map { .frame($0, buffer) }
+                item = try source.nextFrame(into: &buffer.image).map { .frame($0, buffer) }
             } catch {
                 item = .failed(error)
             }
@@ -458,5 +470,61 @@ final class FrameFeeder: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         while thread?.isFinished == false { usleep(1000) }
+    }
+
+    /// Stops the decoding thread and hands over every buffer: the free ones and those of frames
+    /// decoded but not taken. Buffers still out with the caller are not among them.
+    func stopAndTakeBuffers() -> [FrameBuffer] {
+        stop()
+        condition.lock()
+        defer { condition.unlock() }
+        var buffers = free
+        for case .frame(_, let buffer) in ready { buffers.append(buffer) }
+        free = []
+        ready = []
+        return buffers
+    }
+}
+
+/// Where a `FrameFeeder` takes its frames from.
+protocol FrameSource: AnyObject {
+    func nextFrame(into image: inout RGBImage) throws -> DecodedFrame?
+}
+
+extension VideoDecoder: FrameSource {}
+
+/// The frames of confirmation sampling: each interval's frames in turn, through one decoder per
+/// interval opened when the one before it is done, skipping frames already analysed, `limit` at most.
+final class ConfirmationFrames: FrameSource {
+    private var intervals: ArraySlice<ClosedRange<Double>>
+    private var known: Set<Int>
+    private var remaining: Int
+    private let open: (ClosedRange<Double>, _ limit: Int) throws -> FrameSource
+    private var current: FrameSource?
+
+    init(
+        intervals: [ClosedRange<Double>], known: Set<Int>, limit: Int,
+        open: @escaping (ClosedRange<Double>, _ limit: Int) throws -> FrameSource
+    ) {
+        self.intervals = intervals[...]
+        self.known = known
+        self.remaining = limit
+        self.open = open
+    }
+
+    func nextFrame(into image: inout RGBImage) throws -> DecodedFrame? {
+        while remaining > 0 {
+            guard let decoder = try current ?? intervals.popFirst().map({ try open($0, remaining) }) else { return nil }
+            current = decoder
+            guard let frame = try decoder.nextFrame(into: &image) else {
+                current = nil
+                continue
+            }
+            guard known.insert(frame.index).inserted else { continue }
+            remaining -= 1
+            return frame
+        }
+        current = nil
+        return nil
     }
 }

@@ -204,7 +204,7 @@ final class ScanPipelineTests: XCTestCase {
         weak var releasedDecoder: VideoDecoder?
         do {
             let decoder = try VideoDecoder(path: try makeClip(frames: 5))
-            let feeder = FrameFeeder(decoder: decoder, depth: 2)
+            let feeder = FrameFeeder(source: decoder, depth: 2)
             releasedFeeder = feeder
             releasedDecoder = decoder
             feeder.start(isCancelled: { false })
@@ -221,6 +221,52 @@ final class ScanPipelineTests: XCTestCase {
         // The decoding thread has ended; nothing else may hold the feeder (and with it FFmpeg's contexts).
         XCTAssertNil(releasedFeeder)
         XCTAssertNil(releasedDecoder)
+    }
+
+    func testConfirmationFramesDecodeThroughTheMainPassBuffersWithinTheFrameLimit() throws {
+        let clip = try makeClip()
+        var options = ScanOptions()
+        options.queueDepth = 2
+        let scorer = RedBlockScorer()
+        let report = try ScanPipeline(scorer: scorer, options: options).scan(path: clip)
+        XCTAssertGreaterThan(report.frames.count, 4, "confirmation added frames around the red one")
+        XCTAssertEqual(scorer.framesSeen, report.frames.count)
+        XCTAssertLessThanOrEqual(scorer.bufferAddresses.count, 2, "the confirmation pass reuses the main pass's buffers")
+
+        options.maxAnalysedFrames = 6
+        let capped = try ScanPipeline(scorer: RedBlockScorer(), options: options).scan(path: clip)
+        XCTAssertEqual(capped.frames.count, 6, "four sampled frames and two confirmation frames")
+        XCTAssertTrue(Set([0, 10, 20, 30]).isSubset(of: Set(capped.frames.map(\.index))))
+    }
+
+    func testConfirmationFramesSkipKnownFramesAndOpenADecoderOnlyWhenNeeded() throws {
+        let clip = try makeClip()
+        var opened: [ClosedRange<Double>] = []
+        func frames(limit: Int) throws -> [DecodedFrame] {
+            opened = []
+            let source = ConfirmationFrames(intervals: [0.45...0.95, 1.95...2.45], known: [20], limit: limit) {
+                interval, limit in
+                opened.append(interval)
+                return try VideoDecoder(
+                    path: clip, sampling: .rate(5), maxFrames: limit, startTime: interval.lowerBound,
+                    endTime: interval.upperBound)
+            }
+            var image = RGBImage()
+            var result: [DecodedFrame] = []
+            while let frame = try source.nextFrame(into: &image) { result.append(frame) }
+            return result
+        }
+        let all = try frames(limit: 100)
+        XCTAssertEqual(opened.count, 2)
+        XCTAssertFalse(all.isEmpty)
+        XCTAssertFalse(all.contains { $0.index == 20 }, "a frame already analysed is not decoded for scoring again")
+        XCTAssertEqual(Set(all.map(\.index)).count, all.count)
+        XCTAssertTrue(all.allSatisfy { (0.45...0.95).contains($0.time) || (1.95...2.45).contains($0.time) }, "\(all.map(\.time))")
+        XCTAssertTrue(all.contains { $0.time > 1.9 } && all.contains { $0.time < 1 }, "both intervals give frames")
+
+        let two = try frames(limit: 2)
+        XCTAssertEqual(two.map(\.index), Array(all.prefix(2).map(\.index)))
+        XCTAssertEqual(opened, [0.45...0.95], "the second interval's decoder is never opened")
     }
 
     func testBuffersAreRecycledSoMemoryStaysFlat() throws {
