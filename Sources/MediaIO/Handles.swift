@@ -95,8 +95,15 @@ final class CodecContext {
     }
 
     deinit {
+        // avcodec_free_context frees intra_matrix and inter_matrix, but FFmpeg 5.1's leaves
+        // chroma_intra_matrix (JPEGQuality sets it; AddressSanitizer reported 128 bytes per JPEG).
+        // Taken out of the context first and freed after it, the matrix is freed exactly once
+        // whether or not a version's avcodec_free_context frees it.
+        let chromaIntraMatrix = pointer.pointee.chroma_intra_matrix
+        pointer.pointee.chroma_intra_matrix = nil
         var p: UnsafeMutablePointer<AVCodecContext>? = pointer
         avcodec_free_context(&p)
+        av_free(chromaIntraMatrix)
     }
 
     @discardableResult

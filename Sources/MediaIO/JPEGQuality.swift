@@ -35,7 +35,7 @@ public enum JPEGQuality {
     /// Makes an MJPEG encoder write and use libjpeg's tables for `quality`. FFmpeg's encoder writes
     /// matrix × qscale / 8 as each AC step, so the matrices go in at qscale 8; its DC step stays 8
     /// (the encoder accepts no other DC precision), which the lattice and every AC statistic ignore.
-    /// The matrices are av_malloc'ed: avcodec_free_context frees them with the context.
+    /// The matrices are av_malloc'ed and freed with the context (`CodecContext`).
     static func install(_ c: UnsafeMutablePointer<AVCodecContext>, quality: Int, path: String) throws {
         c.pointee.flags |= AV_CODEC_FLAG_QSCALE
         c.pointee.global_quality = 8 * FF_QP2LAMBDA

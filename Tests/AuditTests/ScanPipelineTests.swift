@@ -392,7 +392,7 @@ final class ScanPipelineTests: XCTestCase {
         options.sampling = .everyFrame
         let scorer = RedBlockScorer()
         let framesPastFour = SharedCount()
-        scorer.onFrame = { if scorer.framesSeen >= 5 { framesPastFour.increment() } }
+        scorer.onFrame = { [unowned scorer] in if scorer.framesSeen >= 5 { framesPastFour.increment() } }
         XCTAssertThrowsError(
             try ScanPipeline(scorer: scorer, options: options).scan(path: clip, isCancelled: { framesPastFour.value > 0 })
         ) {
