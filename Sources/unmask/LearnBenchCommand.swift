@@ -120,6 +120,20 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "Weight of a second loss on each patch's soft maximum over its cells (real patches: every cell; fakes: "
+                + "the cells their region covers at least half), the way a frame is scored by its most suspicious "
+                + "area (0 = off).", valueName: "weight"))
+    var poolLossWeight: Float = 0
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Temperature of that soft maximum in logits: smaller is closer to the highest cell.", valueName: "τ"))
+    var poolTemperature: Float = 1
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "Redraw training pairs whose region changed the window by less than this mean |fake − real| (0…1, after "
                 + "the re-encoding; 0 = keep every pair). Held-out pairs are never filtered.", valueName: "change"))
     var minimumRegionChange: Float = 0
@@ -144,6 +158,12 @@ struct LearnBenchCommand: ParsableCommand {
         guard [64, 128].contains(patchSize) else { throw ValidationError("--patch-size must be 64 or 128.") }
         guard (0...1).contains(minimumRegionChange) else {
             throw ValidationError("--minimum-region-change must be in 0…1 (got \(minimumRegionChange)).")
+        }
+        guard (0...100).contains(poolLossWeight) else {
+            throw ValidationError("--pool-loss-weight must be in 0…100 (got \(poolLossWeight)).")
+        }
+        guard (0.01...100).contains(poolTemperature) else {
+            throw ValidationError("--pool-temperature must be in 0.01…100 (got \(poolTemperature)).")
         }
         if let contextSide, !(2 * patchSize...8 * patchSize).contains(contextSide) {
             throw ValidationError(
@@ -176,6 +196,8 @@ struct LearnBenchCommand: ParsableCommand {
         config.hardNegativeSelect = hardNegativeSelect
         config.hardNegativeEvery = hardNegativeEvery
         config.minimumRegionChange = minimumRegionChange
+        config.poolLossWeight = poolLossWeight
+        config.poolTemperature = poolTemperature
         config.seed = seed
 
         let data: MediaSplit
@@ -238,6 +260,7 @@ struct LearnBenchCommand: ParsableCommand {
                 + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
                 + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), "
                 + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "")
+                + (poolLossWeight > 0 ? "pooled loss ×\(poolLossWeight) at τ \(poolTemperature), " : "")
                 + "learning rate \(lr)\(cosineDecay ? " with cosine decay" : ""), seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }

@@ -149,6 +149,36 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
+    func testPooledLossPoolsEveryRealCellAndTheCellsAFakeRegionCovers() {
+        // Rows: real; fake with cells at 0, 0.3, 0.6, 1; a faint fake whose best cell is 0.3.
+        let logits = Tensor(shape: [3, 1, 2, 2], data: [0.2, -1, 0.5, 1.5, -0.3, 0.8, 0.1, -2, 1, 0.4, -0.7, 0])
+        let cells = Tensor(shape: [3, 1, 2, 2], data: [0, 0, 0, 0, 0, 0.3, 0.6, 1, 0, 0.3, 0.1, 0])
+        let rows = Tensor(shape: [3, 1], data: [0, 1, 1])
+        let dPatch = Tensor(shape: [3, 1, 2, 2], repeating: 1)
+        let loss = LearnabilityProbe.addPooledLoss(
+            patchLogits: logits, cellTargets: cells, rowTargets: rows, temperature: 0.5, weight: 2, into: dPatch)
+        let pool = Tensor(shape: [3, 1, 2, 2], data: [1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0]), expected = Tensor(shape: [0])
+        let direct = Losses.pooledBCEWithLogits(
+            logits: logits, pool: pool, targets: [0, 1, 1], temperature: 0.5, dLogits: expected)
+        XCTAssertEqual(loss, direct, accuracy: 1e-6)
+        for i in 0..<12 {
+            // the gradient is added, times the weight, to what dPatch held; cells outside a pool keep it
+            XCTAssertEqual(dPatch.pointer[i], 1 + 2 * expected.pointer[i], accuracy: 1e-6, "cell \(i)")
+            XCTAssertEqual(expected.pointer[i] == 0, pool.pointer[i] == 0, "cell \(i)")
+        }
+    }
+
+    func testThePooledLossAddsToTheFirstStepsLoss() throws {
+        var config = LearnabilityConfig()
+        config.families = ["resample"]; config.trainingPairs = 8; config.validationPairs = 4; config.batchPairs = 4
+        let plain = try LearnabilityProbe(config: config, data: data()).trainStep()
+        config.poolLossWeight = 1
+        let pooled = try LearnabilityProbe(config: config, data: data()).trainStep()
+        // Same seed, so the same batch and weights: the difference is the pooled BCE, which is positive.
+        XCTAssertGreaterThan(pooled, plain)
+        XCTAssertTrue(pooled.isFinite)
+    }
+
     func testCosineDecayTakesTheLearningRateToOnePercentAndHoldsIt() throws {
         var config = LearnabilityConfig()
         config.families = ["resample"]; config.trainingPairs = 4; config.validationPairs = 4; config.batchPairs = 2
@@ -252,6 +282,7 @@ final class LearnabilityProbeTests: XCTestCase {
             {
                 $0.hardNegativesPerBatch = 1; $0.hardNegativeEvery = 0
             }, { $0.tailWindows = -1 }, { $0.contextSide = 100 }, { $0.contextSide = 1024 },
+            { $0.poolLossWeight = -1 }, { $0.poolLossWeight = .nan }, { $0.poolTemperature = 0 },
         ] {
             var config = LearnabilityConfig()
             config.trainingPairs = 2; config.validationPairs = 2

@@ -286,6 +286,40 @@ final class LossTests: XCTestCase {
             randomTensor([5], seed: 2, std: 2), step: 1e-2, rtol: 1e-3, atol: 1e-5)
     }
 
+    func testPooledBCEWithLogitsValuesGradientsAndLimits() {
+        // Two rows by hand: row 0 pools every cell, target 0; row 1 pools cells 0 and 2, target 1.
+        let x = Tensor(shape: [2, 3], data: [1, 2, 3, -1, 5, 0]), pool = Tensor(shape: [2, 3], data: [1, 1, 1, 1, 0, 1])
+        let d = Tensor(shape: [0])
+        let l = Losses.pooledBCEWithLogits(logits: x, pool: pool, targets: [0, 1], temperature: 1, dLogits: d)
+        func softplus(_ v: Double) -> Double { log(1 + exp(v)) }
+        let s0 = log((exp(1.0) + exp(2.0) + exp(3.0)) / 3), s1 = log((exp(-1.0) + exp(0.0)) / 2)
+        assertClose(l, Float((softplus(s0) + softplus(-s1)) / 2), rtol: 1e-6)
+        XCTAssertEqual(d.pointer[4], 0, "a cell outside the pool gets no gradient")
+        // Row 0's gradient is σ(s0)/2 spread by the softmax of its cells.
+        let sigma0 = 1 / (1 + exp(-s0)), z0 = exp(1.0) + exp(2.0) + exp(3.0)
+        assertClose(Array(d.array[0..<3]), [1.0, 2.0, 3.0].map { Float(sigma0 / 2 * exp($0) / z0) }, rtol: 1e-5)
+        // Finite differences with fractional pool weights and an excluded cell per row, τ = 1 and 0.5;
+        // step 1e-2, rtol 1e-3, atol 1e-5 as the other losses.
+        let weights = Tensor(shape: [3, 4], data: [1, 0.5, 0, 1, 0, 0, 1, 1, 0.25, 1, 1, 0])
+        for temperature: Float in [1, 0.5] {
+            lossGradientCheck(
+                { x, d in
+                    Losses.pooledBCEWithLogits(
+                        logits: x, pool: weights, targets: [0, 1, 0.5], temperature: temperature, dLogits: d)
+                }, randomTensor([3, 4], seed: 5, std: 2), step: 1e-2, rtol: 1e-3, atol: 1e-5)
+        }
+        // As τ → 0 the pooled logit tends to the pool's maximum: max − τ·log(cells) ≤ s ≤ max, and
+        // softplus is 1-Lipschitz, so the loss is within τ·log 3 of softplus(max).
+        let peaked = Tensor(shape: [1, 3], data: [0.5, 2, -1]), all = Tensor(shape: [1, 3], repeating: 1)
+        let cold = Losses.pooledBCEWithLogits(logits: peaked, pool: all, targets: [0], temperature: 0.01, dLogits: d)
+        XCTAssertEqual(Double(cold), softplus(2), accuracy: 0.01 * log(3.0) + 1e-6)
+        // Large logits neither overflow nor lose the loss: s ≈ 100 + 0.5·log((1 + e^−20)/2).
+        let large = Tensor(shape: [1, 2], data: [100, 90]), both = Tensor(shape: [1, 2], repeating: 1)
+        let big = Losses.pooledBCEWithLogits(logits: large, pool: both, targets: [0], temperature: 0.5, dLogits: d)
+        assertClose(big, Float(100 + 0.5 * log((1 + exp(-20.0)) / 2)), rtol: 1e-6)
+        XCTAssert(d.array.allSatisfy { $0.isFinite })
+    }
+
     func testMSEAndL1() {
         let target = randomTensor([6], seed: 3)
         lossGradientCheck(

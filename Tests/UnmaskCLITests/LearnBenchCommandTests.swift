@@ -30,7 +30,7 @@ final class LearnBenchCommandTests: CLITestCase {
         let run = try unmask([
             "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--held-out-family", "denoise", "--pairs", "8",
             "--validation-pairs", "4", "--tail-windows", "16", "--hard-negatives", "2", "--hard-negative-candidates", "8",
-            "--hard-negative-select", "4",
+            "--hard-negative-select", "4", "--pool-loss-weight", "0.5", "--pool-temperature", "0.5",
             "--steps", "2", "--evaluate-every", "1", "--batch-pairs", "2", "--json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -115,6 +115,14 @@ final class LearnBenchCommandTests: CLITestCase {
         for change in ["-0.1", "2", "nan"] {
             let filtered = try unmask(base + ["--minimum-region-change", change])
             XCTAssertEqual(filtered.status, 64, filtered.standardError)
+        }
+        for (option, value) in [
+            ("--pool-loss-weight", "-1"), ("--pool-loss-weight", "nan"), ("--pool-temperature", "0"),
+            ("--pool-temperature", "inf"),
+        ] {
+            let pooled = try unmask(base + [option, value])
+            XCTAssertEqual(pooled.status, 64, pooled.standardError)
+            XCTAssertTrue(pooled.standardError.contains("\(option) must be in"), pooled.standardError)
         }
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }

@@ -53,6 +53,13 @@ public struct LearnabilityConfig: Sendable {
     public var hardNegativeCandidates = 4096
     public var hardNegativeSelect = 256
     public var hardNegativeEvery = 250
+    /// Weight of a second loss on each patch's soft maximum over its cells
+    /// (`Losses.pooledBCEWithLogits` at `poolTemperature`): real patches over every cell, fakes over
+    /// the cells their region covers at least half. A frame is scored by its most suspicious area, so
+    /// what decides it is a real frame's highest cells and a fake region's highest, not the mean cell
+    /// the per-cell loss weighs; 0 = off.
+    public var poolLossWeight: Float = 0
+    public var poolTemperature: Float = 1
     /// Random real windows of the held-out files (drawn like the hard-negative candidates) whose
     /// 99th-percentile score is the evaluation's tail threshold; none when 0.
     public var tailWindows = 0
@@ -68,6 +75,7 @@ public struct LearnabilityConfig: Sendable {
             regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
             contextSide.map({ (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) }) ?? true,
             (0...100_000).contains(tailWindows), (0...1).contains(minimumRegionChange),
+            (0...100).contains(poolLossWeight), (0.01...100).contains(poolTemperature),
             hardNegativesPerBatch == 0
                 || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
                     && hardNegativeEvery >= 1)
@@ -75,7 +83,8 @@ public struct LearnabilityConfig: Sendable {
             throw DetectorError.invalidConfiguration(
                 "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate decayed over 0…10⁷ steps, β₁ in [0, 1), "
                     + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
-                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1")
+                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1, "
+                    + "a pooled-loss weight in 0…100 at a temperature in 0.01…100")
         }
     }
 }
@@ -230,7 +239,8 @@ public final class LearnabilityProbe {
 
     /// One supervised step on B random training pairs (2B patches: the real ones all-zero targets, the
     /// fake ones the mask's mean over each cell) and H mined hard real windows (all-zero targets,
-    /// re-mined every `hardNegativeEvery` steps); returns the loss (cell BCE + global BCE).
+    /// re-mined every `hardNegativeEvery` steps); returns the loss (cell BCE + global BCE, plus the
+    /// pooled loss times `poolLossWeight`).
     @discardableResult
     public func trainStep() -> Float {
         let B = config.batchPairs, H = config.hardNegativesPerBatch, n = 3 * P * P
@@ -264,12 +274,48 @@ public final class LearnabilityProbe {
         optimizer.learningRate = learningRate(atStep: step)
         let (patchLogits, globalLogits) = discriminator.forward(batch)
         let dPatch = Tensor(shape: [0]), dGlobal = Tensor(shape: [0])
-        let loss =
+        var loss =
             Losses.bceWithLogits(logits: patchLogits, targets: cellTargets, dLogits: dPatch)
             + Losses.bceWithLogits(logits: globalLogits, targets: globalTargets, dLogits: dGlobal)
+        if config.poolLossWeight > 0 {
+            loss +=
+                config.poolLossWeight
+                * Self.addPooledLoss(
+                    patchLogits: patchLogits, cellTargets: cellTargets, rowTargets: globalTargets,
+                    temperature: config.poolTemperature, weight: config.poolLossWeight, into: dPatch)
+        }
         _ = discriminator.backward(dPatch: dPatch, dGlobal: dGlobal)
         optimizer.step()
         step += 1
+        return loss
+    }
+
+    /// `Losses.pooledBCEWithLogits` on every row of `patchLogits` (N, 1, m, m), its gradient times
+    /// `weight` added into `dPatch`; returns the unweighted loss. A row whose target is 0 pools every
+    /// cell; a fake row pools the cells with a target of at least 0.5, or, when its region covers no
+    /// cell that much, the cells with its highest target.
+    static func addPooledLoss(
+        patchLogits: Tensor, cellTargets: Tensor, rowTargets: Tensor, temperature: Float, weight: Float,
+        into dPatch: Tensor
+    ) -> Float {
+        let N = patchLogits.shape[0], k = patchLogits.count / N
+        let pool = Tensor(shape: patchLogits.shape), dPooled = Tensor(shape: [0])
+        for r in 0..<N {
+            let t = cellTargets.pointer + r * k, p = pool.pointer + r * k
+            if rowTargets.pointer[r] == 0 {
+                for i in 0..<k { p[i] = 1 }
+                continue
+            }
+            var highest: Float = 0
+            for i in 0..<k { highest = max(highest, t[i]) }
+            precondition(highest > 0, "addPooledLoss: fake row \(r) has no cell of its region")
+            let cut = min(0.5, highest)
+            for i in 0..<k { p[i] = t[i] >= cut ? 1 : 0 }
+        }
+        let loss = Losses.pooledBCEWithLogits(
+            logits: patchLogits, pool: pool, targets: (0..<N).map { rowTargets.pointer[$0] }, temperature: temperature,
+            dLogits: dPooled)
+        for i in 0..<dPatch.count { dPatch.pointer[i] += weight * dPooled.pointer[i] }
         return loss
     }
 

@@ -1,6 +1,7 @@
 // Owns the training losses with their gradients: hinge (Lim & Ye 2017; Miyato 2018), Wasserstein
-// (Arjovsky et al. 2017), numerically stable BCE-with-logits, MSE, L1. Every loss is a mean over all
-// elements; gradients are written (not accumulated) into caller-provided tensors, resized to match.
+// (Arjovsky et al. 2017), numerically stable BCE-with-logits (per element, or on a soft maximum per
+// row), MSE, L1. Every loss is a mean over all elements (rows for the pooled BCE); gradients are
+// written (not accumulated) into caller-provided tensors, resized to match.
 #if canImport(Glibc)
     import Glibc
 #else
@@ -55,6 +56,45 @@ public enum Losses {
         return mean(logits, targets: targets, gradient: dLogits) { x, t, inverseCount in
             (Double(max(x, 0) - x * t + log1pf(expf(-abs(x)))), (stableSigmoid(x) - t) * inverseCount)
         }
+    }
+
+    /// Binary cross-entropy on one pooled logit per row, mean over rows. Row r's logit is the soft
+    /// maximum of its values x over the cells its `pool` row marks (weights ≥ 0, not all 0):
+    /// s = τ·log(Σ wᵢ·e^(xᵢ/τ) / Σ wᵢ), which lies between the pool's weighted mean and its maximum and
+    /// tends to the maximum as τ → 0. A score taken as a frame's most suspicious area is trained by
+    /// this as it is used: a real row is penalised by its highest cells, a fake row rewarded when any
+    /// cell of its region is high. Gradient (σ(s) − t)/rows · wᵢ·e^(xᵢ/τ) / Σ wⱼ·e^(xⱼ/τ) per cell.
+    /// logits and pool: (rows, …) of equal shape; targets: one value per row.
+    public static func pooledBCEWithLogits(
+        logits: Tensor, pool: Tensor, targets: [Float], temperature: Float, dLogits: Tensor
+    ) -> Float {
+        logits.expectShape(pool.shape, "pooledBCEWithLogits pool")
+        let rows = logits.shape[0]
+        precondition(
+            rows == targets.count && rows > 0 && temperature > 0 && temperature.isFinite,
+            "pooledBCEWithLogits: one target per row and a positive temperature")
+        let k = logits.count / rows, inverseRows = 1 / Float(rows)
+        dLogits.resize(to: logits.shape)
+        dLogits.zero()
+        var total = 0.0
+        for r in 0..<rows {
+            let x = logits.pointer + r * k, w = pool.pointer + r * k, d = dLogits.pointer + r * k
+            var top = -Float.infinity, weightSum = 0.0
+            for i in 0..<k where w[i] > 0 {
+                top = max(top, x[i]); weightSum += Double(w[i])
+            }
+            precondition(weightSum > 0, "pooledBCEWithLogits: row \(r) pools no cell")
+            // log-sum-exp relative to the pool's maximum, so no term overflows
+            var sum = 0.0
+            for i in 0..<k where w[i] > 0 { sum += Double(w[i]) * exp(Double((x[i] - top) / temperature)) }
+            let s = Float(Double(top) + Double(temperature) * log(sum / weightSum)), t = targets[r]
+            total += Double(max(s, 0) - s * t + log1pf(expf(-abs(s))))
+            let ds = (stableSigmoid(s) - t) * inverseRows
+            for i in 0..<k where w[i] > 0 {
+                d[i] = ds * Float(Double(w[i]) * exp(Double((x[i] - top) / temperature)) / sum)
+            }
+        }
+        return Float(total / Double(rows))
     }
 
     /// Mean squared error mean((p − t)²); gradient 2(p − t)/count.
