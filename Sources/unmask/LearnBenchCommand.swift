@@ -134,6 +134,13 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "Side in cells of the areas that soft maximum is over, each area its cells' mean logit (1: single cells; "
+                + "8: the 64-pixel area a frame is scored by).", valueName: "cells"))
+    var poolAreaCells = 1
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "Redraw training pairs whose region changed the window by less than this mean |fake − real| (0…1, after "
                 + "the re-encoding; 0 = keep every pair). Held-out pairs are never filtered.", valueName: "change"))
     var minimumRegionChange: Float = 0
@@ -164,6 +171,11 @@ struct LearnBenchCommand: ParsableCommand {
         }
         guard (0.01...100).contains(poolTemperature) else {
             throw ValidationError("--pool-temperature must be in 0.01…100 (got \(poolTemperature)).")
+        }
+        guard (1...patchSize / DetectorArchitecture.stride).contains(poolAreaCells) else {
+            throw ValidationError(
+                "--pool-area-cells must be in 1…\(patchSize / DetectorArchitecture.stride), the patch's cells per side "
+                    + "(got \(poolAreaCells)).")
         }
         if let contextSide, !(2 * patchSize...8 * patchSize).contains(contextSide) {
             throw ValidationError(
@@ -198,6 +210,7 @@ struct LearnBenchCommand: ParsableCommand {
         config.minimumRegionChange = minimumRegionChange
         config.poolLossWeight = poolLossWeight
         config.poolTemperature = poolTemperature
+        config.poolAreaCells = poolAreaCells
         config.seed = seed
 
         let data: MediaSplit
@@ -260,7 +273,8 @@ struct LearnBenchCommand: ParsableCommand {
                 + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
                 + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), "
                 + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "")
-                + (poolLossWeight > 0 ? "pooled loss ×\(poolLossWeight) at τ \(poolTemperature), " : "")
+                + (poolLossWeight > 0
+                    ? "pooled loss ×\(poolLossWeight) at τ \(poolTemperature) over \(poolAreaCells)² cells, " : "")
                 + "learning rate \(lr)\(cosineDecay ? " with cosine decay" : ""), seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }

@@ -31,6 +31,7 @@ final class LearnBenchCommandTests: CLITestCase {
             "bench", "learn", "--real", folder, "--family", "resample,copy-move", "--held-out-family", "denoise", "--pairs", "8",
             "--validation-pairs", "4", "--tail-windows", "16", "--hard-negatives", "2", "--hard-negative-candidates", "8",
             "--hard-negative-select", "4", "--pool-loss-weight", "0.5", "--pool-temperature", "0.5",
+            "--pool-area-cells", "4",
             "--steps", "2", "--evaluate-every", "1", "--batch-pairs", "2", "--json",
         ])
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -118,7 +119,7 @@ final class LearnBenchCommandTests: CLITestCase {
         }
         for (option, value) in [
             ("--pool-loss-weight", "-1"), ("--pool-loss-weight", "nan"), ("--pool-temperature", "0"),
-            ("--pool-temperature", "inf"),
+            ("--pool-temperature", "inf"), ("--pool-area-cells", "0"), ("--pool-area-cells", "9"),
         ] {
             let pooled = try unmask(base + [option, value])
             XCTAssertEqual(pooled.status, 64, pooled.standardError)

@@ -53,13 +53,16 @@ public struct LearnabilityConfig: Sendable {
     public var hardNegativeCandidates = 4096
     public var hardNegativeSelect = 256
     public var hardNegativeEvery = 250
-    /// Weight of a second loss on each patch's soft maximum over its cells
-    /// (`Losses.pooledBCEWithLogits` at `poolTemperature`): real patches over every cell, fakes over
-    /// the cells their region covers at least half. A frame is scored by its most suspicious area, so
-    /// what decides it is a real frame's highest cells and a fake region's highest, not the mean cell
-    /// the per-cell loss weighs; 0 = off.
+    /// Weight of a second loss on each patch's soft maximum over its areas
+    /// (`Losses.pooledBCEWithLogits` at `poolTemperature`; an area is the mean logit of a
+    /// `poolAreaCells`² block of cells): real patches over every area, fakes over the areas that
+    /// touch a cell their region covers at least half. A frame is scored by its most suspicious area
+    /// (`FrameScorer.areaCells`), so what decides it is a real frame's highest areas and a fake
+    /// region's highest, not the mean cell the per-cell loss weighs; 0 = off.
     public var poolLossWeight: Float = 0
     public var poolTemperature: Float = 1
+    /// Side of the pooled areas in cells (1 = single cells), at most the patch's cells per side.
+    public var poolAreaCells = 1
     /// Random real windows of the held-out files (drawn like the hard-negative candidates) whose
     /// 99th-percentile score is the evaluation's tail threshold; none when 0.
     public var tailWindows = 0
@@ -76,6 +79,7 @@ public struct LearnabilityConfig: Sendable {
             contextSide.map({ (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) }) ?? true,
             (0...100_000).contains(tailWindows), (0...1).contains(minimumRegionChange),
             (0...100).contains(poolLossWeight), (0.01...100).contains(poolTemperature),
+            (1...architecture.patchSize / DetectorArchitecture.stride).contains(poolAreaCells),
             hardNegativesPerBatch == 0
                 || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
                     && hardNegativeEvery >= 1)
@@ -84,7 +88,7 @@ public struct LearnabilityConfig: Sendable {
                 "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate decayed over 0…10⁷ steps, β₁ in [0, 1), "
                     + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
                     + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1, "
-                    + "a pooled-loss weight in 0…100 at a temperature in 0.01…100")
+                    + "a pooled-loss weight in 0…100 at a temperature in 0.01…100 over areas of 1…(patch side / 8) cells")
         }
     }
 }
@@ -282,7 +286,8 @@ public final class LearnabilityProbe {
                 config.poolLossWeight
                 * Self.addPooledLoss(
                     patchLogits: patchLogits, cellTargets: cellTargets, rowTargets: globalTargets,
-                    temperature: config.poolTemperature, weight: config.poolLossWeight, into: dPatch)
+                    areaCells: config.poolAreaCells, temperature: config.poolTemperature, weight: config.poolLossWeight,
+                    into: dPatch)
         }
         _ = discriminator.backward(dPatch: dPatch, dGlobal: dGlobal)
         optimizer.step()
@@ -290,32 +295,58 @@ public final class LearnabilityProbe {
         return loss
     }
 
-    /// `Losses.pooledBCEWithLogits` on every row of `patchLogits` (N, 1, m, m), its gradient times
-    /// `weight` added into `dPatch`; returns the unweighted loss. A row whose target is 0 pools every
-    /// cell; a fake row pools the cells with a target of at least 0.5, or, when its region covers no
-    /// cell that much, the cells with its highest target.
+    /// `Losses.pooledBCEWithLogits` on the areas of every row of `patchLogits` (N, 1, m, m): each
+    /// `areaCells`² block of cells (stride one cell) is one area, its logit the block's mean. Its
+    /// gradient times `weight` is added into `dPatch` (an area's share to each of its cells); returns
+    /// the unweighted loss. A row whose target is 0 pools every area; a fake row pools the areas that
+    /// touch a cell with a target of at least 0.5, or, when its region covers no cell that much, a
+    /// cell with its highest target.
     static func addPooledLoss(
-        patchLogits: Tensor, cellTargets: Tensor, rowTargets: Tensor, temperature: Float, weight: Float,
-        into dPatch: Tensor
+        patchLogits: Tensor, cellTargets: Tensor, rowTargets: Tensor, areaCells a: Int, temperature: Float,
+        weight: Float, into dPatch: Tensor
     ) -> Float {
-        let N = patchLogits.shape[0], k = patchLogits.count / N
-        let pool = Tensor(shape: patchLogits.shape), dPooled = Tensor(shape: [0])
+        let N = patchLogits.shape[0], m = patchLogits.shape[2]
+        precondition(patchLogits.shape == [N, 1, m, m] && (1...m).contains(a), "addPooledLoss: (N, 1, m, m) and 1…m cells")
+        let b = m - a + 1, k = m * m, inverseArea = 1 / Float(a * a)
+        let areas = Tensor(shape: [N, b * b]), pool = Tensor(shape: [N, b * b]), dAreas = Tensor(shape: [0])
+        var region = [Bool](repeating: false, count: k)
         for r in 0..<N {
-            let t = cellTargets.pointer + r * k, p = pool.pointer + r * k
-            if rowTargets.pointer[r] == 0 {
-                for i in 0..<k { p[i] = 1 }
-                continue
+            let x = patchLogits.pointer + r * k, t = cellTargets.pointer + r * k
+            let isReal = rowTargets.pointer[r] == 0
+            if !isReal {
+                var highest: Float = 0
+                for i in 0..<k { highest = max(highest, t[i]) }
+                precondition(highest > 0, "addPooledLoss: fake row \(r) has no cell of its region")
+                let cut = min(0.5, highest)
+                for i in 0..<k { region[i] = t[i] >= cut }
             }
-            var highest: Float = 0
-            for i in 0..<k { highest = max(highest, t[i]) }
-            precondition(highest > 0, "addPooledLoss: fake row \(r) has no cell of its region")
-            let cut = min(0.5, highest)
-            for i in 0..<k { p[i] = t[i] >= cut ? 1 : 0 }
+            for by in 0..<b {
+                for bx in 0..<b {
+                    var sum: Float = 0, touches = isReal
+                    for y in by..<(by + a) {
+                        for x0 in bx..<(bx + a) {
+                            sum += x[y * m + x0]
+                            if !isReal && region[y * m + x0] { touches = true }
+                        }
+                    }
+                    areas.pointer[r * b * b + by * b + bx] = sum * inverseArea
+                    pool.pointer[r * b * b + by * b + bx] = touches ? 1 : 0
+                }
+            }
         }
         let loss = Losses.pooledBCEWithLogits(
-            logits: patchLogits, pool: pool, targets: (0..<N).map { rowTargets.pointer[$0] }, temperature: temperature,
-            dLogits: dPooled)
-        for i in 0..<dPatch.count { dPatch.pointer[i] += weight * dPooled.pointer[i] }
+            logits: areas, pool: pool, targets: (0..<N).map { rowTargets.pointer[$0] }, temperature: temperature,
+            dLogits: dAreas)
+        for r in 0..<N {
+            let d = dPatch.pointer + r * k
+            for by in 0..<b {
+                for bx in 0..<b {
+                    let g = weight * inverseArea * dAreas.pointer[r * b * b + by * b + bx]
+                    guard g != 0 else { continue }
+                    for y in by..<(by + a) { for x0 in bx..<(bx + a) { d[y * m + x0] += g } }
+                }
+            }
+        }
         return loss
     }
 
