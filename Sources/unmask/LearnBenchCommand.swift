@@ -117,26 +117,7 @@ struct LearnBenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Re-mine the hard negatives every N steps.")
     var hardNegativeEvery = 250
 
-    @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "Weight of a second loss on each patch's soft maximum over its cells (real patches: every cell; fakes: "
-                + "the cells their region covers at least half), the way a frame is scored by its most suspicious "
-                + "area (0 = off).", valueName: "weight"))
-    var poolLossWeight: Float = 0
-
-    @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "Temperature of that soft maximum in logits: smaller is closer to the highest cell.", valueName: "τ"))
-    var poolTemperature: Float = 1
-
-    @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "Side in cells of the areas that soft maximum is over, each area its cells' mean logit (1: single cells; "
-                + "8: the 64-pixel area a frame is scored by).", valueName: "cells"))
-    var poolAreaCells = 1
+    @OptionGroup var pooled: PooledLossOptions
 
     @Option(
         parsing: .unconditional,
@@ -166,17 +147,7 @@ struct LearnBenchCommand: ParsableCommand {
         guard (0...1).contains(minimumRegionChange) else {
             throw ValidationError("--minimum-region-change must be in 0…1 (got \(minimumRegionChange)).")
         }
-        guard (0...100).contains(poolLossWeight) else {
-            throw ValidationError("--pool-loss-weight must be in 0…100 (got \(poolLossWeight)).")
-        }
-        guard (0.01...100).contains(poolTemperature) else {
-            throw ValidationError("--pool-temperature must be in 0.01…100 (got \(poolTemperature)).")
-        }
-        guard (1...patchSize / DetectorArchitecture.stride).contains(poolAreaCells) else {
-            throw ValidationError(
-                "--pool-area-cells must be in 1…\(patchSize / DetectorArchitecture.stride), the patch's cells per side "
-                    + "(got \(poolAreaCells)).")
-        }
+        _ = try pooled.loss(patchSize: patchSize)
         if let contextSide, !(2 * patchSize...8 * patchSize).contains(contextSide) {
             throw ValidationError(
                 "--context-side must be in \(2 * patchSize)…\(8 * patchSize), 2 to 8 patch sides (got \(contextSide)).")
@@ -208,9 +179,7 @@ struct LearnBenchCommand: ParsableCommand {
         config.hardNegativeSelect = hardNegativeSelect
         config.hardNegativeEvery = hardNegativeEvery
         config.minimumRegionChange = minimumRegionChange
-        config.poolLossWeight = poolLossWeight
-        config.poolTemperature = poolTemperature
-        config.poolAreaCells = poolAreaCells
+        config.pooledLoss = try pooled.loss(patchSize: patchSize)
         config.seed = seed
 
         let data: MediaSplit
@@ -273,8 +242,9 @@ struct LearnBenchCommand: ParsableCommand {
                 + "\(familyNames.isEmpty ? "all" : familyNames.joined(separator: ",")); held out: "
                 + "\(heldOutNames.isEmpty ? "none" : heldOutNames.joined(separator: ","))), "
                 + (hardNegatives > 0 ? "\(hardNegatives) hard real negatives per batch, " : "")
-                + (poolLossWeight > 0
-                    ? "pooled loss ×\(poolLossWeight) at τ \(poolTemperature) over \(poolAreaCells)² cells, " : "")
+                + (config.pooledLoss.map {
+                    "pooled loss ×\($0.weight) at τ \($0.temperature) over \($0.areaCells)² cells, "
+                } ?? "")
                 + "learning rate \(lr)\(cosineDecay ? " with cosine decay" : ""), seed \(seed); uncalibrated"
             do { try model.save(to: out) } catch { throw Terminal.report(OutputError(path: out, cause: "\(error)")) }
             if !json { print("Wrote the detector (uncalibrated) to \(out)") }

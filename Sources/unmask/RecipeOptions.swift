@@ -1,5 +1,5 @@
 // The training-recipe options of `train`: network widths, patch side, the batch's make-up and the
-// weights of the adversarial and supervised terms. Defaults keep `TrainingConfig`'s recipe; each value
+// weights of the adversarial, supervised and pooled-area terms. Defaults keep `TrainingConfig`'s recipe; each value
 // is bounded here because a checkpoint records it and every later run allocates from it.
 import ArgumentParser
 import Detector
@@ -90,6 +90,8 @@ struct TrainingRecipeOptions: ParsableArguments {
                 + "denoised regions look like inside).", valueName: "set"))
     var augmentation: AugmentationSet?
 
+    @OptionGroup var pooled: PooledLossOptions
+
     /// Largest batch part: 256 patches of 128² at 3 channels are 50 MB of input before activations.
     static let batchLimit = 256
 
@@ -155,6 +157,7 @@ struct TrainingRecipeOptions: ParsableArguments {
         if let zooRegionSides, zooRegionSides.lowerBound < 8 || zooRegionSides.upperBound > 512 {
             throw ValidationError("--zoo-region-sides must lie in 8…512 (got \(zooRegionSides)).")
         }
+        _ = try pooled.loss(patchSize: patchSize ?? TrainingConfig().discriminator.patchSize)
     }
 
     /// `config` with these options applied.
@@ -183,6 +186,9 @@ struct TrainingRecipeOptions: ParsableArguments {
             if let hardNegativeSelect { mining.select = hardNegativeSelect }
             if let hardNegativeEvery { mining.every = hardNegativeEvery }
             c.hardNegatives = hardNegatives > 0 ? mining : nil
+        }
+        if pooled.poolLossWeight != nil {  // checked by validate()
+            c.pooledLoss = try? pooled.loss(patchSize: c.discriminator.patchSize)
         }
         if augmentation == .codecs {
             c.augmentation.resize = 0

@@ -149,56 +149,11 @@ final class LearnabilityProbeTests: XCTestCase {
         }
     }
 
-    func testPooledLossPoolsEveryRealCellAndTheCellsAFakeRegionCovers() {
-        // Rows: real; fake with cells at 0, 0.3, 0.6, 1; a faint fake whose best cell is 0.3.
-        let logits = Tensor(shape: [3, 1, 2, 2], data: [0.2, -1, 0.5, 1.5, -0.3, 0.8, 0.1, -2, 1, 0.4, -0.7, 0])
-        let cells = Tensor(shape: [3, 1, 2, 2], data: [0, 0, 0, 0, 0, 0.3, 0.6, 1, 0, 0.3, 0.1, 0])
-        let rows = Tensor(shape: [3, 1], data: [0, 1, 1])
-        let dPatch = Tensor(shape: [3, 1, 2, 2], repeating: 1)
-        let loss = LearnabilityProbe.addPooledLoss(
-            patchLogits: logits, cellTargets: cells, rowTargets: rows, areaCells: 1, temperature: 0.5, weight: 2,
-            into: dPatch)
-        let pool = Tensor(shape: [3, 1, 2, 2], data: [1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0]), expected = Tensor(shape: [0])
-        let direct = Losses.pooledBCEWithLogits(
-            logits: logits, pool: pool, targets: [0, 1, 1], temperature: 0.5, dLogits: expected)
-        XCTAssertEqual(loss, direct, accuracy: 1e-6)
-        for i in 0..<12 {
-            // the gradient is added, times the weight, to what dPatch held; cells outside a pool keep it
-            XCTAssertEqual(dPatch.pointer[i], 1 + 2 * expected.pointer[i], accuracy: 1e-6, "cell \(i)")
-            XCTAssertEqual(expected.pointer[i] == 0, pool.pointer[i] == 0, "cell \(i)")
-        }
-    }
-
-    func testPooledAreasAreBlockMeansAndShareTheirGradientAmongTheirCells() {
-        // One real and one fake 3×3 map, 2×2 areas (four per row). The fake's region covers cell 8
-        // (bottom right) only, which one area touches.
-        let logits = Tensor(shape: [2, 1, 3, 3], data: [1, 2, 0, -1, 3, 1, 0, 0, 2, 0.5, -1, 0, 2, 1, -2, 0, 1, 4])
-        let cells = Tensor(shape: [2, 1, 3, 3], data: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.2, 0.9])
-        let rows = Tensor(shape: [2, 1], data: [0, 1])
-        let dPatch = Tensor(shape: [2, 1, 3, 3])
-        let loss = LearnabilityProbe.addPooledLoss(
-            patchLogits: logits, cellTargets: cells, rowTargets: rows, areaCells: 2, temperature: 1, weight: 1,
-            into: dPatch)
-        let areas = Tensor(shape: [2, 4], data: [1.25, 1.5, 0.5, 1.5, 0.625, -0.5, 1, 1])
-        let pool = Tensor(shape: [2, 4], data: [1, 1, 1, 1, 0, 0, 0, 1]), dAreas = Tensor(shape: [0])
-        let direct = Losses.pooledBCEWithLogits(logits: areas, pool: pool, targets: [0, 1], temperature: 1, dLogits: dAreas)
-        XCTAssertEqual(loss, direct, accuracy: 1e-6)
-        // Each cell gets a quarter of the gradient of every area it lies in.
-        let inAreas: [[Int]] = [[0], [0, 1], [1], [0, 2], [0, 1, 2, 3], [1, 3], [2], [2, 3], [3]]
-        for r in 0..<2 {
-            for cell in 0..<9 {
-                let expected = inAreas[cell].reduce(Float(0)) { $0 + dAreas.pointer[r * 4 + $1] / 4 }
-                XCTAssertEqual(dPatch.pointer[r * 9 + cell], expected, accuracy: 1e-6, "row \(r) cell \(cell)")
-            }
-        }
-        XCTAssertEqual(dPatch.pointer[9], 0, "no pooled area of the fake holds its top-left cell")
-    }
-
     func testThePooledLossAddsToTheFirstStepsLoss() throws {
         var config = LearnabilityConfig()
         config.families = ["resample"]; config.trainingPairs = 8; config.validationPairs = 4; config.batchPairs = 4
         let plain = try LearnabilityProbe(config: config, data: data()).trainStep()
-        config.poolLossWeight = 1
+        config.pooledLoss = PooledAreaLoss(weight: 1)
         let pooled = try LearnabilityProbe(config: config, data: data()).trainStep()
         // Same seed, so the same batch and weights: the difference is the pooled BCE, which is positive.
         XCTAssertGreaterThan(pooled, plain)
@@ -308,8 +263,10 @@ final class LearnabilityProbeTests: XCTestCase {
             {
                 $0.hardNegativesPerBatch = 1; $0.hardNegativeEvery = 0
             }, { $0.tailWindows = -1 }, { $0.contextSide = 100 }, { $0.contextSide = 1024 },
-            { $0.poolLossWeight = -1 }, { $0.poolLossWeight = .nan }, { $0.poolTemperature = 0 },
-            { $0.poolAreaCells = 0 }, { $0.poolAreaCells = 9 },
+            { $0.pooledLoss = PooledAreaLoss(weight: -1) }, { $0.pooledLoss = PooledAreaLoss(weight: .nan) },
+            { $0.pooledLoss = PooledAreaLoss(weight: 1, temperature: 0) },
+            { $0.pooledLoss = PooledAreaLoss(weight: 1, areaCells: 0) },
+            { $0.pooledLoss = PooledAreaLoss(weight: 1, areaCells: 9) },
         ] {
             var config = LearnabilityConfig()
             config.trainingPairs = 2; config.validationPairs = 2

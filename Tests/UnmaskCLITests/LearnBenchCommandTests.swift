@@ -121,10 +121,14 @@ final class LearnBenchCommandTests: CLITestCase {
             ("--pool-loss-weight", "-1"), ("--pool-loss-weight", "nan"), ("--pool-temperature", "0"),
             ("--pool-temperature", "inf"), ("--pool-area-cells", "0"), ("--pool-area-cells", "9"),
         ] {
-            let pooled = try unmask(base + [option, value])
+            let weight = option == "--pool-loss-weight" ? [] : ["--pool-loss-weight", "1"]
+            let pooled = try unmask(base + weight + [option, value])
             XCTAssertEqual(pooled.status, 64, pooled.standardError)
             XCTAssertTrue(pooled.standardError.contains("\(option) must be in"), pooled.standardError)
         }
+        let unweighted = try unmask(base + ["--pool-area-cells", "2"])
+        XCTAssertEqual(unweighted.status, 64, unweighted.standardError)
+        XCTAssertTrue(unweighted.standardError.contains("need --pool-loss-weight"), unweighted.standardError)
         XCTAssertEqual(try unmask(["bench", "learn", "--real", path("missing")]).status, 65)
     }
 }

@@ -251,6 +251,10 @@ final class TrainCommandTests: CLITestCase {
             ["--steps", "5", "--hard-negatives", "2", "--hard-negative-candidates", "10", "--hard-negative-select", "11"],
             ["--steps", "5", "--hard-negatives", "2", "--hard-negative-every", "0"],
             ["--steps", "5", "--hard-negative-every", "100"],
+            // the pooled-area loss: a weight or temperature out of range, areas larger than the 64-pixel
+            // patch's 8 cells, tuning without --pool-loss-weight
+            ["--steps", "5", "--pool-loss-weight", "-1"], ["--steps", "5", "--pool-loss-weight", "1", "--pool-temperature", "0"],
+            ["--steps", "5", "--pool-loss-weight", "1", "--pool-area-cells", "9"], ["--steps", "5", "--pool-area-cells", "8"],
             // a zoo context side without a pool, or outside 2–8 patch sides
             ["--steps", "5", "--zoo-context-side", "256"], ["--steps", "5", "--zoo-pool", "8", "--zoo-context-side", "100"],
             // a fake mix with an unknown kind, a kind named twice, a weight that is not a number in 0…100, or
@@ -266,6 +270,10 @@ final class TrainCommandTests: CLITestCase {
         }
         let dSteps = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--d-steps", "1000001"])
         XCTAssertTrue(dSteps.standardError.contains("--d-steps must be in 1…1000000 (got 1000001)"), dSteps.standardError)
+        let cells = try unmask([
+            "train", "--real", real, "--out", path("o6"), "--steps", "5", "--pool-loss-weight", "1", "--pool-area-cells", "9",
+        ])
+        XCTAssertTrue(cells.standardError.contains("--pool-area-cells must be in 1…8"), cells.standardError)
         let mix = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--fake-mix", "gan=1"])
         XCTAssertTrue(mix.standardError.contains("'gan=1'") && mix.standardError.contains("self-blended"), mix.standardError)
         XCTAssertEqual(try unmask(["calibrate", "--real", real, "--out", path("m")]).status, 64)  // no fakes

@@ -53,16 +53,8 @@ public struct LearnabilityConfig: Sendable {
     public var hardNegativeCandidates = 4096
     public var hardNegativeSelect = 256
     public var hardNegativeEvery = 250
-    /// Weight of a second loss on each patch's soft maximum over its areas
-    /// (`Losses.pooledBCEWithLogits` at `poolTemperature`; an area is the mean logit of a
-    /// `poolAreaCells`² block of cells): real patches over every area, fakes over the areas that
-    /// touch a cell their region covers at least half. A frame is scored by its most suspicious area
-    /// (`FrameScorer.areaCells`), so what decides it is a real frame's highest areas and a fake
-    /// region's highest, not the mean cell the per-cell loss weighs; 0 = off.
-    public var poolLossWeight: Float = 0
-    public var poolTemperature: Float = 1
-    /// Side of the pooled areas in cells (1 = single cells), at most the patch's cells per side.
-    public var poolAreaCells = 1
+    /// A second loss on each patch's most suspicious area (`PooledAreaLoss`); nil = off.
+    public var pooledLoss: PooledAreaLoss?
     /// Random real windows of the held-out files (drawn like the hard-negative candidates) whose
     /// 99th-percentile score is the evaluation's tail threshold; none when 0.
     public var tailWindows = 0
@@ -72,14 +64,13 @@ public struct LearnabilityConfig: Sendable {
 
     func validate() throws {
         try architecture.validate()
+        try pooledLoss?.validate(patchSize: architecture.patchSize)
         guard (1...100_000).contains(trainingPairs), (1...100_000).contains(validationPairs),
             (1...512).contains(batchPairs), learningRate > 0, learningRate.isFinite, (0..<1).contains(beta1),
             (0...10_000_000).contains(decaySteps),
             regionSide.lowerBound >= 4, (0...1).contains(flip), (0...512).contains(hardNegativesPerBatch),
             contextSide.map({ (2 * architecture.patchSize...8 * architecture.patchSize).contains($0) }) ?? true,
             (0...100_000).contains(tailWindows), (0...1).contains(minimumRegionChange),
-            (0...100).contains(poolLossWeight), (0.01...100).contains(poolTemperature),
-            (1...architecture.patchSize / DetectorArchitecture.stride).contains(poolAreaCells),
             hardNegativesPerBatch == 0
                 || ((1...100_000).contains(hardNegativeCandidates) && (1...hardNegativeCandidates).contains(hardNegativeSelect)
                     && hardNegativeEvery >= 1)
@@ -87,8 +78,7 @@ public struct LearnabilityConfig: Sendable {
             throw DetectorError.invalidConfiguration(
                 "learnability: pairs in 1…100000, 1…512 pairs per batch, a finite positive learning rate decayed over 0…10⁷ steps, β₁ in [0, 1), "
                     + "region sides ≥ 4, a context side of 2–8 patch sides, 0…512 hard negatives per batch chosen from 1…100000 candidates (no more than "
-                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1, "
-                    + "a pooled-loss weight in 0…100 at a temperature in 0.01…100 over areas of 1…(patch side / 8) cells")
+                    + "there are candidates), re-mined every ≥ 1 steps, 0…100000 tail windows, a minimum region change in 0…1")
         }
     }
 }
@@ -244,7 +234,7 @@ public final class LearnabilityProbe {
     /// One supervised step on B random training pairs (2B patches: the real ones all-zero targets, the
     /// fake ones the mask's mean over each cell) and H mined hard real windows (all-zero targets,
     /// re-mined every `hardNegativeEvery` steps); returns the loss (cell BCE + global BCE, plus the
-    /// pooled loss times `poolLossWeight`).
+    /// weighted pooled loss).
     @discardableResult
     public func trainStep() -> Float {
         let B = config.batchPairs, H = config.hardNegativesPerBatch, n = 3 * P * P
@@ -281,72 +271,12 @@ public final class LearnabilityProbe {
         var loss =
             Losses.bceWithLogits(logits: patchLogits, targets: cellTargets, dLogits: dPatch)
             + Losses.bceWithLogits(logits: globalLogits, targets: globalTargets, dLogits: dGlobal)
-        if config.poolLossWeight > 0 {
-            loss +=
-                config.poolLossWeight
-                * Self.addPooledLoss(
-                    patchLogits: patchLogits, cellTargets: cellTargets, rowTargets: globalTargets,
-                    areaCells: config.poolAreaCells, temperature: config.poolTemperature, weight: config.poolLossWeight,
-                    into: dPatch)
+        if let pooled = config.pooledLoss {
+            loss += pooled.add(patchLogits: patchLogits, cellTargets: cellTargets, rowTargets: globalTargets, into: dPatch)
         }
         _ = discriminator.backward(dPatch: dPatch, dGlobal: dGlobal)
         optimizer.step()
         step += 1
-        return loss
-    }
-
-    /// `Losses.pooledBCEWithLogits` on the areas of every row of `patchLogits` (N, 1, m, m): each
-    /// `areaCells`² block of cells (stride one cell) is one area, its logit the block's mean. Its
-    /// gradient times `weight` is added into `dPatch` (an area's share to each of its cells); returns
-    /// the unweighted loss. A row whose target is 0 pools every area; a fake row pools the areas that
-    /// touch a cell with a target of at least 0.5, or, when its region covers no cell that much, a
-    /// cell with its highest target.
-    static func addPooledLoss(
-        patchLogits: Tensor, cellTargets: Tensor, rowTargets: Tensor, areaCells a: Int, temperature: Float,
-        weight: Float, into dPatch: Tensor
-    ) -> Float {
-        let N = patchLogits.shape[0], m = patchLogits.shape[2]
-        precondition(patchLogits.shape == [N, 1, m, m] && (1...m).contains(a), "addPooledLoss: (N, 1, m, m) and 1…m cells")
-        let b = m - a + 1, k = m * m, inverseArea = 1 / Float(a * a)
-        let areas = Tensor(shape: [N, b * b]), pool = Tensor(shape: [N, b * b]), dAreas = Tensor(shape: [0])
-        var region = [Bool](repeating: false, count: k)
-        for r in 0..<N {
-            let x = patchLogits.pointer + r * k, t = cellTargets.pointer + r * k
-            let isReal = rowTargets.pointer[r] == 0
-            if !isReal {
-                var highest: Float = 0
-                for i in 0..<k { highest = max(highest, t[i]) }
-                precondition(highest > 0, "addPooledLoss: fake row \(r) has no cell of its region")
-                let cut = min(0.5, highest)
-                for i in 0..<k { region[i] = t[i] >= cut }
-            }
-            for by in 0..<b {
-                for bx in 0..<b {
-                    var sum: Float = 0, touches = isReal
-                    for y in by..<(by + a) {
-                        for x0 in bx..<(bx + a) {
-                            sum += x[y * m + x0]
-                            if !isReal && region[y * m + x0] { touches = true }
-                        }
-                    }
-                    areas.pointer[r * b * b + by * b + bx] = sum * inverseArea
-                    pool.pointer[r * b * b + by * b + bx] = touches ? 1 : 0
-                }
-            }
-        }
-        let loss = Losses.pooledBCEWithLogits(
-            logits: areas, pool: pool, targets: (0..<N).map { rowTargets.pointer[$0] }, temperature: temperature,
-            dLogits: dAreas)
-        for r in 0..<N {
-            let d = dPatch.pointer + r * k
-            for by in 0..<b {
-                for bx in 0..<b {
-                    let g = weight * inverseArea * dAreas.pointer[r * b * b + by * b + bx]
-                    guard g != 0 else { continue }
-                    for y in by..<(by + a) { for x0 in bx..<(bx + a) { d[y * m + x0] += g } }
-                }
-            }
-        }
         return loss
     }
 

@@ -74,8 +74,9 @@ extension Trainer {
     }
 
     /// The supervised BCE of the D step on the real rows 0..<Nr and the other-fake rows Nr+Ng..<N,
-    /// per cell (patch map) and per patch (global); its gradient, times half the supervised weight
-    /// per head, is added into `dPatch` and `dGlobal`. 0 when the batch has no other fakes.
+    /// per cell (patch map) and per patch (global), plus the pooled-area loss when configured (on the
+    /// patch map); its gradient, times half the supervised weight per head, is added into `dPatch`
+    /// and `dGlobal`. 0 when the batch has no other fakes.
     func supervisedLoss(patchLogits: Tensor, globalLogits: Tensor, targets: SupervisedTargets) -> Float {
         let Nr = config.realPerBatch, Ng = config.generatedPerBatch, No = config.otherFakesPerBatch
         guard No > 0 else { return 0 }
@@ -88,9 +89,14 @@ extension Trainer {
         (supervisedPatchLogits.pointer + Nr * m * m).update(from: patchLogits.pointer + (Nr + Ng) * m * m, count: No * m * m)
         supervisedGlobalLogits.pointer.update(from: globalLogits.pointer, count: Nr)
         (supervisedGlobalLogits.pointer + Nr).update(from: globalLogits.pointer + Nr + Ng, count: No)
-        let loss =
+        var loss =
             Losses.bceWithLogits(logits: supervisedPatchLogits, targets: targets.cells, dLogits: dSupervisedPatchLogits)
             + Losses.bceWithLogits(logits: supervisedGlobalLogits, targets: targets.global, dLogits: dSupervisedGlobalLogits)
+        if let pooled = config.pooledLoss {
+            loss += pooled.add(
+                patchLogits: supervisedPatchLogits, cellTargets: targets.cells, rowTargets: targets.global,
+                into: dSupervisedPatchLogits)
+        }
         for i in 0..<(Nr * m * m) { dPatch.pointer[i] += supervisedHeadWeight * dSupervisedPatchLogits.pointer[i] }
         for i in 0..<(No * m * m) {
             dPatch.pointer[(Nr + Ng) * m * m + i] += supervisedHeadWeight * dSupervisedPatchLogits.pointer[Nr * m * m + i]

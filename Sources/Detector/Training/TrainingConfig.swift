@@ -86,6 +86,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Mined hard real negatives among the real rows; nil = off (and in configurations saved before
     /// the field existed).
     public var hardNegatives: HardNegativeConfig? = nil
+    /// A second supervised loss on each patch's most suspicious area; nil = off (and in
+    /// configurations saved before the field existed).
+    public var pooledLoss: PooledAreaLoss? = nil
     /// Real patches per D step.
     public var realPerBatch: Int
     /// Generator samples per D step (and per G step).
@@ -223,6 +226,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             }
         }
         try hardNegatives?.validate(realPerBatch: realPerBatch)
+        try pooledLoss?.validate(patchSize: discriminator.patchSize)
     }
 }
 
