@@ -1,6 +1,7 @@
 // The training-recipe options of `train`: network widths, patch side, the batch's make-up and the
-// weights of the adversarial, supervised and pooled-area terms. Defaults keep `TrainingConfig`'s recipe; each value
-// is bounded here because a checkpoint records it and every later run allocates from it.
+// weights of the adversarial, supervised and pooled-area terms. Defaults keep `TrainingConfig`'s
+// recipe; each value is bounded here because a checkpoint records it and every later run allocates
+// from it.
 import ArgumentParser
 import Detector
 
