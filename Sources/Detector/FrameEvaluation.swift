@@ -172,6 +172,18 @@ public struct ScoredFrame: Codable, Sendable {
     /// frames' highest areas gather anywhere (frame borders, the seams between scoring windows).
     public var peakCell: [Int]? = nil
 
+    /// For frames with a known manipulated region: the largest 64-pixel area mean among the areas that
+    /// overlap the region's box, the most a scan could find on the region itself.
+    public var regionAreaLogit: Double? = nil
+    /// For frames with a known manipulated region: the largest 64-pixel area mean among the areas that
+    /// do not overlap its box (nil when every area does), what the rest of the frame scores.
+    public var outsideAreaLogit: Double? = nil
+    /// For frames with a known manipulated region made from a real frame scored just before (as
+    /// `EvaluationFrames` emits them): the largest 64-pixel area mean of that real frame, in the same
+    /// variant, among the same areas. Against `regionAreaLogit` it says whether the network sees the
+    /// manipulation where it is, apart from how the rest of the frame scores.
+    public var realRegionAreaLogit: Double? = nil
+
     /// The network's part of the score (`score` for frames that did not record it).
     public var networkScore: Double { areaLogit ?? score }
 
@@ -209,15 +221,52 @@ public struct FrameMetrics: Codable, Sendable {
     public var localizedRate: Double?
 }
 
+/// The logit grid of the latest real frame scored in each variant, so that a fake made from it can be
+/// compared with it at the fake's region (`ScoredFrame.realRegionAreaLogit`).
+public struct RealFramePairing {
+    private var latest: [String: (source: String, logits: ScoreGrid)] = [:]
+
+    public init() {}
+
+    /// Keeps `logits` when `frame` is real.
+    mutating func record(_ frame: EvaluationFrame, logits: ScoreGrid) {
+        if !frame.isFake { latest[frame.variant] = (frame.source, logits) }
+    }
+
+    /// The grid of the latest real frame of `frame`'s source and variant, when it has `logits`'s size.
+    func realLogits(pairedWith frame: EvaluationFrame, logits: ScoreGrid) -> ScoreGrid? {
+        guard let real = latest[frame.variant], real.source == frame.source, real.logits.rows == logits.rows,
+            real.logits.columns == logits.columns
+        else { return nil }
+        return real.logits
+    }
+}
+
 public enum FrameEvaluation {
     /// Scores every frame with `scorer` (its model's calibration and threshold).
     public static func score(_ frames: [EvaluationFrame], scorer: FrameScorer, progress: ((Int) -> Void)? = nil) throws
         -> [ScoredFrame]
     {
+        var pairing = RealFramePairing()
+        return try score(frames, scorer: scorer, pairing: &pairing, progress: progress)
+    }
+
+    /// Scores every frame with `scorer`, pairing each region fake with the real frame of its source and
+    /// variant last scored here or in an earlier call with the same `pairing`.
+    public static func score(
+        _ frames: [EvaluationFrame], scorer: FrameScorer, pairing: inout RealFramePairing,
+        progress: ((Int) -> Void)? = nil
+    ) throws -> [ScoredFrame] {
         var out: [ScoredFrame] = []
         for (i, f) in frames.enumerated() {
             let r = try scorer.score(f.image)
             let hit = f.region.map { overlaps($0, r.region) }
+            pairing.record(f, logits: r.logits)
+            let onRegion = f.region.map { regionAreaLogits(r.logits, box: $0) }
+            var realOnRegion: Double?
+            if let box = f.region, let real = pairing.realLogits(pairedWith: f, logits: r.logits) {
+                realOnRegion = regionAreaLogits(real, box: box).region
+            }
             out.append(
                 ScoredFrame(
                     source: f.source, isFake: f.isFake, kind: f.kind, variant: f.variant, width: f.image.width,
@@ -232,7 +281,9 @@ public enum FrameEvaluation {
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
                     channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
-                    areaLogit: r.areaLogit, areaCount: r.areaCount, peakCell: [r.peakCell.row, r.peakCell.column]))
+                    areaLogit: r.areaLogit, areaCount: r.areaCount, peakCell: [r.peakCell.row, r.peakCell.column],
+                    regionAreaLogit: onRegion?.region, outsideAreaLogit: onRegion?.outside,
+                    realRegionAreaLogit: realOnRegion))
             progress?(i + 1)
         }
         return out
@@ -244,6 +295,26 @@ public enum FrameEvaluation {
         let means = FrameScorer.areaMeans(logits, side: FrameScorer.areaCells).means.filter { !$0.isNaN }.sorted()
         guard !means.isEmpty else { return nil }
         return [0.5, 0.9, 0.99].map { means[min(means.count - 1, Int(($0 * Double(means.count)).rounded(.down)))] }
+    }
+
+    /// The largest `FrameScorer.areaCells`-side area mean of `logits` among the areas that overlap
+    /// `box` (pixels) and among those that do not; nil where there is no such scored area.
+    static func regionAreaLogits(_ logits: ScoreGrid, box: PixelRegion) -> (region: Double?, outside: Double?) {
+        let areas = FrameScorer.areaMeans(logits, side: FrameScorer.areaCells), S = FrameScorer.stride
+        var region: Double?, outside: Double?
+        for r in 0..<areas.rows {
+            for c in 0..<areas.columns {
+                let mean = areas.means[r * areas.columns + c]
+                guard !mean.isNaN else { continue }
+                let area = PixelRegion(x: c * S, y: r * S, width: areas.side.columns * S, height: areas.side.rows * S)
+                if overlaps(area, box) {
+                    region = max(region ?? -.infinity, mean)
+                } else {
+                    outside = max(outside ?? -.infinity, mean)
+                }
+            }
+        }
+        return (region, outside)
     }
 
     /// Square area sides, in cells, whose maximum mean each scored frame records.

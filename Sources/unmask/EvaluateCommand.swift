@@ -104,8 +104,9 @@ struct EvaluationInputs: ParsableArguments {
         var scored: [ScoredFrame] = []
         let total = frames.count(real: real, fake: fake)
         let showProgress = !quiet && Terminal.standardErrorIsTerminal
+        var pairing = RealFramePairing()
         try frames.forEach(real: real, fake: fake) { frame in
-            scored += try FrameEvaluation.score([frame], scorer: scorer)
+            scored += try FrameEvaluation.score([frame], scorer: scorer, pairing: &pairing)
             if showProgress { Terminal.writeRaw("\r\u{1B}[Kscoring frame \(scored.count) of \(total)") }
         }
         if showProgress { Terminal.writeRaw("\r\u{1B}[K") }

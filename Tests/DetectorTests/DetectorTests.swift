@@ -430,6 +430,27 @@ final class FramePoolingTests: XCTestCase {
         XCTAssertNil(FrameEvaluation.areaLogitMaxima(ScoreGrid(rows: 2, columns: 2, values: [.nan, .nan, .nan, .nan])))
     }
 
+    /// On a 10 × 12 grid of logit = column, the 8 × 8 areas start at columns 0…4 (means 3.5…7.5). A box
+    /// on pixel columns 88…95 (cell column 11) overlaps only the areas starting at column 4; one on
+    /// pixel columns 0…7 only those starting at column 0; a box over the whole frame leaves no area
+    /// outside it, and an unscored grid has neither.
+    func testRegionAreaLogitsSplitTheAreasByTheBox() {
+        let grid = ScoreGrid(rows: 10, columns: 12, values: (0..<120).map { Float($0 % 12) })
+        let right = FrameEvaluation.regionAreaLogits(grid, box: PixelRegion(x: 88, y: 30, width: 8, height: 8))
+        XCTAssertEqual(right.region, 7.5)
+        XCTAssertEqual(right.outside, 6.5)
+        let left = FrameEvaluation.regionAreaLogits(grid, box: PixelRegion(x: 0, y: 0, width: 8, height: 80))
+        XCTAssertEqual(left.region, 3.5)
+        XCTAssertEqual(left.outside, 7.5)
+        let whole = FrameEvaluation.regionAreaLogits(grid, box: PixelRegion(x: 0, y: 0, width: 96, height: 80))
+        XCTAssertEqual(whole.region, 7.5)
+        XCTAssertNil(whole.outside)
+        let unscored = ScoreGrid(rows: 10, columns: 12, values: [Float](repeating: .nan, count: 120))
+        let none = FrameEvaluation.regionAreaLogits(unscored, box: PixelRegion(x: 0, y: 0, width: 8, height: 8))
+        XCTAssertNil(none.region)
+        XCTAssertNil(none.outside)
+    }
+
     /// Cell texture is the mean luminance step to the right and below over a cell's pixels with both
     /// neighbours: vertical stripes 0 / 1 step by 1 to the right and 0 below; the 9th row has no pixel
     /// below it, so the second row of cells has no such pixel at all.
@@ -551,6 +572,48 @@ final class FramePoolingTests: XCTestCase {
         XCTAssertTrue(area.peak == (cell[0], cell[1]))
         let json = String(decoding: try JSONEncoder().encode(scored), as: UTF8.self)
         XCTAssertTrue(json.contains("\"peakCell\":[\(cell[0]),\(cell[1])]"), json)
+    }
+
+    /// A region fake is paired with the real frame of its source and variant scored before it, in the
+    /// same call or an earlier one with the same pairing: made from the real frame's own pixels, its
+    /// region scores exactly as the real frame does there. A fake of another source, or of a variant
+    /// with no real frame yet, has no pair; a real frame and a fake without a region get none of the
+    /// region fields.
+    func testRegionFakesArePairedWithTheirRealFrame() throws {
+        let model = DetectorModel(architecture: .standard, seed: 3)
+        var image = RGBImage(width: 200, height: 136)
+        var rng = RandomGenerator(seed: 11)
+        for i in image.pixels.indices { image.pixels[i] = rng.uniform() }
+        let scorer = FrameScorer(model: model, threads: 1)
+        let direct = try scorer.score(image)
+        let box = PixelRegion(x: 40, y: 24, width: 64, height: 48)
+        func frame(_ source: String, fake: Bool, variant: String = "original", region: PixelRegion? = nil) -> EvaluationFrame {
+            EvaluationFrame(
+                source: source, isFake: fake, kind: fake ? "partial" : "real", variant: variant, image: image, region: region)
+        }
+        var pairing = RealFramePairing()
+        let real = try FrameEvaluation.score([frame("a", fake: false)], scorer: scorer, pairing: &pairing)[0]
+        let later = try FrameEvaluation.score(
+            [
+                frame("a", fake: true, region: box), frame("b", fake: true, region: box),
+                frame("a", fake: true, variant: "jpeg-q90", region: box), frame("a", fake: true),
+            ], scorer: scorer, pairing: &pairing)
+        let expected = FrameEvaluation.regionAreaLogits(direct.logits, box: box)
+        XCTAssertNotNil(expected.region)
+        XCTAssertNotNil(expected.outside)
+        XCTAssertEqual(later[0].regionAreaLogit, expected.region)
+        XCTAssertEqual(later[0].outsideAreaLogit, expected.outside)
+        XCTAssertEqual(later[0].realRegionAreaLogit, expected.region)
+        XCTAssertEqual(later[1].regionAreaLogit, expected.region)
+        XCTAssertNil(later[1].realRegionAreaLogit)
+        XCTAssertNil(later[2].realRegionAreaLogit)
+        for scored in [real, later[3]] {
+            XCTAssertNil(scored.regionAreaLogit)
+            XCTAssertNil(scored.outsideAreaLogit)
+            XCTAssertNil(scored.realRegionAreaLogit)
+        }
+        let json = String(decoding: try JSONEncoder().encode(later[0]), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"realRegionAreaLogit\":"), json)
     }
 }
 
