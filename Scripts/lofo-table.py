@@ -6,8 +6,9 @@ One row per held-out group: AUC per variant, then over all variants TPR at the c
 FPR on the evaluation-only real frames and the share of detected fakes whose region has IoU >= 0.3,
 then the AUC on original frames of the fakes that changed their region by at least VISIBLE_CHANGE
 (mean |fake - real| under the mask, in 0...1; "-" for evaluations that did not record it), and last
-the group's AUC over every variant on the training packages' unused files (OUT/<group>/validation.json;
-"-" for runs without it), the figure a recipe may be chosen by.
+the group's AUC over every variant on the training packages' unused files: the test half
+(OUT/<group>/validation.json) and both halves (OUT/<group>/validation-both.json; "-" for runs without
+them), the figures a recipe may be chosen by.
 With --by-family, one row per family of each group instead (the bar asks for every held-out family):
 its fakes against every real frame of the variant, TPR and IoU over its own fakes, the group's FPR.
 """
@@ -80,7 +81,7 @@ def main():
     if by_family:
         header[0] = "held-out family"
     else:
-        header += [f"AUC original, change ≥ {VISIBLE_CHANGE}", "validation AUC"]
+        header += [f"AUC original, change ≥ {VISIBLE_CHANGE}", "validation AUC (test half)", "validation AUC (both halves)"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for group in groups:
@@ -99,7 +100,8 @@ def main():
         row += [cell(by_variant.get(v, {}).get("auc")) for v in VARIANTS]
         row += [cell(overall["true_positive_rate"]), cell(overall["false_positive_rate"]),
                 cell(overall.get("localized_rate")), cell(result["threshold"]), cell(visible_auc(result["frames"])),
-                cell(validation_auc(os.path.join(out, group, "validation.json")))]
+                cell(validation_auc(os.path.join(out, group, "validation.json"))),
+                cell(validation_auc(os.path.join(out, group, "validation-both.json")))]
         print("| " + " | ".join(row) + " |")
 
 

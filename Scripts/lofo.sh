@@ -15,6 +15,10 @@
 # group's folder also gets validation.json: the held-out group's fakes on the training packages' files
 # that neither training nor calibration used (`evaluate --split test`), so a recipe or a calibration
 # option can be chosen by transfer to an unseen family without looking at the evaluation-only sources.
+# validation-both.json is the same over both halves of those files (`evaluate --split validation`: the
+# calibration half too, whose real frames placed the threshold, so read its AUC, not its FPR); twice
+# the files, and what `Scripts/compare-evaluations.py A/G/validation-both.json B/G/validation-both.json`
+# pairs to say whether one recipe beats another by more than the draw of files.
 # Environment: UNMASK (binary, default .build/release/unmask), LOFO_GROUPS
 # (default: every group), TRAINER (pooled, the default: `unmask train`, the adversarial game then the
 # frozen-generator phase; probe: `unmask bench learn`, supervised on fixed real/fake pairs with the
@@ -96,6 +100,13 @@ for group in "${groups[@]}"; do
             "${zoo_args[@]}" --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
             --json "$run/validation.json.partial" >"$run/validation.txt"
         mv "$run/validation.json.partial" "$run/validation.json"
+    fi
+    if [[ ! -f $run/validation-both.json ]]; then
+        echo "lofo: $group: validating on $group over both halves of the training packages' held-out files"
+        "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/real" --split validation --zoo "$group" \
+            "${zoo_args[@]}" --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
+            --json "$run/validation-both.json.partial" >"$run/validation-both.txt"
+        mv "$run/validation-both.json.partial" "$run/validation-both.json"
     fi
     echo "lofo: $group: evaluating on $group over the evaluation-only sources"
     "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \
