@@ -545,16 +545,21 @@ final class FramePoolingTests: XCTestCase {
         }
     }
 
+    /// A 200 × 136 frame of uniform noise from `seed`, a scorer of the standard network (seed 3), and
+    /// the frame's score.
+    private func scoredNoiseFrame(seed: UInt64) throws -> (RGBImage, FrameScorer, FrameScoreResult) {
+        var image = RGBImage(width: 200, height: 136)
+        var rng = RandomGenerator(seed: seed)
+        for i in image.pixels.indices { image.pixels[i] = rng.uniform() }
+        let scorer = FrameScorer(model: DetectorModel(architecture: .standard, seed: 3), threads: 1)
+        return (image, scorer, try scorer.score(image))
+    }
+
     /// An evaluated frame records where its score came from (the scorer's peak cell, inside the frame's
     /// cell grid, the highest cell of the most suspicious area, also in the JSON) and where a fake's
     /// region lies.
     func testScoredFrameRecordsThePeakCell() throws {
-        let model = DetectorModel(architecture: .standard, seed: 3)
-        var image = RGBImage(width: 200, height: 136)
-        var rng = RandomGenerator(seed: 9)
-        for i in image.pixels.indices { image.pixels[i] = rng.uniform() }
-        let scorer = FrameScorer(model: model, threads: 1)
-        let direct = try scorer.score(image)
+        let (image, scorer, direct) = try scoredNoiseFrame(seed: 9)
         let real = EvaluationFrame(source: "noise", isFake: false, kind: "real", variant: "original", image: image)
         let fake = EvaluationFrame(
             source: "noise", isFake: true, kind: "partial", variant: "original", image: image,
@@ -580,12 +585,7 @@ final class FramePoolingTests: XCTestCase {
     /// with no real frame yet, has no pair; a real frame and a fake without a region get none of the
     /// region fields.
     func testRegionFakesArePairedWithTheirRealFrame() throws {
-        let model = DetectorModel(architecture: .standard, seed: 3)
-        var image = RGBImage(width: 200, height: 136)
-        var rng = RandomGenerator(seed: 11)
-        for i in image.pixels.indices { image.pixels[i] = rng.uniform() }
-        let scorer = FrameScorer(model: model, threads: 1)
-        let direct = try scorer.score(image)
+        let (image, scorer, direct) = try scoredNoiseFrame(seed: 11)
         let box = PixelRegion(x: 40, y: 24, width: 64, height: 48)
         func frame(_ source: String, fake: Bool, variant: String = "original", region: PixelRegion? = nil) -> EvaluationFrame {
             EvaluationFrame(
