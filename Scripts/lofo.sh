@@ -94,25 +94,26 @@ for group in "${groups[@]}"; do
         --jpeg-quality 90 --h264-crf 28 --fpr 0.01 "${calibrate_args[@]}" --json "$run/calibration.json" \
         --out "$run/calibrated.safetensors" -q \
         >"$run/calibration.txt"
+    # evaluate_group NAME REAL_FOLDER [SPLIT OPTION…]: whole frames of the held-out group over REAL_FOLDER,
+    # original and re-encoded, into $run/NAME.json (written whole, then moved into place) and NAME.txt
+    evaluate_group() {
+        local name=$1 real=$2
+        shift 2
+        "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$real" "$@" --zoo "$group" "${zoo_args[@]}" \
+            --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
+            --json "$run/$name.json.partial" >"$run/$name.txt"
+        mv "$run/$name.json.partial" "$run/$name.json"
+    }
     if [[ ! -f $run/validation.json ]]; then
         echo "lofo: $group: validating on $group over the training packages' test-half files"
-        "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/real" --split test --zoo "$group" \
-            "${zoo_args[@]}" --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
-            --json "$run/validation.json.partial" >"$run/validation.txt"
-        mv "$run/validation.json.partial" "$run/validation.json"
+        evaluate_group validation "$dest/real" --split test
     fi
     if [[ ! -f $run/validation-both.json ]]; then
         echo "lofo: $group: validating on $group over both halves of the training packages' held-out files"
-        "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/real" --split validation --zoo "$group" \
-            "${zoo_args[@]}" --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
-            --json "$run/validation-both.json.partial" >"$run/validation-both.txt"
-        mv "$run/validation-both.json.partial" "$run/validation-both.json"
+        evaluate_group validation-both "$dest/real" --split validation
     fi
     echo "lofo: $group: evaluating on $group over the evaluation-only sources"
-    "$unmask" evaluate --model "$run/calibrated.safetensors" --real "$dest/eval-real" --zoo "$group" "${zoo_args[@]}" \
-        --frames-per-file "$frames" --jpeg-quality 90 --h264-crf 23 --h264-crf 32 -q \
-        --json "$run/evaluation.json.partial" >"$run/evaluation.txt"
-    mv "$run/evaluation.json.partial" "$run/evaluation.json"
+    evaluate_group evaluation "$dest/eval-real"
 done
 
 python3 "$(dirname "$0")/lofo-table.py" "$out" "${groups[@]}" | tee "$out/table.md"
