@@ -41,6 +41,8 @@ Cases (files):
   npr              the NPR residual x - up(down(x)) (2x nearest), no parameters; input 2x3x6x8.
   srm              the three SRM high-pass kernels on luminance, reflect padding 2, no parameters;
                    input 2x3x7x9 (odd sizes: the reflection at both ends).
+  contrast         the SRM residuals' energy over a 5x5 box against an 11x11 one (radii 2 and 5,
+                   boxes clipped to the input), log ratio, epsilon 1/255^2; input 2x3x12x20.
   discriminator    the reference discriminator with widths 8,16,32,64 instead of 32,64,128,256
                    (metadata `widths`), attention gamma 0.5, training; input 2x3x32x32 ->
                    output.patch 2x1x4x4, output.global 2x1; after.*.u for every SN layer.
@@ -216,6 +218,15 @@ def case_srm(seed=10):
     return tensors, metadata
 
 
+def case_contrast(seed=11):
+    """Radii 2 and 5 on a 12x20 plane: boxes clipped at every border, and interior boxes whole."""
+    torch.manual_seed(seed)
+    function = lambda x: R.srm_energy_contrast(x, local_radius=2, context_radius=5)
+    tensors, metadata = run_function_case("contrast", function, torch.rand(2, 3, 12, 20), seed)
+    metadata.update({"radii": "2,5", "epsilon": repr(1.0 / 255 ** 2)})
+    return tensors, metadata
+
+
 def widths_string(widths):
     return ",".join(str(width) for width in widths)
 
@@ -361,6 +372,7 @@ def main():
         case_batchnorm(training=False),
         case_npr(),
         case_srm(),
+        case_contrast(),
         (discriminator_tensors, discriminator_metadata),
         case_generator(),
         case_adam(discriminator_tensors, discriminator),

@@ -3,7 +3,7 @@
 Owns the PyTorch side of the contract, shared by make-parity-fixtures.py and bench-pytorch.py:
 spectral norm (own functional implementation), self-attention, BatchNorm2D with exactly the
 contract's keys, the reference discriminator and generator with configurable widths, and the fixed
-residual filters the detector can read beside RGB (NPR, SRM on luminance).
+residual filters the detector can read beside RGB (NPR, SRM on luminance, SRM energy contrast).
 
 State-dict keys equal the contract's key names (`block1.conv1.weight`, `.bias`, `.u`,
 `attn.query.weight`, `attn.gamma`, `bn0.running_mean`, ...).
@@ -125,6 +125,17 @@ def srm_residual(x):
     luminance = (x * weights).sum(dim=1, keepdim=True)
     kernels = torch.stack([torch.tensor(k, dtype=x.dtype) / d for k, d in zip(SRM_KERNELS, SRM_DIVISORS)])
     return F.conv2d(F.pad(luminance, (2, 2, 2, 2), mode="reflect"), kernels.unsqueeze(1))
+
+
+def srm_energy_contrast(x, local_radius=4, context_radius=32, eps=1.0 / 255 ** 2):
+    """The SRM residuals' energy over a (2a+1)^2 box against over a (2b+1)^2 box, boxes clipped to the
+    input (mean over the pixels inside), log ratio: (N, 3, H, W) -> (N, 3, H, W)."""
+    energy = srm_residual(x) ** 2
+
+    def box_mean(v, r):
+        return F.avg_pool2d(v, 2 * r + 1, stride=1, padding=r, count_include_pad=False)
+
+    return torch.log(box_mean(energy, local_radius) + eps) - torch.log(box_mean(energy, context_radius) + eps)
 
 
 class BatchNorm2d(nn.Module):

@@ -12,6 +12,8 @@ public enum ResidualInputKind: String, Codable, CaseIterable, Sendable {
     case npr
     /// Three SRM high-pass kernels on luminance (`SRMResidual`).
     case srm
+    /// The SRM residuals' energy over 9 pixels against over 65, log ratio (`SRMEnergyContrast`).
+    case contrast
 }
 
 /// One residual input and the factor its values are multiplied by before conv1 (or the stem).
@@ -29,9 +31,12 @@ public struct ResidualInput: Codable, Equatable, Sendable {
     /// 256 for both kinds: on frame 10 of Samples/city.mp4 and Samples/cockatoo.mp4 the residuals'
     /// standard deviation is 0.02–0.08 (NPR) and 0.004–0.05 (SRM, per kernel) against 0.24–0.25 for
     /// the pixels, so 256 brings them to the spread of 64·(x − 0.5) (about 15).
+    /// The contrast is a log ratio, spread about 1 (±2–3 at region edges and flat areas), so 8 brings
+    /// it near the same spread.
     public static func defaultScale(_ kind: ResidualInputKind) -> Float {
         switch kind {
         case .npr, .srm: return 256
+        case .contrast: return 8
         }
     }
 }
@@ -192,11 +197,15 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
     }
 
     /// (kernel, stride, padding) of every stage between a pixel and a logit cell, in order: the
-    /// widest fixed residual filter (SRM 5×5 with padding 2; NPR reaches one pixel up and left, as a
-    /// 2×2 kernel with padding 1), the stem, then conv1 … conv5 and the patch head.
+    /// widest fixed residual filter (the energy contrast's SRM then 65-pixel box, 69 with padding 34;
+    /// SRM 5×5 with padding 2; NPR reaches one pixel up and left, as a 2×2 kernel with padding 1), the
+    /// stem, then conv1 … conv5 and the patch head.
     var fieldStages: [(kernel: Int, stride: Int, padding: Int)] {
         var stages: [(kernel: Int, stride: Int, padding: Int)] = []
-        if residualInputs.contains(where: { $0.kind == .srm }) {
+        if residualInputs.contains(where: { $0.kind == .contrast }) {
+            let r = SRMEnergyContrast.defaultContextRadius
+            stages.append((5 + 2 * r, 1, 2 + r))
+        } else if residualInputs.contains(where: { $0.kind == .srm }) {
             stages.append((5, 1, 2))
         } else if residualInputs.contains(where: { $0.kind == .npr }) {
             stages.append((2, 1, 1))
@@ -288,6 +297,7 @@ public final class Discriminator: ModuleContainer {
             switch r.kind {
             case .npr: return NearestResidual2x()
             case .srm: return SRMResidual()
+            case .contrast: return SRMEnergyContrast()
             }
         }
     }
@@ -384,6 +394,7 @@ public final class Discriminator: ModuleContainer {
             switch r.kind {
             case .npr: f += NearestResidual2x.forwardFLOPs(inputShape: [N, 3, H, W])
             case .srm: f += SRMResidual.forwardFLOPs(inputShape: [N, 3, H, W])
+            case .contrast: f += SRMEnergyContrast.forwardFLOPs(inputShape: [N, 3, H, W])
             }
         }
         if let conv0 { f += conv0.inner.forwardFLOPs(inputShape: [N, cin, H, W]) }

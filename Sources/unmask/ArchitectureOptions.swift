@@ -7,7 +7,8 @@ import Detector
 struct DetectorArchitectureOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Fixed residual inputs beside RGB, comma-separated: npr (x − up(down(x))), srm (high-pass on luminance).",
+            "Fixed residual inputs beside RGB, comma-separated: npr (x − up(down(x))), srm (high-pass on luminance), "
+                + "contrast (the high-pass energy against its 65-pixel surroundings).",
             valueName: "kinds"),
         transform: DetectorArchitectureOptions.residualKinds)
     var residualInputs: [ResidualInputKind] = []

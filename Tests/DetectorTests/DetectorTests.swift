@@ -64,12 +64,17 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual(Self.withBoth.receptiveField.size, 48)
         XCTAssertEqual(Self.withBoth.receptiveFieldOffset, -20)
         XCTAssertEqual(Self.withBoth.receptiveField.jump, 8)
+        // The energy contrast: SRM's 5×5 filters, then the 65-pixel box: 68 pixels, 34 each side.
+        XCTAssertEqual(Self.withContrast.receptiveField.size, 110)
+        XCTAssertEqual(Self.withContrast.receptiveFieldOffset, -51)
     }
 
     static let withResiduals = DetectorArchitecture(residualInputs: [ResidualInput(kind: .npr), ResidualInput(kind: .srm)])
     static let withStem = DetectorArchitecture(stemWidth: 8)
     static let withBoth = DetectorArchitecture(
         residualInputs: [ResidualInput(kind: .npr), ResidualInput(kind: .srm)], stemWidth: 8)
+    static let withContrast = DetectorArchitecture(
+        residualInputs: [ResidualInput(kind: .npr), ResidualInput(kind: .srm), ResidualInput(kind: .contrast)])
 
     /// Empirical check of the conv receptive field: with attention γ = 0 (its initial value),
     /// perturbing one input pixel changes exactly the logit cells whose field covers it. "Changes"
@@ -78,12 +83,15 @@ final class ArchitectureTests: XCTestCase {
     /// though they do not depend on the pixel. The same check runs with Winograd off, at 1e-7 absolute.
     /// The candidates (residual inputs, stem) are checked exactly with Winograd off; with it on, only
     /// that no cell outside the field changes, because a pixel at the field's very edge reaches the
-    /// cell only through an SRM corner tap (weight 1/12), a change below 1e-4 of the largest.
+    /// cell only through an SRM corner tap (weight 1/12), a change below 1e-4 of the largest. The
+    /// energy contrast is checked the same way with Winograd off too: a pixel at its field's edge moves
+    /// a cell only through the last pixel of a 65×65 box mean (1/4225 of it) behind an SRM corner tap,
+    /// below 1e-7 at the field's corner cells.
     func testReceptiveFieldEmpirically() {
         for winograd in [true, false] {
             var policy = ExecutionPolicy.default
             if !winograd { policy.winogradMinimumChannels = Int.max }
-            for architecture in [.standard, Self.withResiduals, Self.withStem, Self.withBoth] {
+            for architecture in [.standard, Self.withResiduals, Self.withStem, Self.withBoth, Self.withContrast] {
                 checkReceptiveField(architecture, policy: policy, relativeThreshold: winograd ? 1e-4 : nil)
             }
         }
@@ -115,7 +123,7 @@ final class ArchitectureTests: XCTestCase {
                     && (8 * r + offset...8 * r + offset + size - 1).contains(py)
                 let change = abs(moved[r * m + c] - base[r * m + c])
                 if !inside { outsideLargest = max(outsideLargest, change) }
-                if architecture == .standard || relativeThreshold == nil {
+                if architecture == .standard || (relativeThreshold == nil && architecture != Self.withContrast) {
                     XCTAssertEqual(change > threshold, inside, "\(architecture): cell (\(r), \(c)), threshold \(threshold)")
                 } else if change > threshold {
                     XCTAssertTrue(inside, "\(architecture): cell (\(r), \(c)) changed outside the field")

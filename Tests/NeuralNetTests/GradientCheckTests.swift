@@ -113,6 +113,19 @@ final class GradientCheckTests: XCTestCase {
             SRMResidual(), input: randomTensor([2, 3, 5, 7], seed: 31), step: 0.1, rtol: 1e-3, atol: 1e-3, samples: 40)
     }
 
+    /// The energy contrast is nonlinear (square, box means, logarithm): step 1e-2 on inputs of spread 1,
+    /// where its energies are about 1, far above ε. The loss Σ r ⊙ y over 324 values of size about 1
+    /// rounds to about 2e-6, 1e-4 of a derivative after dividing by 2·step: atol 1e-3, rtol 1e-2.
+    /// Radii 1 and 3 on a 6×9 plane clip boxes at every border; the default radii clip every box.
+    func testEnergyContrast() {
+        layerGradientCheck(
+            SRMEnergyContrast(localRadius: 1, contextRadius: 3), input: randomTensor([2, 3, 6, 9], seed: 32), step: 1e-2,
+            rtol: 1e-2, atol: 1e-3, samples: 60)
+        layerGradientCheck(
+            SRMEnergyContrast(), input: randomTensor([1, 3, 5, 7], seed: 33), step: 1e-2, rtol: 1e-2, atol: 1e-3,
+            samples: 30)
+    }
+
     func testSpectralNormConv() {
         var rng = RandomGenerator(seed: 20)
         let sn = SNConv2D(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, rng: &rng)

@@ -286,6 +286,17 @@ final class PyTorchParityTests: XCTestCase {
         try runLayerCase("srm", SRMResidual(), terms: 56)
     }
 
+    func testEnergyContrast() throws {
+        let f = try ParityFixture("contrast")
+        XCTAssertEqual(f["input"].shape, [2, 3, 12, 20])
+        XCTAssertEqual(f.numbers("radii"), [2, 5])
+        XCTAssertEqual(f.numbers("epsilon").first ?? 0, Double(SRMEnergyContrast.epsilon), accuracy: 1e-10)
+        // K_eff: the SRM residual (56, as above) squared, PyTorch's float box mean over up to 11·11 =
+        // 121 values (ours sums in double), the logarithm (1); backward the transposed box sums (121),
+        // the product with 2s (1) and SRM's backward: 2·(56 + 121 + 1) ≈ 360.
+        try runLayerCase("contrast", SRMEnergyContrast(localRadius: 2, contextRadius: 5), terms: 360)
+    }
+
     // MARK: - Networks
 
     /// K_eff of the discriminator fixture (widths 8-16-32-64, input 2×3×32×32), Winograd stages × 64:

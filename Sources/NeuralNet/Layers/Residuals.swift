@@ -1,7 +1,9 @@
 // Owns the fixed (parameter-free) residual filters a detector can read beside the pixels:
 // NearestResidual2x (NPR, x − up(down(x))) and SRMResidual (three SRM high-pass kernels on luminance,
-// reflect padding), each a linear forward/backward pair.
+// reflect padding), each a linear forward/backward pair, and SRMEnergyContrast (the SRM residuals'
+// local energy against their surroundings, log ratio), a nonlinear one.
 // Glossary: N batch, C channels, H/W plane size, Hp = H + 4, Wp = W + 4 the reflect-padded plane.
+import Foundation
 
 /// Neighbouring-pixel residual, NPR (Tan et al., "Rethinking the Up-Sampling Operations in CNN-based
 /// Generative Network for Generalizable Deepfake Detection", CVPR 2024): y = x − up(down(x)) with
@@ -189,5 +191,124 @@ public final class SRMResidual: Layer {
     /// Reflect i into 0..<n without repeating the edge (PyTorch "reflect"; |i| < n).
     @inline(__always) private func reflectIndex(_ i: Int, _ n: Int) -> Int {
         i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i)
+    }
+}
+
+/// Local against surrounding noise energy of the SRM residuals: for each of `SRMResidual`'s three
+/// channels s_k, y_k = log(mean over a (2a + 1)² box of s_k² + ε) − log(mean over a (2b + 1)² box of
+/// s_k² + ε), boxes centred on the pixel and clipped to the input (each mean over the pixels inside;
+/// PyTorch `F.avg_pool2d(…, count_include_pad=False)`). A region re-synthesised, resampled, denoised,
+/// recompressed or pasted from another camera carries another residual energy than the frame around
+/// it; the ratio shows that departure at each pixel against 65 pixels of surroundings by default,
+/// wider than a logit cell's own receptive field, and is the same whatever the frame's overall noise
+/// level. ε = (1/255)² keeps flat and clipped areas (energy near zero) from reading as large ratios.
+/// (N, 3, H, W) → (N, 3, H, W); H and W at least 3 (the SRM filters).
+public final class SRMEnergyContrast: Layer {
+    public var isTraining = true
+    /// Radii a and b of the local and the surrounding box.
+    public let localRadius: Int, contextRadius: Int
+    public static let defaultLocalRadius = 4, defaultContextRadius = 32
+    public static let epsilon: Float = 1.0 / (255 * 255)
+
+    private let srm = SRMResidual()
+    private let buffers = PlaneBuffers(name: "SRMEnergyContrast")
+    private var residual = Tensor(shape: [0])  // (N, 3, H, W) the SRM output of the last forward
+    private let energy = Tensor(shape: [0])  // (N, 3, H, W) s², then in backward one box's dE
+    private let local = Tensor(shape: [0]), context = Tensor(shape: [0])  // (N, 3, H, W) box means + ε
+    private let scratch = Tensor(shape: [0])  // (H, W) one plane of dy / (box mean + ε)
+    private let rowSums = Tensor(shape: [0])  // (H, W) the row pass of a box filter
+    private let dResidual = Tensor(shape: [0])  // (N, 3, H, W)
+    private var columnSums: [Double] = []  // (W)
+
+    public init(localRadius: Int = defaultLocalRadius, contextRadius: Int = defaultContextRadius) {
+        precondition(localRadius >= 0 && contextRadius >= 0, "SRMEnergyContrast: radii must be ≥ 0")
+        self.localRadius = localRadius; self.contextRadius = contextRadius
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {  // (N, 3, H, W) → (N, 3, H, W)
+        let (planes, H, W) = buffers.beginForward(x) { [$0, $1] }
+        residual = srm.forward(x)
+        let count = planes * H * W, plane = H * W
+        energy.resize(to: x.shape); local.resize(to: x.shape); context.resize(to: x.shape)
+        scratch.resize(to: [H, W])
+        let s = residual.pointer, e = energy.pointer, y = buffers.output.pointer
+        for i in 0..<count { e[i] = s[i] * s[i] }
+        for m in 0..<planes {
+            let o = m * plane
+            boxFilter(e + o, into: local.pointer + o, H, W, radius: localRadius, transposed: false)
+            boxFilter(e + o, into: context.pointer + o, H, W, radius: contextRadius, transposed: false)
+        }
+        let a = local.pointer, b = context.pointer
+        for i in 0..<count {
+            a[i] += Self.epsilon; b[i] += Self.epsilon
+            y[i] = log(a[i]) - log(b[i])
+        }
+        return buffers.output
+    }
+
+    /// dE = meanᵀ_a(dy / local) − meanᵀ_b(dy / context), ds = 2·s·dE, then SRM's backward.
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (planes, H, W) = buffers.beginBackward(dy)
+        let plane = H * W
+        dResidual.resize(to: residual.shape)
+        let g = dy.pointer, a = local.pointer, b = context.pointer, s = residual.pointer
+        let dE = energy.pointer, t = scratch.pointer, ds = dResidual.pointer
+        for m in 0..<planes {
+            let o = m * plane
+            for i in 0..<plane { t[i] = g[o + i] / a[o + i] }
+            boxFilter(t, into: dE + o, H, W, radius: localRadius, transposed: true)
+            for i in 0..<plane { ds[o + i] = dE[o + i] }
+            for i in 0..<plane { t[i] = g[o + i] / b[o + i] }
+            boxFilter(t, into: dE + o, H, W, radius: contextRadius, transposed: true)
+            for i in 0..<plane { ds[o + i] = 2 * s[o + i] * (ds[o + i] - dE[o + i]) }
+        }
+        return srm.backward(dResidual)
+    }
+
+    /// Means over (2r + 1)² boxes clipped to the H × W plane (`transposed` false), or the transpose of
+    /// that map (true): each value divided by its own clipped box's pixel count, then box sums. The
+    /// count of a clipped box is its row count times its column count, so both passes are separable:
+    /// running sums along rows, then along columns, in Double.
+    private func boxFilter(
+        _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ H: Int, _ W: Int, radius r: Int,
+        transposed: Bool
+    ) {
+        func inverseCount(_ i: Int, _ n: Int) -> Double { 1 / Double(min(i + r, n - 1) - max(i - r, 0) + 1) }
+        rowSums.resize(to: [H, W])
+        let rows = rowSums.pointer
+        for i in 0..<H {
+            let s = src + i * W, t = rows + i * W
+            let rowScale = transposed ? inverseCount(i, H) : 1
+            func value(_ j: Int) -> Double { transposed ? Double(s[j]) * rowScale * inverseCount(j, W) : Double(s[j]) }
+            var sum = 0.0
+            for j in 0...min(r, W - 1) { sum += value(j) }
+            for j in 0..<W {
+                t[j] = Float(sum)
+                if j + r + 1 < W { sum += value(j + r + 1) }
+                if j - r >= 0 { sum -= value(j - r) }
+            }
+        }
+        if columnSums.count != W { columnSums = [Double](repeating: 0, count: W) }
+        columnSums.withUnsafeMutableBufferPointer { c in
+            for j in 0..<W { c[j] = 0 }
+            for i in 0...min(r, H - 1) { for j in 0..<W { c[j] += Double(rows[i * W + j]) } }
+            for i in 0..<H {
+                let rowScale = transposed ? 1 : inverseCount(i, H)
+                let entering = i + r + 1 < H ? (i + r + 1) * W : -1, leaving = i - r >= 0 ? (i - r) * W : -1
+                for j in 0..<W {
+                    let total = c[j]
+                    if entering >= 0 { c[j] += Double(rows[entering + j]) }
+                    if leaving >= 0 { c[j] -= Double(rows[leaving + j]) }
+                    dst[i * W + j] = Float(transposed ? total : total * rowScale * inverseCount(j, W))
+                }
+            }
+        }
+    }
+
+    /// FLOPs of one forward at (N, 3, H, W): the SRM residuals, then per value its square, two box means
+    /// (four running-sum updates and a division each), two ε, two logarithms (counted as one each) and
+    /// the difference.
+    public static func forwardFLOPs(inputShape s: [Int]) -> Double {
+        SRMResidual.forwardFLOPs(inputShape: s) + Double(s[0] * 3 * s[2] * s[3] * (1 + 2 * 5 + 2 + 2 + 1))
     }
 }
