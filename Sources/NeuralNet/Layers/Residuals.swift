@@ -241,7 +241,7 @@ public final class SRMEnergyContrast: Layer {
         let a = local.pointer, b = context.pointer
         for i in 0..<count {
             a[i] += Self.epsilon; b[i] += Self.epsilon
-            y[i] = log(a[i]) - log(b[i])
+            y[i] = log(a[i] / b[i])  // one logarithm instead of two: most of this layer's time
         }
         return buffers.output
     }
@@ -273,13 +273,14 @@ public final class SRMEnergyContrast: Layer {
         _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ H: Int, _ W: Int, radius r: Int,
         transposed: Bool
     ) {
-        func inverseCount(_ i: Int, _ n: Int) -> Double { 1 / Double(min(i + r, n - 1) - max(i - r, 0) + 1) }
+        func inverseCounts(_ n: Int) -> [Double] { (0..<n).map { 1 / Double(min($0 + r, n - 1) - max($0 - r, 0) + 1) } }
+        let inverseRows = inverseCounts(H), inverseColumns = inverseCounts(W)
         rowSums.resize(to: [H, W])
         let rows = rowSums.pointer
         for i in 0..<H {
             let s = src + i * W, t = rows + i * W
-            let rowScale = transposed ? inverseCount(i, H) : 1
-            func value(_ j: Int) -> Double { transposed ? Double(s[j]) * rowScale * inverseCount(j, W) : Double(s[j]) }
+            let rowScale = transposed ? inverseRows[i] : 1
+            func value(_ j: Int) -> Double { transposed ? Double(s[j]) * rowScale * inverseColumns[j] : Double(s[j]) }
             var sum = 0.0
             for j in 0...min(r, W - 1) { sum += value(j) }
             for j in 0..<W {
@@ -293,22 +294,22 @@ public final class SRMEnergyContrast: Layer {
             for j in 0..<W { c[j] = 0 }
             for i in 0...min(r, H - 1) { for j in 0..<W { c[j] += Double(rows[i * W + j]) } }
             for i in 0..<H {
-                let rowScale = transposed ? 1 : inverseCount(i, H)
+                let rowScale = transposed ? 1 : inverseRows[i]
                 let entering = i + r + 1 < H ? (i + r + 1) * W : -1, leaving = i - r >= 0 ? (i - r) * W : -1
                 for j in 0..<W {
                     let total = c[j]
                     if entering >= 0 { c[j] += Double(rows[entering + j]) }
                     if leaving >= 0 { c[j] -= Double(rows[leaving + j]) }
-                    dst[i * W + j] = Float(transposed ? total : total * rowScale * inverseCount(j, W))
+                    dst[i * W + j] = Float(transposed ? total : total * rowScale * inverseColumns[j])
                 }
             }
         }
     }
 
     /// FLOPs of one forward at (N, 3, H, W): the SRM residuals, then per value its square, two box means
-    /// (four running-sum updates and a division each), two ε, two logarithms (counted as one each) and
-    /// the difference.
+    /// (four running-sum updates and a scaling each), two ε, the quotient and its logarithm (counted as
+    /// one each).
     public static func forwardFLOPs(inputShape s: [Int]) -> Double {
-        SRMResidual.forwardFLOPs(inputShape: s) + Double(s[0] * 3 * s[2] * s[3] * (1 + 2 * 5 + 2 + 2 + 1))
+        SRMResidual.forwardFLOPs(inputShape: s) + Double(s[0] * 3 * s[2] * s[3] * (1 + 2 * 5 + 2 + 1 + 1))
     }
 }
