@@ -28,7 +28,7 @@ public struct ResidualInput: Codable, Equatable, Sendable {
         self.scale = scale ?? ResidualInput.defaultScale(kind)
     }
 
-    /// 256 for both kinds: on frame 10 of Samples/city.mp4 and Samples/cockatoo.mp4 the residuals'
+    /// 256 for NPR and SRM: on frame 10 of Samples/city.mp4 and Samples/cockatoo.mp4 the residuals'
     /// standard deviation is 0.02–0.08 (NPR) and 0.004–0.05 (SRM, per kernel) against 0.24–0.25 for
     /// the pixels, so 256 brings them to the spread of 64·(x − 0.5) (about 15).
     /// The contrast is a log ratio, spread about 1 (±2–3 at region edges and flat areas), so 8 brings

@@ -213,7 +213,7 @@ public final class SRMEnergyContrast: Layer {
     private let srm = SRMResidual()
     private let buffers = PlaneBuffers(name: "SRMEnergyContrast")
     private var residual = Tensor(shape: [0])  // (N, 3, H, W) the SRM output of the last forward
-    private let energy = Tensor(shape: [0])  // (N, 3, H, W) s², then in backward one box's dE
+    private let energy = Tensor(shape: [0])  // (N, 3, H, W) s², then in backward the surrounding box's share of dE
     private let local = Tensor(shape: [0]), context = Tensor(shape: [0])  // (N, 3, H, W) box means + ε
     private let scratch = Tensor(shape: [0])  // (H, W) one plane of dy / (box mean + ε)
     private let rowSums = Tensor(shape: [0])  // (H, W) the row pass of a box filter
@@ -233,10 +233,11 @@ public final class SRMEnergyContrast: Layer {
         scratch.resize(to: [H, W])
         let s = residual.pointer, e = energy.pointer, y = buffers.output.pointer
         for i in 0..<count { e[i] = s[i] * s[i] }
+        let localBox = BoxCounts(H, W, radius: localRadius), contextBox = BoxCounts(H, W, radius: contextRadius)
         for m in 0..<planes {
             let o = m * plane
-            boxFilter(e + o, into: local.pointer + o, H, W, radius: localRadius, transposed: false)
-            boxFilter(e + o, into: context.pointer + o, H, W, radius: contextRadius, transposed: false)
+            boxFilter(e + o, into: local.pointer + o, localBox, transposed: false)
+            boxFilter(e + o, into: context.pointer + o, contextBox, transposed: false)
         }
         let a = local.pointer, b = context.pointer
         for i in 0..<count {
@@ -253,28 +254,37 @@ public final class SRMEnergyContrast: Layer {
         dResidual.resize(to: residual.shape)
         let g = dy.pointer, a = local.pointer, b = context.pointer, s = residual.pointer
         let dE = energy.pointer, t = scratch.pointer, ds = dResidual.pointer
+        let localBox = BoxCounts(H, W, radius: localRadius), contextBox = BoxCounts(H, W, radius: contextRadius)
         for m in 0..<planes {
             let o = m * plane
             for i in 0..<plane { t[i] = g[o + i] / a[o + i] }
-            boxFilter(t, into: dE + o, H, W, radius: localRadius, transposed: true)
-            for i in 0..<plane { ds[o + i] = dE[o + i] }
+            boxFilter(t, into: ds + o, localBox, transposed: true)
             for i in 0..<plane { t[i] = g[o + i] / b[o + i] }
-            boxFilter(t, into: dE + o, H, W, radius: contextRadius, transposed: true)
+            boxFilter(t, into: dE + o, contextBox, transposed: true)
             for i in 0..<plane { ds[o + i] = 2 * s[o + i] * (ds[o + i] - dE[o + i]) }
         }
         return srm.backward(dResidual)
     }
 
-    /// Means over (2r + 1)² boxes clipped to the H × W plane (`transposed` false), or the transpose of
-    /// that map (true): each value divided by its own clipped box's pixel count, then box sums. The
-    /// count of a clipped box is its row count times its column count, so both passes are separable:
-    /// running sums along rows, then along columns, in Double.
+    /// One box size on one plane size: the radius and, per row and per column, 1 / the number of
+    /// pixels the clipped box spans along it (a clipped box's count is their product).
+    private struct BoxCounts {
+        let H: Int, W: Int, r: Int
+        let inverseRows: [Double], inverseColumns: [Double]
+        init(_ H: Int, _ W: Int, radius r: Int) {
+            func inverseCounts(_ n: Int) -> [Double] { (0..<n).map { 1 / Double(min($0 + r, n - 1) - max($0 - r, 0) + 1) } }
+            self.H = H; self.W = W; self.r = r
+            inverseRows = inverseCounts(H); inverseColumns = inverseCounts(W)
+        }
+    }
+
+    /// Means over the clipped boxes of `box` (`transposed` false), or the transpose of that map
+    /// (true): each value divided by its own clipped box's pixel count, then box sums. Both passes
+    /// are separable: running sums along rows, then along columns, in Double.
     private func boxFilter(
-        _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ H: Int, _ W: Int, radius r: Int,
-        transposed: Bool
+        _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ box: BoxCounts, transposed: Bool
     ) {
-        func inverseCounts(_ n: Int) -> [Double] { (0..<n).map { 1 / Double(min($0 + r, n - 1) - max($0 - r, 0) + 1) } }
-        let inverseRows = inverseCounts(H), inverseColumns = inverseCounts(W)
+        let H = box.H, W = box.W, r = box.r, inverseRows = box.inverseRows, inverseColumns = box.inverseColumns
         rowSums.resize(to: [H, W])
         let rows = rowSums.pointer
         for i in 0..<H {
