@@ -37,9 +37,17 @@ final class BenchScoreCommandTests: CLITestCase {
         let architecture = try DetectorModel.load(path: model).architecture
         XCTAssertEqual(architecture.residualInputs.map(\.kind), [.srm, .npr])
         XCTAssertEqual(architecture.stemWidth, 6)
-        for bad in [["--residual-inputs", "npr,bayar"], ["--residual-inputs", "npr,npr"], ["--stem-width", "-1"]] {
-            let run = try unmask(["bench", "untrained-model", "--out", path("bad.safetensors")] + bad)
+        let bads: [([String], String)] = [
+            (["--residual-inputs", "npr,bayar"], "unknown residual input 'bayar'; choose from npr, srm, contrast."),
+            (["--residual-inputs", "npr,NPR"], "residual input 'npr' is given twice."),
+            (["--stem-width", "-1"], "--stem-width must be 0 (no stem) or more (got -1)."),
+        ]
+        for (bad, message) in bads {
+            let out = path("bad.safetensors")
+            let run = try unmask(["bench", "untrained-model", "--out", out] + bad)
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(message), "\(bad): \(run.standardError)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(bad): a model was written")
         }
     }
 
