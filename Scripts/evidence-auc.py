@@ -2,7 +2,7 @@
 """Frame AUC of one training-free evidence alone, per variant, from an `unmask evaluate --json` file.
 
 usage: Scripts/evidence-auc.py EVALUATION.json [lattice_consistency | grid_consistency | scale_consistency |
-                                                 channel_consistency]
+                                                 channel_consistency | copy_move_consistency]
 
 Prints, for each variant, the evidence's AUC over every real and fake frame, and over the sources
 whose real frame has the evidence (> 0) on original frames: for the lattice, the sources whose last

@@ -4,7 +4,8 @@
 import MediaIO
 
 /// A training-free evidence that a frame score can weigh beside the network: each compares every
-/// area of the frame with its surroundings and needs no knowledge of the generator.
+/// area of the frame with its surroundings, or (copy-move) with the rest of the frame, and needs no
+/// knowledge of the generator.
 public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
     /// `ScaleConsistency`: finest detail against the next octave.
     case scale
@@ -14,6 +15,8 @@ public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
     case lattice
     /// `ChannelConsistency`: whether the colour channels share their finest detail.
     case channel
+    /// `CopyMoveConsistency`: whether an area repeats another part of the frame.
+    case copyMove = "copy-move"
 
     /// The frame's evidence and the region it points at; nil for frames too small to compare an area.
     public func analyse(_ image: RGBImage) -> (score: Double, region: PixelRegion)? {
@@ -22,6 +25,7 @@ public enum FrameEvidence: String, CaseIterable, Codable, Sendable {
         case .grid: return GridConsistency.analyse(image)
         case .lattice: return LatticeConsistency.analyse(image)
         case .channel: return ChannelConsistency.analyse(image)
+        case .copyMove: return CopyMoveConsistency.analyse(image)
         }
     }
 }

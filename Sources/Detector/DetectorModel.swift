@@ -27,7 +27,8 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
 /// `scaleWeight` · the scale-consistency evidence (`ScaleConsistency.frameScore`) + `gridWeight` · the
 /// grid-consistency evidence (`GridConsistency.frameScore`) + `latticeWeight` · the lattice-consistency
 /// evidence (`LatticeConsistency.frameScore`) + `channelWeight` · the channel-consistency evidence
-/// (`ChannelConsistency.frameScore`) — or, with a `standardization`, its combination of the
+/// (`ChannelConsistency.frameScore`) + `copyMoveWeight` · the copy-move evidence
+/// (`CopyMoveConsistency.frameScore`) — or, with a `standardization`, its combination of the
 /// scores standardized on real frames — then Platt scaling p = σ(a·s + b) (Platt 1999). a = 1, b = 0,
 /// no evidence weights is uncalibrated, network only. With an `areaCountSlope` β the area logit (and
 /// every cell's logit) first loses β · ln(the frame's scored 64-pixel areas).
@@ -43,6 +44,8 @@ public struct Calibration: Codable, Equatable, Sendable {
     public var latticeWeight: Double
     /// Weight of the channel-consistency evidence, likewise.
     public var channelWeight: Double
+    /// Weight of the copy-move evidence, likewise.
+    public var copyMoveWeight: Double
     /// Each score standardized on real frames instead of the weights above (which are then 0); nil
     /// (and absent from files written before it existed) = the weights.
     public var standardization: Standardization?
@@ -53,11 +56,12 @@ public struct Calibration: Codable, Equatable, Sendable {
     public var areaCountSlope: Double
     public init(
         a: Double = 1, b: Double = 0, scaleWeight: Double = 0, gridWeight: Double = 0, latticeWeight: Double = 0,
-        channelWeight: Double = 0, standardization: Standardization? = nil, areaCountSlope: Double = 0
+        channelWeight: Double = 0, copyMoveWeight: Double = 0, standardization: Standardization? = nil,
+        areaCountSlope: Double = 0
     ) {
         self.a = a; self.b = b; self.scaleWeight = scaleWeight; self.gridWeight = gridWeight
-        self.latticeWeight = latticeWeight; self.channelWeight = channelWeight; self.standardization = standardization
-        self.areaCountSlope = areaCountSlope
+        self.latticeWeight = latticeWeight; self.channelWeight = channelWeight; self.copyMoveWeight = copyMoveWeight
+        self.standardization = standardization; self.areaCountSlope = areaCountSlope
     }
     public static let identity = Calibration()
     /// Largest evidence weight a model file may hold: each evidence is a log ratio (typically 0.1–1), so
@@ -81,6 +85,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         case .grid: return gridWeight
         case .lattice: return latticeWeight
         case .channel: return channelWeight
+        case .copyMove: return copyMoveWeight
         }
     }
 
@@ -91,6 +96,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         case .grid: gridWeight = value
         case .lattice: latticeWeight = value
         case .channel: channelWeight = value
+        case .copyMove: copyMoveWeight = value
         }
     }
 
@@ -148,7 +154,7 @@ public struct Calibration: Codable, Equatable, Sendable {
     /// `score(areaLogit:evidence:)` with the evidences named.
     public func score(
         areaLogit: Double, scaleEvidence: Double?, gridEvidence: Double? = nil, latticeEvidence: Double? = nil,
-        channelEvidence: Double? = nil
+        channelEvidence: Double? = nil, copyMoveEvidence: Double? = nil
     ) -> Double {
         score(areaLogit: areaLogit) { e in
             switch e {
@@ -156,12 +162,13 @@ public struct Calibration: Codable, Equatable, Sendable {
             case .grid: return gridEvidence
             case .lattice: return latticeEvidence
             case .channel: return channelEvidence
+            case .copyMove: return copyMoveEvidence
             }
         }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case a, b, scaleWeight, gridWeight, latticeWeight, channelWeight, standardization, areaCountSlope
+        case a, b, scaleWeight, gridWeight, latticeWeight, channelWeight, copyMoveWeight, standardization, areaCountSlope
     }
 
     public init(from decoder: Decoder) throws {
@@ -172,6 +179,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         gridWeight = try c.decodeIfPresent(Double.self, forKey: .gridWeight) ?? 0
         latticeWeight = try c.decodeIfPresent(Double.self, forKey: .latticeWeight) ?? 0
         channelWeight = try c.decodeIfPresent(Double.self, forKey: .channelWeight) ?? 0
+        copyMoveWeight = try c.decodeIfPresent(Double.self, forKey: .copyMoveWeight) ?? 0
         standardization = try c.decodeIfPresent(Standardization.self, forKey: .standardization)
         areaCountSlope = try c.decodeIfPresent(Double.self, forKey: .areaCountSlope) ?? 0
     }
@@ -185,6 +193,7 @@ public struct Calibration: Codable, Equatable, Sendable {
         if gridWeight != 0 { try c.encode(gridWeight, forKey: .gridWeight) }
         if latticeWeight != 0 { try c.encode(latticeWeight, forKey: .latticeWeight) }
         if channelWeight != 0 { try c.encode(channelWeight, forKey: .channelWeight) }
+        if copyMoveWeight != 0 { try c.encode(copyMoveWeight, forKey: .copyMoveWeight) }
         try c.encodeIfPresent(standardization, forKey: .standardization)
         if areaCountSlope != 0 { try c.encode(areaCountSlope, forKey: .areaCountSlope) }
     }
@@ -231,12 +240,14 @@ public struct Standardization: Codable, Equatable, Sendable {
         }
     }
     public var network: Moments
-    public var scale: Moments?, grid: Moments?, lattice: Moments?, channel: Moments?
+    public var scale: Moments?, grid: Moments?, lattice: Moments?, channel: Moments?, copyMove: Moments?
 
     public init(
-        network: Moments, scale: Moments? = nil, grid: Moments? = nil, lattice: Moments? = nil, channel: Moments? = nil
+        network: Moments, scale: Moments? = nil, grid: Moments? = nil, lattice: Moments? = nil, channel: Moments? = nil,
+        copyMove: Moments? = nil
     ) {
         self.network = network; self.scale = scale; self.grid = grid; self.lattice = lattice; self.channel = channel
+        self.copyMove = copyMove
     }
 
     public func moments(_ e: FrameEvidence) -> Moments? {
@@ -245,6 +256,7 @@ public struct Standardization: Codable, Equatable, Sendable {
         case .grid: return grid
         case .lattice: return lattice
         case .channel: return channel
+        case .copyMove: return copyMove
         }
     }
 
@@ -254,6 +266,7 @@ public struct Standardization: Codable, Equatable, Sendable {
         case .grid: grid = m
         case .lattice: lattice = m
         case .channel: channel = m
+        case .copyMove: copyMove = m
         }
     }
 

@@ -161,6 +161,9 @@ public struct ScoredFrame: Codable, Sendable {
     /// The frame's training-free channel-consistency evidence (`ChannelConsistency.frameScore`); nil for
     /// frames under 128 pixels on a side.
     public var channelConsistency: Double? = nil
+    /// The frame's training-free copy-move evidence (`CopyMoveConsistency.frameScore`); nil for frames
+    /// under 64 pixels on a side.
+    public var copyMoveConsistency: Double? = nil
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
     public var areaLogit: Double? = nil
@@ -202,6 +205,7 @@ public struct ScoredFrame: Codable, Sendable {
         case .grid: return gridConsistency
         case .lattice: return latticeConsistency
         case .channel: return channelConsistency
+        case .copyMove: return copyMoveConsistency
         }
     }
 }
@@ -281,6 +285,7 @@ public enum FrameEvaluation {
                     gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
                     latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
                     channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
+                    copyMoveConsistency: r.copyMoveEvidence ?? CopyMoveConsistency.frameScore(f.image),
                     areaLogit: r.areaLogit, areaCount: r.areaCount, peakCell: [r.peakCell.row, r.peakCell.column],
                     regionAreaLogit: onRegion?.region, outsideAreaLogit: onRegion?.outside,
                     realRegionAreaLogit: realOnRegion))

@@ -58,6 +58,9 @@ public struct FrameScoreResult: Sendable {
     /// The frame's channel-consistency evidence (`ChannelConsistency.frameScore`), likewise
     /// (`Calibration.channelWeight` > 0).
     public var channelEvidence: Double?
+    /// The frame's copy-move evidence (`CopyMoveConsistency.frameScore`), likewise
+    /// (`Calibration.copyMoveWeight` > 0).
+    public var copyMoveEvidence: Double?
     /// Frame score s = areaLogit + the weighed evidences, each times its weight (`Calibration.score`).
     /// A frame is as
     /// suspicious as its most suspicious 64-pixel area: a face-sized manipulation must not be averaged
@@ -199,7 +202,7 @@ public final class FrameScorer {
             heatmap: FrameScorer.downsample(probabilityGrid, maxRows: 9, maxColumns: 16),
             areaLogit: area.mean, areaCount: area.count, globalLogit: globalMean, scaleEvidence: analyses[.scale]?.score,
             gridEvidence: analyses[.grid]?.score, latticeEvidence: analyses[.lattice]?.score,
-            channelEvidence: analyses[.channel]?.score, score: s,
+            channelEvidence: analyses[.channel]?.score, copyMoveEvidence: analyses[.copyMove]?.score, score: s,
             probability: p,
             isFake: p >= model.threshold,
             region: region, peakCell: area.peak, windowsScored: windows.count, windowsTotal: tiling.windows.count)

@@ -165,8 +165,8 @@ struct CalibrateCommand: ParsableCommand {
             chooses others): real frames, the same frames with a generated region blended in (--generator), and frames of \
             --fake media, each also after an H.264 round trip at every --h264-crf (default 28). Platt \
             scaling is fitted on the frame scores (with --scale-evidence, --grid-evidence, --lattice-evidence \
-            and --channel-evidence, a fusion of the network's score and the training-free scale-, grid-, \
-            lattice- and channel-consistency evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
+            --channel-evidence and --copy-move-evidence, a fusion of the network's score and the training-free \
+            scale-, grid-, lattice-, channel-consistency and copy-move evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
             `unmask evaluate --split test`.
@@ -214,6 +214,12 @@ struct CalibrateCommand: ParsableCommand {
                 + "their finest detail as the rest of the frame's do), likewise."))
     var channelEvidence = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also weigh the training-free copy-move evidence (whether an area repeats another part of the frame, "
+                + "texture for texture), likewise."))
+    var copyMoveEvidence = false
+
     @Option(
         help: ArgumentHelp(
             "How the evidence is weighed beside the network: 'fitted', a logistic regression on the real and "
@@ -245,10 +251,10 @@ struct CalibrateCommand: ParsableCommand {
             throw ValidationError(
                 "--split test is the half `evaluate --split test` reports on; calibrate on calibration, validation or all.")
         }
-        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence) {
+        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence) {
             throw ValidationError(
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
-                    + "--grid-evidence, --lattice-evidence or --channel-evidence.")
+                    + "--grid-evidence, --lattice-evidence, --channel-evidence or --copy-move-evidence.")
         }
         if inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty && inputs.zooExclude.isEmpty {
             throw ValidationError("Calibration needs fakes: give --generator, --fake, --zoo or --zoo-exclude.")
@@ -264,6 +270,7 @@ struct CalibrateCommand: ParsableCommand {
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
             + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
+            + (copyMoveEvidence ? [.copyMove] : [])
         let calibrator = Calibrator(
             falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior)
         let fit = try calibrator.fit(scored)

@@ -138,7 +138,7 @@ enum TestSupport {
         let good = folder + "/good.safetensors"
         try model.save(to: good)
         XCTAssertEqual(try DetectorModel.load(path: good).calibration, calibration, file: file, line: line)
-        let key = "\(evidence.rawValue)Weight"
+        let key = "\(evidence)Weight"  // the case name, as the calibration's coding key spells it
         for (name, value) in [("negative", "-1"), ("huge", "1e9"), ("text", #""x""#)] {
             let text = #"{"a":1,"b":0,"\#(key)":\#(value)}"#
             try checkCalibrationRefused(
