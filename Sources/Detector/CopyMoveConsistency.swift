@@ -13,7 +13,8 @@ import MediaIO
 /// and compression, so no statistic of the region alone tells it from a real one; what gives it away is
 /// the match. Camera content does not repeat at the scale of its finest texture, so a copy's band-pass
 /// correlates with its source far more than any two real areas do. The search: the frame's
-/// self-correlation over every shift (by FFT) yields `candidates` shifts; for each, ρ_s is taken over
+/// self-correlation over every shift (by FFT), each shift less the largest `sharpnessStep` away, yields
+/// `candidates` shifts; for each, ρ_s is taken over
 /// `window`-side boxes where both sides have texture; and the score at a place is ρ_s less the largest ρ
 /// at the shifts `sharpnessStep` pixels away along each axis, because a copy matches at one shift while
 /// an edge, a stripe or a gradient matches along a line of shifts. The frame's evidence is the largest
@@ -73,10 +74,10 @@ public enum CopyMoveConsistency {
         var z = [Float](repeating: 0, count: h * w)
         for i in z.indices { z[i] = min(3, max(-3, bp[i] / ((max(0, local[i])).squareRoot() + 1))) }
         let matcher = Matcher(z: z, energy: energy, height: h, width: w, side: k)
+        let step = f == 1 ? sharpnessStep : 2
         let shifts = candidateShifts(
             z, height: h, width: w, minimumShift: max(8, minimumShift / f), grid: f < 8 ? 8 / f : 0,
-            minimumOverlap: minimumOverlap / (f * f), count: candidates)
-        let step = f == 1 ? sharpnessStep : 2
+            minimumOverlap: minimumOverlap / (f * f), count: candidates, peakStep: step)
         var best: (score: Float, map: [Float], peak: Int, dy: Int, dx: Int)?
         for s in shifts {
             let rho = matcher.correlation(dy: s.dy, dx: s.dx)
@@ -153,13 +154,17 @@ public enum CopyMoveConsistency {
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
     }
 
-    /// The `count` shifts (dy > 0, or dy = 0 and dx > 0: one of each ± pair) of largest r / √overlap,
-    /// best first, leaving out shifts under `minimumShift` (Chebyshev), shifts on the `grid` on both
-    /// axes (none for 0) and overlaps under `minimumOverlap`. The transform is circular, so an index
+    /// The `count` shifts (dy > 0, or dy = 0 and dx > 0: one of each ± pair) of largest v = r /
+    /// √overlap, less (for a `peakStep` d > 0) the largest v at the indices d away along each axis,
+    /// best first: a copy is an isolated peak of v, while stripes, edges and the frame's own long
+    /// structures make ridges of it that would otherwise fill the candidates of a large frame. Shifts
+    /// under `minimumShift` (Chebyshev), shifts on the `grid` on both axes (none for 0) and overlaps
+    /// under `minimumOverlap` are left out. The transform is circular, so an index
     /// holds the sum of two shifts' products (i and i − P on each axis, where both overlap the frame);
     /// each is a candidate with the index's value, and its own overlap must pass.
     static func candidateShifts(
-        _ z: [Float], height h: Int, width w: Int, minimumShift: Int, grid: Int, minimumOverlap: Int, count: Int
+        _ z: [Float], height h: Int, width w: Int, minimumShift: Int, grid: Int, minimumOverlap: Int, count: Int,
+        peakStep: Int = 0
     ) -> [(dy: Int, dx: Int)] {
         guard let r = SelfCorrelation.circular(z, height: h, width: w) else { return [] }
         // Per axis index: the shifts it stands for with their overlaps, and the overlaps' total.
@@ -170,10 +175,23 @@ public enum CopyMoveConsistency {
             }
         }
         let ys = axis(h, r.rows), xs = axis(w, r.columns)
+        let P = r.rows, Q = r.columns
+        var normalized = [Float](repeating: 0, count: P * Q)
+        for (i, y) in ys.enumerated() where y.total > 0 {
+            for (j, x) in xs.enumerated() where x.total > 0 {
+                normalized[i * Q + j] = r.values[i * Q + j] / Float(Double(y.total * x.total).squareRoot())
+            }
+        }
         var top: [(value: Float, dy: Int, dx: Int)] = []
         for (i, y) in ys.enumerated() where y.total > 0 {
             for (j, x) in xs.enumerated() where x.total > 0 {
-                let v = r.values[i * r.columns + j] / Float(Double(y.total * x.total).squareRoot())
+                var v = normalized[i * Q + j]
+                if peakStep > 0 {
+                    let d = peakStep
+                    v -= max(
+                        normalized[((i + d) % P) * Q + j], normalized[((i - d + P) % P) * Q + j],
+                        normalized[i * Q + (j + d) % Q], normalized[i * Q + (j - d + Q) % Q])
+                }
                 if top.count == count, let last = top.last, v <= last.value { continue }
                 for sy in y.shifts where sy.shift >= 0 {
                     for sx in x.shifts {

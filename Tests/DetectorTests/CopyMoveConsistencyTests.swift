@@ -136,6 +136,43 @@ final class CopyMoveConsistencyTests: XCTestCase {
         }
     }
 
+    /// Stripes match along a whole line of shifts (every dy at a multiple of their period in dx) and
+    /// outweigh a small copy in the self-correlation; ranked by how far a shift stands above the shifts
+    /// `peakStep` away, the copy is among the candidates.
+    func testCandidatesAreRankedByHowSharplyTheyPeak() throws {
+        var (image, _, _) = try Self.frame(copiedBy: nil)
+        let n = 256 * 192
+        for k in 0..<3 {
+            for r in 0..<192 {
+                for c in 0..<256 { image.pixels[k * n + r * 256 + c] += 0.02 * sin(2 * Float.pi * Float(c) / 13) }
+            }
+        }
+        // The copy after the stripes, so that it repeats them too.
+        let source = (x: 20, y: 30), shift = (dy: 101, dx: 157)
+        let original = image.pixels
+        for k in 0..<3 {
+            for r in 0..<48 {
+                for c in 0..<48 {
+                    image.pixels[k * n + (source.y + shift.dy + r) * 256 + source.x + shift.dx + c] =
+                        original[k * n + (source.y + r) * 256 + source.x + c]
+                }
+            }
+        }
+        let plane = CopyMoveConsistency.Plane(luma: ContextDeviation.luma(image), height: 192, width: 256, reduction: 1)
+        let bp = plane.bandPass()
+        let local = CopyMoveConsistency.Plane.boxMeans(bp.map { $0 * $0 }, height: 192, width: 256, side: 15)
+        let z = zip(bp, local).map { min(3, max(-3, $0 / ((max(0, $1)).squareRoot() + 1))) }
+        func isCandidate(peakStep: Int) -> Bool {
+            CopyMoveConsistency.candidateShifts(
+                z, height: 192, width: 256, minimumShift: 32, grid: 8, minimumOverlap: 4096,
+                count: CopyMoveConsistency.candidates, peakStep: peakStep
+            ).contains { $0.dy == shift.dy && $0.dx == shift.dx }
+        }
+        XCTAssertFalse(isCandidate(peakStep: 0), "by value alone the stripes' shifts fill the candidates")
+        XCTAssertTrue(isCandidate(peakStep: 4))
+        XCTAssertGreaterThan(try XCTUnwrap(CopyMoveConsistency.frameScore(image)), 0.8)
+    }
+
     /// A copy by a multiple of 8 on both axes lies on the shifts left out (every block-coded frame
     /// correlates with itself on its 8-pixel grid): it is not evidence.
     func testShiftsOnTheCompressionGridAreLeftOut() throws {
