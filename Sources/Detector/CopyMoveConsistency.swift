@@ -13,19 +13,20 @@ import MediaIO
 /// and compression, so no statistic of the region alone tells it from a real one; what gives it away is
 /// the match. Camera content does not repeat at the scale of its finest texture, so a copy's band-pass
 /// correlates with its source far more than any two real areas do. The search: the frame's
-/// self-correlation over every shift (by FFT), each shift less the largest `sharpnessStep` away, yields
-/// `candidates` shifts; for each, ρ_s is taken over
-/// `window`-side boxes where both sides have texture; and the score at a place is ρ_s less the largest ρ
-/// at the shifts `sharpnessStep` pixels away along each axis, because a copy matches at one shift while
-/// an edge, a stripe or a gradient matches along a line of shifts. The frame's evidence is the largest
-/// such value, 0…1 (near 1: a texture repeated exactly at one shift). Shifts shorter than `minimumShift`
-/// (Chebyshev) and shifts on the 8-pixel compression grid are left out, because any frame correlates
-/// with itself there. Settings and their measurements: Scripts/copy-move-settings.py and
-/// Docs/generalization.md (training packages only).
+/// self-correlation over every shift (by FFT), each shift less the largest of the shifts
+/// `sharpnessStep` pixels away, yields `candidates` shifts; for each, ρ_s is taken over `window`-side
+/// boxes where both sides have texture; and the score at a place is ρ_s less the largest ρ at the
+/// shifts `sharpnessStep` pixels away along each axis. Both subtractions rest on one fact: a copy
+/// matches at one shift, while an edge, a stripe or a gradient matches along a line of shifts. The
+/// frame's evidence is the largest such value v, as atanh(v) (`fisher`): up to 4.95 for a texture
+/// repeated exactly at one shift.
+/// Shifts shorter than `minimumShift` (Chebyshev) and shifts on the 8-pixel compression grid are left
+/// out, because any frame correlates with itself there. Settings and their measurements:
+/// Scripts/copy-move-settings.py and Docs/generalization.md (training packages only).
 ///
 /// Frames whose padded transform would exceed `maximumTransform` values are analysed at half, a
-/// quarter … of their size (box means), with the box, shortest shift and overlap scaled alike: copies
-/// of under about 64 pixels in a 12-megapixel photo are then missed.
+/// quarter … of their size (box means), with the box, shortest shift and overlap scaled alike: there a
+/// copy's finest detail is averaged away and it must be larger to fill a box.
 public enum CopyMoveConsistency {
     /// Side of the boxes the local correlation is taken over, in analysed pixels (at full size; at
     /// least `smallestWindow` when the frame is reduced).
@@ -41,6 +42,9 @@ public enum CopyMoveConsistency {
     static let energyFloor: Float = 4
     /// Least overlap of a shift (full-size pixels): shifts by nearly the frame's size compare slivers.
     static let minimumOverlap = 4096
+    /// Largest correlation the evidence is taken at: an exact copy's 1 would have no Fisher transform
+    /// (atanh(0.9999) = 4.95).
+    static let largestCorrelation: Float = 0.9999
     /// Most values of the padded transform (P·Q): 8 M values, two 32 MB Float planes.
     static let maximumTransform = 1 << 23
 
@@ -52,9 +56,10 @@ public enum CopyMoveConsistency {
         return f
     }
 
-    /// The frame's evidence: the largest sharp local correlation; nil for frames under 64 pixels on a
-    /// side (no box can be compared with another at least `minimumShift` away), 0 when no shift
-    /// qualifies.
+    /// The frame's evidence: Fisher's transform of the largest sharp local correlation; nil for frames
+    /// under 64 pixels on a side (no box can be compared with another at least `minimumShift` away), 0
+    /// when no shift qualifies or no place matches better than at the neighbouring shifts (which a
+    /// calibration reads as no evidence).
     public static func frameScore(_ image: RGBImage) -> Double? { analyse(image)?.score }
 
     /// The frame's evidence and the box of the matched area: of the two sides of the match (a copy
@@ -95,9 +100,16 @@ public enum CopyMoveConsistency {
         // The pasted half carries its source's compression grid moved by the shift: of two halves, the one
         // whose detail keeps the frame's 8-pixel grid less is taken for the copy.
         let pasted = gridAlignment(luma, height: H, width: W, box: second) < gridAlignment(luma, height: H, width: W, box: first)
-        return (Double(best.score), pasted ? clipped(second, height: H, width: W) : first)
+        return (fisher(best.score), pasted ? clipped(second, height: H, width: W) : first)
     }
 
+    /// atanh(min(v, `largestCorrelation`)), Fisher's transform of a correlation: it spreads the values
+    /// near 1 that tell a copy from a real repeat (0.9 and 0.99 become 1.47 and 2.65) and makes the
+    /// real frames' values nearer normal, so that a calibration standardizing them on real frames
+    /// (`Standardization`) measures a copy in real frames' standard deviations.
+    static func fisher(_ v: Float) -> Double { atanh(Double(min(v, largestCorrelation))) }
+
+    /// `b` clipped to the H × W frame (at least one pixel).
     static func clipped(_ b: PixelRegion, height H: Int, width W: Int) -> PixelRegion {
         let x0 = min(max(0, b.x), W - 1), y0 = min(max(0, b.y), H - 1)
         let x1 = max(x0 + 1, min(W, b.x + b.width)), y1 = max(y0 + 1, min(H, b.y + b.height))

@@ -65,6 +65,14 @@ final class CopyMoveConsistencyTests: XCTestCase {
         XCTAssertEqual(CopyMoveConsistency.reduction(height: 12000, width: 16000), 8)
     }
 
+    /// The evidence is Fisher's transform of a correlation, finite for an exact copy.
+    func testEvidenceIsTheFisherTransform() {
+        XCTAssertEqual(CopyMoveConsistency.fisher(0), 0)
+        XCTAssertEqual(CopyMoveConsistency.fisher(0.9), 0.5 * log(1.9 / 0.1), accuracy: 1e-5)
+        XCTAssertEqual(CopyMoveConsistency.fisher(1), CopyMoveConsistency.fisher(1.5))
+        XCTAssertEqual(CopyMoveConsistency.fisher(1), 4.95, accuracy: 0.01)
+    }
+
     func testSmallAndFlatFrames() throws {
         XCTAssertNil(CopyMoveConsistency.frameScore(TestSupport.texture(width: 63, height: 200, seed: 1)))
         XCTAssertNil(CopyMoveConsistency.frameScore(RGBImage(width: 0, height: 0)))
@@ -99,13 +107,13 @@ final class CopyMoveConsistencyTests: XCTestCase {
         return (image, source, copy)
     }
 
-    /// The copy is found at its shift and scores near 1 (the copied boxes match exactly, the shifts 4
-    /// pixels away hardly); its region covers the source or the copy; the frame without the copy
-    /// scores far lower.
+    /// The copy is found at its shift with a correlation near 1 (the copied boxes match exactly, the
+    /// shifts 4 pixels away hardly); its region covers the source or the copy; the frame without the
+    /// copy scores under a correlation of 0.5.
     func testCopiedSquareIsFoundAtItsShift() throws {
         let (image, source, copy) = try Self.frame(copiedBy: (dy: 101, dx: 157))
         let found = try XCTUnwrap(CopyMoveConsistency.analyse(image))
-        XCTAssertGreaterThan(found.score, 0.8)
+        XCTAssertGreaterThan(found.score, CopyMoveConsistency.fisher(0.8))
         let region = found.region
         func inside(_ b: PixelRegion) -> Bool {
             let cx = region.x + region.width / 2, cy = region.y + region.height / 2
@@ -115,8 +123,7 @@ final class CopyMoveConsistencyTests: XCTestCase {
         XCTAssertLessThan(region.width, 128, "the region is the matched area, not the frame")
 
         let plain = try XCTUnwrap(CopyMoveConsistency.frameScore(try Self.frame(copiedBy: nil).image))
-        XCTAssertLessThan(plain, 0.5)
-        XCTAssertGreaterThan(found.score - plain, 0.4)
+        XCTAssertLessThan(plain, CopyMoveConsistency.fisher(0.5))
     }
 
     /// In a frame compressed before the copy, the copy carries its source's grid moved by the shift:
@@ -125,7 +132,7 @@ final class CopyMoveConsistencyTests: XCTestCase {
         for (shift, from) in [((dy: 101, dx: 157), (x: 20, y: 30)), ((dy: -101, dx: -157), (x: 177, y: 131))] {
             let (image, _, copy) = try Self.frame(copiedBy: shift, from: from, quality: 90)
             let found = try XCTUnwrap(CopyMoveConsistency.analyse(image))
-            XCTAssertGreaterThan(found.score, 0.5)
+            XCTAssertGreaterThan(found.score, CopyMoveConsistency.fisher(0.5))
             let cx = found.region.x + found.region.width / 2, cy = found.region.y + found.region.height / 2
             XCTAssertTrue(
                 cx >= copy.x && cx < copy.x + copy.width && cy >= copy.y && cy < copy.y + copy.height,
@@ -170,14 +177,14 @@ final class CopyMoveConsistencyTests: XCTestCase {
         }
         XCTAssertFalse(isCandidate(peakStep: 0), "by value alone the stripes' shifts fill the candidates")
         XCTAssertTrue(isCandidate(peakStep: 4))
-        XCTAssertGreaterThan(try XCTUnwrap(CopyMoveConsistency.frameScore(image)), 0.8)
+        XCTAssertGreaterThan(try XCTUnwrap(CopyMoveConsistency.frameScore(image)), CopyMoveConsistency.fisher(0.8))
     }
 
     /// A copy by a multiple of 8 on both axes lies on the shifts left out (every block-coded frame
     /// correlates with itself on its 8-pixel grid): it is not evidence.
     func testShiftsOnTheCompressionGridAreLeftOut() throws {
         let onGrid = try XCTUnwrap(CopyMoveConsistency.frameScore(try Self.frame(copiedBy: (dy: 96, dx: 160)).image))
-        XCTAssertLessThan(onGrid, 0.5)
+        XCTAssertLessThan(onGrid, CopyMoveConsistency.fisher(0.5))
         let shifts = CopyMoveConsistency.candidateShifts(
             try Self.frame(copiedBy: (dy: 96, dx: 160)).image.pixels.prefix(256 * 192).map { $0 }, height: 192, width: 256,
             minimumShift: 32, grid: 8, minimumOverlap: 4096, count: 50)
