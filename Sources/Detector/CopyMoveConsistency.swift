@@ -87,7 +87,9 @@ public enum CopyMoveConsistency {
         for s in shifts {
             let rho = matcher.correlation(dy: s.dy, dx: s.dx)
             guard let top = rho.max(), top > (best?.score ?? 0) else { continue }
-            let near = [(step, 0), (-step, 0), (0, step), (0, -step)].map { matcher.correlation(dy: s.dy + $0.0, dx: s.dx + $0.1) }
+            let near = [(step, 0), (-step, 0), (0, step), (0, -step)].map {
+                matcher.correlation(dy: s.dy + $0.0, dx: s.dx + $0.1)
+            }
             var sharp = rho
             for i in sharp.indices { sharp[i] -= max(0, near[0][i], near[1][i], near[2][i], near[3][i]) }
             if let peak = sharp.indices.max(by: { sharp[$0] < sharp[$1] }), sharp[peak] > (best?.score ?? 0) {

@@ -251,7 +251,9 @@ struct CalibrateCommand: ParsableCommand {
             throw ValidationError(
                 "--split test is the half `evaluate --split test` reports on; calibrate on calibration, validation or all.")
         }
-        if evidenceWeights != .fitted && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence) {
+        if evidenceWeights != .fitted
+            && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence)
+        {
             throw ValidationError(
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
                     + "--grid-evidence, --lattice-evidence, --channel-evidence or --copy-move-evidence.")

@@ -19,7 +19,9 @@ final class CopyMoveConsistencyTests: XCTestCase {
         let fft = try XCTUnwrap(RadixTwoFFT(count: n))
         var re = (0..<n).map { _ in rng.uniform(-1, 1) }, im = (0..<n).map { _ in rng.uniform(-1, 1) }
         let (x, y) = (re, im)
-        re.withUnsafeMutableBufferPointer { r in im.withUnsafeMutableBufferPointer { i in fft.transform(r.baseAddress!, i.baseAddress!) } }
+        re.withUnsafeMutableBufferPointer { r in
+            im.withUnsafeMutableBufferPointer { i in fft.transform(r.baseAddress!, i.baseAddress!) }
+        }
         for k in 0..<n {
             var sr = 0.0, si = 0.0
             for t in 0..<n {
