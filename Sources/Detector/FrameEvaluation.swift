@@ -161,8 +161,9 @@ public struct ScoredFrame: Codable, Sendable {
     /// The frame's training-free channel-consistency evidence (`ChannelConsistency.frameScore`); nil for
     /// frames under 128 pixels on a side.
     public var channelConsistency: Double? = nil
-    /// The frame's training-free copy-move evidence (`CopyMoveConsistency.frameScore`); nil for frames
-    /// under 64 pixels on a side.
+    /// The frame's training-free copy-move evidence (`CopyMoveConsistency.frameScore`), recorded when
+    /// asked for or weighed by the scorer's calibration (it costs seconds per frame); nil otherwise and
+    /// for frames under 64 pixels on a side.
     public var copyMoveConsistency: Double? = nil
     /// The network's part of the score (`FrameScoreResult.areaLogit`): with `scaleConsistency`, what a
     /// calibration that weighs the two is fitted on. Nil for frames scored some other way.
@@ -247,23 +248,30 @@ public struct RealFramePairing {
 }
 
 public enum FrameEvaluation {
+    /// The evidences recorded for every frame whether weighed or not: each costs a few passes over the
+    /// frame. The copy-move evidence, a search over every shift, is recorded only when asked for.
+    public static let evidenceRecordedAlways: Set<FrameEvidence> = [.scale, .grid, .lattice, .channel]
+
     /// Scores every frame with `scorer` (its model's calibration and threshold).
-    public static func score(_ frames: [EvaluationFrame], scorer: FrameScorer, progress: ((Int) -> Void)? = nil) throws
-        -> [ScoredFrame]
-    {
+    public static func score(
+        _ frames: [EvaluationFrame], scorer: FrameScorer, recording evidence: Set<FrameEvidence> = evidenceRecordedAlways,
+        progress: ((Int) -> Void)? = nil
+    ) throws -> [ScoredFrame] {
         var pairing = RealFramePairing()
-        return try score(frames, scorer: scorer, pairing: &pairing, progress: progress)
+        return try score(frames, scorer: scorer, pairing: &pairing, recording: evidence, progress: progress)
     }
 
     /// Scores every frame with `scorer`, pairing each region fake with the real frame of its source and
-    /// variant last scored here or in an earlier call with the same `pairing`.
+    /// variant last scored here or in an earlier call with the same `pairing`. Each frame records the
+    /// evidences in `evidence` and those the scorer's calibration weighs.
     public static func score(
         _ frames: [EvaluationFrame], scorer: FrameScorer, pairing: inout RealFramePairing,
-        progress: ((Int) -> Void)? = nil
+        recording evidence: Set<FrameEvidence> = evidenceRecordedAlways, progress: ((Int) -> Void)? = nil
     ) throws -> [ScoredFrame] {
         var out: [ScoredFrame] = []
         for (i, f) in frames.enumerated() {
             let r = try scorer.score(f.image)
+            func record(_ e: FrameEvidence) -> Double? { evidence.contains(e) ? e.analyse(f.image)?.score : nil }
             let hit = f.region.map { overlaps($0, r.region) }
             pairing.record(f, logits: r.logits)
             let onRegion = f.region.map { regionAreaLogits(r.logits, box: $0) }
@@ -281,11 +289,11 @@ public enum FrameEvaluation {
                     areaLogitMaxima: areaLogitMaxima(r.logits),
                     areaLogitByTexture: areaLogitByTexture(r.logits, texture: cellTexture(f.image)),
                     regionStatistics: f.regionStatistics,
-                    scaleConsistency: r.scaleEvidence ?? ScaleConsistency.frameScore(f.image),
-                    gridConsistency: r.gridEvidence ?? GridConsistency.frameScore(f.image),
-                    latticeConsistency: r.latticeEvidence ?? LatticeConsistency.frameScore(f.image),
-                    channelConsistency: r.channelEvidence ?? ChannelConsistency.frameScore(f.image),
-                    copyMoveConsistency: r.copyMoveEvidence ?? CopyMoveConsistency.frameScore(f.image),
+                    scaleConsistency: r.scaleEvidence ?? record(.scale),
+                    gridConsistency: r.gridEvidence ?? record(.grid),
+                    latticeConsistency: r.latticeEvidence ?? record(.lattice),
+                    channelConsistency: r.channelEvidence ?? record(.channel),
+                    copyMoveConsistency: r.copyMoveEvidence ?? record(.copyMove),
                     areaLogit: r.areaLogit, areaCount: r.areaCount, peakCell: [r.peakCell.row, r.peakCell.column],
                     regionAreaLogit: onRegion?.region, outsideAreaLogit: onRegion?.outside,
                     realRegionAreaLogit: realOnRegion))

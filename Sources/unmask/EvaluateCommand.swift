@@ -98,15 +98,18 @@ struct EvaluationInputs: ParsableArguments {
     }
 
     /// Scores every frame, with a progress line on a terminal.
-    func score(_ frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource], scorer: FrameScorer, quiet: Bool) throws
-        -> [ScoredFrame]
-    {
+    /// Scores every frame, with a progress line on a terminal; each frame records `evidence` besides
+    /// what the scorer weighs.
+    func score(
+        _ frames: EvaluationFrames, real: [MediaSource], fake: [MediaSource], scorer: FrameScorer,
+        recording evidence: Set<FrameEvidence> = FrameEvaluation.evidenceRecordedAlways, quiet: Bool
+    ) throws -> [ScoredFrame] {
         var scored: [ScoredFrame] = []
         let total = frames.count(real: real, fake: fake)
         let showProgress = !quiet && Terminal.standardErrorIsTerminal
         var pairing = RealFramePairing()
         try frames.forEach(real: real, fake: fake) { frame in
-            scored += try FrameEvaluation.score([frame], scorer: scorer, pairing: &pairing)
+            scored += try FrameEvaluation.score([frame], scorer: scorer, pairing: &pairing, recording: evidence)
             if showProgress { Terminal.writeRaw("\r\u{1B}[Kscoring frame \(scored.count) of \(total)") }
         }
         if showProgress { Terminal.writeRaw("\r\u{1B}[K") }
@@ -136,6 +139,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the full results (metrics, per source, per frame) as JSON to this file.")
     var json: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also record every frame's training-free copy-move evidence (copy_move_consistency in --json; "
+                + "seconds per frame, so only on request unless the model weighs it)."))
+    var copyMoveEvidence = false
+
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
@@ -148,7 +157,9 @@ struct EvaluateCommand: ParsableCommand {
             Terminal.warn("no fakes (--fake, --generator or --zoo): AUC and TPR are undefined")
         }
         let scorer = FrameScorer(model: model)
-        let scored = try inputs.score(frames, real: real, fake: fake, scorer: scorer, quiet: quiet)
+        let scored = try inputs.score(
+            frames, real: real, fake: fake, scorer: scorer,
+            recording: FrameEvaluation.evidenceRecordedAlways.union(copyMoveEvidence ? [.copyMove] : []), quiet: quiet)
         let result = EvaluationResult(
             model: modelPath, threshold: model.threshold, split: split.rawValue, scored: scored)
         StandardOutput.print(result.table())
@@ -268,11 +279,13 @@ struct CalibrateCommand: ParsableCommand {
         var inputs = self.inputs
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: split)
-        let scored = try inputs.score(frames, real: real, fake: fake, scorer: FrameScorer(model: model), quiet: quiet)
         let evidence =
             (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
             + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
             + (copyMoveEvidence ? [.copyMove] : [])
+        let scored = try inputs.score(
+            frames, real: real, fake: fake, scorer: FrameScorer(model: model),
+            recording: FrameEvaluation.evidenceRecordedAlways.union(evidence), quiet: quiet)
         let calibrator = Calibrator(
             falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior)
         let fit = try calibrator.fit(scored)

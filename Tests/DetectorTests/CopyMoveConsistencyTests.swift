@@ -225,6 +225,25 @@ final class CopyMoveConsistencyTests: XCTestCase {
         try TestSupport.checkModelFileWeights(.copyMove, in: temporaryFolder("copy-move-weight"))
     }
 
+    /// An evaluation records the copy-move evidence only when asked for (it costs seconds per frame) or
+    /// when the calibration weighs it; the other evidences always.
+    func testEvaluationRecordsTheCopyMoveEvidenceOnRequest() throws {
+        let image = try Self.frame(copiedBy: (dy: 101, dx: 157)).image
+        let evidence = try XCTUnwrap(CopyMoveConsistency.frameScore(image))
+        let frame = EvaluationFrame(source: "copy", isFake: true, kind: "media", variant: "original", image: image)
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 2)
+        let plain = try FrameEvaluation.score([frame], scorer: FrameScorer(model: model, threads: 1))[0]
+        XCTAssertNil(plain.copyMoveConsistency)
+        XCTAssertNotNil(plain.scaleConsistency)
+        let asked = try FrameEvaluation.score(
+            [frame], scorer: FrameScorer(model: model, threads: 1),
+            recording: FrameEvaluation.evidenceRecordedAlways.union([.copyMove]))[0]
+        XCTAssertEqual(asked.copyMoveConsistency, evidence)
+        model.calibration = Calibration(a: 1, b: 0, copyMoveWeight: 1)
+        let weighed = try FrameEvaluation.score([frame], scorer: FrameScorer(model: model, threads: 1))[0]
+        XCTAssertEqual(weighed.copyMoveConsistency, evidence)
+    }
+
     func testScorerAddsTheWeightedCopyMoveEvidence() throws {
         let image = try Self.frame(copiedBy: (dy: 101, dx: 157)).image
         let evidence = try XCTUnwrap(CopyMoveConsistency.frameScore(image))
