@@ -6,7 +6,8 @@ usage: Scripts/evidence-auc.py EVALUATION.json [lattice_consistency | grid_consi
 
 Prints, for each variant, the evidence's AUC over every real and fake frame, and over the sources
 whose real frame has the evidence (> 0) on original frames: for the lattice, the sources whose last
-save was a JPEG. A frame without the evidence scores 0.
+save was a JPEG. A frame without the evidence scores 0. The copy-move evidence is in the file only
+when `unmask evaluate` ran with --copy-move-evidence (or its model weighs it).
 """
 import json
 import os
