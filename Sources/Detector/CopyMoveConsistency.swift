@@ -74,8 +74,9 @@ public enum CopyMoveConsistency {
         let plane = Plane(luma: luma, height: H, width: W, reduction: f)
         let k = max(smallestWindow, window / f)
         let bp = plane.bandPass()
-        let energy = Plane.boxMeans(bp.map { $0 * $0 }, height: h, width: w, side: k)
-        let local = Plane.boxMeans(bp.map { $0 * $0 }, height: h, width: w, side: 15)
+        let squares = bp.map { $0 * $0 }
+        let energy = Plane.boxMeans(squares, height: h, width: w, side: k)
+        let local = Plane.boxMeans(squares, height: h, width: w, side: 15)
         var z = [Float](repeating: 0, count: h * w)
         for i in z.indices { z[i] = min(3, max(-3, bp[i] / ((max(0, local[i])).squareRoot() + 1))) }
         let matcher = Matcher(z: z, energy: energy, height: h, width: w, side: k)
