@@ -12,22 +12,21 @@ import MediaIO
 /// A region copied from elsewhere in the same frame carries that frame's own camera noise, demosaicing
 /// and compression, so no statistic of the region alone tells it from a real one; what gives it away is
 /// the match. Camera content does not repeat at the scale of its finest texture, so a copy's band-pass
-/// correlates with its source far more than any two real areas do. The search: blocks of the frame are
-/// matched with each other (`BlockMatching`), and the `candidates` shifts most blocks agree on, each
-/// with the place its matches gather, are checked there: within `reach` pixels of that place, ρ_s is
-/// taken over `window`-side boxes where both sides have texture (at the voted shift or the one a pixel
-/// away that correlates most), and the score at a place is ρ_s less the largest ρ at the shifts
-/// `sharpnessStep` pixels away along each axis. Both the ranking of the votes and that subtraction rest
-/// on one fact: a copy matches at one shift, while an edge, a stripe or a gradient matches along a line
-/// of shifts. The frame's evidence is the largest such value v, as atanh(v) (`fisher`): up to 4.95 for
-/// a texture repeated exactly at one shift.
+/// correlates with its source far more than any two real areas do. The search: the frame's
+/// self-correlation over every shift (by FFT), each shift less the largest of the shifts
+/// `sharpnessStep` pixels away, yields `candidates` shifts; for each, ρ_s is taken over `window`-side
+/// boxes where both sides have texture; and the score at a place is ρ_s less the largest ρ at the
+/// shifts `sharpnessStep` pixels away along each axis. Both subtractions rest on one fact: a copy
+/// matches at one shift, while an edge, a stripe or a gradient matches along a line of shifts. The
+/// frame's evidence is the largest such value v, as atanh(v) (`fisher`): up to 4.95 for a texture
+/// repeated exactly at one shift.
 /// Shifts shorter than `minimumShift` (Chebyshev) and shifts on the 8-pixel compression grid are left
 /// out, because any frame correlates with itself there. Settings and their measurements:
 /// Scripts/copy-move-settings.py and Docs/generalization.md (training packages only).
 ///
-/// Frames of more than `maximumPixels` pixels are analysed at half, a quarter … of their size (box
-/// means), with the box, shortest shift and sharpness step scaled alike: there a copy's finest detail
-/// is averaged away and it must be larger to fill a box.
+/// Frames whose padded transform would exceed `maximumTransform` values are analysed at half, a
+/// quarter … of their size (box means), with the box, shortest shift and overlap scaled alike: there a
+/// copy's finest detail is averaged away and it must be larger to fill a box.
 public enum CopyMoveConsistency {
     /// Side of the boxes the local correlation is taken over, in analysed pixels (at full size; at
     /// least `smallestWindow` when the frame is reduced).
@@ -35,27 +34,25 @@ public enum CopyMoveConsistency {
     static let smallestWindow = 16
     /// Shortest shift considered (Chebyshev, full-size pixels).
     public static let minimumShift = 32
-    /// Candidate shifts taken from the block matching.
+    /// Candidate shifts taken from the self-correlation.
     public static let candidates = 20
     /// Distance of the shifts a copy must match better than (full-size pixels; 2 when reduced).
     public static let sharpnessStep = 4
     /// Least mean bp² (8-bit levels²) over a box on both sides of a match: flat areas repeat trivially.
     static let energyFloor: Float = 4
-    /// Half the side of the square, around the place a candidate's votes gather, that the candidate is
-    /// checked in (analysed pixels): room for the largest regions the zoo pastes, 256 pixels, and a box.
-    static let reach = 208
+    /// Least overlap of a shift (full-size pixels): shifts by nearly the frame's size compare slivers.
+    static let minimumOverlap = 4096
     /// Largest correlation the evidence is taken at: an exact copy's 1 would have no Fisher transform
     /// (atanh(0.9999) = 4.95).
     static let largestCorrelation: Float = 0.9999
-    /// Most pixels analysed: 8 M, whose 2 M blocks on `BlockMatching`'s lattice (128 MB of features)
-    /// its sort keys can index.
-    static let maximumPixels = 1 << 23
+    /// Most values of the padded transform (P·Q): 8 M values, two 32 MB Float planes.
+    static let maximumTransform = 1 << 23
 
-    /// The reduction factor for a frame of h × w: the smallest power of two f with ⌊h/f⌋ × ⌊w/f⌋ within
-    /// `maximumPixels`.
+    /// The reduction factor for a frame of h × w: the smallest power of two f with a padded transform of
+    /// ⌊h/f⌋ × ⌊w/f⌋ within `maximumTransform`.
     static func reduction(height h: Int, width w: Int) -> Int {
         var f = 1
-        while (h / f) * (w / f) > maximumPixels { f *= 2 }
+        while SelfCorrelation.paddedLength(h / f) * SelfCorrelation.paddedLength(w / f) > maximumTransform { f *= 2 }
         return f
     }
 
@@ -84,47 +81,24 @@ public enum CopyMoveConsistency {
         for i in z.indices { z[i] = min(3, max(-3, bp[i] / ((max(0, local[i])).squareRoot() + 1))) }
         let matcher = Matcher(z: z, energy: energy, height: h, width: w, side: k)
         let step = f == 1 ? sharpnessStep : 2
-        let shortest = max(8, minimumShift / f), grid = f < 8 ? 8 / f : 0
-        func allowed(_ dy: Int, _ dx: Int) -> Bool {
-            max(abs(dy), abs(dx)) >= shortest && !(grid > 0 && dy % grid == 0 && dx % grid == 0)
-        }
-        let shifts = BlockMatching.candidates(
-            plane.values, height: h, width: w, minimumShift: shortest, count: candidates, step: step)
-        var best: (score: Float, map: Matcher.Map, peak: Int, dy: Int, dx: Int)?
+        let shifts = candidateShifts(
+            z, height: h, width: w, minimumShift: max(8, minimumShift / f), grid: f < 8 ? 8 / f : 0,
+            minimumOverlap: minimumOverlap / (f * f), count: candidates, peakStep: step)
+        var best: (score: Float, map: [Float], peak: Int, dy: Int, dx: Int)?
         for s in shifts {
-            // The votes' lattice leaves the shift within a pixel of the one voted for: the one of the nine
-            // that correlates most on the square the votes gather in (widened by a box), then over the
-            // whole reach if it could beat the best so far.
-            let probe = BlockMatching.gathering / 2 + k
-            let gathered = (rows: max(0, s.y - probe)..<min(h, s.y + probe), columns: max(0, s.x - probe)..<min(w, s.x + probe))
-            var pick: (top: Float, dy: Int, dx: Int)?
-            for a in -1...1 {
-                for b in -1...1 where allowed(s.dy + a, s.dx + b) {
-                    guard
-                        let map = matcher.correlation(dy: s.dy + a, dx: s.dx + b, rows: gathered.rows, columns: gathered.columns),
-                        let top = map.values.max(), top > (pick?.top ?? -1)
-                    else { continue }
-                    pick = (top, s.dy + a, s.dx + b)
-                }
+            let rho = matcher.correlation(dy: s.dy, dx: s.dx)
+            guard let top = rho.max(), top > (best?.score ?? 0) else { continue }
+            let near = [(step, 0), (-step, 0), (0, step), (0, -step)].map {
+                matcher.correlation(dy: s.dy + $0.0, dx: s.dx + $0.1)
             }
-            let rows = max(0, s.y - reach)..<min(h, s.y + reach), columns = max(0, s.x - reach)..<min(w, s.x + reach)
-            guard let pick, let map = matcher.correlation(dy: pick.dy, dx: pick.dx, rows: rows, columns: columns),
-                let top = map.values.max(), top > (best?.score ?? 0)
-            else { continue }
-            var sharp = map
-            for (a, b) in [(step, 0), (-step, 0), (0, step), (0, -step)] {
-                guard let near = matcher.correlation(dy: pick.dy + a, dx: pick.dx + b, rows: rows, columns: columns)
-                else { continue }
-                sharp.subtractPositivePart(of: near)
-            }
-            if let peak = sharp.values.indices.max(by: { sharp.values[$0] < sharp.values[$1] }),
-                sharp.values[peak] > (best?.score ?? 0)
-            {
-                best = (sharp.values[peak], sharp, peak, pick.dy, pick.dx)
+            var sharp = rho
+            for i in sharp.indices { sharp[i] -= max(0, near[0][i], near[1][i], near[2][i], near[3][i]) }
+            if let peak = sharp.indices.max(by: { sharp[$0] < sharp[$1] }), sharp[peak] > (best?.score ?? 0) {
+                best = (sharp[peak], sharp, peak, s.dy, s.dx)
             }
         }
         guard let best else { return (0, PixelRegion(x: 0, y: 0, width: 0, height: 0)) }
-        let first = region(best.map, peak: best.peak, side: k, reduction: f)
+        let first = region(best.map, peak: best.peak, height: h, width: w, side: k, reduction: f)
         let second = PixelRegion(x: first.x + best.dx * f, y: first.y + best.dy * f, width: first.width, height: first.height)
         // The pasted half carries its source's compression grid moved by the shift: of two halves, the one
         // whose detail keeps the frame's 8-pixel grid less is taken for the copy.
@@ -173,12 +147,11 @@ public enum CopyMoveConsistency {
         return (ratio(across) + ratio(down)) / 2
     }
 
-    /// The 4-connected places of `map` around `peak` whose value is at least half the peak's, widened by
-    /// half a box on each side, in full-size pixels and clipped to the analysed frame.
-    static func region(_ map: Matcher.Map, peak: Int, side k: Int, reduction f: Int) -> PixelRegion {
-        let h = map.rows.count, w = map.columns.count, values = map.values
-        let level = values[peak] / 2
-        var seen = [Bool](repeating: false, count: values.count)
+    /// The 4-connected places around `peak` whose value is at least half the peak's, widened by half a
+    /// box on each side, in full-size pixels and clipped to the frame.
+    static func region(_ map: [Float], peak: Int, height h: Int, width w: Int, side k: Int, reduction f: Int) -> PixelRegion {
+        let level = map[peak] / 2
+        var seen = [Bool](repeating: false, count: map.count)
         var stack = [peak]
         seen[peak] = true
         var minR = peak / w, maxR = minR, minC = peak % w, maxC = minC
@@ -186,15 +159,69 @@ public enum CopyMoveConsistency {
             let r = i / w, c = i % w
             minR = min(minR, r); maxR = max(maxR, r); minC = min(minC, c); maxC = max(maxC, c)
             for (rr, cc) in [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
-            where rr >= 0 && rr < h && cc >= 0 && cc < w && !seen[rr * w + cc] && values[rr * w + cc] >= level {
+            where rr >= 0 && rr < h && cc >= 0 && cc < w && !seen[rr * w + cc] && map[rr * w + cc] >= level {
                 seen[rr * w + cc] = true
                 stack.append(rr * w + cc)
             }
         }
-        let r0 = map.rows.lowerBound, c0 = map.columns.lowerBound, frameH = map.frameHeight, frameW = map.frameWidth
-        let x0 = max(0, c0 + minC - k / 2) * f, y0 = max(0, r0 + minR - k / 2) * f
-        let x1 = min(frameW, c0 + maxC - k / 2 + k) * f, y1 = min(frameH, r0 + maxR - k / 2 + k) * f
+        let x0 = max(0, minC - k / 2) * f, y0 = max(0, minR - k / 2) * f
+        let x1 = min(w, maxC - k / 2 + k) * f, y1 = min(h, maxR - k / 2 + k) * f
         return PixelRegion(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
+    }
+
+    /// The `count` shifts (dy > 0, or dy = 0 and dx > 0: one of each ± pair) of largest v = r /
+    /// √overlap, less (for a `peakStep` d > 0) the largest v at the indices d away along each axis,
+    /// best first: a copy is an isolated peak of v, while stripes, edges and the frame's own long
+    /// structures make ridges of it that would otherwise fill the candidates of a large frame. Shifts
+    /// under `minimumShift` (Chebyshev), shifts on the `grid` on both axes (none for 0) and overlaps
+    /// under `minimumOverlap` are left out. The transform is circular, so an index
+    /// holds the sum of two shifts' products (i and i − P on each axis, where both overlap the frame);
+    /// each is a candidate with the index's value, and its own overlap must pass.
+    static func candidateShifts(
+        _ z: [Float], height h: Int, width w: Int, minimumShift: Int, grid: Int, minimumOverlap: Int, count: Int,
+        peakStep: Int = 0
+    ) -> [(dy: Int, dx: Int)] {
+        guard let r = SelfCorrelation.circular(z, height: h, width: w) else { return [] }
+        // Per axis index: the shifts it stands for with their overlaps, and the overlaps' total.
+        func axis(_ n: Int, _ N: Int) -> [(shifts: [(shift: Int, overlap: Int)], total: Int)] {
+            (0..<N).map { i in
+                let both = [(i, n - i), (i - N, n - (N - i))].filter { $0.1 > 0 }
+                return (both, both.reduce(0) { $0 + $1.1 })
+            }
+        }
+        let ys = axis(h, r.rows), xs = axis(w, r.columns)
+        let P = r.rows, Q = r.columns
+        var normalized = [Float](repeating: 0, count: P * Q)
+        for (i, y) in ys.enumerated() where y.total > 0 {
+            for (j, x) in xs.enumerated() where x.total > 0 {
+                normalized[i * Q + j] = r.values[i * Q + j] / Float(Double(y.total * x.total).squareRoot())
+            }
+        }
+        var top: [(value: Float, dy: Int, dx: Int)] = []
+        for (i, y) in ys.enumerated() where y.total > 0 {
+            for (j, x) in xs.enumerated() where x.total > 0 {
+                var v = normalized[i * Q + j]
+                if peakStep > 0 {
+                    let d = peakStep
+                    v -= max(
+                        normalized[((i + d) % P) * Q + j], normalized[((i - d + P) % P) * Q + j],
+                        normalized[i * Q + (j + d) % Q], normalized[i * Q + (j - d + Q) % Q])
+                }
+                if top.count == count, let last = top.last, v <= last.value { continue }
+                for sy in y.shifts where sy.shift >= 0 {
+                    for sx in x.shifts {
+                        if sy.shift == 0 && sx.shift <= 0 { continue }
+                        if abs(sy.shift) < minimumShift && abs(sx.shift) < minimumShift { continue }
+                        if grid > 0 && sy.shift % grid == 0 && sx.shift % grid == 0 { continue }
+                        if sy.overlap * sx.overlap < minimumOverlap { continue }
+                        let at = top.firstIndex { $0.value < v } ?? top.count
+                        top.insert((v, sy.shift, sx.shift), at: at)
+                        if top.count > count { top.removeLast() }
+                    }
+                }
+            }
+        }
+        return top.map { ($0.dy, $0.dx) }
     }
 
     /// The luma plane at the analysed size.
@@ -248,60 +275,35 @@ public enum CopyMoveConsistency {
         }
     }
 
-    /// Local correlations of one whitened plane with itself moved, over a crop of the frame.
+    /// Local correlations of one whitened plane with itself moved.
     struct Matcher {
         let z: [Float], energy: [Float], height: Int, width: Int, side: Int
+        let zz: [Float]
 
-        /// ρ_s over the places of a crop whose moved place is also in the frame.
-        struct Map {
-            var rows: Range<Int>, columns: Range<Int>, values: [Float]
-            let frameHeight: Int, frameWidth: Int
-
-            /// values − max(0, other) where the two maps share a place.
-            mutating func subtractPositivePart(of other: Map) {
-                let r = max(rows.lowerBound, other.rows.lowerBound)..<min(rows.upperBound, other.rows.upperBound)
-                let c = max(columns.lowerBound, other.columns.lowerBound)..<min(columns.upperBound, other.columns.upperBound)
-                guard !r.isEmpty, !c.isEmpty else { return }
-                let w = columns.count, ow = other.columns.count
-                for y in r {
-                    for x in c {
-                        let o = other.values[(y - other.rows.lowerBound) * ow + x - other.columns.lowerBound]
-                        values[(y - rows.lowerBound) * w + x - columns.lowerBound] -= max(0, o)
-                    }
-                }
-            }
+        init(z: [Float], energy: [Float], height: Int, width: Int, side: Int) {
+            self.z = z; self.energy = energy; self.height = height; self.width = width; self.side = side
+            zz = Plane.boxMeans(z.map { $0 * $0 }, height: height, width: width, side: side)
         }
 
-        /// ρ_s over the places of `rows` × `columns` whose place moved by s is in the frame; 0 where either
-        /// side's box has a mean bp² under `energyFloor`, and within half a box of the crop's edges inside
-        /// the frame (boxes cut there cover few pixels). Nil when under a box fits.
-        func correlation(dy: Int, dx: Int, rows: Range<Int>, columns: Range<Int>) -> Map? {
-            let r = max(rows.lowerBound, -dy)..<min(rows.upperBound, height - dy)
-            let c = max(columns.lowerBound, -dx)..<min(columns.upperBound, width - dx)
-            guard r.count >= side, c.count >= side else { return nil }
-            let h = r.count, w = c.count, n = h * w
-            var zb = [Float](repeating: 0, count: n), aa = zb, bb = zb
-            for y in 0..<h {
-                for x in 0..<w {
-                    let i = (r.lowerBound + y) * width + c.lowerBound + x, j = i + dy * width + dx
-                    zb[y * w + x] = z[i] * z[j]; aa[y * w + x] = z[i] * z[i]; bb[y * w + x] = z[j] * z[j]
+        /// ρ_s at every place, 0 where either side's box has a mean bp² under `energyFloor` or x + s
+        /// leaves the frame (there is nothing to match).
+        func correlation(dy: Int, dx: Int) -> [Float] {
+            let h = height, w = width, n = h * w
+            var zb = [Float](repeating: 0, count: n), bb = [Float](repeating: 0, count: n)
+            var shiftedEnergy = [Float](repeating: 0, count: n)
+            for r in max(0, -dy)..<max(max(0, -dy), min(h, h - dy)) {
+                for c in max(0, -dx)..<max(max(0, -dx), min(w, w - dx)) {
+                    let i = r * w + c, j = (r + dy) * w + c + dx
+                    zb[i] = z[i] * z[j]; bb[i] = z[j] * z[j]; shiftedEnergy[i] = energy[j]
                 }
             }
             let m = Plane.boxMeans(zb, height: h, width: w, side: side)
-            let u = Plane.boxMeans(aa, height: h, width: w, side: side)
             let v = Plane.boxMeans(bb, height: h, width: w, side: side)
             var rho = [Float](repeating: 0, count: n)
-            let half = side / 2
-            for y in 0..<h {
-                if (y < half && r.lowerBound > 0) || (y >= h - half && r.upperBound < height) { continue }
-                for x in 0..<w {
-                    if (x < half && c.lowerBound > 0) || (x >= w - half && c.upperBound < width) { continue }
-                    let i = (r.lowerBound + y) * width + c.lowerBound + x, j = i + dy * width + dx
-                    guard min(energy[i], energy[j]) >= CopyMoveConsistency.energyFloor else { continue }
-                    rho[y * w + x] = m[y * w + x] / ((max(0, u[y * w + x] * v[y * w + x])).squareRoot() + 1e-3)
-                }
+            for i in 0..<n where min(energy[i], shiftedEnergy[i]) >= CopyMoveConsistency.energyFloor {
+                rho[i] = m[i] / ((max(0, zz[i] * v[i])).squareRoot() + 1e-3)
             }
-            return Map(rows: r, columns: c, values: rho, frameHeight: height, frameWidth: width)
+            return rho
         }
     }
 }

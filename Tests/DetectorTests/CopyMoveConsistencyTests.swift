@@ -1,9 +1,7 @@
-// CopyMoveConsistency and its block matching: the blocks' features, the votes (one of each ± pair, at
-// least the shortest shift, every pair matching), the copy's shift ranked first and found where its
-// votes gather, the reduction of large frames, small and flat frames, a copied square found at its
-// shift (and its region on one side of the pair) where the same frame without it scores low, the
-// compression-grid shifts left out, and the weight in the frame score, stored in the calibration
-// beside the other evidences.
+// CopyMoveConsistency: the FFT and the self-correlation against direct sums, the reduction of large
+// frames, small and flat frames, a copied square found at its shift (and its region on one side of the
+// pair) where the same frame without it scores low, the compression-grid shifts left out, and the
+// weight in the frame score, stored in the calibration beside the other evidences.
 import Foundation
 import MediaIO
 import NeuralNet
@@ -12,68 +10,59 @@ import XCTest
 @testable import Detector
 
 final class CopyMoveConsistencyTests: XCTestCase {
-    /// A block's feature is its 16 cell means less their plane, at unit length: orthogonal to a constant
-    /// and to both coordinates. A luma ramp is all plane, so it has no block to match.
-    func testBlockFeaturesLeaveOutThePlaneAndSmoothAreas() throws {
-        let luma = ContextDeviation.luma(try Self.frame(copiedBy: nil).image).map { $0 * 255 }
-        let blocks = BlockMatching.features(luma, height: 192, width: 256)
-        let n = blocks.rows.count
-        XCTAssertGreaterThan(n, 1000, "noisy texture has detail in most blocks")
-        XCTAssertEqual(blocks.values.count, 16 * n)
-        let centred: [Float] = [-1.5, -0.5, 0.5, 1.5]
-        for i in stride(from: 0, to: n, by: 97) {
-            let f = blocks.values[(16 * i)..<(16 * i + 16)].map { $0 }
-            // Sums of 16 unit-scale Floats: rounding under 1e-5; a plane left in would be of order 1.
-            XCTAssertEqual(f.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
-            XCTAssertEqual(f.reduce(0, +), 0, accuracy: 1e-4)
-            XCTAssertEqual((0..<16).reduce(0) { $0 + f[$1] * centred[$1 / 4] }, 0, accuracy: 1e-4)
-            XCTAssertEqual((0..<16).reduce(0) { $0 + f[$1] * centred[$1 % 4] }, 0, accuracy: 1e-4)
-            XCTAssertEqual(Int(blocks.rows[i]) % BlockMatching.lattice, 0)
-            XCTAssertEqual(Int(blocks.columns[i]) % BlockMatching.lattice, 0)
+    /// The FFT against the direct sum X[k] = Σ x[n]·e^(−2πi·kn/N). Float rounding in a radix-2 FFT
+    /// grows like log₂N·2⁻²⁴ times the input's norm (√N·1 here, about 8 for N = 64): 6 stages × 6e-8 ×
+    /// 8 ≈ 3e-6 per output; 1e-4 leaves room for the twiddles' own rounding and any summation order.
+    func testFFTMatchesTheDirectTransform() throws {
+        var rng = RandomGenerator(seed: 3)
+        let n = 64
+        let fft = try XCTUnwrap(RadixTwoFFT(count: n))
+        var re = (0..<n).map { _ in rng.uniform(-1, 1) }, im = (0..<n).map { _ in rng.uniform(-1, 1) }
+        let (x, y) = (re, im)
+        re.withUnsafeMutableBufferPointer { r in
+            im.withUnsafeMutableBufferPointer { i in fft.transform(r.baseAddress!, i.baseAddress!) }
         }
-        let ramp = (0..<(192 * 256)).map { (i: Int) -> Float in 0.7 * Float(i % 256) + 0.3 * Float(i / 256) }
-        XCTAssertEqual(BlockMatching.features(ramp, height: 192, width: 256).rows.count, 0)
-        XCTAssertEqual(BlockMatching.features([1, 2], height: 1, width: 2).rows.count, 0)
-    }
-
-    /// Every vote is one of its ± pair, at least the shortest shift, and joins two blocks whose features'
-    /// cosine is at least `leastSimilarity`, at the vote's shift.
-    func testVotesJoinMatchingBlocksAtTheirShift() throws {
-        let luma = ContextDeviation.luma(try Self.frame(copiedBy: (dy: 101, dx: 157)).image).map { $0 * 255 }
-        let blocks = BlockMatching.features(luma, height: 192, width: 256)
-        var index: [Int: Int] = [:]
-        for i in blocks.rows.indices { index[Int(blocks.rows[i]) * 256 + Int(blocks.columns[i])] = i }
-        let votes = BlockMatching.votes(blocks, minimumShift: 32)
-        XCTAssertGreaterThan(votes.count, 100)
-        for v in votes {
-            XCTAssertTrue(v.dy > 0 || (v.dy == 0 && v.dx > 0), "\(v): one of each ± pair")
-            XCTAssertGreaterThanOrEqual(max(abs(v.dy), abs(v.dx)), 32)
-            let a = try XCTUnwrap(index[Int(v.y) * 256 + Int(v.x)])
-            let b = try XCTUnwrap(index[Int(v.y + v.dy) * 256 + Int(v.x + v.dx)])
-            let cosine = (0..<16).reduce(Float(0)) { $0 + blocks.values[16 * a + $1] * blocks.values[16 * b + $1] }
-            XCTAssertGreaterThanOrEqual(cosine, BlockMatching.leastSimilarity)
+        for k in 0..<n {
+            var sr = 0.0, si = 0.0
+            for t in 0..<n {
+                let a = -2 * Double.pi * Double(k * t) / Double(n)
+                sr += Double(x[t]) * cos(a) - Double(y[t]) * sin(a)
+                si += Double(x[t]) * sin(a) + Double(y[t]) * cos(a)
+            }
+            XCTAssertEqual(Double(re[k]), sr, accuracy: 1e-4, "re[\(k)]")
+            XCTAssertEqual(Double(im[k]), si, accuracy: 1e-4, "im[\(k)]")
         }
+        XCTAssertNil(RadixTwoFFT(count: 48), "not a power of two")
+        XCTAssertNil(RadixTwoFFT(count: 1))
     }
 
-    /// The copy's shift is among the candidates (its odd dx within a pixel, on the blocks' 2-pixel
-    /// lattice; the test texture, a sum of six waves, repeats by itself at other shifts), gathered on its
-    /// source: the first side of a shift with dy > 0. The hash's seed is fixed, so the candidates are the
-    /// same on every call.
-    func testCopysShiftIsACandidateWhereItsVotesGather() throws {
-        let (image, source, _) = try Self.frame(copiedBy: (dy: 101, dx: 157))
-        let luma = ContextDeviation.luma(image).map { $0 * 255 }
-        let found = BlockMatching.candidates(luma, height: 192, width: 256, minimumShift: 32, count: 20, step: 4)
-        let copy = try XCTUnwrap(found.first { abs($0.dy - 101) <= 1 && abs($0.dx - 157) <= 1 })
-        XCTAssertLessThanOrEqual(abs(copy.y - (source.y + 24)), BlockMatching.gathering)
-        XCTAssertLessThanOrEqual(abs(copy.x - (source.x + 24)), BlockMatching.gathering)
-        XCTAssertEqual(found, BlockMatching.candidates(luma, height: 192, width: 256, minimumShift: 32, count: 20, step: 4))
+    /// r(dy, dx) = Σ z(y, x)·z((y + dy) mod P, (x + dx) mod Q) on a 5 × 7 plane padded to 8 × 8, every
+    /// shift against the direct sum (35 terms of at most 1 in size: Float error well under 1e-4).
+    func testSelfCorrelationMatchesDirectSums() throws {
+        var rng = RandomGenerator(seed: 4)
+        let h = 5, w = 7
+        let z = (0..<(h * w)).map { _ in rng.uniform(-1, 1) }
+        let r = try XCTUnwrap(SelfCorrelation.circular(z, height: h, width: w))
+        XCTAssertEqual(r.rows, 8)
+        XCTAssertEqual(r.columns, 8)
+        func padded(_ y: Int, _ x: Int) -> Double { y < h && x < w ? Double(z[y * w + x]) : 0 }
+        for dy in 0..<8 {
+            for dx in 0..<8 {
+                var s = 0.0
+                for y in 0..<8 { for x in 0..<8 { s += padded(y, x) * padded((y + dy) % 8, (x + dx) % 8) } }
+                XCTAssertEqual(Double(r.values[dy * 8 + dx]), s, accuracy: 1e-4, "shift (\(dy), \(dx))")
+            }
+        }
+        XCTAssertNil(SelfCorrelation.circular([1], height: 1, width: 1))
+        XCTAssertNil(SelfCorrelation.circular([1, 2, 3], height: 2, width: 2), "count does not match")
     }
 
-    func testLargeFramesAreReducedToAtMostEightMegapixels() {
-        XCTAssertEqual(CopyMoveConsistency.reduction(height: 1080, width: 1920), 1)
-        XCTAssertEqual(CopyMoveConsistency.reduction(height: 1993, width: 3000), 1)  // 5,979,000 pixels
-        XCTAssertEqual(CopyMoveConsistency.reduction(height: 2896, width: 2897), 2)  // 8,389,712
-        XCTAssertEqual(CopyMoveConsistency.reduction(height: 3000, width: 4000), 2)
+    func testLargeFramesAreReducedUntilTheTransformFits() {
+        XCTAssertEqual(SelfCorrelation.paddedLength(1080), 2048)
+        XCTAssertEqual(SelfCorrelation.paddedLength(1024), 1024)
+        XCTAssertEqual(CopyMoveConsistency.reduction(height: 1080, width: 1920), 1)  // 2048 × 2048
+        XCTAssertEqual(CopyMoveConsistency.reduction(height: 1600, width: 2560), 1)  // 2048 × 4096
+        XCTAssertEqual(CopyMoveConsistency.reduction(height: 3000, width: 4000), 2)  // 4096 × 4096 at full size
         XCTAssertEqual(CopyMoveConsistency.reduction(height: 3391, width: 6028), 2)
         XCTAssertEqual(CopyMoveConsistency.reduction(height: 12000, width: 16000), 8)
     }
@@ -157,8 +146,8 @@ final class CopyMoveConsistencyTests: XCTestCase {
     }
 
     /// Stripes match along a whole line of shifts (every dy at a multiple of their period in dx) and
-    /// outvote a small copy; ranked by how far a shift's count stands above the counts `step` pixels
-    /// away, the copy is among the candidates.
+    /// outweigh a small copy in the self-correlation; ranked by how far a shift stands above the shifts
+    /// `peakStep` away, the copy is among the candidates.
     func testCandidatesAreRankedByHowSharplyTheyPeak() throws {
         var (image, _, _) = try Self.frame(copiedBy: nil)
         let n = 256 * 192
@@ -178,23 +167,36 @@ final class CopyMoveConsistencyTests: XCTestCase {
                 }
             }
         }
-        let luma = ContextDeviation.luma(image).map { $0 * 255 }
-        func isCandidate(step: Int) -> Bool {
-            BlockMatching.candidates(
-                luma, height: 192, width: 256, minimumShift: 32, count: CopyMoveConsistency.candidates, step: step
-            ).contains { abs($0.dy - shift.dy) <= 1 && abs($0.dx - shift.dx) <= 1 }
+        let plane = CopyMoveConsistency.Plane(luma: ContextDeviation.luma(image), height: 192, width: 256, reduction: 1)
+        let bp = plane.bandPass()
+        let local = CopyMoveConsistency.Plane.boxMeans(bp.map { $0 * $0 }, height: 192, width: 256, side: 15)
+        let z = zip(bp, local).map { min(3, max(-3, $0 / ((max(0, $1)).squareRoot() + 1))) }
+        func isCandidate(peakStep: Int) -> Bool {
+            CopyMoveConsistency.candidateShifts(
+                z, height: 192, width: 256, minimumShift: 32, grid: 8, minimumOverlap: 4096,
+                count: CopyMoveConsistency.candidates, peakStep: peakStep
+            ).contains { $0.dy == shift.dy && $0.dx == shift.dx }
         }
-        XCTAssertFalse(isCandidate(step: 0), "by count alone the stripes' shifts fill the candidates")
-        XCTAssertTrue(isCandidate(step: 4))
+        XCTAssertFalse(isCandidate(peakStep: 0), "by value alone the stripes' shifts fill the candidates")
+        XCTAssertTrue(isCandidate(peakStep: 4))
         XCTAssertGreaterThan(try XCTUnwrap(CopyMoveConsistency.frameScore(image)), CopyMoveConsistency.fisher(0.8))
     }
 
     /// A copy by a multiple of 8 on both axes lies on the shifts left out (every block-coded frame
-    /// correlates with itself on its 8-pixel grid): it is not evidence, though the shifts a pixel away
-    /// are checked.
+    /// correlates with itself on its 8-pixel grid): it is not evidence.
     func testShiftsOnTheCompressionGridAreLeftOut() throws {
         let onGrid = try XCTUnwrap(CopyMoveConsistency.frameScore(try Self.frame(copiedBy: (dy: 96, dx: 160)).image))
         XCTAssertLessThan(onGrid, CopyMoveConsistency.fisher(0.5))
+        let shifts = CopyMoveConsistency.candidateShifts(
+            try Self.frame(copiedBy: (dy: 96, dx: 160)).image.pixels.prefix(256 * 192).map { $0 }, height: 192, width: 256,
+            minimumShift: 32, grid: 8, minimumOverlap: 4096, count: 50)
+        XCTAssertFalse(shifts.isEmpty)
+        for s in shifts {
+            XCTAssertFalse(s.dy % 8 == 0 && s.dx % 8 == 0, "\(s) is on the grid")
+            XCTAssertTrue(s.dy > 0 || (s.dy == 0 && s.dx > 0), "\(s): one of each ± pair")
+            XCTAssertTrue(max(abs(s.dy), abs(s.dx)) >= 32, "\(s) is under the shortest shift")
+            XCTAssertGreaterThanOrEqual((192 - abs(s.dy)) * (256 - abs(s.dx)), 4096, "\(s) overlaps too little")
+        }
     }
 
     // MARK: Weight in the frame score
