@@ -74,8 +74,9 @@ public struct FrameScoreResult: Sendable {
     public var isFake: Bool
     /// The connected (4-neighbour) area of cells at or above the model threshold around the most
     /// suspicious cell, as the box of the cells' own pixels clipped to the frame; for a frame called
-    /// fake with no such cell (decided by the training-free evidence), the region of the evidence that
-    /// added most to the score (`FrameEvidence.analyse`); zero-sized otherwise (no evidence, no box).
+    /// fake with no such cell, or (with a `Standardization`) whose largest term is an evidence, the
+    /// region of the evidence that added most to the score (`FrameEvidence.analyse`); zero-sized
+    /// otherwise (no evidence, no box).
     public var region: PixelRegion
     /// The most suspicious cell (row, column).
     public var peakCell: (row: Int, column: Int)
@@ -187,13 +188,17 @@ public final class FrameScorer {
         var region = FrameScorer.suspiciousRegion(
             probabilityGrid, peak: area.peak, threshold: model.threshold,
             frameWidth: W, frameHeight: H)
-        // A frame called fake with no cell at the threshold was decided by the training-free evidence: its
-        // box is where the evidence that added most points.
-        if p >= model.threshold, region.width == 0,
+        // A frame called fake by the training-free evidence gets the box the evidence that added most
+        // points to: when no cell reaches the threshold, and, with a standardization (whose score is its
+        // largest term), whenever that evidence's term is larger than the network's, whatever the cells.
+        if p >= model.threshold,
             let strongest = cal.contributions(evidence: { analyses[$0]?.score }).max(by: { $0.value < $1.value }),
-            let box = analyses[strongest.evidence]?.region
+            let box = analyses[strongest.evidence]?.region, box.width > 0
         {
-            region = box
+            let networkTerm = cal.standardization.map {
+                $0.network.standardized(cal.sizeAdjusted(area.mean, areaCount: area.count))
+            }
+            if region.width == 0 || (networkTerm.map { strongest.value > $0 } ?? false) { region = box }
         }
         return FrameScoreResult(
             frameWidth: W, frameHeight: H,

@@ -120,6 +120,36 @@ final class ScaleConsistencyTests: XCTestCase {
         XCTAssertEqual(plain.region.width, 0)
     }
 
+    /// With a standardization the frame's score is its largest term. When that is the scale evidence,
+    /// the frame's box is the evidence's region even where cells reach the threshold; when the
+    /// network's term is the larger, the cells' box stays.
+    func testFrameWhoseLargestTermIsAnEvidenceGetsItsRegion() throws {
+        let real = TestSupport.texture(width: 512, height: 384, seed: 4)
+        let fake = smoothed(real, x: 192, y: 128, side: 128)
+        let evidence = try XCTUnwrap(ScaleConsistency.analyse(fake))
+        XCTAssertGreaterThan(evidence.region.width, 0)
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 3)
+        // The network's moments put every cell's standardized logit near 1 (σ(1) = 0.73, over the 0.6
+        // threshold); the evidence's put S ≈ 1 at about 10.
+        let network = Standardization.Moments(mean: -1000, spread: 1000)
+        model.calibration = Calibration(
+            a: 1, b: 0, standardization: Standardization(network: network, scale: .init(mean: 0, spread: 0.1)))
+        model.threshold = 0.6
+        let decided = try FrameScorer(model: model, threads: 1).score(fake)
+        XCTAssertTrue(decided.isFake)
+        let highestCell = Double(try XCTUnwrap(decided.probabilities.values.filter { !$0.isNaN }.max()))
+        XCTAssertGreaterThan(highestCell, model.threshold, "cells reach the threshold too")
+        XCTAssertEqual(decided.region, evidence.region)
+
+        // The evidence's spread made huge: its term (about 1e-6) is under the network's, the cells decide.
+        model.calibration = Calibration(
+            a: 1, b: 0, standardization: Standardization(network: network, scale: .init(mean: 0, spread: 1e6)))
+        let byCells = try FrameScorer(model: model, threads: 1).score(fake)
+        XCTAssertTrue(byCells.isFake)
+        XCTAssertNotEqual(byCells.region, evidence.region)
+        XCTAssertGreaterThan(byCells.region.width, 0, "the cells' box")
+    }
+
     // MARK: Weight in the frame score
 
     func testCalibrationWithoutScaleWeightReadsAsNetworkOnly() throws {
