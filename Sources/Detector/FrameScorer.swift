@@ -188,9 +188,9 @@ public final class FrameScorer {
         var region = FrameScorer.suspiciousRegion(
             probabilityGrid, peak: area.peak, threshold: model.threshold,
             frameWidth: W, frameHeight: H)
-        // A frame called fake by the training-free evidence gets the box the evidence that added most
-        // points to: when no cell reaches the threshold, and, with a standardization (whose score is its
-        // largest term), whenever that evidence's term is larger than the network's, whatever the cells.
+        // A frame called fake gets the box of the evidence that added most when no cell reaches the
+        // threshold, and, with a standardization (whose score is its largest term), whenever that
+        // evidence's term is larger than the network's, whatever the cells.
         if p >= model.threshold,
             let strongest = cal.contributions(evidence: { analyses[$0]?.score }).max(by: { $0.value < $1.value }),
             let box = analyses[strongest.evidence]?.region, box.width > 0
