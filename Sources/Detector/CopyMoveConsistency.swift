@@ -76,9 +76,7 @@ public enum CopyMoveConsistency {
         let bp = plane.bandPass()
         let squares = bp.map { $0 * $0 }
         let energy = Plane.boxMeans(squares, height: h, width: w, side: k)
-        let local = Plane.boxMeans(squares, height: h, width: w, side: 15)
-        var z = [Float](repeating: 0, count: h * w)
-        for i in z.indices { z[i] = min(3, max(-3, bp[i] / ((max(0, local[i])).squareRoot() + 1))) }
+        let z = whitened(bp, squares: squares, height: h, width: w)
         let matcher = Matcher(z: z, energy: energy, height: h, width: w, side: k)
         let step = f == 1 ? sharpnessStep : 2
         let shifts = candidateShifts(
@@ -104,6 +102,13 @@ public enum CopyMoveConsistency {
         // whose detail keeps the frame's 8-pixel grid less is taken for the copy.
         let pasted = gridAlignment(luma, height: H, width: W, box: second) < gridAlignment(luma, height: H, width: W, box: first)
         return (fisher(best.score), pasted ? clipped(second, height: H, width: W) : first)
+    }
+
+    /// z: the band-pass `bp` over its RMS in the 15 × 15 box around each value plus 1 level, clipped to
+    /// ±3, so that every textured area counts alike; `squares` holds bp².
+    static func whitened(_ bp: [Float], squares: [Float], height h: Int, width w: Int) -> [Float] {
+        let local = Plane.boxMeans(squares, height: h, width: w, side: 15)
+        return zip(bp, local).map { min(3, max(-3, $0 / ((max(0, $1)).squareRoot() + 1))) }
     }
 
     /// atanh(min(v, `largestCorrelation`)), Fisher's transform of a correlation: it spreads the values

@@ -97,7 +97,6 @@ struct EvaluationInputs: ParsableArguments {
         return (detector, modelPath, frames, realSources, fakeSources)
     }
 
-    /// Scores every frame, with a progress line on a terminal.
     /// Scores every frame, with a progress line on a terminal; each frame records `evidence` besides
     /// what the scorer weighs.
     func score(

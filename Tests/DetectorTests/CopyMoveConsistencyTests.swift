@@ -169,8 +169,7 @@ final class CopyMoveConsistencyTests: XCTestCase {
         }
         let plane = CopyMoveConsistency.Plane(luma: ContextDeviation.luma(image), height: 192, width: 256, reduction: 1)
         let bp = plane.bandPass()
-        let local = CopyMoveConsistency.Plane.boxMeans(bp.map { $0 * $0 }, height: 192, width: 256, side: 15)
-        let z = zip(bp, local).map { min(3, max(-3, $0 / ((max(0, $1)).squareRoot() + 1))) }
+        let z = CopyMoveConsistency.whitened(bp, squares: bp.map { $0 * $0 }, height: 192, width: 256)
         func isCandidate(peakStep: Int) -> Bool {
             CopyMoveConsistency.candidateShifts(
                 z, height: 192, width: 256, minimumShift: 32, grid: 8, minimumOverlap: 4096,
