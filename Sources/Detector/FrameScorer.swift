@@ -182,7 +182,8 @@ public final class FrameScorer {
         let globalMean = globalSum / Double(windows.count)
         var analyses: [FrameEvidence: (score: Double, region: PixelRegion)] = [:]
         for evidence in cal.weighedEvidence { analyses[evidence] = evidence.analyse(image) }
-        let s = cal.score(areaLogit: cal.sizeAdjusted(area.mean, areaCount: area.count)) { analyses[$0]?.score }
+        let adjustedLogit = cal.sizeAdjusted(area.mean, areaCount: area.count)
+        let s = cal.score(areaLogit: adjustedLogit) { analyses[$0]?.score }
         let p = cal.probability(score: s)
         let probabilityGrid = ScoreGrid(rows: rows, columns: columns, values: probabilities)
         var region = FrameScorer.suspiciousRegion(
@@ -195,9 +196,7 @@ public final class FrameScorer {
             let strongest = cal.contributions(evidence: { analyses[$0]?.score }).max(by: { $0.value < $1.value }),
             let box = analyses[strongest.evidence]?.region, box.width > 0
         {
-            let networkTerm = cal.standardization.map {
-                $0.network.standardized(cal.sizeAdjusted(area.mean, areaCount: area.count))
-            }
+            let networkTerm = cal.standardization?.network.standardized(adjustedLogit)
             if region.width == 0 || (networkTerm.map { strongest.value > $0 } ?? false) { region = box }
         }
         return FrameScoreResult(
