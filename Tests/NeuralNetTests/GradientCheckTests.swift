@@ -61,6 +61,34 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testConv2DRowBlocksAgree() {
+        // A single-threaded forward by blocks of output rows (one row, two, five of eleven, all) equals
+        // the whole-sample forward, on one thread and with workers, with and without bias; the
+        // backward after it is unchanged. Both orders sum the same K = 144 products, so they differ by
+        // at most 2·γ_K·Σ|w||x| ≈ 2 · 144 · 6e-8 · (144 · 1/12 · 4) ≈ 8e-4 (|w| ≤ 1/√K, |x| ≲ 4):
+        // atol 1e-3; a row read from the wrong place is off by O(0.1).
+        for bias in [true, false] {
+            var results: [[Float]] = []
+            for (blockColumns, workers) in [(0, false), (1, false), (20, false), (45, false), (1 << 20, false), (20, true)] {
+                var rng = RandomGenerator(seed: 31)
+                let conv = Conv2D(inChannels: 9, outChannels: 16, kernelSize: 4, stride: 2, padding: 1, bias: bias, rng: &rng)
+                conv.setExecutionPolicy(
+                    ExecutionPolicy(
+                        threads: workers ? 2 : 1, targetColumns: 1, workerTargetColumns: 1, spreadsBatchOverWorkers: workers,
+                        rowBlockColumns: blockColumns))
+                conv.fusedActivation = .leakyReLU(0.2)
+                let x = randomTensor([3, 9, 22, 18], seed: 32)  // output 11 × 9 per sample
+                let y = conv.forward(x).array
+                let dy = randomTensor(conv.forward(x).shape, seed: 33)
+                let dx = conv.backward(dy).array
+                results.append(y + dx + conv.dWeight.array)
+            }
+            for (i, r) in results.enumerated().dropFirst() {
+                assertClose(results[0], r, rtol: 0, atol: 1e-3, "plan \(i), bias \(bias)")
+            }
+        }
+    }
+
     func testLinear() {
         var rng = RandomGenerator(seed: 12)
         let fc = Linear(inFeatures: 5, outFeatures: 3, rng: &rng)

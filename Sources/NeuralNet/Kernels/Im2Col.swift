@@ -17,12 +17,17 @@ func validRange(extent: Int, outExtent: Int, offset: Int, stride s: Int) -> (Int
 /// is split once into its even and odd columns, E[j] = x[2j] and D[j] = x[2j − 1] (zero outside the
 /// row); the four kernel columns kj = 0…3 of output row oh are then the contiguous runs D[0..<Wo],
 /// E[0..<Wo], D[1...Wo], E[1...Wo]. Every column entry is written once, by plain copies, instead of
-/// one strided gather per (kernel tap, output row).
+/// one strided gather per (kernel tap, output row). Only output rows `outRows` are unfolded (all by
+/// default), into columns (K, B·R·Wo) for R = outRows.count: a block of rows whose columns stay in
+/// cache for the SGEMM that reads them.
 func im2colKernel4Stride2(
     input: UnsafePointer<Float>, batch B: Int, channels C: Int, height H: Int, width W: Int,
-    outHeight Ho: Int, outWidth Wo: Int, columns: UnsafeMutablePointer<Float>, channelRange: Range<Int>
+    outHeight Ho: Int, outWidth Wo: Int, outRows: Range<Int>? = nil, columns: UnsafeMutablePointer<Float>,
+    channelRange: Range<Int>
 ) {
-    let P = Ho * Wo, ld = B * P
+    let rows = outRows ?? 0..<Ho
+    precondition(rows.lowerBound >= 0 && rows.upperBound <= Ho, "im2colKernel4Stride2: rows \(rows) outside 0..<\(Ho)")
+    let P = rows.count * Wo, ld = B * P
     let evenCount = min(Wo + 1, (W + 1) / 2), oddCount = min(Wo, W / 2)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (Wo + 1)) { buffer in
         let even = buffer.baseAddress!, odd = even + (Wo + 1)  // capacity 2·(Wo + 1) > 0: never nil
@@ -31,7 +36,9 @@ func im2colKernel4Stride2(
                 let plane = input + (n * C + c) * H * W
                 let out = columns + n * P
                 // input row ih feeds output rows oh with ki = ih + 1 − 2·oh in 0…3; rows −1 and H are zero
-                for ih in -1...min(H, 2 * Ho) {
+                let first = 2 * rows.lowerBound - 1, last = min(H, 2 * rows.upperBound)
+                guard first <= last else { continue }
+                for ih in first...last {
                     let inside = ih >= 0 && ih < H
                     if inside {
                         let row = plane + ih * W
@@ -43,8 +50,8 @@ func im2colKernel4Stride2(
                     }
                     for ki in stride(from: (ih + 1) % 2, through: 3, by: 2) {
                         let oh = (ih + 1 - ki) / 2
-                        guard oh >= 0 && oh < Ho else { continue }
-                        let base = out + ((c * 4 + ki) * 4) * ld + oh * Wo
+                        guard rows.contains(oh) else { continue }
+                        let base = out + ((c * 4 + ki) * 4) * ld + (oh - rows.lowerBound) * Wo
                         if inside {
                             (base).update(from: odd, count: Wo)
                             (base + ld).update(from: even, count: Wo)

@@ -135,10 +135,46 @@ public final class Conv2D: WeightedLayer {
             return output
         }
         prepareWorkspaces(g, B: B, T: T, gradients: false)
+        let rowBlocks = B == 1 && (T > 1 || executionPolicy.threads == 1) && usesRowBlocks(g)
         forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
-            self.forwardChunk(x, g, n0: n0, b: b, workspace: self.workspaces[t], nestedParallel: T == 1)
+            if rowBlocks {
+                self.forwardInRowBlocks(x, g, n: n0, workspace: self.workspaces[t])
+            } else {
+                self.forwardChunk(x, g, n0: n0, b: b, workspace: self.workspaces[t], nestedParallel: T == 1)
+            }
         }
         return output
+    }
+
+    /// Whether a single-threaded forward of one sample goes by blocks of output rows: 4×4 stride-2
+    /// convolutions (their unfolding takes a row range) whose columns exceed one block.
+    private func usesRowBlocks(_ g: Geometry) -> Bool {
+        let blockColumns = executionPolicy.rowBlockColumns
+        return kernelSize == 4 && stride == 2 && padding == 1 && blockColumns > 0 && g.P > blockColumns + g.Wo
+    }
+
+    /// Forward of sample n by blocks of whole output rows: im2col of the block, its SGEMM straight
+    /// into the output rows (bias prefilled), then the activation while the rows are in cache. Each
+    /// output is the same K-term dot product as in `forwardChunk`; only SGEMM's blocking may differ.
+    private func forwardInRowBlocks(_ x: Tensor, _ g: Geometry, n: Int, workspace ws: Workspace) {
+        let O = g.O, P = g.P, K = g.K
+        let rowsPerBlock = max(1, executionPolicy.rowBlockColumns / g.Wo)
+        let src = UnsafePointer(x.pointer + n * g.C * g.H * g.W), yn = output.pointer + n * O * P
+        let cols = ws.columns.pointer, w = weight.pointer
+        var oh0 = 0
+        while oh0 < g.Ho {
+            let oh1 = min(g.Ho, oh0 + rowsPerBlock), columns = (oh1 - oh0) * g.Wo
+            im2colKernel4Stride2(
+                input: src, batch: 1, channels: g.C, height: g.H, width: g.W, outHeight: g.Ho, outWidth: g.Wo,
+                outRows: oh0..<oh1, columns: cols, channelRange: 0..<g.C)
+            let yb = yn + oh0 * g.Wo
+            if let bias { for o in 0..<O { (yb + o * P).update(repeating: bias.pointer[o], count: columns) } }
+            sgemm(
+                m: O, n: columns, k: K, a: w, lda: K, b: cols, ldb: columns, beta: bias == nil ? 0 : 1, c: yb,
+                ldc: P)
+            for o in 0..<O { fusedActivation.apply(yb + o * P, count: columns) }
+            oh0 = oh1
+        }
     }
 
     /// Forward by Winograd algorithm A (F(4×4, 3×3) or F(2×2, 3×3), per `executionPolicy.winogradTile`): U from the weight
