@@ -246,10 +246,10 @@ public final class ScanPipeline {
                 // buffers, while the ones before them are scored.
                 let options = options
                 let source = ConfirmationFrames(intervals: intervals, known: Set(scores.map(\.index)), limit: limit) {
-                    interval, limit in
+                    intervals, limit in
                     try VideoDecoder(
                         path: path, sampling: .rate(confirmation.rate), maxFrames: limit, threads: options.decoderThreads,
-                        maxPixels: options.maxPixels, startTime: interval.lowerBound, endTime: interval.upperBound)
+                        maxPixels: options.maxPixels, ranges: intervals)
                 }
                 let confirming = FrameFeeder(source: source, buffers: feeder.stopAndTakeBuffers())
                 defer { confirming.stop() }
@@ -493,38 +493,40 @@ protocol FrameSource: AnyObject {
 
 extension VideoDecoder: FrameSource {}
 
-/// The frames of confirmation sampling: each interval's frames in turn, through one decoder per
-/// interval opened when the one before it is done, skipping frames already analysed, `limit` at most.
+/// The frames of confirmation sampling: the intervals' frames in time order, through one decoder
+/// over all of them (opened at the first frame asked for; it seeks between intervals only where that
+/// saves decoding), skipping frames already analysed, `limit` at most.
 final class ConfirmationFrames: FrameSource {
-    private var intervals: ArraySlice<ClosedRange<Double>>
+    private let intervals: [ClosedRange<Double>]
     private var known: Set<Int>
     private var remaining: Int
-    private let open: (ClosedRange<Double>, _ limit: Int) throws -> FrameSource
-    private var current: FrameSource?
+    private let open: ([ClosedRange<Double>], _ limit: Int) throws -> FrameSource
+    private var decoder: FrameSource?
+    private var ended = false
 
+    /// `intervals` ascending and disjoint, as `ScanPipeline.confirmationIntervals` makes them.
     init(
         intervals: [ClosedRange<Double>], known: Set<Int>, limit: Int,
-        open: @escaping (ClosedRange<Double>, _ limit: Int) throws -> FrameSource
+        open: @escaping ([ClosedRange<Double>], _ limit: Int) throws -> FrameSource
     ) {
-        self.intervals = intervals[...]
+        self.intervals = intervals
         self.known = known
         self.remaining = limit
         self.open = open
     }
 
     func nextFrame(into image: inout RGBImage) throws -> DecodedFrame? {
+        guard !ended, !intervals.isEmpty else { return nil }
         while remaining > 0 {
-            guard let decoder = try current ?? intervals.popFirst().map({ try open($0, remaining) }) else { return nil }
-            current = decoder
-            guard let frame = try decoder.nextFrame(into: &image) else {
-                current = nil
-                continue
-            }
+            let source = try decoder ?? open(intervals, remaining)
+            decoder = source
+            guard let frame = try source.nextFrame(into: &image) else { break }
             guard known.insert(frame.index).inserted else { continue }
             remaining -= 1
             return frame
         }
-        current = nil
+        ended = true
+        decoder = nil
         return nil
     }
 }

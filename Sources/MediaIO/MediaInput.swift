@@ -226,6 +226,18 @@ final class MediaInput {
 
     /// Seconds relative to the stream start for a timestamp in stream ticks.
     func seconds(ticks: Int64) -> Double { Double(ticks - startTicks) * timeBase }
+
+    /// Time of the last keyframe at or before `seconds` in the demuxer's index (where a seek there
+    /// would land), or nil when the container keeps no index for the stream.
+    func keyframeSeconds(atOrBefore seconds: Double) -> Double? {
+        let clamped = min(max(0, seconds), 1e9)
+        let ticks = startTicks &+ Int64((clamped / timeBase).rounded(.down).clamped(to: 0...9e18))
+        return withStream { stream -> Double? in
+            let i = av_index_search_timestamp(stream, ticks, AVSEEK_FLAG_BACKWARD)
+            guard i >= 0, let entry = avformat_index_get_entry(stream, i) else { return nil }
+            return self.seconds(ticks: entry.pointee.timestamp)
+        }
+    }
 }
 
 // MARK: - Checks and classification

@@ -106,6 +106,45 @@ final class SamplingTests: MediaTestCase {
         XCTAssertThrowsError(try VideoDecoder(path: p, startTime: 2, endTime: 1))
     }
 
+    func testTimeRangesGiveWhatEachRangeAloneGivesAndSeekOnlyWhenThatSavesDecoding() throws {
+        // Keyframes every 5 frames: between 0.2–0.4 s and 1.6–1.8 s a seek skips to the keyframe at
+        // 1.5 s. One keyframe for the whole clip: a seek would go back to frame 0, so it decodes on.
+        let ranges = [0.2...0.4, 1.6...1.8]
+        for (name, gop, most) in [("gop5.mp4", 5, 12), ("gop40.mp4", 40, 20)] {
+            let p = try makeClip(name, codec: .h264(crf: 23), frameRate: 10, frames: 20, gopSize: gop)
+            for sampling in [FrameSampling.everyFrame, .rate(5)] {
+                var separate: [DecodedFrame] = []
+                var decodedSeparately = 0
+                for range in ranges {
+                    let alone = try VideoDecoder(
+                        path: p, sampling: sampling, startTime: range.lowerBound, endTime: range.upperBound)
+                    while let f = try alone.nextFrameWithoutConversion() { separate.append(f) }
+                    decodedSeparately += alone.decodedFrameCount
+                }
+                let decoder = try VideoDecoder(path: p, sampling: sampling, ranges: ranges)
+                var frames: [DecodedFrame] = []
+                while let f = try decoder.nextFrameWithoutConversion() { frames.append(f) }
+                XCTAssertEqual(frames, separate, "\(name) \(sampling)")
+                XCTAssertFalse(frames.isEmpty)
+                XCTAssertLessThanOrEqual(decoder.decodedFrameCount, most, "\(name) \(sampling)")
+                if gop == 40 {
+                    XCTAssertLessThan(decoder.decodedFrameCount, decodedSeparately, "decoding on beats seeking back")
+                }
+                XCTAssertTrue(decoder.warnings.isEmpty, "\(decoder.warnings)")
+            }
+        }
+        let p = try clip()
+        var image = RGBImage()
+        let pixels = try VideoDecoder(path: p, ranges: [0.5...0.5, 1.2...1.3])
+        var indices: [Int] = []
+        while let f = try pixels.nextFrame(into: &image) { indices.append(f.index) }
+        XCTAssertEqual(indices, [5, 12, 13])
+        for bad in [[], [1.0...2.0, 1.5...3.0], [1.0...2.0, 0.0...0.5], [-1.0...1.0], [Double.infinity...Double.infinity]] {
+            XCTAssertThrowsError(try VideoDecoder(path: p, ranges: bad), "\(bad)")
+        }
+        XCTAssertThrowsError(try VideoDecoder(path: p, startTime: 1, ranges: [1.0...2.0]))
+    }
+
     func testKeyframesOnly() throws {
         let (frames, _) = try decodeAll(try clip(), sampling: .keyframesOnly)
         XCTAssertEqual(frames.map(\.index), [0, 5, 10, 15])
