@@ -219,9 +219,15 @@ final class MediaInput {
 
     /// Seeks the video stream to the keyframe at or before `seconds` (relative to the stream start).
     func seek(toSeconds seconds: Double) -> Int32 {
-        let clamped = min(max(0, seconds), 1e9)  // callers filter NaN; 1e9 s keeps the tick count in range
-        let ticks = startTicks &+ Int64((clamped / timeBase).rounded(.down).clamped(to: 0...9e18))
+        let ticks = ticks(seconds: seconds)
         return format.withPointer { av_seek_frame($0, streamIndex, ticks, AVSEEK_FLAG_BACKWARD) }
+    }
+
+    /// Stream ticks for seconds from the stream start, clamped to 0…1e9 s (callers filter NaN; 1e9 s
+    /// keeps the tick count in range).
+    private func ticks(seconds: Double) -> Int64 {
+        let clamped = min(max(0, seconds), 1e9)
+        return startTicks &+ Int64((clamped / timeBase).rounded(.down).clamped(to: 0...9e18))
     }
 
     /// Seconds relative to the stream start for a timestamp in stream ticks.
@@ -230,8 +236,7 @@ final class MediaInput {
     /// Time of the last keyframe at or before `seconds` in the demuxer's index (where a seek there
     /// would land), or nil when the container keeps no index for the stream.
     func keyframeSeconds(atOrBefore seconds: Double) -> Double? {
-        let clamped = min(max(0, seconds), 1e9)
-        let ticks = startTicks &+ Int64((clamped / timeBase).rounded(.down).clamped(to: 0...9e18))
+        let ticks = ticks(seconds: seconds)
         return withStream { stream -> Double? in
             let i = av_index_search_timestamp(stream, ticks, AVSEEK_FLAG_BACKWARD)
             guard i >= 0, let entry = avformat_index_get_entry(stream, i) else { return nil }

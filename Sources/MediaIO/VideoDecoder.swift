@@ -279,10 +279,6 @@ public final class VideoDecoder {
                 return nil
             }
             let (time, index) = try describeFrame(position: position)
-            if time < startTime - 1e-4 {
-                frame.unref()
-                continue
-            }
             if let maxDuration, time > startTime + maxDuration + 1e-4 {
                 warn(
                     "stopped at \(String(format: "%.0f", startTime + maxDuration)) s (the duration limit of "

@@ -97,11 +97,13 @@ public final class Conv2D: WeightedLayer {
         return (isPointwise ? 1 : max(1, min(g.N, executionPolicy.targetColumns / max(g.P, 1))), 1)
     }
 
-    private func prepareWorkspaces(_ g: Geometry, B: Int, T: Int, gradients: Bool) {
+    /// Sizes T workspaces for chunks of B samples; `columns`: im2col columns per chunk (B·P unless the
+    /// forward goes by row blocks).
+    private func prepareWorkspaces(_ g: Geometry, B: Int, T: Int, gradients: Bool, columns: Int? = nil) {
         while workspaces.count < T { workspaces.append(Workspace()) }
         for t in 0..<T {
             let ws = workspaces[t]
-            if !isPointwise { ws.columns.resize(to: [g.K, B * g.P]) }
+            if !isPointwise { ws.columns.resize(to: [g.K, columns ?? B * g.P]) }
             if B > 1 || (gradients && fusedActivation != .none) { ws.gemmOut.resize(to: [g.O, B * g.P]) }
             if gradients && t > 0 {
                 ws.dWeight.resize(to: [g.O, g.K]); ws.dWeight.zero()
@@ -134,8 +136,8 @@ public final class Conv2D: WeightedLayer {
             }
             return output
         }
-        prepareWorkspaces(g, B: B, T: T, gradients: false)
         let rowBlocks = B == 1 && (T > 1 || executionPolicy.threads == 1) && usesRowBlocks(g)
+        prepareWorkspaces(g, B: B, T: T, gradients: false, columns: rowBlocks ? rowsPerBlock(g) * g.Wo : B * g.P)
         forEachChunk(N: g.N, B: B, T: T) { n0, b, t in
             if rowBlocks {
                 self.forwardInRowBlocks(x, g, n: n0, workspace: self.workspaces[t])
@@ -153,28 +155,33 @@ public final class Conv2D: WeightedLayer {
         return kernelSize == 4 && stride == 2 && padding == 1 && blockColumns > 0 && g.P > blockColumns + g.Wo
     }
 
+    /// Output rows per block of `forwardInRowBlocks`.
+    private func rowsPerBlock(_ g: Geometry) -> Int { max(1, executionPolicy.rowBlockColumns / g.Wo) }
+
     /// Forward of sample n by blocks of whole output rows: im2col of the block, its SGEMM straight
     /// into the output rows (bias prefilled), then the activation while the rows are in cache. Each
     /// output is the same K-term dot product as in `forwardChunk`; only SGEMM's blocking may differ.
     private func forwardInRowBlocks(_ x: Tensor, _ g: Geometry, n: Int, workspace ws: Workspace) {
-        let O = g.O, P = g.P, K = g.K
-        let rowsPerBlock = max(1, executionPolicy.rowBlockColumns / g.Wo)
-        let src = UnsafePointer(x.pointer + n * g.C * g.H * g.W), yn = output.pointer + n * O * P
-        let cols = ws.columns.pointer, w = weight.pointer
-        var oh0 = 0
-        while oh0 < g.Ho {
-            let oh1 = min(g.Ho, oh0 + rowsPerBlock), columns = (oh1 - oh0) * g.Wo
+        let rows = rowsPerBlock(g)
+        let src = UnsafePointer(x.pointer + n * g.C * g.H * g.W), yn = output.pointer + n * g.O * g.P
+        let cols = ws.columns.pointer
+        for oh0 in Swift.stride(from: 0, to: g.Ho, by: rows) {
+            let oh1 = min(g.Ho, oh0 + rows)
             im2colKernel4Stride2(
                 input: src, batch: 1, channels: g.C, height: g.H, width: g.W, outHeight: g.Ho, outWidth: g.Wo,
                 outRows: oh0..<oh1, columns: cols, channelRange: 0..<g.C)
-            let yb = yn + oh0 * g.Wo
-            if let bias { for o in 0..<O { (yb + o * P).update(repeating: bias.pointer[o], count: columns) } }
-            sgemm(
-                m: O, n: columns, k: K, a: w, lda: K, b: cols, ldb: columns, beta: bias == nil ? 0 : 1, c: yb,
-                ldc: P)
-            for o in 0..<O { fusedActivation.apply(yb + o * P, count: columns) }
-            oh0 = oh1
+            multiply(UnsafePointer(cols), columns: (oh1 - oh0) * g.Wo, g, into: yn + oh0 * g.Wo)
         }
+    }
+
+    /// y (O, columns, row stride P) = act(W · cols + bias) for columns (K, columns): the bias
+    /// prefilled and SGEMM adding to it (no separate bias pass), the activation while y is in cache.
+    private func multiply(_ cols: UnsafePointer<Float>, columns: Int, _ g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        if let bias { for o in 0..<g.O { (y + o * g.P).update(repeating: bias.pointer[o], count: columns) } }
+        sgemm(
+            m: g.O, n: columns, k: g.K, a: weight.pointer, lda: g.K, b: cols, ldb: columns, beta: bias == nil ? 0 : 1,
+            c: y, ldc: g.P)
+        for o in 0..<g.O { fusedActivation.apply(y + o * g.P, count: columns) }
     }
 
     /// Forward by Winograd algorithm A (F(4×4, 3×3) or F(2×2, 3×3), per `executionPolicy.winogradTile`): U from the weight
@@ -250,13 +257,7 @@ public final class Conv2D: WeightedLayer {
         }
         let w = weight.pointer
         if b == 1 {
-            let yn = output.pointer + n0 * O * P  // (O, P)
-            if let bias {
-                // bias prefill + beta 1: no separate beta-scaling and bias passes
-                for o in 0..<O { (yn + o * P).update(repeating: bias.pointer[o], count: P) }
-            }
-            sgemm(m: O, n: P, k: K, a: w, lda: K, b: cols, ldb: P, beta: bias == nil ? 0 : 1, c: yn, ldc: P)
-            fusedActivation.apply(yn, count: O * P)
+            multiply(cols, columns: P, g, into: output.pointer + n0 * O * P)
         } else {
             let go = ws.gemmOut.pointer  // (O, b*P)
             sgemm(m: O, n: b * P, k: K, a: w, lda: K, b: cols, ldb: b * P, beta: 0, c: go, ldc: b * P)
