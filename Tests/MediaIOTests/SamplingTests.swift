@@ -139,10 +139,21 @@ final class SamplingTests: MediaTestCase {
         var indices: [Int] = []
         while let f = try pixels.nextFrame(into: &image) { indices.append(f.index) }
         XCTAssertEqual(indices, [5, 12, 13])
-        for bad in [[], [1.0...2.0, 1.5...3.0], [1.0...2.0, 0.0...0.5], [-1.0...1.0], [Double.infinity...Double.infinity]] {
-            XCTAssertThrowsError(try VideoDecoder(path: p, ranges: bad), "\(bad)")
+        func assertRefused(_ make: @autoclosure () throws -> VideoDecoder, _ cause: String, _ label: String) {
+            XCTAssertThrowsError(try make(), label) { error in
+                let e = error as? MediaError
+                XCTAssertEqual(e?.kind, .invalidArgument, label)
+                XCTAssertEqual(
+                    e.map(String.init(describing:)), "\(p): cannot decode: \(cause)", "one line naming the file and the cause")
+            }
         }
-        XCTAssertThrowsError(try VideoDecoder(path: p, startTime: 1, ranges: [1.0...2.0]))
+        let order = "time ranges must be non-empty, ≥ 0, finite at their start, ascending and disjoint"
+        for bad in [[], [1.0...2.0, 1.5...3.0], [1.0...2.0, 0.0...0.5], [-1.0...1.0], [Double.infinity...Double.infinity]] {
+            assertRefused(try VideoDecoder(path: p, ranges: bad), order, "\(bad)")
+        }
+        assertRefused(
+            try VideoDecoder(path: p, startTime: 1, ranges: [1.0...2.0]), "give time ranges or a start and end time, not both",
+            "both")
     }
 
     func testKeyframesOnly() throws {
