@@ -30,6 +30,9 @@ public struct Calibrator: Sendable {
     /// least-squares slope of their network score on ln(areas scored), kept within
     /// 0…`Calibration.maximumAreaCountSlope`.
     public var sizePrior: Bool
+    /// A calibration to keep (a model's own): its probabilities, evidence weighing and size prior stay,
+    /// and only the threshold is set on the frames, so frames rank exactly as before. Nil: fit all.
+    public var keptCalibration: Calibration?
 
     /// How `fusedEvidence` is weighed beside the network.
     public enum EvidenceWeighting: String, CaseIterable, Sendable {
@@ -44,13 +47,18 @@ public struct Calibrator: Sendable {
 
     public init(
         falsePositiveRate: Double = 0.02, minimumRealFrames: Int = 0, minimumFakeFrames: Int = 0,
-        fusedEvidence: [FrameEvidence] = [], evidenceWeighting: EvidenceWeighting = .fitted, sizePrior: Bool = false
+        fusedEvidence: [FrameEvidence] = [], evidenceWeighting: EvidenceWeighting = .fitted, sizePrior: Bool = false,
+        keptCalibration: Calibration? = nil
     ) {
+        precondition(
+            keptCalibration == nil || (fusedEvidence.isEmpty && !sizePrior),
+            "Calibrator: a kept calibration fixes its own evidence and size prior")
         self.falsePositiveRate = falsePositiveRate
         self.minimumRealFrames = minimumRealFrames; self.minimumFakeFrames = minimumFakeFrames
         self.fusedEvidence = fusedEvidence
         self.evidenceWeighting = evidenceWeighting
         self.sizePrior = sizePrior
+        self.keptCalibration = keptCalibration
     }
 
     /// A fitted calibration and the frames it was fitted on, their probabilities recomputed with it.
@@ -106,8 +114,9 @@ public struct Calibrator: Sendable {
         }
     }
 
-    /// With `sizePrior`, the size prior fitted on the real frames and taken off every network score;
-    /// then Platt scaling on the frames' network scores (all variants together; with
+    /// With `keptCalibration`, the frames' scores and probabilities recomputed with it and only the
+    /// threshold set. Otherwise, with `sizePrior`, the size prior fitted on the real frames and taken
+    /// off every network score; then Platt scaling on the frames' network scores (all variants together; with
     /// `fusedEvidence`, a fusion with their training-free evidence weighed by `evidenceWeighting`), the frames' scores and probabilities
     /// recomputed with it, then the smallest threshold at or above 0.5 that keeps the false-positive
     /// rate within `falsePositiveRate` on every variant's real frames. Throws `CalibrationError` below
@@ -120,7 +129,8 @@ public struct Calibrator: Sendable {
                 minimumFakeFrames: minimumFakeFrames)
         }
         var frames = scored
-        let slope = sizePrior ? Calibrator.areaCountSlope(scored.filter { !$0.isFake }) : 0
+        let slope =
+            keptCalibration?.areaCountSlope ?? (sizePrior ? Calibrator.areaCountSlope(scored.filter { !$0.isFake }) : 0)
         let prior = Calibration(areaCountSlope: slope)
         let adjusted = scored.map { f in
             var f = f
@@ -128,10 +138,11 @@ public struct Calibrator: Sendable {
             return f
         }
         var calibration: Calibration
-        switch (fusedEvidence.isEmpty, evidenceWeighting) {
-        case (true, _): calibration = FrameEvaluation.fitCalibration(adjusted)
-        case (false, .fitted): calibration = FrameEvaluation.fitEvidenceFusion(adjusted, evidence: fusedEvidence)
-        case (false, .realFrames): calibration = FrameEvaluation.fitRealFrameFusion(adjusted, evidence: fusedEvidence)
+        switch (keptCalibration, fusedEvidence.isEmpty, evidenceWeighting) {
+        case (let kept?, _, _): calibration = kept
+        case (nil, true, _): calibration = FrameEvaluation.fitCalibration(adjusted)
+        case (nil, false, .fitted): calibration = FrameEvaluation.fitEvidenceFusion(adjusted, evidence: fusedEvidence)
+        case (nil, false, .realFrames): calibration = FrameEvaluation.fitRealFrameFusion(adjusted, evidence: fusedEvidence)
         }
         calibration.areaCountSlope = slope
         for i in frames.indices {
@@ -171,7 +182,8 @@ public struct Calibrator: Sendable {
             }
         model.training.notes +=
             (model.training.notes.isEmpty ? "" : "; ")
-            + "frame calibration on \(files) (FPR ≤ \(falsePositiveRate), variants "
+            + (keptCalibration == nil ? "frame calibration" : "threshold (calibration kept)")
+            + " on \(files) (FPR ≤ \(falsePositiveRate), variants "
             + "\(fit.variants.joined(separator: ", "))"
             + fit.calibration.evidenceSummary + fit.calibration.sizePriorSummary
             + (fit.weakestGuarantee.map { String(format: "; FPR bound %.3f", $0.falsePositiveRateBound) } ?? "")

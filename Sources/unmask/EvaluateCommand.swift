@@ -179,7 +179,8 @@ struct CalibrateCommand: ParsableCommand {
             scale-, grid-, lattice-, channel-consistency and copy-move evidence, weighed as --evidence-weights says); the threshold is the smallest at or above 0.5 that \
             keeps the false-positive rate within --fpr on the real frames of every variant. Writes the \
             model with the new calibration to --out; then report on the other half with \
-            `unmask evaluate --split test`.
+            `unmask evaluate --split test`. With --threshold-only the model's calibration stays and only \
+            the threshold is set (real frames suffice; fakes, when given, are reported).
             """ + "\n\n" + ExitStatus.help([.success, .failure, .usage, .badMedia, .badModel, .cannotWrite]))
 
     @OptionGroup var global: GlobalOptions
@@ -246,6 +247,13 @@ struct CalibrateCommand: ParsableCommand {
                 + "times the frame's ln(areas), and so does every heatmap cell."))
     var sizePrior = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Keep the model's calibration (its probabilities, evidence weights and size prior) and set only the "
+                + "threshold on these frames: frames rank exactly as before, and the threshold rests on the real "
+                + "frames given here (for instance more of them, or your own footage with --split all)."))
+    var thresholdOnly = false
+
     @Option(
         help: "Also write the calibration frames' results (metrics, per frame with every evidence) as JSON to this file.")
     var json: String?
@@ -268,7 +276,17 @@ struct CalibrateCommand: ParsableCommand {
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
                     + "--grid-evidence, --lattice-evidence, --channel-evidence or --copy-move-evidence.")
         }
-        if inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty && inputs.zooExclude.isEmpty {
+        if thresholdOnly
+            && (sizePrior || scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence
+                || evidenceWeights != .fitted)
+        {
+            throw ValidationError(
+                "--threshold-only keeps the model's evidence weights and size prior: drop --size-prior, the evidence "
+                    + "flags and --evidence-weights, or drop --threshold-only to fit them anew.")
+        }
+        if !thresholdOnly && inputs.generator == nil && inputs.media.fake == nil && inputs.zoo.isEmpty
+            && inputs.zooExclude.isEmpty
+        {
             throw ValidationError("Calibration needs fakes: give --generator, --fake, --zoo or --zoo-exclude.")
         }
     }
@@ -286,7 +304,8 @@ struct CalibrateCommand: ParsableCommand {
             frames, real: real, fake: fake, scorer: FrameScorer(model: model),
             recording: FrameEvaluation.evidenceRecordedAlways.union(evidence), quiet: quiet)
         let calibrator = Calibrator(
-            falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior)
+            falsePositiveRate: fpr, fusedEvidence: evidence, evidenceWeighting: evidenceWeights, sizePrior: sizePrior,
+            keptCalibration: thresholdOnly ? model.calibration : nil)
         let fit = try calibrator.fit(scored)
         calibrator.apply(fit, to: model, realFiles: real.count, split: split)
         let result = EvaluationResult(model: out, threshold: fit.threshold, split: split.rawValue, scored: fit.frames)

@@ -54,6 +54,42 @@ final class SizePriorTests: XCTestCase {
         XCTAssertGreaterThan(adjustedAUC, plainAUC + 0.1, "with the prior \(adjustedAUC), without \(plainAUC)")
     }
 
+    /// A kept calibration (`calibrate --threshold-only`): Platt scaling and size prior stay as they
+    /// were, whatever frames are given, so frames rank exactly as before; only the threshold moves to
+    /// what these real frames allow.
+    func testKeptCalibrationMovesOnlyTheThreshold() throws {
+        let first = try Calibrator(falsePositiveRate: 0.05, sizePrior: true).fit(frames(seed: 7))
+        let kept = first.calibration
+        XCTAssertGreaterThan(kept.areaCountSlope, 0.3)
+        // new frames whose real scores sit 0.5 higher: a refit would move a, b and the slope
+        var shifted = frames(seed: 8)
+        for i in shifted.indices where !shifted[i].isFake { shifted[i].areaLogit! += 0.5 }
+        for target in [0.01, 0.05, 0.2] {
+            let refit = try Calibrator(falsePositiveRate: target, keptCalibration: kept).fit(shifted)
+            XCTAssertEqual(refit.calibration, kept)
+            var real: [Double] = []
+            for (before, after) in zip(shifted, refit.frames) {
+                let adjusted = before.areaLogit! - kept.areaCountSlope * log(Double(before.areaCount!))
+                XCTAssertEqual(after.score, adjusted, accuracy: 1e-12)
+                XCTAssertEqual(after.probability, kept.probability(score: adjusted), accuracy: 1e-12)
+                if !before.isFake { real.append(after.probability) }
+            }
+            // at most the target's share of the 300 real frames at or over it, and one more would be over
+            let over = real.filter { $0 >= refit.threshold }.count
+            XCTAssertLessThanOrEqual(Double(over), target * 300, "target \(target)")
+            let nextBelow = real.filter { $0 < refit.threshold }.max() ?? 0
+            XCTAssertTrue(refit.threshold == 0.5 || Double(over + 1) > target * 300 || nextBelow < 0.5, "target \(target)")
+        }
+        let fresh = try Calibrator(falsePositiveRate: 0.05, sizePrior: true).fit(shifted)
+        XCTAssertNotEqual(fresh.calibration, kept, "the shifted frames do move a full fit")
+        let model = DetectorModel(architecture: TestSupport.tinyDetector, seed: 1)
+        let keeping = Calibrator(falsePositiveRate: 0.05, keptCalibration: kept)
+        keeping.apply(try keeping.fit(shifted), to: model, realFiles: 300, split: .all)
+        XCTAssertTrue(
+            model.training.notes.contains("threshold (calibration kept) on 300 real files (every file"), model.training.notes)
+        XCTAssertEqual(model.calibration, kept)
+    }
+
     func testSlopeIsZeroWithoutSizesToFitAndNeverNegative() {
         var same = frames(seed: 4).filter { !$0.isFake }
         for i in same.indices { same[i].areaCount = 5000 }

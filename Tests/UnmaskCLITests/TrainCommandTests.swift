@@ -172,6 +172,54 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(onTest.status, 64, onTest.standardError)
         XCTAssertTrue(onTest.standardError.contains("--split test"), onTest.standardError)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("test.safetensors")))
+        // --threshold-only on the size-prior model: every file's real frames, no fakes needed; the
+        // calibration stays to the bit and only the threshold (and the note) change.
+        let source = try DetectorModel.load(path: path("prior.safetensors"))
+        let rethresholded = path("threshold.safetensors"), thresholdFit = path("threshold.json")
+        let thresholdOnly = try unmask([
+            "calibrate", "--model", path("prior.safetensors"), "--real", real, "--split", "all", "--threshold-only",
+            "--fpr", "0.2", "--out", rethresholded, "--json", thresholdFit, "--quiet",
+        ])
+        XCTAssertEqual(thresholdOnly.status, 0, thresholdOnly.standardError)
+        let kept = try DetectorModel.load(path: rethresholded)
+        XCTAssertEqual(kept.calibration, source.calibration)
+        XCTAssertTrue(
+            kept.training.notes.contains(
+                "threshold (calibration kept) on 8 real files (every file of the folder) (FPR ≤ 0.2, variants h264-crf28, original"
+            ),
+            kept.training.notes)
+        let keptFrames =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: thresholdFit)))
+            as! [String: Any]
+        let keptList = keptFrames["frames"] as! [[String: Any]]
+        XCTAssertFalse(keptList.contains { $0["is_fake"] as! Bool }, "no fakes were asked for")
+        XCTAssertEqual(keptList.count, 2 * Set(keptList.map { $0["source"] as! String }).count, "each real frame twice")
+        // each frame's probability is the kept calibration's
+        for frame in keptList {
+            let adjusted = kept.calibration.sizeAdjusted(frame["area_logit"] as! Double, areaCount: frame["area_count"] as! Int)
+            XCTAssertEqual(
+                frame["probability"] as! Double,
+                kept.calibration.probability(score: kept.calibration.score(areaLogit: adjusted, scaleEvidence: nil)),
+                accuracy: 1e-9)
+        }
+        // the smallest threshold at or above 0.5 with at most 20 % of each variant's real frames at or over it
+        var lowest = 0.5
+        for variant in ["original", "h264-crf28"] {
+            let p = keptList.filter { $0["variant"] as! String == variant }.map { $0["probability"] as! Double }
+            // the JSON's decimals may differ from the fitted probabilities in the last bit
+            XCTAssertLessThanOrEqual(Double(p.filter { $0 >= kept.threshold + 1e-12 }.count), 0.2 * Double(p.count), variant)
+            lowest = max(lowest, FrameEvaluation.threshold(forFalsePositiveRate: 0.2, realGroups: [p]))
+        }
+        XCTAssertEqual(kept.threshold, lowest, accuracy: 1e-9)
+        XCTAssertGreaterThanOrEqual(kept.threshold, 0.5)
+        for flags in [["--size-prior"], ["--scale-evidence"], ["--copy-move-evidence", "--evidence-weights", "real-frames"]] {
+            let refused = try unmask(
+                ["calibrate", "--model", path("prior.safetensors"), "--real", real, "--threshold-only"] + flags
+                    + ["--out", path("refused.safetensors")])
+            XCTAssertEqual(refused.status, 64, refused.standardError)
+            XCTAssertTrue(refused.standardError.contains("--threshold-only keeps the model's"), refused.standardError)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("refused.safetensors")))
+        }
 
         // A JSON path that cannot be written fails before any model is written; one that is the model's is refused.
         let unwritable = path("no-such-folder/calibration.json"), notWritten = path("not-written.safetensors")
