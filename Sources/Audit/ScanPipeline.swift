@@ -100,6 +100,8 @@ public struct ScanOptions: Sendable {
 /// holds one or two analysed frames, too few for the smoothing and segment rules to tell it from a
 /// single false alarm; decoding a few more frames on each side of every frame that reaches the
 /// uncertain band lets a real stretch of forged frames show as one, and an isolated alarm fall back.
+/// A frame whose analysed neighbours on both sides reach the band too is inside a run that the
+/// smoothing keeps by itself, so only the run's ends are confirmed, which places its edges.
 /// Applied only when the scan samples more sparsely than `rate`.
 public struct ConfirmationSampling: Equatable, Sendable {
     /// Frames per second taken around a suspicious frame.
@@ -310,7 +312,8 @@ public final class ScanPipeline {
     }
 
     /// The time ranges to sample densely: ± `radius` around the most suspicious frames (probability at
-    /// or above the uncertain band's lower edge), clipped to the scan's range, overlapping ranges merged.
+    /// or above the uncertain band's lower edge) that are not inside a run of such frames (both
+    /// neighbours in time suspicious too), clipped to the scan's range, overlapping ranges merged.
     /// None when the scan already samples at least as densely.
     func confirmationIntervals(
         _ scores: [FrameScore], policy: AggregationPolicy, confirmation: ConfirmationSampling, duration: Double?
@@ -323,7 +326,13 @@ public final class ScanPipeline {
         case .everyFrame, .timestamps: sparse = false
         }
         guard sparse, confirmation.rate > 0, confirmation.radius > 0, confirmation.maximumFrames > 0 else { return [] }
-        let suspicious = scores.filter { $0.fakeProbability >= policy.uncertainBand.lowerBound }
+        let ordered = scores.sorted { ($0.time, $0.index) < ($1.time, $1.index) }
+        func isSuspicious(_ i: Int) -> Bool { ordered[i].fakeProbability >= policy.uncertainBand.lowerBound }
+        let suspicious = ordered.indices
+            .filter { i in
+                isSuspicious(i) && !(i > 0 && i < ordered.count - 1 && isSuspicious(i - 1) && isSuspicious(i + 1))
+            }
+            .map { ordered[$0] }
             .sorted { ($0.fakeProbability, -$0.time) > ($1.fakeProbability, -$1.time) }
             .prefix(confirmation.maximumFrames)
         let lowest = options.startTime ?? 0

@@ -57,8 +57,9 @@ final class ScanPipelineTests: XCTestCase {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// 4 s at 10 fps, 96×64, GOP 10; frames 15…24 (1.5–2.4 s) carry a red 24×16 block at (48, 24).
-    func makeClip(frames: Int = 40, name: String = "clip.mp4") throws -> String {
+    /// 4 s at 10 fps, 96×64, GOP 10; frames `red` (default 15…24, 1.5–2.4 s) carry a red 24×16 block
+    /// at (48, 24).
+    func makeClip(frames: Int = 40, name: String = "clip.mp4", red: ClosedRange<Int> = 15...24) throws -> String {
         let path = folder.appendingPathComponent(name).path
         let encoder = try VideoEncoder(path: path, codec: .h264(crf: 16), width: 96, height: 64, frameRate: 10, gopSize: 10)
         for index in 0..<frames {
@@ -69,7 +70,7 @@ final class ScanPipelineTests: XCTestCase {
                     image.setPixel(x: x, y: y, (0.3 + 0.2 * Float((x + index) % 96) / 96, 0.4, 0.5))
                 }
             }
-            if (15...24).contains(index) {
+            if red.contains(index) {
                 for y in 24..<40 { for x in 48..<72 { image.setPixel(x: x, y: y, (1, 0, 0)) } }
             }
             try encoder.append(image)
@@ -164,6 +165,27 @@ final class ScanPipelineTests: XCTestCase {
         let segment = try XCTUnwrap(report.segments.first)
         XCTAssertEqual(segment.start, 1.5, accuracy: 0.21)
         XCTAssertEqual(segment.end, 2.4, accuracy: 0.21)
+        XCTAssertEqual(report.verdict, .fake)
+    }
+
+    func testOnlyTheEndsOfARunOfSuspiciousFramesAreConfirmed() throws {
+        // Frames 10…49 (1.0–4.9 s) are red: the 1-per-second frames 10, 20, 30 and 40 all are, so 20
+        // and 30 lie inside the run, whose smoothing keeps them without a second look.
+        let clip = try makeClip(frames: 60, red: 10...49)
+        let report = try ScanPipeline(scorer: RedBlockScorer()).scan(path: clip)
+        let sparse: Set = [0, 10, 20, 30, 40, 50]
+        let indices = Set(report.frames.map(\.index))
+        XCTAssertTrue(sparse.isSubset(of: indices))
+        let added = indices.subtracting(sparse)
+        XCTAssertTrue(added.contains { (5..<10).contains($0) }, "the run's start is confirmed: \(added.sorted())")
+        XCTAssertTrue(added.contains { (41...45).contains($0) }, "the run's end is confirmed: \(added.sorted())")
+        XCTAssertTrue(added.allSatisfy { (5...15).contains($0) || (35...45).contains($0) }, "\(added.sorted())")
+        XCTAssertEqual(report.segments.count, 1)
+        let segment = try XCTUnwrap(report.segments.first)
+        XCTAssertEqual(segment.start, 1.0, accuracy: 0.21)
+        // ±0.5 s around the sparse frame at 4.0 s reaches 4.4 s; the run goes on to 4.9 s, before the
+        // next sparse frame (5.0 s, real)
+        XCTAssertEqual(segment.end, 4.4, accuracy: 0.01)
         XCTAssertEqual(report.verdict, .fake)
     }
 
