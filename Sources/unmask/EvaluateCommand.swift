@@ -261,6 +261,13 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line.")
     var quiet = false
 
+    /// The training-free evidences the evidence flags ask to weigh, in `FrameEvidence` order.
+    private var fusedEvidence: [FrameEvidence] {
+        (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
+            + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
+            + (copyMoveEvidence ? [.copyMove] : [])
+    }
+
     func validate() throws {
         try inputs.check()
         if json != nil && json == out { throw ValidationError("--json and --out name the same file (\(out)).") }
@@ -269,17 +276,12 @@ struct CalibrateCommand: ParsableCommand {
             throw ValidationError(
                 "--split test is the half `evaluate --split test` reports on; calibrate on calibration, validation or all.")
         }
-        if evidenceWeights != .fitted
-            && !(scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence)
-        {
+        if evidenceWeights != .fitted && fusedEvidence.isEmpty {
             throw ValidationError(
                 "--evidence-weights \(evidenceWeights.rawValue) needs an evidence to weigh: give --scale-evidence, "
                     + "--grid-evidence, --lattice-evidence, --channel-evidence or --copy-move-evidence.")
         }
-        if thresholdOnly
-            && (sizePrior || scaleEvidence || gridEvidence || latticeEvidence || channelEvidence || copyMoveEvidence
-                || evidenceWeights != .fitted)
-        {
+        if thresholdOnly && (sizePrior || !fusedEvidence.isEmpty || evidenceWeights != .fitted) {
             throw ValidationError(
                 "--threshold-only keeps the model's evidence weights and size prior: drop --size-prior, the evidence "
                     + "flags and --evidence-weights, or drop --threshold-only to fit them anew.")
@@ -296,10 +298,7 @@ struct CalibrateCommand: ParsableCommand {
         var inputs = self.inputs
         if inputs.h264Crf.isEmpty && inputs.jpegQuality.isEmpty { inputs.h264Crf = [28] }
         let (model, _, frames, real, fake) = try inputs.load(split: split)
-        let evidence =
-            (scaleEvidence ? [FrameEvidence.scale] : []) + (gridEvidence ? [.grid] : [])
-            + (latticeEvidence ? [.lattice] : []) + (channelEvidence ? [.channel] : [])
-            + (copyMoveEvidence ? [.copyMove] : [])
+        let evidence = fusedEvidence
         let scored = try inputs.score(
             frames, real: real, fake: fake, scorer: FrameScorer(model: model),
             recording: FrameEvaluation.evidenceRecordedAlways.union(evidence), quiet: quiet)
