@@ -94,7 +94,7 @@ struct LearnBenchCommand: ParsableCommand {
         transform: TrainingRecipeOptions.widthList)
     var widths: [Int]?
 
-    @Option(parsing: .unconditional, help: "Patch side: 64 or 128.")
+    @Option(parsing: .unconditional, help: "Patch side: 64, 128 or 256 (the inference window).")
     var patchSize = 64
 
     @OptionGroup var architecture: DetectorArchitectureOptions
@@ -143,7 +143,7 @@ struct LearnBenchCommand: ParsableCommand {
             throw ValidationError(
                 "--pairs, --validation-pairs, --batch-pairs, --evaluate-every and --frames-per-file must be ≥ 1.")
         }
-        guard [64, 128].contains(patchSize) else { throw ValidationError("--patch-size must be 64 or 128.") }
+        guard [64, 128, 256].contains(patchSize) else { throw ValidationError("--patch-size must be 64, 128 or 256.") }
         guard (0...1).contains(minimumRegionChange) else {
             throw ValidationError("--minimum-region-change must be in 0…1 (got \(minimumRegionChange)).")
         }

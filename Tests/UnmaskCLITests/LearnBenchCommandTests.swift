@@ -93,12 +93,30 @@ final class LearnBenchCommandTests: CLITestCase {
         XCTAssertFalse(missing.standardOutput.contains("step"), "trained before refusing the output")
     }
 
+    /// Patches as large as the inference window train, from frames smaller than their 512-pixel
+    /// context crops (reflected at the frame's edges, as a scan's padded windows are).
+    func testTrainsOnPatchesOfTheInferenceWindow() throws {
+        let folder = try makeFolder()
+        let out = path("window.safetensors")
+        let run = try unmask([
+            "bench", "learn", "--real", folder, "--family", "copy-move", "--pairs", "2", "--validation-pairs", "2",
+            "--steps", "1", "--batch-pairs", "2", "--tail-windows", "0", "--patch-size", "256", "--out", out,
+        ])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let model = try DetectorModel.load(path: out)
+        XCTAssertEqual(model.architecture.patchSize, 256)
+        XCTAssertEqual(model.architecture.window, 256)
+        XCTAssertEqual(model.training.steps, 1)
+    }
+
     func testBadInputIsRefused() throws {
         let folder = try makeFolder()
         let base = [
             "bench", "learn", "--real", folder, "--pairs", "4", "--validation-pairs", "2", "--steps", "1", "--tail-windows", "0",
         ]
-        XCTAssertEqual(try unmask(base + ["--patch-size", "96"]).status, 64)
+        let oddPatch = try unmask(base + ["--patch-size", "96"])
+        XCTAssertEqual(oddPatch.status, 64)
+        XCTAssertTrue(oddPatch.standardError.contains("--patch-size must be 64, 128 or 256"), oddPatch.standardError)
         for (arguments, named) in [
             (["--pairs", "0"], "--pairs"), (["--pairs", "many"], "many"), (["--family", "no-such-family"], "no-such-family"),
             (["--held-out-family", "no-such-family"], "no-such-family"),
