@@ -8,9 +8,13 @@ in one safetensors file per case. Run by hand, never by CI:
     /work/.venv-torch/bin/python Scripts/make-parity-fixtures.py [--out Tests/NeuralNetTests/Fixtures]
 
 Needs torch (CPU) and safetensors. Deterministic: every case seeds torch.manual_seed(seed) itself and
-a re-run reproduces every tensor bit for bit (checked with torch 2.13.0+cpu); only the order of the
-`__metadata__` entries in the header may change, because Python safetensors writes them from a Rust
-HashMap. All tensors float32, batch 2. Total size is checked to stay below 2 MB (currently ~1.78 MB).
+a re-run on the same CPU reproduces every tensor bit for bit (checked with torch 2.13.0+cpu); only the
+order of the `__metadata__` entries in the header may change, because Python safetensors writes them
+from a Rust HashMap. On another CPU PyTorch's convolutions round differently (an AMD EPYC against the
+files' machine: relative differences up to 3e-6, and the generator's bias gradients before BatchNorm,
+zero but for rounding, differ wholly), so a new case is added by writing every file to a scratch folder
+(--out) and copying the new case's file alone. All tensors float32, batch 2. Total size is checked to
+stay below 2 MB (currently ~1.82 MB).
 
 Keys in every file (NN_CONTRACT "Fixture files"):
   input (generator: z)       the input batch
@@ -41,6 +45,9 @@ Cases (files):
   npr              the NPR residual x - up(down(x)) (2x nearest), no parameters; input 2x3x6x8.
   srm              the three SRM high-pass kernels on luminance, reflect padding 2, no parameters;
                    input 2x3x7x9 (odd sizes: the reflection at both ends).
+  constrained      SRM's kernels made learnable: kernel k = n_k u / |u|, u = v_k - mean(v_k), n_k the
+                   norm of SRM's kernel k, on luminance with reflect padding 2; v = SRM + noise;
+                   input 2x3x7x9. Key weight (3, 25).
   contrast         the SRM residuals' energy over a 5x5 box against an 11x11 one (radii 2 and 5,
                    boxes clipped to the input), log ratio, epsilon 1/255^2; input 2x3x12x20.
   discriminator    the reference discriminator with widths 8,16,32,64 instead of 32,64,128,256
@@ -218,6 +225,17 @@ def case_srm(seed=10):
     return tensors, metadata
 
 
+def case_constrained(seed=12):
+    """v moved off SRM's kernels (mean and norm changed), so the reparametrization's Jacobian is tested."""
+    torch.manual_seed(seed)
+    module = R.ConstrainedHighPass()
+    with torch.no_grad():
+        module.weight.add_(0.2 * torch.randn_like(module.weight) + 0.1)
+    tensors, metadata = run_module_case("constrained", module, torch.rand(2, 3, 7, 9), seed, True)
+    metadata.update({"luminance": ",".join(str(w) for w in R.LUMINANCE_WEIGHTS), "padding": "2 reflect"})
+    return tensors, metadata
+
+
 def case_contrast(seed=11):
     """Radii 2 and 5 on a 12x20 plane: boxes clipped at every border, and interior boxes whole."""
     torch.manual_seed(seed)
@@ -376,6 +394,7 @@ def main():
         (discriminator_tensors, discriminator_metadata),
         case_generator(),
         case_adam(discriminator_tensors, discriminator),
+        case_constrained(),
     ]
     total = 0
     for tensors, metadata in cases:

@@ -127,6 +127,28 @@ def srm_residual(x):
     return F.conv2d(F.pad(luminance, (2, 2, 2, 2), mode="reflect"), kernels.unsqueeze(1))
 
 
+class ConstrainedHighPass(nn.Module):
+    """SRM's three kernels made learnable (Bayar & Stamm 2016's constraint as a reparametrization): the
+    parameter v (3, 25) gives kernel k = n_k u / |u|, u = v_k - mean(v_k), n_k the norm of SRM's kernel k;
+    on the luminance with reflect padding 2, as srm_residual. v starts as SRM's kernels."""
+
+    def __init__(self):
+        super().__init__()
+        kernels = torch.stack([torch.tensor(k, dtype=torch.float32).flatten() / d
+                               for k, d in zip(SRM_KERNELS, SRM_DIVISORS)])
+        self.norms = kernels.norm(dim=1, keepdim=True)
+        self.weight = nn.Parameter(kernels.clone())
+
+    def kernels(self):
+        u = self.weight - self.weight.mean(dim=1, keepdim=True)
+        return self.norms * u / u.norm(dim=1, keepdim=True)
+
+    def forward(self, x):
+        weights = torch.tensor(LUMINANCE_WEIGHTS, dtype=x.dtype).view(1, 3, 1, 1)
+        luminance = (x * weights).sum(dim=1, keepdim=True)
+        return F.conv2d(F.pad(luminance, (2, 2, 2, 2), mode="reflect"), self.kernels().view(3, 1, 5, 5))
+
+
 def srm_energy_contrast(x, local_radius=4, context_radius=32, eps=1.0 / 255 ** 2):
     """The SRM residuals' energy over a (2a+1)^2 box against over a (2b+1)^2 box, boxes clipped to the
     input (mean over the pixels inside), log ratio: (N, 3, H, W) -> (N, 3, H, W)."""

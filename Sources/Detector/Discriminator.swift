@@ -1,12 +1,12 @@
 // Owns the detector network: a small, fully convolutional, spectrally normalized discriminator that
 // maps an image window to a per-patch logit map (stride 8) and a global logit, plus its analytic FLOP
-// count and receptive field. Optional parts: fixed residual inputs beside RGB, a full-resolution stem.
+// count and receptive field. Optional parts: residual inputs beside RGB, a full-resolution stem.
 // Backward mirrors forward in exact reverse order.
 // Glossary: N batch, H/W input size (multiples of 16), w0/w1/w2 the three widths, Cin = 3 + 3·(residual
 // inputs) input channels, s the stem width, H/8 × W/8 logit map.
 import NeuralNet
 
-/// A fixed residual the detector reads beside RGB (three channels each).
+/// A residual the detector reads beside RGB (three channels each), all fixed filters but `constrained`.
 public enum ResidualInputKind: String, Codable, CaseIterable, Sendable {
     /// x − up(down(x)), 2× nearest, per colour channel (`NearestResidual2x`).
     case npr
@@ -14,6 +14,9 @@ public enum ResidualInputKind: String, Codable, CaseIterable, Sendable {
     case srm
     /// The SRM residuals' energy over 9 pixels against over 65, log ratio (`SRMEnergyContrast`).
     case contrast
+    /// SRM's three kernels made learnable, each kept zero-sum at SRM's norm (`ConstrainedHighPass`):
+    /// the only residual input with parameters.
+    case constrained
 }
 
 /// One residual input and the factor its values are multiplied by before conv1 (or the stem).
@@ -28,14 +31,15 @@ public struct ResidualInput: Codable, Equatable, Sendable {
         self.scale = scale ?? ResidualInput.defaultScale(kind)
     }
 
-    /// 256 for NPR and SRM: on frame 10 of Samples/city.mp4 and Samples/cockatoo.mp4 the residuals'
-    /// standard deviation is 0.02–0.08 (NPR) and 0.004–0.05 (SRM, per kernel) against 0.24–0.25 for
-    /// the pixels, so 256 brings them to the spread of 64·(x − 0.5) (about 15).
+    /// 256 for NPR, SRM and SRM's learned counterpart (whose kernels keep SRM's norms): on frame 10 of
+    /// Samples/city.mp4 and Samples/cockatoo.mp4 the residuals' standard deviation is 0.02–0.08 (NPR)
+    /// and 0.004–0.05 (SRM, per kernel) against 0.24–0.25 for the pixels, so 256 brings them to the
+    /// spread of 64·(x − 0.5) (about 15).
     /// The contrast is a log ratio, spread about 1 (±2–3 at region edges and flat areas), so 8 brings
     /// it near the same spread.
     public static func defaultScale(_ kind: ResidualInputKind) -> Float {
         switch kind {
-        case .npr, .srm: return 256
+        case .npr, .srm, .constrained: return 256
         case .contrast: return 8
         }
     }
@@ -59,7 +63,7 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
     /// validation AUC ≈ 0.5–0.6 after 400–1500 steps; with scale 64 a supervised-only run reached 0.93
     /// in 400 steps and the trainer test reaches 1.0 in 800 steps.
     public var inputScale: Float
-    /// Fixed residual inputs stacked after the RGB channels, in this order (none by default). They are
+    /// Residual inputs stacked after the RGB channels, in this order (none by default). They are
     /// computed on the network's input, so a training patch and an inference window get the same
     /// filters; NPR's 2×2 blocks follow the input's origin, which is why inference windows start at
     /// multiples of 16 of the frame and training crops at even frame coordinates.
@@ -171,9 +175,10 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
         let cin = Double(inputChannels), s = Double(stemWidth)
         let w0 = Double(widths[0]), w1 = Double(widths[1]), w2 = Double(widths[2])
         let stem = s > 0 ? 9 * cin * s + s : 0
+        let filters: Double = residualInputs.contains { $0.kind == .constrained } ? 75 : 0
         let convs = 16 * (s > 0 ? s : cin) * w0 + 9 * w0 * w0 + 16 * w0 * w1 + 16 * w1 * w2 + 9 * w2 * w2
         let attention = 2 * w2 * w2 / 8 + w2 * w2 / 2 + w2 / 2 * w2
-        return stem + convs + attention + 4 * w2 + 2 * (w0 + w1) + 2
+        return filters + stem + convs + attention + 4 * w2 + 2 * (w0 + w1) + 2
     }
 
     /// Bytes of one forward of a batch of `batch` side×side inputs, an upper estimate: the parameters four
@@ -197,15 +202,15 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
     }
 
     /// (kernel, stride, padding) of every stage between a pixel and a logit cell, in order: the
-    /// widest fixed residual filter (the energy contrast's SRM then 65-pixel box, 69 with padding 34;
-    /// SRM 5×5 with padding 2; NPR reaches one pixel up and left, as a 2×2 kernel with padding 1), the
-    /// stem, then conv1 … conv5 and the patch head.
+    /// widest residual filter (the energy contrast's SRM then 65-pixel box, 69 with padding 34; SRM
+    /// and its constrained counterpart 5×5 with padding 2; NPR reaches one pixel up and left, as a 2×2
+    /// kernel with padding 1), the stem, then conv1 … conv5 and the patch head.
     var fieldStages: [(kernel: Int, stride: Int, padding: Int)] {
         var stages: [(kernel: Int, stride: Int, padding: Int)] = []
         if residualInputs.contains(where: { $0.kind == .contrast }) {
             let r = SRMEnergyContrast.defaultContextRadius
             stages.append((5 + 2 * r, 1, 2 + r))
-        } else if residualInputs.contains(where: { $0.kind == .srm }) {
+        } else if residualInputs.contains(where: { $0.kind == .srm || $0.kind == .constrained }) {
             stages.append((5, 1, 2))
         } else if residualInputs.contains(where: { $0.kind == .npr }) {
             stages.append((2, 1, 1))
@@ -247,11 +252,17 @@ public struct DetectorArchitecture: Codable, Equatable, Sendable {
 public final class Discriminator: ModuleContainer {
     public var isTraining = true { didSet { propagateTrainingMode() } }
     public let architecture: DetectorArchitecture
-    /// Whether backward computes dLoss/dImage (needed to train a generator through D).
+    /// Whether backward computes dLoss/dImage (needed to train a generator through D). A residual input
+    /// with parameters needs the first convolution's input gradient either way, for its own gradient.
     public var needsInputGradient: Bool {
-        get { firstConv.inner.needsInputGradient }
-        set { firstConv.inner.needsInputGradient = newValue }
+        get { inputGradientRequested }
+        set {
+            inputGradientRequested = newValue
+            firstConv.inner.needsInputGradient = newValue || hasLearnedResidualInput
+        }
     }
+    private var inputGradientRequested = true
+    private var hasLearnedResidualInput: Bool { residualFilters.contains { !$0.namedParameters().isEmpty } }
 
     /// (kernel, stride) of the conv path from conv1 on, in order, for the receptive field.
     static let convKernelsAndStrides = [(4, 2), (3, 1), (4, 2), (4, 2), (3, 1), (1, 1)]
@@ -298,16 +309,20 @@ public final class Discriminator: ModuleContainer {
             case .npr: return NearestResidual2x()
             case .srm: return SRMResidual()
             case .contrast: return SRMEnergyContrast()
+            case .constrained: return ConstrainedHighPass()
             }
         }
     }
 
-    /// Sub-modules under their state-dictionary prefixes, in forward order.
+    /// Sub-modules under their state-dictionary prefixes, in forward order: the residual filters
+    /// with parameters, named by their kind, then the convolutions.
     public var children: [(String, Module)] {
-        (conv0.map { [("conv0", $0 as Module)] } ?? []) + [
-            ("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("conv4", conv4), ("attn", attention),
-            ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead),
-        ]
+        zip(architecture.residualInputs, residualFilters).filter { !$1.namedParameters().isEmpty }
+            .map { ($0.kind.rawValue, $1 as Module) }
+            + (conv0.map { [("conv0", $0 as Module)] } ?? []) + [
+                ("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("conv4", conv4), ("attn", attention),
+                ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead),
+            ]
     }
 
     /// Forward: images (N, 3, H, W) in 0…1, H and W multiples of 16 → patch logits (N, 1, H/8, W/8)
@@ -362,14 +377,16 @@ public final class Discriminator: ModuleContainer {
             dInput.resize(to: d.shape)
             return dInput
         }
+        // Here for the image's gradient, or only for a learned residual filter's parameters.
+        let wanted = inputGradientRequested
         let N = d.shape[0], H = d.shape[2], W = d.shape[3], plane = H * W, cin = architecture.inputChannels
-        dInput.resize(to: [N, 3, H, W])
+        dInput.resize(to: wanted ? [N, 3, H, W] : [0])
         let k = architecture.inputScale
-        for n in 0..<N {
+        for n in 0..<N where wanted {
             let src = d.pointer + n * cin * plane, dst = dInput.pointer + n * 3 * plane
             for i in 0..<(3 * plane) { dst[i] = k * src[i] }
         }
-        for (r, filter) in residualFilters.enumerated().reversed() {
+        for (r, filter) in residualFilters.enumerated().reversed() where wanted || !filter.namedParameters().isEmpty {
             let scale = architecture.residualInputs[r].scale
             dResidual.resize(to: [N, 3, H, W])
             for n in 0..<N {
@@ -377,7 +394,7 @@ public final class Discriminator: ModuleContainer {
                 for i in 0..<(3 * plane) { dst[i] = scale * src[i] }
             }
             let dx = filter.backward(dResidual)  // (N, 3, H, W)
-            accumulate(dx.pointer, into: dInput.pointer, count: dInput.count)
+            if wanted { accumulate(dx.pointer, into: dInput.pointer, count: dInput.count) }
         }
         return dInput
     }
@@ -395,6 +412,7 @@ public final class Discriminator: ModuleContainer {
             case .npr: f += NearestResidual2x.forwardFLOPs(inputShape: [N, 3, H, W])
             case .srm: f += SRMResidual.forwardFLOPs(inputShape: [N, 3, H, W])
             case .contrast: f += SRMEnergyContrast.forwardFLOPs(inputShape: [N, 3, H, W])
+            case .constrained: f += ConstrainedHighPass.forwardFLOPs(inputShape: [N, 3, H, W])
             }
         }
         if let conv0 { f += conv0.inner.forwardFLOPs(inputShape: [N, cin, H, W]) }

@@ -1,4 +1,4 @@
-// The detector-architecture options shared by `train` and `bench untrained-model`: fixed residual
+// The detector-architecture options shared by `train` and `bench untrained-model`: residual
 // inputs beside RGB and a full-resolution stem, applied on top of the standard architecture.
 import ArgumentParser
 import Detector
@@ -7,8 +7,9 @@ import Detector
 struct DetectorArchitectureOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Fixed residual inputs beside RGB, comma-separated: npr (x − up(down(x))), srm (high-pass on luminance), "
-                + "contrast (the high-pass energy against its 65-pixel surroundings).",
+            "Residual inputs beside RGB, comma-separated: npr (x − up(down(x))), srm (high-pass on luminance), "
+                + "contrast (the high-pass energy against its 65-pixel surroundings), constrained (srm's kernels "
+                + "learned, kept zero-sum).",
             valueName: "kinds"),
         transform: DetectorArchitectureOptions.residualKinds)
     var residualInputs: [ResidualInputKind] = []

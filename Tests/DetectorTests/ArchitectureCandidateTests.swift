@@ -15,6 +15,7 @@ final class ArchitectureCandidateTests: XCTestCase {
     static let withStem = DetectorArchitecture(stemWidth: 8)
     static let withBoth = DetectorArchitecture(residualInputs: [npr, srm], stemWidth: 8)
     static let withContrast = DetectorArchitecture(residualInputs: [npr, srm, ResidualInput(kind: .contrast)])
+    static let withConstrained = DetectorArchitecture(residualInputs: [npr, ResidualInput(kind: .constrained)])
 
     /// The architecture metadata of Models/unmask-v1.safetensors.
     static let v1Metadata = #"{"inputScale":64,"leakySlope":0.1,"patchSize":64,"widths":[16,32,64],"window":256}"#
@@ -69,11 +70,12 @@ final class ArchitectureCandidateTests: XCTestCase {
     /// channels (2·16·6·16/4 = 768) plus their filters and scaling (NPR 3 + 3, SRM 79 + 3); the stem
     /// costs conv0 (2·9·3·8 = 432) and conv1's wider input (2·16·5·16/4 = 640); both, conv0 on nine channels (1296).
     /// The energy contrast after NPR and SRM: conv1's three more channels (384), its SRM (79), 15 per
-    /// value for the energies, means and logarithm (45) and its scaling (3).
+    /// value for the energies, means and logarithm (45) and its scaling (3). The constrained high-pass
+    /// in SRM's place runs all 75 taps instead of SRM's 37: 76 more.
     func testCandidateFLOPs() {
         for (architecture, perPixel) in [
             (DetectorArchitecture.standard, 5224.0), (Self.withResiduals, 6080), (Self.withStem, 6296),
-            (Self.withBoth, 7248), (Self.withContrast, 6591),
+            (Self.withBoth, 7248), (Self.withContrast, 6591), (Self.withConstrained, 6156),
         ] {
             let model = DetectorModel(architecture: architecture, seed: 0)
             XCTAssertEqual(model.discriminator.flopsPerPixel, perPixel, accuracy: 2, "\(architecture)")
@@ -142,6 +144,62 @@ final class ArchitectureCandidateTests: XCTestCase {
         d.needsInputGradient = false
         _ = d.forward(x)
         XCTAssertEqual(d.backward(dPatch: r, dGlobal: q).count, 0)
+    }
+
+    /// The constrained high-pass starts as SRM: the same seed gives the same convolutions as with `srm`
+    /// and, to rounding, the same residual. Its weight is a parameter of the network
+    /// ("constrained.weight"), gets a gradient when the image's is not wanted (detector-only steps), and
+    /// after Adam steps its kernels have moved and still sum to zero at SRM's norms. A model file keeps
+    /// the learned weight.
+    func testConstrainedInputStartsAsSRMLearnsAndKeepsItsConstraint() throws {
+        let withSRM = Discriminator(architecture: Self.withResiduals, seed: 3)
+        let d = Discriminator(architecture: Self.withConstrained, seed: 3)
+        let srmState = withSRM.stateDictionary(), state = d.stateDictionary()
+        XCTAssertEqual(Set(state.keys), Set(srmState.keys).union(["constrained.weight"]))
+        for (key, value) in srmState { XCTAssertEqual(state[key]?.array, value.array, key) }
+        let layer = try XCTUnwrap(d.children.first { $0.0 == "constrained" }?.1 as? ConstrainedHighPass)
+        let x = Tensor(shape: [2, 3, 64, 64])
+        var rng = RandomGenerator(seed: 4)
+        for i in 0..<x.count { x.pointer[i] = rng.uniform() }
+        let expected = SRMResidual().forward(x).array, start = layer.forward(x).array
+        let largest = expected.map(abs).max() ?? 0
+        XCTAssertGreaterThan(largest, 0)
+        // The effective kernels are SRM's to a few roundings each (a mean, a norm, a quotient), over 25
+        // taps of pixels in 0…1: far under 1e-5 of the largest residual.
+        for (a, b) in zip(start, expected) { XCTAssertEqual(a, b, accuracy: 1e-5 * largest) }
+
+        d.train()
+        d.needsInputGradient = false
+        let adam = Adam(module: d, learningRate: 1e-2)
+        let before = layer.effectiveKernels()
+        for _ in 0..<3 {
+            adam.zeroGradients()
+            let (patch, global) = d.forward(x)
+            let dPatch = Tensor(shape: patch.shape, repeating: 1), dGlobal = Tensor(shape: global.shape, repeating: 1)
+            XCTAssertEqual(d.backward(dPatch: dPatch, dGlobal: dGlobal).count, 0, "an image gradient nobody asked for")
+            XCTAssertGreaterThan(layer.dWeight.array.map(abs).max() ?? 0, 0, "the constrained weight got no gradient")
+            adam.step()
+        }
+        let after = layer.effectiveKernels()
+        var moved: Float = 0
+        for k in 0..<3 {
+            moved = max(moved, zip(after[k], before[k]).map { abs($0 - $1) }.max() ?? 0)
+            XCTAssertEqual(after[k].reduce(0, +), 0, accuracy: 1e-5, "kernel \(k) no longer sums to zero")
+            XCTAssertEqual(after[k].reduce(0) { $0 + $1 * $1 }.squareRoot(), ConstrainedHighPass.norms[k], accuracy: 1e-5)
+        }
+        XCTAssertGreaterThan(moved, 1e-3, "three Adam steps at 1e-2 left the kernels where they were")
+
+        let folder = temporaryFolder("constrained")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let model = DetectorModel(discriminator: d)
+        try model.save(to: folder + "/m.safetensors")
+        let loaded = try DetectorModel.load(path: folder + "/m.safetensors")
+        XCTAssertEqual(loaded.architecture, Self.withConstrained)
+        let reloaded = try XCTUnwrap(loaded.discriminator.children.first { $0.0 == "constrained" }?.1 as? ConstrainedHighPass)
+        XCTAssertEqual(reloaded.weight.array, layer.weight.array)
+        let image = TestSupport.texture(width: 120, height: 90, seed: 5)
+        XCTAssertEqual(
+            try FrameScorer(model: model).score(image).logits.values, try FrameScorer(model: loaded).score(image).logits.values)
     }
 
     func testCandidateModelFileRoundTripGivesIdenticalScoresAndChecksTheArchitecture() throws {

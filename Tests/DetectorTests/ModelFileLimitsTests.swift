@@ -120,6 +120,38 @@ final class ModelFileLimitsTests: XCTestCase {
         }
     }
 
+    /// The learned residual filter's weight is read like any other: missing, mis-shaped or non-finite,
+    /// the file is refused naming it. A row whose entries are all equal has no high-pass direction and
+    /// gives an all-zero kernel; a row of values near Float's largest is normalized without overflow.
+    /// Either way the file loads and scores finitely.
+    func testConstrainedFilterWeightsAreChecked() throws {
+        let architecture = DetectorArchitecture(residualInputs: [ResidualInput(kind: .constrained)])
+        func constrainedFile(_ name: String, _ weight: SafeTensorsArray?) throws -> String {
+            var file = try DetectorModel(architecture: architecture, seed: 3).safeTensorsFile()
+            file["constrained.weight"] = weight
+            let path = folder + "/" + name
+            try file.write(toPath: path)
+            return path
+        }
+        assertRefused(try constrainedFile("missing.safetensors", nil), cause: "constrained.weight")
+        let short = try SafeTensorsArray(shape: [3, 24], floats: Array(repeating: 0.1, count: 72))
+        assertRefused(try constrainedFile("short.safetensors", short), cause: "constrained.weight")
+        let nan = try SafeTensorsArray(shape: [3, 25], floats: [.nan] + Array(repeating: 0.1, count: 74))
+        assertRefused(try constrainedFile("nan.safetensors", nan), cause: "non-finite")
+        let degenerate: [Float] =
+            Array(repeating: 0.5, count: 25) + Array(repeating: 1e30, count: 25)
+            + (0..<25).map { Float($0 % 5) * 3e37 }
+        let path = try constrainedFile("degenerate.safetensors", try SafeTensorsArray(shape: [3, 25], floats: degenerate))
+        let model = try DetectorModel.load(path: path)
+        let layer = try XCTUnwrap(model.discriminator.children.first { $0.0 == "constrained" }?.1 as? ConstrainedHighPass)
+        let kernels = layer.effectiveKernels()
+        XCTAssertEqual(kernels[0] + kernels[1], Array(repeating: 0, count: 50))
+        XCTAssertEqual(kernels[2].reduce(0, +), 0, accuracy: 1e-6)
+        XCTAssertEqual(kernels[2].reduce(0) { $0 + $1 * $1 }.squareRoot(), ConstrainedHighPass.norms[2], accuracy: 1e-6)
+        let score = try FrameScorer(model: model).score(TestSupport.texture(width: 80, height: 64, seed: 2))
+        XCTAssertTrue(score.logits.values.allSatisfy(\.isFinite))
+    }
+
     func testAModelWhoseOutputIsConstantIsRefused() throws {
         // conv5's output channel 0 is its bias alone (constant 1 after LeakyReLU) and the patch head
         // reads only that channel, so every patch logit is the same, whatever the image.

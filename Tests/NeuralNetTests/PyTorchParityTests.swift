@@ -286,6 +286,20 @@ final class PyTorchParityTests: XCTestCase {
         try runLayerCase("srm", SRMResidual(), terms: 56)
     }
 
+    /// The learned, constrained counterpart of SRM, its weight moved off SRM's kernels (mean and norm
+    /// changed), so the reparametrization's Jacobian is part of the comparison.
+    func testConstrainedHighPass() throws {
+        let f = try ParityFixture("constrained")
+        XCTAssertEqual(f["input"].shape, [2, 3, 7, 9])
+        XCTAssertEqual(f["param.weight"].shape, [3, 25])
+        XCTAssertEqual(f.numbers("luminance"), [0.299, 0.587, 0.114])
+        // K_eff: the kernels from v (a mean of 25, a norm of 25, a product and a quotient: about 52),
+        // then luminance (3) and a 5×5 kernel (25), forward and again in dInput: 2·80 = 160. grad.weight
+        // sums dy·L over N·H·W = 126 pixels, then projects (a dot product of 25 and a mean of 25)
+        // with a cancellation of up to about 2 (A² = 4): 4·(126 + 50) ≈ 700, the largest stage.
+        try runLayerCase("constrained", ConstrainedHighPass(), terms: 700)
+    }
+
     func testEnergyContrast() throws {
         let f = try ParityFixture("contrast")
         XCTAssertEqual(f["input"].shape, [2, 3, 12, 20])

@@ -1,6 +1,7 @@
 // Owns the fixed (parameter-free) residual filters a detector can read beside the pixels:
 // NearestResidual2x (NPR, x − up(down(x))) and SRMResidual (three SRM high-pass kernels on luminance,
-// reflect padding), each a linear forward/backward pair, and SRMEnergyContrast (the SRM residuals'
+// reflect padding), each a linear forward/backward pair; ConstrainedHighPass, SRM's kernels made
+// learnable under a zero-sum constraint; and SRMEnergyContrast (the SRM residuals'
 // local energy against their surroundings, log ratio), a nonlinear one.
 // Glossary: N batch, C channels, H/W plane size, Hp = H + 4, Wp = W + 4 the reflect-padded plane.
 import Foundation
@@ -94,35 +95,132 @@ public final class SRMResidual: Layer {
             0, 0, 0, 0, 0,
         ].map { $0 / 2 },
     ]
-    /// The non-zero taps of each kernel as (row offset, column offset, weight), offsets in −2…2.
-    private static let taps: [[(dy: Int, dx: Int, w: Float)]] = kernels.map { k in
-        (0..<25).compactMap { k[$0] == 0 ? nil : ($0 / 5 - 2, $0 % 5 - 2, k[$0]) }
-    }
+    /// The non-zero taps of each kernel.
+    private static let taps = LuminanceFilterBank.taps(kernels)
 
-    private let buffers = PlaneBuffers(name: "SRMResidual")
-    private let padded = Tensor(shape: [0])  // (Hp, Wp) luminance of one image, reflect-padded
-    private let dPadded = Tensor(shape: [0])  // (Hp, Wp)
+    private let bank = LuminanceFilterBank(name: "SRMResidual")
 
     public init() {}
 
     public func forward(_ x: Tensor) -> Tensor {  // (N, 3, H, W) → (N, 3, H, W)
+        bank.forward(x, taps: Self.taps)
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor { bank.backward(dy, taps: Self.taps) }
+
+    /// FLOPs of one forward at (N, 3, H, W): 5 per pixel for the luminance, 2 per non-zero tap (37 taps).
+    public static func forwardFLOPs(inputShape s: [Int]) -> Double {
+        LuminanceFilterBank.forwardFLOPs(inputShape: s, taps: Self.taps.reduce(0) { $0 + $1.count })
+    }
+}
+
+/// A learned counterpart of `SRMResidual` after Bayar & Stamm ("A Deep Learning Approach to Universal
+/// Image Manipulation Detection Using a New Convolutional Layer", IH&MMSec 2016): three 5×5 kernels on
+/// the luminance, reflect padding 2, each constrained to sum to zero, so that it predicts a pixel from
+/// its neighbours and passes only the prediction error, never the image's content. The constraint is a
+/// reparametrization rather than a projection after each optimizer step, so every optimizer and every
+/// loaded file keep it: kernel k is n_k · u / ‖u‖ with u = v_k − mean(v_k), where v (3 × 25, row-major
+/// 5×5) is the free parameter and n_k the norm of SRM's kernel k. Fixing the norm keeps the output's
+/// spread where `SRMResidual`'s is, so the same input scale suits both. v starts as SRM's kernels, so an
+/// untrained layer is `SRMResidual` and training can only move away from it where that helps.
+public final class ConstrainedHighPass: Layer {
+    public var isTraining = true
+    /// The free parameters v, (3, 25).
+    public let weight: Tensor
+    public let dWeight: Tensor
+    /// Each kernel's norm: that of SRM's kernel k.
+    public static let norms: [Float] = SRMResidual.kernels.map { k in k.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+    private let bank = LuminanceFilterBank(name: "ConstrainedHighPass")
+    private var taps: [[LuminanceFilterBank.Tap]] = []  // the effective kernels of the last forward
+    private let kernelGradient = Tensor(shape: [3, 25])  // dLoss/d(effective kernels)
+
+    public init() {
+        weight = Tensor(shape: [3, 25], data: SRMResidual.kernels.flatMap { $0 })
+        dWeight = Tensor(shape: [3, 25])
+    }
+
+    public func namedParameters() -> [NamedParameter] { [NamedParameter(name: "weight", value: weight, gradient: dWeight)] }
+
+    /// The three effective kernels, row-major 5×5: zero-sum, norm `norms[k]`; all zero for a row of v
+    /// whose entries are all equal (no direction to normalize).
+    public func effectiveKernels() -> [[Float]] {
+        (0..<3).map { k in direction(k).unit.map { Self.norms[k] * $0 } }
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {  // (N, 3, H, W) → (N, 3, H, W)
+        taps = LuminanceFilterBank.taps(effectiveKernels())
+        return bank.forward(x, taps: taps)
+    }
+
+    /// dx through the effective kernels; dv += J_vᵀ g, where g = dLoss/dw and, per kernel,
+    /// dLoss/du = (n/r)(g − û(û·g)) with û = u/r, then dLoss/dv = dLoss/du − mean(dLoss/du).
+    public func backward(_ dy: Tensor) -> Tensor {
+        let dx = bank.backward(dy, taps: taps)
+        kernelGradient.zero()
+        bank.accumulateKernelGradient(dy, into: kernelGradient.pointer)
+        for k in 0..<3 {
+            let (unit, r) = direction(k)
+            guard r > 0 else { continue }
+            let g = kernelGradient.pointer + 25 * k
+            var dot: Double = 0
+            for t in 0..<25 { dot += Double(unit[t]) * Double(g[t]) }
+            let factor = Double(Self.norms[k]) / r
+            let du = (0..<25).map { t in factor * (Double(g[t]) - Double(unit[t]) * dot) }
+            let mean = du.reduce(0, +) / 25
+            for t in 0..<25 { dWeight.pointer[25 * k + t] += Float(du[t] - mean) }
+        }
+        return dx
+    }
+
+    /// FLOPs of one forward at (N, 3, H, W): 5 per pixel for the luminance, 2 per tap (75 taps).
+    public static func forwardFLOPs(inputShape s: [Int]) -> Double { LuminanceFilterBank.forwardFLOPs(inputShape: s, taps: 75) }
+
+    /// Row k of v minus its mean as a unit vector, and that difference's norm r (0, with a zero vector,
+    /// when the row has no direction). In Double, so that a loaded file's extreme values cannot
+    /// overflow the sums.
+    private func direction(_ k: Int) -> (unit: [Float], norm: Double) {
+        let v = UnsafeBufferPointer(start: weight.pointer + 25 * k, count: 25).map(Double.init)
+        let mean = v.reduce(0, +) / 25
+        let u = v.map { $0 - mean }
+        let r = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        guard r > 0, r.isFinite else { return ([Float](repeating: 0, count: 25), 0) }
+        return (u.map { Float($0 / r) }, r)
+    }
+}
+
+/// Three 5×5 kernels on the luminance L = 0.299 R + 0.587 G + 0.114 B of (N, 3, H, W) with reflect
+/// padding 2, (N, 3, H, W) out, one channel per kernel: the arithmetic `SRMResidual` and
+/// `ConstrainedHighPass` share, the kernels given as taps.
+final class LuminanceFilterBank {
+    /// (row offset, column offset, weight), offsets in −2…2.
+    typealias Tap = (dy: Int, dx: Int, w: Float)
+
+    private let buffers: PlaneBuffers
+    private let padded = Tensor(shape: [0])  // (Hp, Wp) luminance of one image, reflect-padded
+    private let dPadded = Tensor(shape: [0])  // (Hp, Wp)
+    private var input: Tensor?
+
+    init(name: String) { buffers = PlaneBuffers(name: name) }
+
+    /// The non-zero taps of each row-major 5×5 kernel.
+    static func taps(_ kernels: [[Float]]) -> [[Tap]] {
+        kernels.map { k in (0..<25).compactMap { k[$0] == 0 ? nil : ($0 / 5 - 2, $0 % 5 - 2, k[$0]) } }
+    }
+
+    static func forwardFLOPs(inputShape s: [Int], taps: Int) -> Double { Double(s[0] * s[2] * s[3] * (5 + 2 * taps)) }
+
+    func forward(_ x: Tensor, taps: [[Tap]]) -> Tensor {
         let (NC, H, W) = buffers.beginForward(x) { [$0, $1] }
-        precondition(x.shape[1] == 3 && H >= 3 && W >= 3, "SRMResidual.forward: need (N, 3, H ≥ 3, W ≥ 3), got \(x.shape)")
-        let N = NC / 3, Hp = H + 4, Wp = W + 4, plane = H * W
-        padded.resize(to: [Hp, Wp])
-        let output = buffers.output, p = padded.pointer
-        let (wr, wg, wb) = (Self.luminanceWeights[0], Self.luminanceWeights[1], Self.luminanceWeights[2])
+        precondition(
+            x.shape[1] == 3 && H >= 3 && W >= 3, "LuminanceFilterBank.forward: need (N, 3, H ≥ 3, W ≥ 3), got \(x.shape)")
+        input = x
+        let N = NC / 3, Wp = W + 4, plane = H * W
+        let output = buffers.output
         for n in 0..<N {
-            let r = x.pointer + 3 * n * plane, g = r + plane, b = g + plane
-            for y in 0..<Hp {
-                let sy = reflectIndex(y - 2, H), row = p + y * Wp + 2, i0 = sy * W
-                for xo in 0..<W { row[xo] = wr * r[i0 + xo] + wg * g[i0 + xo] + wb * b[i0 + xo] }
-                for e in 1...2 {
-                    row[-e] = row[reflectIndex(-e, W)]
-                    row[W - 1 + e] = row[reflectIndex(W - 1 + e, W)]
-                }
-            }
-            for (k, taps) in Self.taps.enumerated() {
+            padLuminance(x, image: n)
+            let p = padded.pointer
+            for (k, taps) in taps.enumerated() {
                 let d = output.pointer + (3 * n + k) * plane
                 for y in 0..<H {
                     // all taps of one output row at once, 8 pixels per step
@@ -151,14 +249,14 @@ public final class SRMResidual: Layer {
 
     /// The transposed filters into the padded plane, the padding folded back onto the pixels it
     /// reflects, then dR, dG, dB = (0.299, 0.587, 0.114) · dL.
-    public func backward(_ dy: Tensor) -> Tensor {
+    func backward(_ dy: Tensor, taps: [[Tap]]) -> Tensor {
         let (NC, H, W) = buffers.beginBackward(dy)
         let N = NC / 3, Hp = H + 4, Wp = W + 4, plane = H * W
         dPadded.resize(to: [Hp, Wp])
         let dInput = buffers.dInput, dp = dPadded.pointer
         for n in 0..<N {
             dPadded.zero()
-            for (k, taps) in Self.taps.enumerated() {
+            for (k, taps) in taps.enumerated() {
                 let g = dy.pointer + (3 * n + k) * plane
                 for tap in taps {
                     for y in 0..<H {
@@ -173,7 +271,7 @@ public final class SRMResidual: Layer {
                 let sy = reflectIndex(y - 2, H), row = dp + y * Wp
                 for xp in 0..<Wp { dr[sy * W + reflectIndex(xp - 2, W)] += row[xp] }
             }
-            let (wr, wg, wb) = (Self.luminanceWeights[0], Self.luminanceWeights[1], Self.luminanceWeights[2])
+            let (wr, wg, wb) = luminanceWeights
             for i in 0..<plane {
                 let dl = dr[i]
                 dr[i] = wr * dl; dg[i] = wg * dl; db[i] = wb * dl
@@ -182,10 +280,63 @@ public final class SRMResidual: Layer {
         return dInput
     }
 
-    /// FLOPs of one forward at (N, 3, H, W): 5 per pixel for the luminance, 2 per non-zero tap (37 taps).
-    public static func forwardFLOPs(inputShape s: [Int]) -> Double {
-        let taps = Self.taps.reduce(0) { $0 + $1.count }
-        return Double(s[0] * s[2] * s[3] * (5 + 2 * taps))
+    /// Adds dLoss/d(kernel k, tap t) = Σ over images and pixels of dy_k · the padded luminance under
+    /// tap t into `gradient` (3 × 25, row-major 5×5), for every tap, zero or not. Rows are summed in
+    /// Float, 8 lanes, and rows into a Double.
+    func accumulateKernelGradient(_ dy: Tensor, into gradient: UnsafeMutablePointer<Float>) {
+        guard let x = input else { preconditionFailure("LuminanceFilterBank: kernel gradient before forward") }
+        let N = x.shape[0], H = x.shape[2], W = x.shape[3], Wp = W + 4, plane = H * W
+        dy.expectShape([N, 3, H, W], "LuminanceFilterBank kernel gradient dOutput")
+        var sums = [Double](repeating: 0, count: 75)
+        for n in 0..<N {
+            padLuminance(x, image: n)
+            let p = padded.pointer
+            for k in 0..<3 {
+                let g = dy.pointer + (3 * n + k) * plane
+                for t in 0..<25 {
+                    let ty = t / 5 - 2, tx = t % 5 - 2
+                    var total: Double = 0
+                    for y in 0..<H {
+                        let src = p + (y + 2 + ty) * Wp + 2 + tx, row = g + y * W
+                        var acc = SIMD8<Float>(repeating: 0), tail: Float = 0
+                        var xo = 0
+                        while xo + 8 <= W {
+                            acc +=
+                                UnsafeRawPointer(row + xo).loadUnaligned(as: SIMD8<Float>.self)
+                                * UnsafeRawPointer(src + xo).loadUnaligned(as: SIMD8<Float>.self)
+                            xo += 8
+                        }
+                        while xo < W {
+                            tail += row[xo] * src[xo]
+                            xo += 1
+                        }
+                        total += Double(acc.sum() + tail)
+                    }
+                    sums[25 * k + t] += total
+                }
+            }
+        }
+        for i in 0..<75 { gradient[i] += Float(sums[i]) }
+    }
+
+    private var luminanceWeights: (Float, Float, Float) {
+        (SRMResidual.luminanceWeights[0], SRMResidual.luminanceWeights[1], SRMResidual.luminanceWeights[2])
+    }
+
+    /// Writes image n's luminance, reflect-padded by 2, into `padded` (Hp, Wp).
+    private func padLuminance(_ x: Tensor, image n: Int) {
+        let H = x.shape[2], W = x.shape[3], Hp = H + 4, Wp = W + 4, plane = H * W
+        padded.resize(to: [Hp, Wp])
+        let p = padded.pointer, (wr, wg, wb) = luminanceWeights
+        let r = x.pointer + 3 * n * plane, g = r + plane, b = g + plane
+        for y in 0..<Hp {
+            let sy = reflectIndex(y - 2, H), row = p + y * Wp + 2, i0 = sy * W
+            for xo in 0..<W { row[xo] = wr * r[i0 + xo] + wg * g[i0 + xo] + wb * b[i0 + xo] }
+            for e in 1...2 {
+                row[-e] = row[reflectIndex(-e, W)]
+                row[W - 1 + e] = row[reflectIndex(W - 1 + e, W)]
+            }
+        }
     }
 
     /// Reflect i into 0..<n without repeating the edge (PyTorch "reflect"; |i| < n).
