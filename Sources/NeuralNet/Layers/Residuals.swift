@@ -1,8 +1,8 @@
-// Owns the fixed (parameter-free) residual filters a detector can read beside the pixels:
+// Owns the residual filters a detector can read beside the pixels: the fixed (parameter-free)
 // NearestResidual2x (NPR, x − up(down(x))) and SRMResidual (three SRM high-pass kernels on luminance,
-// reflect padding), each a linear forward/backward pair; ConstrainedHighPass, SRM's kernels made
-// learnable under a zero-sum constraint; and SRMEnergyContrast (the SRM residuals'
-// local energy against their surroundings, log ratio), a nonlinear one.
+// reflect padding), each a linear forward/backward pair, and SRMEnergyContrast (the SRM residuals'
+// local energy against their surroundings, log ratio), a nonlinear one; and ConstrainedHighPass,
+// SRM's kernels made learnable under a zero-sum constraint, the one with parameters.
 // Glossary: N batch, C channels, H/W plane size, Hp = H + 4, Wp = W + 4 the reflect-padded plane.
 import Foundation
 
@@ -122,7 +122,7 @@ public final class SRMResidual: Layer {
 /// loaded file keep it: kernel k is n_k · u / ‖u‖ with u = v_k − mean(v_k), where v (3 × 25, row-major
 /// 5×5) is the free parameter and n_k the norm of SRM's kernel k. Fixing the norm keeps the output's
 /// spread where `SRMResidual`'s is, so the same input scale suits both. v starts as SRM's kernels, so an
-/// untrained layer is `SRMResidual` and training can only move away from it where that helps.
+/// untrained layer is `SRMResidual` and training moves it from there.
 public final class ConstrainedHighPass: Layer {
     public var isTraining = true
     /// The free parameters v, (3, 25).
@@ -196,12 +196,17 @@ final class LuminanceFilterBank {
     /// (row offset, column offset, weight), offsets in −2…2.
     typealias Tap = (dy: Int, dx: Int, w: Float)
 
+    private let name: String
     private let buffers: PlaneBuffers
     private let padded = Tensor(shape: [0])  // (Hp, Wp) luminance of one image, reflect-padded
     private let dPadded = Tensor(shape: [0])  // (Hp, Wp)
     private var input: Tensor?
 
-    init(name: String) { buffers = PlaneBuffers(name: name) }
+    /// `name`: the owning layer's, for messages.
+    init(name: String) {
+        self.name = name
+        buffers = PlaneBuffers(name: name)
+    }
 
     /// The non-zero taps of each row-major 5×5 kernel.
     static func taps(_ kernels: [[Float]]) -> [[Tap]] {
@@ -213,7 +218,7 @@ final class LuminanceFilterBank {
     func forward(_ x: Tensor, taps: [[Tap]]) -> Tensor {
         let (NC, H, W) = buffers.beginForward(x) { [$0, $1] }
         precondition(
-            x.shape[1] == 3 && H >= 3 && W >= 3, "LuminanceFilterBank.forward: need (N, 3, H ≥ 3, W ≥ 3), got \(x.shape)")
+            x.shape[1] == 3 && H >= 3 && W >= 3, "\(name).forward: need (N, 3, H ≥ 3, W ≥ 3), got \(x.shape)")
         input = x
         let N = NC / 3, Wp = W + 4, plane = H * W
         let output = buffers.output
@@ -284,9 +289,9 @@ final class LuminanceFilterBank {
     /// tap t into `gradient` (3 × 25, row-major 5×5), for every tap, zero or not. Rows are summed in
     /// Float, 8 lanes, and rows into a Double.
     func accumulateKernelGradient(_ dy: Tensor, into gradient: UnsafeMutablePointer<Float>) {
-        guard let x = input else { preconditionFailure("LuminanceFilterBank: kernel gradient before forward") }
+        guard let x = input else { preconditionFailure("\(name).backward before forward") }
         let N = x.shape[0], H = x.shape[2], W = x.shape[3], Wp = W + 4, plane = H * W
-        dy.expectShape([N, 3, H, W], "LuminanceFilterBank kernel gradient dOutput")
+        dy.expectShape([N, 3, H, W], "\(name).backward dOutput")
         var sums = [Double](repeating: 0, count: 75)
         for n in 0..<N {
             padLuminance(x, image: n)
