@@ -252,11 +252,12 @@ final class ArchitectureCandidateTests: XCTestCase {
     }
 
     /// A candidate reaches the trainer through TrainingConfig.discriminator: steps run with finite
-    /// losses (the generator step back-propagates through the residual filters and the stem), and the
-    /// checkpoint resumes and loads as a model with that architecture.
+    /// losses (the generator step back-propagates through the residual filters and the stem), the
+    /// constrained filter learns, and the checkpoint resumes with its weights and loads as a model with
+    /// that architecture.
     func testTrainerTrainsAndResumesACandidate() throws {
         var config = TestSupport.tinyConfig(seed: 12)
-        config.discriminator.residualInputs = [Self.npr, Self.srm]
+        config.discriminator.residualInputs = [Self.npr, Self.srm, ResidualInput(kind: .constrained)]
         config.discriminator.stemWidth = 4
         let data = TestSupport.syntheticData(files: 3, size: 64)
         let folder = temporaryFolder("candidate-train")
@@ -271,9 +272,12 @@ final class ArchitectureCandidateTests: XCTestCase {
         XCTAssertGreaterThan(losses.count, 4, "no generator step ran")
         XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
         XCTAssertEqual(rollbacks, 0)
+        let learned = try XCTUnwrap(trainer.discriminator.stateDictionary()["constrained.weight"]).array
+        XCTAssertNotEqual(learned, SRMResidual.kernels.flatMap { $0 }, "the constrained filter did not learn")
         try trainer.saveCheckpoint(to: folder + "/c.safetensors")
         let resumed = try Trainer(resumingFrom: folder + "/c.safetensors", data: data)
         XCTAssertEqual(resumed.config.discriminator, config.discriminator)
+        XCTAssertEqual(resumed.discriminator.stateDictionary()["constrained.weight"]?.array, learned)
         let model = try DetectorModel.load(path: folder + "/c.safetensors", allowCheckpoint: true)
         XCTAssertEqual(model.architecture, config.discriminator)
         XCTAssertEqual(model.discriminator.conv0?.inner.outChannels, 4)
