@@ -38,7 +38,7 @@ final class BenchScoreCommandTests: CLITestCase {
         XCTAssertEqual(architecture.residualInputs.map(\.kind), [.srm, .npr])
         XCTAssertEqual(architecture.stemWidth, 6)
         let bads: [([String], String)] = [
-            (["--residual-inputs", "npr,bayar"], "unknown residual input 'bayar'; choose from npr, srm, contrast."),
+            (["--residual-inputs", "npr,bayar"], "unknown residual input 'bayar'; choose from npr, srm, contrast, constrained."),
             (["--residual-inputs", "npr,NPR"], "residual input 'npr' is given twice."),
             (["--stem-width", "-1"], "--stem-width must be 0 (no stem) or more (got -1)."),
         ]
