@@ -262,7 +262,7 @@ public final class Discriminator: ModuleContainer {
         }
     }
     private var inputGradientRequested = true
-    private var hasLearnedResidualInput: Bool { residualFilters.contains { !$0.namedParameters().isEmpty } }
+    private var hasLearnedResidualInput: Bool { learnedResidualInputs.contains(true) }
 
     /// (kernel, stride) of the conv path from conv1 on, in order, for the receptive field.
     static let convKernelsAndStrides = [(4, 2), (3, 1), (4, 2), (4, 2), (3, 1), (1, 1)]
@@ -276,6 +276,8 @@ public final class Discriminator: ModuleContainer {
     public let globalHead: SNLinear
     /// The fixed filters of `architecture.residualInputs`, in order.
     private let residualFilters: [Layer]
+    /// Whether each residual filter has parameters (a place in `children`, a gradient to compute).
+    private let learnedResidualInputs: [Bool]
     private let pool = GlobalAvgPool()
     private let scaled = Tensor(shape: [0])  // (N, Cin, H, W) inputScale·(x − 0.5), then scale·residual
     private let dResidual = Tensor(shape: [0])  // (N, 3, H, W) one residual input's gradient
@@ -312,13 +314,14 @@ public final class Discriminator: ModuleContainer {
             case .constrained: return ConstrainedHighPass()
             }
         }
+        learnedResidualInputs = residualFilters.map { !$0.namedParameters().isEmpty }
     }
 
     /// Sub-modules under their state-dictionary prefixes, in forward order: the residual filters
     /// with parameters, named by their kind, then the convolutions.
     public var children: [(String, Module)] {
-        zip(architecture.residualInputs, residualFilters).filter { !$1.namedParameters().isEmpty }
-            .map { ($0.kind.rawValue, $1 as Module) }
+        residualFilters.indices.filter { learnedResidualInputs[$0] }
+            .map { (architecture.residualInputs[$0].kind.rawValue, residualFilters[$0] as Module) }
             + (conv0.map { [("conv0", $0 as Module)] } ?? []) + [
                 ("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("conv4", conv4), ("attn", attention),
                 ("conv5", conv5), ("patch_head", patchHead), ("global_head", globalHead),
@@ -386,7 +389,7 @@ public final class Discriminator: ModuleContainer {
             let src = d.pointer + n * cin * plane, dst = dInput.pointer + n * 3 * plane
             for i in 0..<(3 * plane) { dst[i] = k * src[i] }
         }
-        for (r, filter) in residualFilters.enumerated().reversed() where wanted || !filter.namedParameters().isEmpty {
+        for (r, filter) in residualFilters.enumerated().reversed() where wanted || learnedResidualInputs[r] {
             let scale = architecture.residualInputs[r].scale
             dResidual.resize(to: [N, 3, H, W])
             for n in 0..<N {

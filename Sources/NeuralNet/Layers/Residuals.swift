@@ -133,6 +133,7 @@ public final class ConstrainedHighPass: Layer {
 
     private let bank = LuminanceFilterBank(name: "ConstrainedHighPass")
     private var taps: [[LuminanceFilterBank.Tap]] = []  // the effective kernels of the last forward
+    private var directions: [(unit: [Float], norm: Double)] = []  // `direction(k)` of the last forward
     private let kernelGradient = Tensor(shape: [3, 25])  // dLoss/d(effective kernels)
 
     public init() {
@@ -144,12 +145,11 @@ public final class ConstrainedHighPass: Layer {
 
     /// The three effective kernels, row-major 5×5: zero-sum, norm `norms[k]`; all zero for a row of v
     /// whose entries are all equal (no direction to normalize).
-    public func effectiveKernels() -> [[Float]] {
-        (0..<3).map { k in direction(k).unit.map { Self.norms[k] * $0 } }
-    }
+    public func effectiveKernels() -> [[Float]] { kernels((0..<3).map(direction)) }
 
     public func forward(_ x: Tensor) -> Tensor {  // (N, 3, H, W) → (N, 3, H, W)
-        taps = LuminanceFilterBank.taps(effectiveKernels())
+        directions = (0..<3).map(direction)
+        taps = LuminanceFilterBank.taps(kernels(directions))
         return bank.forward(x, taps: taps)
     }
 
@@ -160,7 +160,7 @@ public final class ConstrainedHighPass: Layer {
         kernelGradient.zero()
         bank.accumulateKernelGradient(dy, into: kernelGradient.pointer)
         for k in 0..<3 {
-            let (unit, r) = direction(k)
+            let (unit, r) = directions[k]
             guard r > 0 else { continue }
             let g = kernelGradient.pointer + 25 * k
             var dot: Double = 0
@@ -175,6 +175,11 @@ public final class ConstrainedHighPass: Layer {
 
     /// FLOPs of one forward at (N, 3, H, W): 5 per pixel for the luminance, 2 per tap (75 taps).
     public static func forwardFLOPs(inputShape s: [Int]) -> Double { LuminanceFilterBank.forwardFLOPs(inputShape: s, taps: 75) }
+
+    /// norms[k] times each row's unit vector.
+    private func kernels(_ directions: [(unit: [Float], norm: Double)]) -> [[Float]] {
+        directions.enumerated().map { k, d in d.unit.map { Self.norms[k] * $0 } }
+    }
 
     /// Row k of v minus its mean as a unit vector, and that difference's norm r (0, with a zero vector,
     /// when the row has no direction). In Double, so that a loaded file's extreme values cannot
