@@ -274,7 +274,7 @@ public final class Discriminator: ModuleContainer {
     public let conv5: SNConv2D
     public let patchHead: SNConv2D
     public let globalHead: SNLinear
-    /// The fixed filters of `architecture.residualInputs`, in order.
+    /// The filters of `architecture.residualInputs`, in order (fixed, or learned under a constraint).
     private let residualFilters: [Layer]
     /// Whether each residual filter has parameters (a place in `children`, a gradient to compute).
     private let learnedResidualInputs: [Bool]
