@@ -636,9 +636,15 @@ public struct EvaluationFrames {
     /// Re-encodings applied to every frame besides the original, each reported as its own variant.
     public var encodings: [ZooEncoding]
     public var seed: UInt64
+    /// How the zoo's fakes are drawn: region sizes, feathers, colour correction.
+    public var zooOptions: ZooOptions
 
-    public init(generator: (any PatchGenerator)? = nil, zoo: FakeZoo? = nil, encodings: [ZooEncoding] = [], seed: UInt64 = 7) {
+    public init(
+        generator: (any PatchGenerator)? = nil, zoo: FakeZoo? = nil, encodings: [ZooEncoding] = [], seed: UInt64 = 7,
+        zooOptions: ZooOptions = ZooOptions()
+    ) {
         self.generator = generator; self.zoo = zoo; self.encodings = encodings; self.seed = seed
+        self.zooOptions = zooOptions
     }
 
     /// How many frames `forEach` produces for these sources.
@@ -688,7 +694,7 @@ public struct EvaluationFrames {
                 let donor = donorSource.frames[frameIndex % donorSource.frames.count].rgbImage
                 for (familyIndex, family) in zoo.families.enumerated() {
                     let fakeSeed = seed &+ UInt64(sourceIndex) &* 1_000_003 &+ UInt64(frameIndex) &* 1009 &+ UInt64(familyIndex)
-                    let made = try family.makeFake(real: image, donor: donor, seed: fakeSeed)
+                    let made = try family.makeFake(real: image, donor: donor, seed: fakeSeed, options: zooOptions)
                     try emit(
                         EvaluationFrame(
                             source: s.relativePath, isFake: true, kind: "zoo:" + family.name, variant: "original",

@@ -40,6 +40,14 @@ struct EvaluationInputs: ParsableArguments {
         help: ArgumentHelp("Add the zoo families of the trained generators in this folder (e.g. Models/zoo).", valueName: "dir"))
     var zooGenerators: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Draw the zoo's region sides as these fractions of each frame's shorter side instead of 32–256 pixels, "
+                + "e.g. 0.05-0.25 (a 4000×3000 photo then gets 150–750-pixel regions, a 640×480 frame 24–120).",
+            valueName: "min-max"),
+        transform: EvaluationInputs.fractionRange)
+    var zooRegionFraction: ClosedRange<Double>?
+
     @Option(parsing: .unconditional, help: "Seed for forged regions and generator samples.")
     var seed: UInt64 = 7
 
@@ -47,6 +55,33 @@ struct EvaluationInputs: ParsableArguments {
         for crf in h264Crf where !(0...51).contains(crf) { throw ValidationError("--h264-crf must be 0…51 (got \(crf)).") }
         for q in jpegQuality where !(1...100).contains(q) { throw ValidationError("--jpeg-quality must be 1…100 (got \(q)).") }
         do { _ = try fakeZoo() } catch { throw ValidationError("--zoo / --zoo-exclude: \(error)") }
+        if let zooRegionFraction {
+            guard !zoo.isEmpty || !zooExclude.isEmpty else {
+                throw ValidationError("--zoo-region-fraction needs --zoo or --zoo-exclude")
+            }
+            do { try zooOptions.mask.validate() } catch {
+                let (low, high) = (zooRegionFraction.lowerBound, zooRegionFraction.upperBound)
+                throw ValidationError("--zoo-region-fraction must lie in (0, 1] (got \(low)-\(high)).")
+            }
+        }
+    }
+
+    /// How the zoo's fakes are drawn: the defaults, with --zoo-region-fraction applied.
+    var zooOptions: ZooOptions {
+        var options = ZooOptions()
+        options.mask.sideFraction = zooRegionFraction
+        return options
+    }
+
+    /// Parses "0.05-0.25".
+    static func fractionRange(_ text: String) throws -> ClosedRange<Double> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low <= high else {
+            throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. 0.05-0.25 (got '\(text)').")
+        }
+        return low...high
     }
 
     /// The zoo families named by --zoo and --zoo-exclude; nil when neither is given.
@@ -93,7 +128,8 @@ struct EvaluationInputs: ParsableArguments {
             Terminal.writeError("unmask: \(media.real): no files in the '\(split.rawValue)' split")
             throw ExitCode(.badMedia)
         }
-        let frames = EvaluationFrames(generator: gen, zoo: try fakeZoo(), encodings: encodings, seed: seed)
+        let frames = EvaluationFrames(
+            generator: gen, zoo: try fakeZoo(), encodings: encodings, seed: seed, zooOptions: zooOptions)
         return (detector, modelPath, frames, realSources, fakeSources)
     }
 

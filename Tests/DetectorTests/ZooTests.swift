@@ -149,6 +149,47 @@ final class ZooTests: XCTestCase {
         XCTAssertTrue(feathers.contains(0) && feathers.contains { $0 >= 12 }, "feathers drawn: \(feathers.sorted())")
     }
 
+    func testSideFractionsScaleRegionsWithTheFramesShorterSide() throws {
+        var config = RegionMaskConfig()
+        config.sideFraction = 0.05...0.25
+        // (W, H) → sides 5–25 % of the shorter side, rounded: 75…375, 24…120 and 10…50.
+        for (W, H, low, high) in [(2000, 1500, 75, 375), (640, 480, 24, 120), (200, 1080, 10, 50)] {
+            XCTAssertEqual(config.sides(width: W, height: H), low...high)
+            var widths = Set<Int>()
+            for seed: UInt64 in 0..<30 {
+                var rng = RandomGenerator(seed: seed)
+                let mask = try RegionMask.random(width: W, height: H, config: config, rng: &rng)
+                let box = mask.box, label = "\(W)×\(H) seed \(seed) \(box)"
+                XCTAssertTrue((low...high).contains(box.width) && (low...high).contains(box.height), label)
+                XCTAssertTrue(box.x + box.width <= W && box.y + box.height <= H, label)
+                widths.insert(box.width)
+            }
+            XCTAssertGreaterThan(widths.count, 10, "sides are drawn across the range in \(W)×\(H)")
+        }
+        // Without fractions the pixel range holds at every frame size.
+        XCTAssertEqual(RegionMaskConfig().sides(width: 4000, height: 3000), 32...256)
+        for bad in [0.0...0.2, 0.1...1.5, -0.1...0.1] {
+            config.sideFraction = bad
+            var rng = RandomGenerator(seed: 1)
+            XCTAssertThrowsError(try RegionMask.random(width: 640, height: 480, config: config, rng: &rng), "\(bad)")
+        }
+    }
+
+    func testEvaluationFramesDrawZooRegionsWithTheGivenOptions() throws {
+        var options = ZooOptions()
+        options.mask.sideFraction = 0.4...0.5
+        let zoo = try FakeZoo.standard().selecting(["resample"])
+        let source = TestSupport.source("a.png", [TestSupport.texture(width: 300, height: 200, seed: 5)])
+        var boxes: [PixelRegion] = []
+        try EvaluationFrames(zoo: zoo, zooOptions: options).forEach(real: [source], fake: []) { frame in
+            if let region = frame.region { boxes.append(region) }
+        }
+        XCTAssertEqual(boxes.count, 1)
+        for box in boxes {  // 40–50 % of the shorter side, 200: 80…100 pixels.
+            XCTAssertTrue((80...100).contains(box.width) && (80...100).contains(box.height), "\(box)")
+        }
+    }
+
     /// 4-connected components of a set of pixel indices.
     private func componentCount(_ pixels: Set<Int>, width: Int) -> Int {
         var left = pixels, count = 0

@@ -340,6 +340,20 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
         XCTAssertEqual(
             try unmask(["evaluate", "--model", other, "--real", real, "--zoo", "no-such-family"]).status, 64)
+        // Region fractions: outside (0, 1], reversed, not numbers, or without a zoo to draw regions for.
+        for (value, message) in [
+            ("0-0.5", "must lie in (0, 1]"), ("0.1-1.5", "must lie in (0, 1]"), ("0.3-0.2", "MIN ≤ MAX"),
+            ("-0.1-0.2", "MIN-MAX"), ("a-b", "MIN-MAX"), ("0.2", "MIN-MAX"),
+        ] {
+            let run = try unmask([
+                "evaluate", "--model", other, "--real", real, "--zoo", "resample", "--zoo-region-fraction=" + value,
+            ])
+            XCTAssertEqual(run.status, 64, "\(value): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(message), "\(value): \(run.standardError)")
+        }
+        let noZoo = try unmask(["evaluate", "--model", other, "--real", real, "--zoo-region-fraction", "0.1-0.2"])
+        XCTAssertEqual(noZoo.status, 64, noZoo.standardError)
+        XCTAssertTrue(noZoo.standardError.contains("needs --zoo"), noZoo.standardError)
         // The trained generators' groups are known once their folder is given, and only then.
         let zoo = Self.repositoryRoot.appendingPathComponent("Models/zoo").path
         let help = try unmask(["train", "--real", real, "--out", path("o7"), "--steps", "1", "--zoo-exclude", "autoencoder"])

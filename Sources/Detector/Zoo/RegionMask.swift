@@ -24,6 +24,9 @@ public struct RegionMaskConfig: Codable, Equatable, Sendable {
     public var shapes: [RegionShape] = [.rectangle, .ellipse, .blob]
     /// Box width and height in pixels (each drawn separately, clamped to the frame).
     public var side: ClosedRange<Int> = 32...256
+    /// When set, box width and height are drawn as these fractions of the frame's shorter side instead
+    /// of `side`, so that a region covers as much of a 12-megapixel photo as of a 640×480 frame.
+    public var sideFraction: ClosedRange<Double>? = nil
     /// Feather width in pixels (clamped to a quarter of the box's shorter side so the mask reaches 1).
     public var feather: ClosedRange<Int> = 0...16
 
@@ -34,6 +37,18 @@ public struct RegionMaskConfig: Codable, Equatable, Sendable {
             throw DetectorError.invalidConfiguration(
                 "region masks need at least one shape, sides ≥ 1 and feathers ≥ 0, got \(self)")
         }
+        if let sideFraction, !(sideFraction.lowerBound > 0 && sideFraction.upperBound <= 1) {
+            throw DetectorError.invalidConfiguration(
+                "region side fractions must lie in (0, 1], got \(sideFraction.lowerBound)…\(sideFraction.upperBound)")
+        }
+    }
+
+    /// The box sides drawn in a W×H frame, in pixels, before clamping to each dimension.
+    public func sides(width W: Int, height H: Int) -> ClosedRange<Int> {
+        guard let sideFraction else { return side }
+        let shorter = Double(min(W, H))
+        let low = max(1, Int((sideFraction.lowerBound * shorter).rounded()))
+        return low...max(low, Int((sideFraction.upperBound * shorter).rounded()))
     }
 }
 
@@ -63,8 +78,9 @@ public struct RegionMask: Equatable, Sendable {
         guard W > 0, H > 0 else { throw DetectorError.invalidInput("cannot place a region in a \(W)×\(H) frame") }
         let shape = config.shapes[randomIndex(config.shapes.count, &rng)]
         if shape == .wholeFrame { return wholeFrame(width: W, height: H) }
+        let sides = config.sides(width: W, height: H)
         func side(_ limit: Int) -> Int {
-            let low = min(config.side.lowerBound, limit), high = min(config.side.upperBound, limit)
+            let low = min(sides.lowerBound, limit), high = min(sides.upperBound, limit)
             return low + randomIndex(high - low + 1, &rng)
         }
         let w = side(W), h = side(H)
