@@ -45,7 +45,7 @@ struct EvaluationInputs: ParsableArguments {
             "Draw the zoo's region sides as these fractions of each frame's shorter side instead of 32–256 pixels, "
                 + "e.g. 0.05-0.25 (a 4000×3000 photo then gets 150–750-pixel regions, a 640×480 frame 24–120).",
             valueName: "min-max"),
-        transform: EvaluationInputs.fractionRange)
+        transform: { try RangeArgument.parse($0, example: "0.05-0.25") })
     var zooRegionFraction: ClosedRange<Double>?
 
     @Option(parsing: .unconditional, help: "Seed for forged regions and generator samples.")
@@ -71,17 +71,6 @@ struct EvaluationInputs: ParsableArguments {
         var options = ZooOptions()
         options.mask.sideFraction = zooRegionFraction
         return options
-    }
-
-    /// Parses "0.05-0.25".
-    static func fractionRange(_ text: String) throws -> ClosedRange<Double> {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map {
-            Double($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite, low <= high else {
-            throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. 0.05-0.25 (got '\(text)').")
-        }
-        return low...high
     }
 
     /// The zoo families named by --zoo and --zoo-exclude; nil when neither is given.

@@ -76,7 +76,7 @@ struct LearnBenchCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp("Sides of the fake region in pixels, e.g. 12-62.", valueName: "min-max"),
-        transform: TrainingRecipeOptions.sideRange)
+        transform: { try RangeArgument.parse($0, example: "12-62") })
     var regionSides: ClosedRange<Int> = 12...62
 
     @Option(

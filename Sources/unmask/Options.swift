@@ -217,3 +217,20 @@ enum FamilyNames {
         values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
+
+/// A "MIN-MAX" option value: "12-64" for pixel sides, "0.05-0.25" for fractions.
+enum RangeArgument {
+    /// Parses `text` into MIN...MAX; a missing or negative bound, a third part or MIN > MAX is an error that shows
+    /// `example`. Each option checks its own limits on the result.
+    static func parse<Bound: LosslessStringConvertible & Comparable>(_ text: String, example: String) throws
+        -> ClosedRange<Bound>
+    {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map {
+            Bound($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low <= high else {
+            throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. \(example) (got '\(text)').")
+        }
+        return low...high
+    }
+}

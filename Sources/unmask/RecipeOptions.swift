@@ -45,7 +45,7 @@ struct TrainingRecipeOptions: ParsableArguments {
         help: ArgumentHelp(
             "Sides of the zoo's regions inside a training patch in pixels, e.g. 12-64 (capped at the patch side − 2).",
             valueName: "min-max"),
-        transform: TrainingRecipeOptions.sideRange)
+        transform: { try RangeArgument.parse($0, example: "12-64") })
     var zooRegionSides: ClosedRange<Int>?
 
     @Option(
@@ -225,15 +225,6 @@ struct TrainingRecipeOptions: ParsableArguments {
             weights[kind] = weight
         }
         return weights
-    }
-
-    /// Parses "12-64".
-    static func sideRange(_ text: String) throws -> ClosedRange<Int> {
-        let parts = text.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let low = parts[0], let high = parts[1], low <= high else {
-            throw ValidationError("expected MIN-MAX with MIN ≤ MAX, e.g. 12-64 (got '\(text)').")
-        }
-        return low...high
     }
 }
 
