@@ -47,22 +47,31 @@ final class AlignedBuffer {
     }
 }
 
+/// The swscale context of the last conversion, kept while the next one has the same key.
+struct ReusedScaler {
+    private let path: String
+    private var last: ScaleContext?
+
+    init(path: String) { self.path = path }
+
+    /// The scaler for `key`: the last one while the key stays the same, else a new one kept for next time.
+    mutating func scaler(for key: ScaleContext.Key) throws -> ScaleContext {
+        if let last, last.key == key { return last }
+        let created = try ScaleContext(key, path: path)
+        last = created
+        return created
+    }
+}
+
 /// Converts decoded frames of any pixel format into upright planar-float RGBImages.
 final class FrameToRGB {
     private let path: String
-    private var scaler: ScaleContext?
-
-    /// The scaler for `key`: the last one while the key stays the same, else a new one kept for next time.
-    private func reusedScaler(for key: ScaleContext.Key) throws -> ScaleContext {
-        if let scaler, scaler.key == key { return scaler }
-        let created = try ScaleContext(key, path: path)
-        scaler = created
-        return created
-    }
+    private var scalers: ReusedScaler
     private let packed: AlignedBuffer
 
     init(path: String) throws {
         self.path = path
+        scalers = ReusedScaler(path: path)
         packed = try AlignedBuffer()
     }
 
@@ -99,7 +108,7 @@ final class FrameToRGB {
             srcWidth: srcW, srcHeight: srcH, srcFormat: srcFormat,
             dstWidth: Int32(dstW), dstHeight: Int32(dstH), dstFormat: dstFormat.rawValue,
             colorspace: colorspace, srcFullRange: fullRange, dstFullRange: true)
-        let scaler = try reusedScaler(for: key)
+        let scaler = try scalers.scaler(for: key)
         let bytesPerSample = deep ? 2 : 1
         let stride = (dstW * 3 * bytesPerSample + 63) & ~63
         try packed.reserve(stride * dstH + 64)
@@ -199,19 +208,12 @@ extension UInt16: PackedSample { @inline(__always) var floatValue: Float { Float
 /// Converts RGBImages into AVFrames of an encoder's pixel format.
 final class RGBToFrame {
     private let path: String
-    private var scaler: ScaleContext?
-
-    /// The scaler for `key`: the last one while the key stays the same, else a new one kept for next time.
-    private func reusedScaler(for key: ScaleContext.Key) throws -> ScaleContext {
-        if let scaler, scaler.key == key { return scaler }
-        let created = try ScaleContext(key, path: path)
-        scaler = created
-        return created
-    }
+    private var scalers: ReusedScaler
     private let packed: AlignedBuffer
 
     init(path: String) throws {
         self.path = path
+        scalers = ReusedScaler(path: path)
         packed = try AlignedBuffer()
     }
 
@@ -246,7 +248,7 @@ final class RGBToFrame {
             srcWidth: Int32(w), srcHeight: Int32(h), srcFormat: AV_PIX_FMT_RGB24.rawValue,
             dstWidth: Int32(w), dstHeight: Int32(h), dstFormat: format.rawValue,
             colorspace: SWS_CS_DEFAULT, srcFullRange: true, dstFullRange: fullRange)
-        let scaler = try reusedScaler(for: key)
+        let scaler = try scalers.scaler(for: key)
         frame.unref()
         try frame.withPointer { f in
             f.pointee.format = format.rawValue

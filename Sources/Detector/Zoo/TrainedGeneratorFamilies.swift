@@ -68,12 +68,8 @@ public struct VAEReconstructionFamily: FakeFamily {
     public var name: String { "vae-reconstruction" }
     public var group: String { "vae" }
 
+    /// Built by `VAEFamilies`, which shares one network in inference mode between both VAE families.
     init(network: SharedNetwork<VAE>) { self.network = network }
-
-    public init(vae: VAE) {
-        vae.eval()
-        self.init(network: SharedNetwork(vae))
-    }
 
     public func synthesize(
         frame: RGBImage, donor: RGBImage?, mask: RegionMask, rng: inout RandomGenerator
@@ -104,12 +100,8 @@ public struct VAESampleFamily: FakeFamily {
     public var name: String { "vae-sample" }
     public var group: String { "vae" }
 
+    /// Built by `VAEFamilies`, which shares one network in inference mode between both VAE families.
     init(network: SharedNetwork<VAE>) { self.network = network }
-
-    public init(vae: VAE) {
-        vae.eval()
-        self.init(network: SharedNetwork(vae))
-    }
 
     public func synthesize(
         frame: RGBImage, donor: RGBImage?, mask: RegionMask, rng: inout RandomGenerator
