@@ -5,7 +5,7 @@ usage: Scripts/evaluation-breakdown.py J [J...]
 J are `unmask evaluate ... --json J` files (their frames pooled). For each variant: AUC of every fake
 against every real frame; then by the fake's mean change in its region and by the texture it
 replaced (`region_statistics`, zoo fakes), with the share of those fakes scoring above every real
-frame; by frame size (real and fake frames of the same size class compared); and with the frame
+frame; by the larger side of the manipulated region's box against every real frame; by frame size (real and fake frames of the same size class compared); and with the frame
 score taken over square areas of other sides (`area_logit_maxima`; 64 px is the frame score itself);
 and each region fake against the real frame it was made from (the only real frame of its file and
 variant): the share that scores higher, the same (the region never outscored the frame's most
@@ -22,6 +22,7 @@ from roc_auc import auc  # noqa: E402
 BINS = [0, 0.005, 0.01, 0.02, 0.04, 0.08, float("inf")]
 MEGAPIXEL_CLASSES = [(0, 1, "under 1 MP"), (1, float("inf"), "1 MP and over")]
 AREA_SIDES = ["16", "32", "64", "96", "128", "192", "256"]
+REGION_SIDES = [0, 64, 128, 192, 256, float("inf")]
 
 
 def text(value):
@@ -41,6 +42,17 @@ def by_statistic(fakes, real_scores, key, label):
                   f"  above every real frame {above:.2f}")
 
 
+def by_region_side(fakes, real_scores):
+    if not fakes or any(f.get("manipulated_width") is None for f in fakes):
+        return
+    print("  by the larger side of the manipulated region's box (pixels)")
+    for low, high in zip(REGION_SIDES[:-1], REGION_SIDES[1:]):
+        chosen = [f["score"] for f in fakes
+                  if low <= max(f["manipulated_width"], f["manipulated_height"]) < high]
+        if chosen:
+            print(f"    [{low}, {high})  fakes {len(chosen):4d}  AUC {text(auc(chosen, real_scores))}")
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -58,6 +70,7 @@ def main():
             continue
         by_statistic(fakes, real_scores, "change", "mean |fake - real| in the region")
         by_statistic(fakes, real_scores, "texture", "the real region's texture energy")
+        by_region_side(fakes, real_scores)
         print("  by frame size (same-size real and fake frames)")
         for low, high, label in MEGAPIXEL_CLASSES:
             def inside(f):
