@@ -320,6 +320,13 @@ final class TrainCommandTests: CLITestCase {
             XCTAssertEqual(run.status, 64, "\(bad): \(run.standardError)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("o6")), "\(bad) must fail before any output")
         }
+        for (value, message) in [
+            ("-8-64", "MIN-MAX"), ("64-12", "MIN ≤ MAX"), ("12", "MIN-MAX"), ("12-64-80", "MIN-MAX"),
+            ("4-64", "must lie in 8…512"),
+        ] {
+            let run = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--zoo-region-sides=" + value])
+            XCTAssertTrue(run.standardError.contains(message), "\(value): \(run.standardError)")
+        }
         let dSteps = try unmask(["train", "--real", real, "--out", path("o6"), "--steps", "5", "--d-steps", "1000001"])
         XCTAssertTrue(dSteps.standardError.contains("--d-steps must be in 1…1000000 (got 1000001)"), dSteps.standardError)
         let cells = try unmask([
