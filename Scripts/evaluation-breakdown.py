@@ -2,15 +2,16 @@
 """Breaks an evaluation's AUC down by what the fakes did and where they are.
 
 usage: Scripts/evaluation-breakdown.py J [J...]
-J are `unmask evaluate ... --json J` files (their frames pooled). For each variant: AUC of every fake
-against every real frame; then by the fake's mean change in its region and by the texture it
+J are `unmask evaluate ... --json J` files (their frames pooled). For each variant: AUC of every
+fake against every real frame; then by the fake's mean change in its region and by the texture it
 replaced (`region_statistics`, zoo fakes), with the share of those fakes scoring above every real
-frame; by the larger side of the manipulated region's box against every real frame; by frame size (real and fake frames of the same size class compared); and with the frame
-score taken over square areas of other sides (`area_logit_maxima`; 64 px is the frame score itself);
-and each region fake against the real frame it was made from (the only real frame of its file and
-variant): the share that scores higher, the same (the region never outscored the frame's most
-suspicious real area) or lower (the region replaced that area with something less suspicious).
-Sections whose fields an evaluation did not record are left out.
+frame; by the larger side of the manipulated region's box against every real frame; by frame size
+(real and fake frames of the same size class compared); and with the frame score taken over square
+areas of other sides (`area_logit_maxima`; 64 px is the frame score itself); and each region fake
+against the real frame it was made from (the only real frame of its file and variant): the share
+that scores higher, the same (the region never outscored the frame's most suspicious real area) or
+lower (the region replaced that area with something less suspicious). Sections whose fields an
+evaluation did not record are left out.
 """
 import json
 import os
